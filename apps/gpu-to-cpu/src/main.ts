@@ -1,0 +1,1 @@
+console.log("gpu-to-cpu: not built yet");
