@@ -1,0 +1,172 @@
+/**
+ * The Python value model shared by the reader (unpickler) and the writer (pickler).
+ *
+ * `torch.load` returns Python objects; we return their closest faithful JavaScript forms:
+ *
+ * | Python                    | JavaScript                                   |
+ * | ------------------------- | -------------------------------------------- |
+ * | `dict`                    | `Map` (insertion order and non-string keys)  |
+ * | `collections.OrderedDict` | {@link OrderedDict} (a `Map` with `metadata`) |
+ * | `list`                    | `Array`                                      |
+ * | `tuple`                   | {@link Tuple} (an `Array` subclass)          |
+ * | `int`                     | `number` when a safe integer, else `bigint`  |
+ * | `float`                   | `number` (integral floats remembered, see {@link markFloat}) |
+ * | `str` / `bytes`           | `string` / `Uint8Array`                      |
+ * | `bool` / `None`           | `boolean` / `null`                           |
+ * | unknown class (opt-in)    | {@link PyObject}, an inert record            |
+ *
+ * @module
+ */
+
+import type { TorchDType } from '@x/device';
+
+/**
+ * A Python tuple: an `Array` that remembers it was a tuple, so a round trip writes a tuple back.
+ * Array methods that build new arrays (`map`, `filter`, …) return plain arrays.
+ *
+ * @example
+ * ```ts
+ * const t = tuple(1, 2);
+ * t instanceof Tuple; // true
+ * Array.isArray(t);   // true
+ * ```
+ */
+export class Tuple<T = unknown> extends Array<T> {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+}
+
+/**
+ * Builds a {@link Tuple} from its items.
+ *
+ * @example
+ * ```ts
+ * const size = tuple(2, 3); // Python (2, 3)
+ * ```
+ */
+export function tuple<T>(...items: T[]): Tuple<T> {
+  const t = new Tuple<T>();
+  for (const item of items) t.push(item);
+  return t;
+}
+
+/**
+ * A Python `collections.OrderedDict`. `nn.Module.state_dict()` returns one whose `_metadata`
+ * attribute maps module paths to `{ version: N }`; it is kept in {@link OrderedDict.metadata} so
+ * a round trip writes it back.
+ *
+ * @example
+ * ```ts
+ * const sd = new OrderedDict<string, unknown>([['weight', w]]);
+ * sd.metadata = new OrderedDict([['', new Map([['version', 1]])]]);
+ * ```
+ */
+export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> {
+  /** The `_metadata` attribute of a state dict, when the pickle set one. */
+  metadata: OrderedDict<string, Map<string, unknown>> | undefined = undefined;
+}
+
+/**
+ * An inert record of an instance of a class that is not on the allow list, produced only when the
+ * caller opts in to unknown classes. Nothing of the class is ever executed: the record holds what
+ * the pickle said about it.
+ *
+ * @example
+ * ```ts
+ * if (value instanceof PyObject) console.log(`${value.module}.${value.name}`);
+ * ```
+ */
+export class PyObject {
+  /** Arguments given to the class (REDUCE, NEWOBJ) or `undefined`. */
+  args: unknown[] | undefined = undefined;
+  /** The state given by BUILD (`__setstate__` / `__dict__` update), or `undefined`. */
+  state: unknown = undefined;
+  /** Items appended (APPENDS) or set (SETITEMS) on the object, in order. */
+  readonly items: unknown[] = [];
+
+  /**
+   * @param module - Python module of the class, e.g. `__main__`.
+   * @param name - Qualified class name, e.g. `Net`.
+   */
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
+}
+
+const floatSlots = new WeakMap<object, Set<unknown>>();
+
+/**
+ * Records that `container[slot]` (an array index or a `Map` key) holds a Python `float` whose
+ * value is integral, such as `1.0`: in JavaScript it is the number `1`, which would otherwise be
+ * written back as the int `1`. The reader marks every such slot; the writer asks {@link isFloat}.
+ *
+ * @example
+ * ```ts
+ * const hp = new Map([['lr', 1]]);
+ * markFloat(hp, 'lr'); // saved as 1.0, not 1
+ * ```
+ */
+export function markFloat(container: object, slot: unknown): void {
+  let slots = floatSlots.get(container);
+  if (slots === undefined) floatSlots.set(container, (slots = new Set()));
+  slots.add(slot);
+}
+
+/**
+ * Whether `container[slot]` was marked with {@link markFloat}.
+ *
+ * @example
+ * ```ts
+ * isFloat(hp, 'lr'); // true after markFloat(hp, 'lr')
+ * ```
+ */
+export function isFloat(container: object, slot: unknown): boolean {
+  return floatSlots.get(container)?.has(slot) ?? false;
+}
+
+/**
+ * A storage as the checkpoint describes it: the persistent id of `torch.save`
+ * (`('storage', storage_type, key, location, numel)`) plus its size in bytes.
+ *
+ * @example
+ * ```ts
+ * const s: StorageRef = { key: '0', dtype: 'float32', location: 'cuda:0', numel: 6, byteLength: 24 };
+ * ```
+ */
+export interface StorageRef {
+  /** Record name under `data/` (zip), or the legacy storage key. */
+  readonly key: string;
+  /** dtype of the storage's elements (`uint8` for an UntypedStorage). */
+  readonly dtype: TorchDType;
+  /** Location string as saved, e.g. `cpu` or `cuda:0`. */
+  readonly location: string;
+  /** Elements of `dtype` in the whole storage (not just one view of it). */
+  readonly numel: number;
+  /** `numel * itemSize`. */
+  readonly byteLength: number;
+}
+
+/**
+ * A tensor as the checkpoint describes it, before any data is read: a view (offset, shape,
+ * stride, all in elements) into a {@link StorageRef}. Views of one storage share the same
+ * `StorageRef` object.
+ *
+ * @example
+ * ```ts
+ * const t: TensorRef = { storage: s, offset: 0, shape: [2, 3], stride: [3, 1], dtype: 'float32',
+ *   requiresGrad: false, parameter: false };
+ * ```
+ */
+export interface TensorRef {
+  readonly storage: StorageRef;
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly stride: readonly number[];
+  /** The tensor's dtype (differs from the storage's only for `_rebuild_tensor_v3` records). */
+  readonly dtype: TorchDType;
+  readonly requiresGrad: boolean;
+  /** Saved as an `nn.Parameter` (`_rebuild_parameter`). */
+  readonly parameter: boolean;
+}
