@@ -1,1 +1,39 @@
-export {};
+/**
+ * `@x/device`: PyTorch device specs, map_location rules, dtype rules and a per-device memory ledger for
+ * TensorFlow.js.
+ *
+ * @packageDocumentation
+ */
+export { Device, device, TORCH_DEVICE_TYPES, TFJS_DEVICE_TYPES } from './device.js';
+export type { DeviceLike } from './device.js';
+export { DeviceError, isDeviceError, clip, MAX_MESSAGE_LENGTH, MAX_QUOTED_LENGTH } from './errors.js';
+export type { DeviceErrorCode } from './errors.js';
+export {
+  dtypeInfo,
+  dtypeFromStorageName,
+  dtypeFromTorchName,
+  toTensorData,
+  rawView,
+  fromTensorData,
+  tfItemSize,
+  TORCH_DTYPES,
+} from './dtype.js';
+export type { TorchDType, TfDType, DTypeInfo, DTypeMode, TypedArray, TensorValues, TensorData } from './dtype.js';
+export {
+  halfToFloat32,
+  bfloat16ToFloat32,
+  float32ToHalf,
+  float32ToBfloat16,
+  float8ToFloat32,
+  float8Table,
+  halfToFloatBitsTable,
+} from './float-bits.js';
+export type { Float8Format } from './float-bits.js';
+export { Ledger } from './ledger.js';
+export type { DeviceUsage, LedgerSnapshot } from './ledger.js';
+export { resolveLocation } from './map-location.js';
+export type { StorageInfo, MapLocation } from './map-location.js';
+export { createDeviceRuntime, MetaTensor } from './runtime.js';
+export type { DeviceRuntime, Placed, RuntimeOptions } from './runtime.js';
+export { probeCuda, importTfjsNodeGpu, CUDA_BACKEND } from './cuda-adapter.js';
+export type { CudaProbe, CudaLoader } from './cuda-adapter.js';

@@ -1,0 +1,196 @@
+/**
+ * Bit-level codecs for the small float formats torch stores: IEEE half, bfloat16 and the float8 family.
+ * Whole buffers are converted in tight loops over `Uint16Array`/`Uint32Array` views.
+ *
+ * @module
+ */
+
+let halfTable: Uint32Array | undefined;
+
+/**
+ * float32 bit patterns of all 65,536 IEEE half values (built once, 256 KiB). NaNs keep sign and payload and
+ * become quiet (bit 22 set), as torch 1.13's CPU conversion does (verified for all patterns).
+ *
+ * @example
+ * ```ts
+ * halfToFloatBitsTable()[0x3c00]; // 0x3f800000 (1.0)
+ * ```
+ */
+export function halfToFloatBitsTable(): Uint32Array {
+  if (halfTable !== undefined) return halfTable;
+  const t = new Uint32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = (h & 0x8000) << 16;
+    const exp = (h >>> 10) & 0x1f;
+    let man = h & 0x3ff;
+    if (exp === 0x1f) {
+      t[h] = sign | 0x7f800000 | (man === 0 ? 0 : 0x400000 | (man << 13));
+    } else if (exp !== 0) {
+      t[h] = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man === 0) {
+      t[h] = sign;
+    } else {
+      let e = 113;
+      while ((man & 0x400) === 0) {
+        man <<= 1;
+        e -= 1;
+      }
+      t[h] = sign | (e << 23) | ((man & 0x3ff) << 13);
+    }
+  }
+  halfTable = t;
+  return t;
+}
+
+/**
+ * Widens IEEE half bit patterns to float32 (exact for every value).
+ *
+ * @example
+ * ```ts
+ * halfToFloat32(new Uint16Array([0x3c00, 0xc000])); // Float32Array [1, -2]
+ * ```
+ */
+export function halfToFloat32(src: Uint16Array): Float32Array {
+  const table = halfToFloatBitsTable();
+  const out = new Float32Array(src.length);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < src.length; i++) bits[i] = table[src[i] as number] as number;
+  return out;
+}
+
+/**
+ * Widens bfloat16 bit patterns to float32 (exact: a bfloat16 is the top half of a float32).
+ *
+ * @example
+ * ```ts
+ * bfloat16ToFloat32(new Uint16Array([0x3f80])); // Float32Array [1]
+ * ```
+ */
+export function bfloat16ToFloat32(src: Uint16Array): Float32Array {
+  const out = new Float32Array(src.length);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < src.length; i++) bits[i] = (src[i] as number) << 16;
+  return out;
+}
+
+/**
+ * Rounds float32 values to IEEE half bit patterns, round-to-nearest-even; overflow goes to ±Inf and NaN to
+ * `sign | 0x7e00`, like c10's `fp16_ieee_from_fp32_value`.
+ *
+ * @example
+ * ```ts
+ * float32ToHalf(new Float32Array([1, 65520])); // Uint16Array [0x3c00, 0x7c00]
+ * ```
+ */
+export function float32ToHalf(src: Float32Array): Uint16Array {
+  const inBits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const x = inBits[i] as number;
+    const sign = (x >>> 16) & 0x8000;
+    const abs = x & 0x7fffffff;
+    if (abs > 0x7f800000) out[i] = sign | 0x7e00;
+    else if (abs >= 0x477ff000) out[i] = sign | 0x7c00;
+    else if (abs >= 0x38800000) out[i] = sign | ((abs + 0xfff + ((abs >>> 13) & 1) - 0x38000000) >>> 13);
+    else if (abs <= 0x33000000) out[i] = sign;
+    else {
+      const shift = 126 - (abs >>> 23);
+      const man = (abs & 0x7fffff) | 0x800000;
+      const rem = man & ((1 << shift) - 1);
+      const half = 1 << (shift - 1);
+      let h = man >>> shift;
+      if (rem > half || (rem === half && (h & 1) === 1)) h += 1;
+      out[i] = sign | h;
+    }
+  }
+  return out;
+}
+
+/**
+ * Rounds float32 values to bfloat16 bit patterns, round-to-nearest-even; every NaN becomes `0xffff`, which is
+ * what torch 1.13's CPU `Tensor.bfloat16()` writes (verified; c10's scalar `round_to_nearest_even` would give `0x7fc0`).
+ *
+ * @example
+ * ```ts
+ * float32ToBfloat16(new Float32Array([1])); // Uint16Array [0x3f80]
+ * ```
+ */
+export function float32ToBfloat16(src: Float32Array): Uint16Array {
+  const inBits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const x = inBits[i] as number;
+    out[i] = (x & 0x7fffffff) > 0x7f800000 ? 0xffff : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/** The float8 layouts torch knows (`float8_e4m3fn`, `float8_e5m2`, the `fnuz` pair and `float8_e8m0fnu`). */
+export type Float8Format = 'float8_e4m3fn' | 'float8_e5m2' | 'float8_e4m3fnuz' | 'float8_e5m2fnuz' | 'float8_e8m0fnu';
+
+interface Float8Layout {
+  expBits: number;
+  manBits: number;
+  bias: number;
+  /** `ieee`: max exponent is Inf/NaN; `fn`: only all-ones is NaN; `fnuz`: 0x80 is NaN, no -0, no Inf; `e8m0`: unsigned powers of two. */
+  kind: 'ieee' | 'fn' | 'fnuz' | 'e8m0';
+}
+
+const FLOAT8_LAYOUTS: Readonly<Record<Float8Format, Float8Layout>> = {
+  float8_e4m3fn: { expBits: 4, manBits: 3, bias: 7, kind: 'fn' },
+  float8_e5m2: { expBits: 5, manBits: 2, bias: 15, kind: 'ieee' },
+  float8_e4m3fnuz: { expBits: 4, manBits: 3, bias: 8, kind: 'fnuz' },
+  float8_e5m2fnuz: { expBits: 5, manBits: 2, bias: 16, kind: 'fnuz' },
+  float8_e8m0fnu: { expBits: 8, manBits: 0, bias: 127, kind: 'e8m0' },
+};
+
+const float8Tables = new Map<Float8Format, Float32Array>();
+
+/**
+ * float32 values of all 256 codes of a float8 format (built once per format).
+ *
+ * @example
+ * ```ts
+ * float8Table('float8_e4m3fn')[0x7e]; // 448 (largest finite e4m3fn)
+ * ```
+ */
+export function float8Table(format: Float8Format): Float32Array {
+  const cached = float8Tables.get(format);
+  if (cached !== undefined) return cached;
+  const { expBits, manBits, bias, kind } = FLOAT8_LAYOUTS[format];
+  const t = new Float32Array(256);
+  const expMax = (1 << expBits) - 1;
+  const manMax = (1 << manBits) - 1;
+  for (let b = 0; b < 256; b++) {
+    if (kind === 'e8m0') {
+      t[b] = b === 0xff ? NaN : 2 ** (b - bias);
+      continue;
+    }
+    const negative = (b & 0x80) !== 0;
+    const e = (b >>> manBits) & expMax;
+    const m = b & manMax;
+    let v: number;
+    if ((kind === 'fnuz' && b === 0x80) || (kind === 'fn' && e === expMax && m === manMax)) v = NaN;
+    else if (kind === 'ieee' && e === expMax) v = m === 0 ? Infinity : NaN;
+    else if (e === 0) v = m * 2 ** (1 - bias - manBits);
+    else v = (1 + m / (1 << manBits)) * 2 ** (e - bias);
+    t[b] = negative ? -v : v;
+  }
+  float8Tables.set(format, t);
+  return t;
+}
+
+/**
+ * Widens float8 codes to float32 (exact for every value).
+ *
+ * @example
+ * ```ts
+ * float8ToFloat32(new Uint8Array([0x38]), 'float8_e4m3fn'); // Float32Array [1]
+ * ```
+ */
+export function float8ToFloat32(src: Uint8Array, format: Float8Format): Float32Array {
+  const table = float8Table(format);
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = table[src[i] as number] as number;
+  return out;
+}
