@@ -1,1 +1,22 @@
-export {};
+/**
+ * `@x/migrate`: module trees over PyTorch state dicts, `module.to(device)`, explicit and planned
+ * device maps (accelerate's algorithm, tied weights kept together), and running a placed model
+ * with inputs moved to each submodule's device.
+ *
+ * @packageDocumentation
+ */
+export { MigrateError, isMigrateError, printable, listNames } from './errors.js';
+export type { MigrateErrorCode } from './errors.js';
+export { Module } from './module.js';
+export type { TensorKind, NamedTensor, FromStateDictOptions, LoadStateDictOptions, LoadStateDictResult } from './module.js';
+export { isPlaced, relocate } from './placed.js';
+export { parseMemory } from './memory.js';
+export type { MemorySize } from './memory.js';
+export { resolveDeviceMap, coveringKey, deviceString } from './device-map.js';
+export type { DeviceMap, DeviceMapValue, TiedGroups, ResolvedDeviceMap } from './device-map.js';
+export { planDeviceMap, sizeEntries } from './plan-device-map.js';
+export type { SizeEntry, PlanStrategy, PlanOptions, DevicePlan } from './plan-device-map.js';
+export { applyDeviceMap } from './apply-device-map.js';
+export type { AppliedDeviceMap } from './apply-device-map.js';
+export { callOn, assertSameDevice } from './run.js';
+export type { CallOnOptions } from './run.js';
