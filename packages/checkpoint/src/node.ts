@@ -1,1 +1,78 @@
-export {};
+/**
+ * `@x/checkpoint` for Node: everything of the isomorphic entry plus file sources. `open`, `load`
+ * and `inspect` here also take file paths and `file:` URLs (read with positional reads, never
+ * whole), and open the shards of a sharded index next to it.
+ *
+ * @packageDocumentation
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspectCheckpoint, type InspectResult } from './inspect.js';
+import { loadCheckpoint, type LoadResult } from './load.js';
+import { openResolved, resolveSource, type Checkpoint, type CheckpointSource, type LoadOptions, type ResolvedSource } from './open.js';
+import { fromFile } from './source-node.js';
+
+export * from './index.js';
+export { fromFile } from './source-node.js';
+export type { FileSource } from './source-node.js';
+
+/**
+ * A {@link ResolvedSource} for Node: a path or `file:` URL becomes a file source whose siblings
+ * (sharded index shards) are files in the same directory; http(s) URLs, bytes and Blobs as in
+ * the browser.
+ *
+ * @example
+ * ```ts
+ * const { source, close } = await resolveNodeSource('model.pt');
+ * ```
+ */
+export async function resolveNodeSource(input: CheckpointSource): Promise<ResolvedSource> {
+  let path: string | undefined;
+  if (input instanceof URL && input.protocol === 'file:') path = fileURLToPath(input);
+  else if (typeof input === 'string') {
+    if (input.startsWith('file:')) path = fileURLToPath(input);
+    else if (!/^https?:\/\//i.test(input)) path = input;
+  }
+  if (path === undefined) return resolveSource(input);
+  const dir = dirname(path);
+  const file = await fromFile(path);
+  return { source: file, resolve: (name) => fromFile(join(dir, name)), close: () => file.close() };
+}
+
+/**
+ * {@link open} of the isomorphic entry, plus file paths and `file:` URLs.
+ *
+ * @example
+ * ```ts
+ * const ckpt = await open('model.pt');
+ * console.log(ckpt.entries.map((e) => `${e.name} ${e.dtype} [${e.shape}] @${e.location}`));
+ * await ckpt.close();
+ * ```
+ */
+export async function open(source: CheckpointSource, options: LoadOptions = {}): Promise<Checkpoint> {
+  return openResolved(await resolveNodeSource(source), options);
+}
+
+/**
+ * {@link load} of the isomorphic entry, plus file paths and `file:` URLs: `torch.load` for TF.js.
+ *
+ * @example
+ * ```ts
+ * const { value, report } = await load('model.pt', { mapLocation: 'cpu' });
+ * ```
+ */
+export async function load<T = unknown>(source: CheckpointSource, options: LoadOptions = {}): Promise<LoadResult<T>> {
+  return loadCheckpoint<T>(await open(source, options));
+}
+
+/**
+ * {@link inspect} of the isomorphic entry, plus file paths and `file:` URLs.
+ *
+ * @example
+ * ```ts
+ * const { tensors } = await inspect('model.pt');
+ * ```
+ */
+export async function inspect(source: CheckpointSource, options: LoadOptions = {}): Promise<InspectResult> {
+  return inspectCheckpoint(await open(source, options));
+}

@@ -170,3 +170,59 @@ export interface TensorRef {
   /** Saved as an `nn.Parameter` (`_rebuild_parameter`). */
   readonly parameter: boolean;
 }
+
+/**
+ * A `torch.dtype` object inside a pickle (`GLOBAL 'torch float16'`), e.g. an optimizer or config
+ * value, as opposed to the dtype of a tensor.
+ *
+ * @example
+ * ```ts
+ * const cfg = new Map([['dtype', new DType('bfloat16')]]); // Python {'dtype': torch.bfloat16}
+ * ```
+ */
+export class DType {
+  /** @param name - The canonical torch attribute name (`float32`, not `float`). */
+  constructor(readonly name: TorchDType) {}
+}
+
+/**
+ * A `torch.Size` inside a pickle (`GLOBAL 'torch Size'` applied to a tuple of ints); tensors'
+ * own shapes are plain arrays on {@link TensorRef}.
+ *
+ * @example
+ * ```ts
+ * const s = new TorchSize();
+ * s.push(2, 3); // torch.Size([2, 3])
+ * ```
+ */
+export class TorchSize extends Tuple<number> {}
+
+/**
+ * Whether `value` has the shape of a {@link TensorRef}.
+ *
+ * @example
+ * ```ts
+ * if (isTensorRef(v)) console.log(v.shape);
+ * ```
+ */
+export function isTensorRef(value: unknown): value is TensorRef {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && 'storage' in value &&
+    'shape' in value && 'stride' in value && isStorageRef(value.storage)
+  );
+}
+
+/**
+ * Whether `value` has the shape of a {@link StorageRef}.
+ *
+ * @example
+ * ```ts
+ * if (isStorageRef(v)) console.log(v.key, v.byteLength);
+ * ```
+ */
+export function isStorageRef(value: unknown): value is StorageRef {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && 'key' in value &&
+    'dtype' in value && 'location' in value && 'numel' in value && 'byteLength' in value
+  );
+}

@@ -1,0 +1,212 @@
+/**
+ * The one error class of `@x/checkpoint`, with the stable codes of research/security.md
+ * ("Suggested limits and error codes") plus `SOURCE_IO` (a byte source could not be read) and
+ * `ZIP_CORRUPT_DATA` (a deflated record does not inflate).
+ *
+ * @module
+ */
+
+/**
+ * Stable machine-readable error codes.
+ *
+ * @example
+ * ```ts
+ * if (e.code === 'PICKLE_UNSAFE_GLOBAL') showSecurityWarning(e.message);
+ * ```
+ */
+export type CheckpointErrorCode =
+  | 'UNSUPPORTED_FORMAT'
+  | 'INPUT_TRUNCATED'
+  | 'SOURCE_IO'
+  | 'ARCHIVE_EMPTY'
+  | 'ARCHIVE_LAYOUT'
+  | 'ARCHIVE_MISSING_RECORD'
+  | 'ARCHIVE_BAD_VERSION'
+  | 'ARCHIVE_BAD_BYTEORDER'
+  | 'ZIP_EOCD_NOT_FOUND'
+  | 'ZIP_EOCD_AMBIGUOUS'
+  | 'ZIP_TRAILING_DATA'
+  | 'ZIP_CD_OUT_OF_BOUNDS'
+  | 'ZIP_CD_MALFORMED'
+  | 'ZIP_ENTRY_COUNT_MISMATCH'
+  | 'ZIP_TOO_MANY_ENTRIES'
+  | 'ZIP_DUPLICATE_NAME'
+  | 'ZIP_UNSAFE_NAME'
+  | 'ZIP_HEADER_MISMATCH'
+  | 'ZIP_OVERLAP'
+  | 'ZIP_UNSUPPORTED_FLAG'
+  | 'ZIP_UNSUPPORTED_METHOD'
+  | 'ZIP_MULTIDISK'
+  | 'ZIP_CRC_MISMATCH'
+  | 'ZIP_SIZE_MISMATCH'
+  | 'ZIP_ENTRY_OUT_OF_BOUNDS'
+  | 'ZIP_CORRUPT_DATA'
+  | 'ZIP_BOMB'
+  | 'ZIP64_INVALID'
+  | 'PICKLE_TRUNCATED'
+  | 'PICKLE_INVALID_OPCODE'
+  | 'PICKLE_UNSUPPORTED_OPCODE'
+  | 'PICKLE_PROTOCOL'
+  | 'PICKLE_STACK_UNDERFLOW'
+  | 'PICKLE_MARK'
+  | 'PICKLE_MEMO_MISSING'
+  | 'PICKLE_MEMO_REDEFINED'
+  | 'PICKLE_LIMIT'
+  | 'PICKLE_STRING'
+  | 'PICKLE_FRAME'
+  | 'PICKLE_TRAILING_DATA'
+  | 'PICKLE_UNSAFE_GLOBAL'
+  | 'PICKLE_TYPE'
+  | 'PICKLE_DUPLICATE_KEY'
+  | 'PICKLE_CYCLE'
+  | 'STORAGE_BAD_PID'
+  | 'STORAGE_BAD_KEY'
+  | 'STORAGE_MISSING'
+  | 'STORAGE_SIZE_MISMATCH'
+  | 'STORAGE_CONFLICT'
+  | 'TENSOR_GEOMETRY'
+  | 'TENSOR_OUT_OF_BOUNDS'
+  | 'TENSOR_TOO_LARGE'
+  | 'TENSOR_LOSSY_DTYPE'
+  | 'TENSOR_UNSUPPORTED'
+  | 'TENSOR_NO_DATA'
+  | 'LEGACY_BAD_MAGIC'
+  | 'LEGACY_BAD_HEADER'
+  | 'LEGACY_BAD_STORAGE'
+  | 'LEGACY_BAD_VIEW'
+  | 'LEGACY_TRAILING_DATA'
+  | 'PLATFORM_LIMIT'
+  | 'RESERVED_NAME';
+
+/**
+ * Longest message a {@link CheckpointError} carries (security.md `L_MSG`).
+ *
+ * @example
+ * ```ts
+ * e.message.length <= MAX_MESSAGE_LENGTH; // always true
+ * ```
+ */
+export const MAX_MESSAGE_LENGTH = 512;
+
+/**
+ * Longest piece of untrusted text (names from the file, URLs) echoed into a message.
+ *
+ * @example
+ * ```ts
+ * quote('x'.repeat(MAX_QUOTED_LENGTH + 1)).endsWith('…'); // true
+ * ```
+ */
+export const MAX_QUOTED_LENGTH = 64;
+
+/**
+ * Where an error happened: the archive entry and/or the absolute byte offset.
+ *
+ * @example
+ * ```ts
+ * const where: ErrorWhere = { entry: 'archive/data.pkl', offset: 64 };
+ * ```
+ */
+export interface ErrorWhere {
+  /** Archive entry (full name) or other record the error is about. */
+  readonly entry?: string | undefined;
+  /** Absolute byte offset in the file, or in the pickle when it is not inside an archive. */
+  readonly offset?: number | undefined;
+}
+
+/**
+ * Optional fields of a {@link CheckpointError}.
+ *
+ * @example
+ * ```ts
+ * new CheckpointError('ZIP_OVERLAP', 'entries overlap', { entry: 'archive/data/0', offset: 320 });
+ * ```
+ */
+export interface CheckpointErrorInit extends ErrorWhere {
+  /** Structured facts (sizes, limits, type names); never raw file bytes. */
+  readonly details?: Record<string, unknown> | undefined;
+  /** The underlying error, when one was wrapped. */
+  readonly cause?: unknown;
+}
+
+/**
+ * Error thrown for every malformed, unsafe, oversized or unreadable input. The message says what
+ * was expected, what was found and where; it is at most {@link MAX_MESSAGE_LENGTH} characters and
+ * untrusted strings in it went through {@link quote}.
+ *
+ * @example
+ * ```ts
+ * try { await openZip(source); } catch (e) {
+ *   if (isCheckpointError(e)) console.log(e.code, e.entry, e.offset); // 'ZIP_EOCD_NOT_FOUND' undefined undefined
+ * }
+ * ```
+ */
+export class CheckpointError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: CheckpointErrorCode;
+  /** Archive entry the error is about, if any (untrusted text, not escaped). */
+  readonly entry: string | undefined;
+  /** Absolute byte offset the error is about, if any. */
+  readonly offset: number | undefined;
+  /** Structured facts about the failure. */
+  readonly details: Record<string, unknown> | undefined;
+
+  /**
+   * @param code - stable error code.
+   * @param message - what was expected and what was found; the location is appended from `init`.
+   * @param init - entry, offset, details and cause.
+   */
+  constructor(code: CheckpointErrorCode, message: string, init: CheckpointErrorInit = {}) {
+    super(bound(message + locationSuffix(init)), init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'CheckpointError';
+    this.code = code;
+    this.entry = init.entry;
+    this.offset = init.offset;
+    this.details = init.details;
+  }
+}
+
+/**
+ * Type guard for {@link CheckpointError}; works across duplicate copies of the package (checks
+ * the name and the code).
+ *
+ * @example
+ * ```ts
+ * if (isCheckpointError(e) && e.code === 'PICKLE_UNSAFE_GLOBAL') console.log(e.details?.global);
+ * ```
+ */
+export function isCheckpointError(e: unknown): e is CheckpointError {
+  return e instanceof Error && e.name === 'CheckpointError' && typeof (e as { code?: unknown }).code === 'string';
+}
+
+/**
+ * Makes untrusted text safe to echo: cut to {@link MAX_QUOTED_LENGTH} UTF-16 units, `"` and `\`
+ * escaped, everything outside printable ASCII written as `\xNN` or `\uNNNN`, wrapped in double
+ * quotes; a cut is marked with `…`.
+ *
+ * @example
+ * ```ts
+ * quote('os\nsystem'); // '"os\\x0asystem"'
+ * quote('a'.repeat(100)).length; // 67: 64 characters, two quotes and '…'
+ * ```
+ */
+export function quote(text: string): string {
+  const cut = text.length > MAX_QUOTED_LENGTH;
+  const head = cut ? text.slice(0, MAX_QUOTED_LENGTH) : text;
+  const escaped = head.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === '"' || c === '\\') return `\\${c}`;
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+  return `"${escaped}"${cut ? '…' : ''}`;
+}
+
+function locationSuffix({ entry, offset }: ErrorWhere): string {
+  const parts: string[] = [];
+  if (entry !== undefined) parts.push(`entry ${quote(entry)}`);
+  if (offset !== undefined) parts.push(`byte offset ${offset}`);
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+function bound(message: string): string {
+  return message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : message;
+}

@@ -1,0 +1,41 @@
+/**
+ * `openContainer`: recognises a checkpoint by its first bytes and opens it. Probe order: torch zip
+ * (`PK\x03\x04` at byte 0; TorchScript when the archive has `constants.pkl`, as `torch.load`
+ * dispatches), tar (`ustar` at byte 257), safetensors (a fitting u64 header length then `{`),
+ * legacy stream (a pickle `PROTO` opcode), sharded index (a JSON object). Anything else fails with
+ * `UNSUPPORTED_FORMAT` naming what the head looks like.
+ *
+ * @module
+ */
+import type { ByteSource } from '../source.js';
+import type { CheckpointFormatReader, FormatContainer, OpenOptions } from './format-reader.js';
+import { legacyFormat } from './legacy.js';
+import { probe } from './probe.js';
+import { safetensorsFormat } from './safetensors-format.js';
+import { shardedFormat } from './sharded.js';
+import { tarFormat } from './tar.js';
+import { torchZipFormat } from './torch-zip.js';
+
+/**
+ * The formats `openContainer` probes, in order.
+ *
+ * @example
+ * ```ts
+ * CONTAINER_FORMATS.map((f) => f.id); // ['zip', 'tar', 'safetensors', 'legacy', 'sharded']
+ * ```
+ */
+export const CONTAINER_FORMATS: readonly CheckpointFormatReader[] = Object.freeze([torchZipFormat, tarFormat, safetensorsFormat, legacyFormat, shardedFormat]);
+
+/**
+ * Opens a checkpoint of any supported format; tensor data is not read.
+ *
+ * @example
+ * ```ts
+ * const c = await openContainer(fromBytes(bytes));
+ * for (const t of c.tensors) console.log(t.name, t.ref.dtype, t.ref.shape, t.ref.storage.location);
+ * await c.close();
+ * ```
+ */
+export function openContainer(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
+  return probe(source, CONTAINER_FORMATS, options);
+}

@@ -1,0 +1,87 @@
+/**
+ * Builds a {@link FormatContainer} from what a format found: the object graph, a reader for each
+ * storage and a close action. Tensors and storages are listed from the graph (see
+ * {@link collectTensors}); `readStorage` accepts only this container's storages and checks the
+ * byte count it returns.
+ *
+ * @module
+ */
+import { dtypeInfo, type TorchDType } from '@x/device';
+import type { CheckpointFormat } from '../container.js';
+import { CheckpointError, quote } from '../errors.js';
+import type { Limits } from '../limits.js';
+import type { StorageRef } from '../values.js';
+import { collectTensors } from './collect.js';
+import type { FormatContainer } from './format-reader.js';
+
+/**
+ * What a format hands to {@link makeContainer}.
+ *
+ * @example
+ * ```ts
+ * const parts: ContainerParts = { format: 'tar', root, limits, metadata: sysInfo, read, close: () => closeSource(source) };
+ * ```
+ */
+export interface ContainerParts {
+  readonly format: CheckpointFormat;
+  readonly root: unknown;
+  readonly limits: Limits;
+  readonly metadata: ReadonlyMap<string, unknown> | undefined;
+  /** Reads one storage of the graph (exactly `byteLength` bytes, little-endian). */
+  readonly read: (storage: StorageRef) => Promise<Uint8Array>;
+  /** Releases the sources. */
+  readonly close: () => Promise<void>;
+}
+
+/**
+ * The container over `parts`.
+ *
+ * @example
+ * ```ts
+ * return makeContainer({ format: 'zip', root, limits, metadata, read: (s) => zip.read(`data/${s.key}`), close });
+ * ```
+ */
+export function makeContainer(parts: ContainerParts): FormatContainer {
+  const { tensors, storages } = collectTensors(parts.root, parts.limits);
+  const known = new Set(storages);
+  return {
+    format: parts.format,
+    root: parts.root,
+    tensors,
+    storages,
+    metadata: parts.metadata,
+    async readStorage(storage) {
+      if (!known.has(storage)) {
+        throw new CheckpointError('STORAGE_MISSING', `storage ${quote(String(storage.key))} does not belong to this checkpoint`, { details: { key: String(storage.key) } });
+      }
+      const bytes = await parts.read(storage);
+      if (bytes.length !== storage.byteLength) {
+        throw new CheckpointError('STORAGE_SIZE_MISMATCH', `storage ${quote(storage.key)} has ${bytes.length} bytes, expected ${storage.byteLength} (${storage.numel} × ${storage.dtype})`, {
+          details: { key: storage.key, actual: bytes.length, expected: storage.byteLength },
+        });
+      }
+      return bytes;
+    },
+    close: parts.close,
+  };
+}
+
+/**
+ * A little-endian copy of big-endian storage bytes: every element of `dtype` reversed (complex
+ * dtypes per component, one-byte dtypes unchanged and not copied), as torch's `byteswap(dtype)`.
+ *
+ * @example
+ * ```ts
+ * swapToLittle(new Uint8Array([0x3f, 0x80, 0, 0]), 'float32'); // [0, 0, 0x80, 0x3f] (1.0)
+ * ```
+ */
+export function swapToLittle(bytes: Uint8Array, dtype: TorchDType): Uint8Array {
+  const size = dtypeInfo(dtype).itemSize;
+  const unit = dtype.startsWith('complex') ? size / 2 : size;
+  if (unit === 1) return bytes;
+  const out = new Uint8Array(bytes.length);
+  for (let i = 0; i + unit <= bytes.length; i += unit) {
+    for (let k = 0; k < unit; k++) out[i + k] = bytes[i + unit - 1 - k]!;
+  }
+  return out;
+}

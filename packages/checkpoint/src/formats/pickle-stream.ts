@@ -1,0 +1,63 @@
+/**
+ * Pickles inside a byte stream whose length is not recorded anywhere (the legacy format's
+ * header pickles, the tar members' records): read a window, unpickle, and widen the window while
+ * the pickle runs past it, up to `maxPickleBytes`. Nothing is allocated from a declared size.
+ *
+ * @module
+ */
+import { isCheckpointError, type ErrorWhere } from '../errors.js';
+import type { Limits } from '../limits.js';
+import { unpickleAt } from '../pickle/unpickler.js';
+import type { ByteSource } from '../source.js';
+
+/** First window read for a pickle. */
+const FIRST_WINDOW = 64 * 1024;
+
+/**
+ * Options of {@link readPickleAt}.
+ *
+ * @example
+ * ```ts
+ * const options: StreamPickleOptions = { limits, end: member.offset + member.size, entry: 'storages' };
+ * ```
+ */
+export interface StreamPickleOptions {
+  readonly limits: Limits;
+  readonly persistentLoad?: (pid: unknown, where: ErrorWhere) => unknown;
+  readonly unknownClasses?: 'error' | 'record';
+  /** Where the enclosing stream ends (the pickle may not run past it); default the source end. */
+  readonly end?: number;
+  /** Record name for errors (a tar member). */
+  readonly entry?: string;
+}
+
+/**
+ * Unpickles the pickle that starts at byte `offset` of `source`; returns the value and the offset
+ * just after its `STOP`. Errors carry absolute offsets.
+ *
+ * @example
+ * ```ts
+ * const magic = await readPickleAt(source, 0, { limits });
+ * const protocol = await readPickleAt(source, magic.end, { limits });
+ * ```
+ */
+export async function readPickleAt(source: ByteSource, offset: number, options: StreamPickleOptions): Promise<{ value: unknown; end: number }> {
+  const limit = Math.min(options.end ?? source.size, offset + options.limits.maxPickleBytes + 1);
+  let window = Math.min(FIRST_WINDOW, limit - offset);
+  for (;;) {
+    const bytes = await source.read(offset, window);
+    try {
+      const { value, end } = unpickleAt(bytes, 0, {
+        limits: options.limits,
+        persistentLoad: options.persistentLoad,
+        unknownClasses: options.unknownClasses,
+        entry: options.entry,
+        baseOffset: offset,
+      });
+      return { value, end: offset + end };
+    } catch (e) {
+      if (!(isCheckpointError(e) && e.code === 'PICKLE_TRUNCATED') || offset + window >= limit) throw e;
+    }
+    window = Math.min(window * 2, limit - offset);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * `inspect()`: what a checkpoint holds, with a SHA-256 of every tensor's elements, without
+ * creating any tensor. The hash is of the elements in C order in the tensor's own dtype,
+ * little-endian (bool 1 byte, complex interleaved re/im, float16/bfloat16 their raw 2 bytes,
+ * quantized tensors their integer representation, sparse COO tensors their dense form): the
+ * `sha256` that tools/fixtures computes with PyTorch.
+ *
+ * @module
+ */
+import { dtypeInfo, float32ToBfloat16, rawView } from '@x/device';
+import type { CheckpointFormat, PathKey } from './container.js';
+import { CheckpointError } from './errors.js';
+import { gather, numel, type AnyTensorRef } from './materialise.js';
+import { open, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
+import type { InlineTensorRef, SparseTensorRef } from './tensor-refs.js';
+import type { TensorRef } from './values.js';
+
+/** One tensor as {@link inspect} describes it. */
+export interface InspectedTensor {
+  readonly name: string;
+  readonly path: readonly PathKey[];
+  readonly kind: CheckpointEntry['kind'];
+  readonly dtype: CheckpointEntry['dtype'];
+  readonly shape: readonly number[];
+  /** Location tag as saved. */
+  readonly location: string;
+  /** Bytes of its elements in its own dtype. */
+  readonly byteLength: number;
+  /**
+   * Lower-case hex SHA-256 of the elements (see the module description); `null` for meta tensors
+   * (no data) and for sparse tensors that are not COO or have duplicate coordinates.
+   */
+  readonly sha256: string | null;
+}
+
+/** What {@link inspect} returns. */
+export interface InspectResult {
+  readonly format: CheckpointFormat;
+  readonly tensors: readonly InspectedTensor[];
+  /** Distinct storages. */
+  readonly storages: number;
+  /** Bytes of all distinct storages (what a load reads). */
+  readonly storageBytes: number;
+}
+
+/**
+ * Describes and hashes every tensor of an opened checkpoint, reading each storage once, and
+ * closes it.
+ *
+ * @example
+ * ```ts
+ * const info = await inspectCheckpoint(await open(bytes));
+ * ```
+ */
+export async function inspectCheckpoint(ckpt: Checkpoint): Promise<InspectResult> {
+  try {
+    const distinct = [...new Set(ckpt.entries.map((e) => e.ref))];
+    for (const ref of distinct) ckpt.retain(ref);
+    const hashes = new Map<AnyTensorRef, string | null>();
+    for (const ref of distinct) {
+      hashes.set(ref, await hashOf(ref, ckpt));
+      ckpt.release(ref);
+    }
+    const storages = ckpt.container.storages;
+    return {
+      format: ckpt.format,
+      tensors: ckpt.entries.map((e) => ({
+        name: e.name,
+        path: e.path,
+        kind: e.kind,
+        dtype: e.dtype,
+        shape: e.shape,
+        location: e.location,
+        byteLength: e.byteLength,
+        sha256: hashes.get(e.ref)!,
+      })),
+      storages: storages.length,
+      storageBytes: storages.reduce((sum, s) => sum + s.byteLength, 0),
+    };
+  } finally {
+    await ckpt.close();
+  }
+}
+
+/**
+ * Lists every tensor of a checkpoint with dtype, shape, saved location, size and the SHA-256 of
+ * its elements, without creating tensors (no device runtime needed).
+ *
+ * @example
+ * ```ts
+ * const { format, tensors } = await inspect(bytes);
+ * for (const t of tensors) console.log(t.name, t.dtype, t.shape, t.location, t.sha256);
+ * ```
+ */
+export async function inspect(source: CheckpointSource, options: LoadOptions = {}): Promise<InspectResult> {
+  return inspectCheckpoint(await open(source, options));
+}
+
+/**
+ * Lower-case hex SHA-256 of `bytes` (WebCrypto; Node ≥ 20 and browsers).
+ *
+ * @example
+ * ```ts
+ * await sha256Hex(new Uint8Array()); // 'e3b0c442…b855'
+ * ```
+ */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
+
+async function hashOf(ref: AnyTensorRef, ckpt: Checkpoint): Promise<string | null> {
+  if (!('kind' in ref)) return sha256Hex(await elements(ref, ckpt));
+  switch (ref.kind) {
+    case 'quantized':
+      return sha256Hex(await elements(ref.data, ckpt));
+    case 'sparse': {
+      const dense = await denseCoo(ref, ckpt);
+      return dense === undefined ? null : sha256Hex(dense);
+    }
+    case 'inline':
+      return sha256Hex(inlineBytes(ref));
+    case 'meta':
+      return null;
+  }
+}
+
+async function elements(ref: TensorRef, ckpt: Checkpoint): Promise<Uint8Array> {
+  return gather(await ckpt.storage(ref.storage), ref, dtypeInfo(ref.dtype).itemSize);
+}
+
+/** Inline (numpy) data in the tensor's own dtype: bfloat16 travels as float32 and is rounded back. */
+function inlineBytes(ref: InlineTensorRef): Uint8Array {
+  const d = ref.dtype === 'bfloat16' && ref.data instanceof Float32Array ? float32ToBfloat16(ref.data) : ref.data;
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
+/**
+ * The dense form of a sparse COO tensor (`to_dense()`), built by placing each value block at its
+ * coordinates; `undefined` for compressed layouts and for duplicate coordinates (which `to_dense`
+ * would sum).
+ */
+async function denseCoo(ref: SparseTensorRef, ckpt: Checkpoint): Promise<Uint8Array | undefined> {
+  if (ref.layout !== 'sparse_coo') return undefined;
+  const indexBytes = await elements(ref.indices, ckpt);
+  const indices = rawView(indexBytes, ref.indices.dtype);
+  const values = await elements(ref.values, ckpt);
+  const [sparseDims, nnz] = [ref.indices.shape[0] ?? 0, ref.indices.shape[1] ?? 0];
+  const block = numel(ref.shape.slice(sparseDims)) * dtypeInfo(ref.values.dtype).itemSize;
+  const out = new Uint8Array(numel(ref.shape) * dtypeInfo(ref.values.dtype).itemSize);
+  const seen = new Set<number>();
+  for (let k = 0; k < nnz; k++) {
+    let flat = 0;
+    for (let d = 0; d < sparseDims; d++) {
+      const i = Number(indices[d * nnz + k]);
+      if (!(i >= 0 && i < ref.shape[d]!)) {
+        throw new CheckpointError('TENSOR_OUT_OF_BOUNDS', `sparse index ${i} at [${d}, ${k}] is outside dimension ${d} of size ${ref.shape[d]}`, {
+          details: { dim: d, index: i, size: ref.shape[d] },
+        });
+      }
+      flat = flat * ref.shape[d]! + i;
+    }
+    if (seen.has(flat)) return undefined;
+    seen.add(flat);
+    out.set(values.subarray(k * block, (k + 1) * block), flat * block);
+  }
+  return out;
+}

@@ -1,0 +1,153 @@
+/**
+ * Resource limits of the reader (research/security.md, "Suggested limits"). Every limit is
+ * configurable; the defaults are sized so that real checkpoints never reach them.
+ *
+ * @module
+ */
+import { CheckpointError, type CheckpointErrorCode, type ErrorWhere } from './errors.js';
+
+/**
+ * All limits the reader enforces.
+ *
+ * @example
+ * ```ts
+ * const strict: Limits = { ...DEFAULT_LIMITS, maxPickleBytes: 2 ** 20 };
+ * ```
+ */
+export interface Limits {
+  /** `L_ENTRIES`: zip entries (one per storage plus a few metadata records). */
+  readonly maxEntries: number;
+  /** `L_CD`: bytes of the zip central directory. */
+  readonly maxCentralDirectory: number;
+  /** `L_NAME`: UTF-8 bytes of one zip entry name. */
+  readonly maxNameLength: number;
+  /** `L_PICKLE`: bytes of one pickle (`data.pkl`), after inflating. */
+  readonly maxPickleBytes: number;
+  /** `L_STR`: bytes of one `str` / `bytes` value in a pickle. */
+  readonly maxStringBytes: number;
+  /** `L_LONG`: payload bytes of one `LONG1` / `LONG4` (and digits/3 of a text `LONG`). */
+  readonly maxLongBytes: number;
+  /** `L_GLOBAL`: bytes of one newline-terminated opcode argument (`GLOBAL` lines, text ints). */
+  readonly maxLineBytes: number;
+  /** `L_OPS`: opcodes executed by one pickle. */
+  readonly maxOps: number;
+  /** `L_STACK`: values on the pickle stack (all mark frames together). */
+  readonly maxStack: number;
+  /** `L_MARK`: open marks. */
+  readonly maxMarks: number;
+  /** `L_DEPTH`: nesting of containers, measured when a container receives its items. */
+  readonly maxDepth: number;
+  /** `L_MEMO`: memo entries (the count, not the largest index). */
+  readonly maxMemo: number;
+  /** `L_NODES`: containers and objects a pickle creates. */
+  readonly maxNodes: number;
+  /** `L_RANK`: dimensions of a tensor. */
+  readonly maxRank: number;
+  /** `L_TENSOR`: bytes of one materialised storage or tensor (Node 20 typed arrays stop at 4 GiB). */
+  readonly maxTensorBytes: number;
+  /** `L_TOTAL`: bytes of all materialised tensors together (no cap by default). */
+  readonly maxTotalBytes: number;
+  /** `L_INFLATE`: largest declared uncompressed : compressed ratio of a deflated entry. */
+  readonly maxInflateRatio: number;
+}
+
+/**
+ * Name of one limit.
+ *
+ * @example
+ * ```ts
+ * const name: LimitName = 'maxStack';
+ * ```
+ */
+export type LimitName = keyof Limits;
+
+/**
+ * The default limits.
+ *
+ * @example
+ * ```ts
+ * const limits: Limits = { ...DEFAULT_LIMITS, maxPickleBytes: 16 * 2 ** 20 };
+ * ```
+ */
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  maxEntries: 100_000,
+  maxCentralDirectory: 64 * 2 ** 20,
+  maxNameLength: 1024,
+  maxPickleBytes: 256 * 2 ** 20,
+  maxStringBytes: 16 * 2 ** 20,
+  maxLongBytes: 64,
+  maxLineBytes: 256,
+  maxOps: 10_000_000,
+  maxStack: 1_000_000,
+  maxMarks: 1000,
+  maxDepth: 1000,
+  maxMemo: 1_000_000,
+  maxNodes: 10_000_000,
+  maxRank: 64,
+  maxTensorBytes: 2 ** 32,
+  maxTotalBytes: Number.POSITIVE_INFINITY,
+  maxInflateRatio: 1100,
+});
+
+/** The error code each limit raises. */
+const LIMIT_CODES: Readonly<Record<LimitName, CheckpointErrorCode>> = {
+  maxEntries: 'ZIP_TOO_MANY_ENTRIES',
+  maxCentralDirectory: 'ZIP_TOO_MANY_ENTRIES',
+  maxNameLength: 'ZIP_UNSAFE_NAME',
+  maxPickleBytes: 'PICKLE_LIMIT',
+  maxStringBytes: 'PICKLE_LIMIT',
+  maxLongBytes: 'PICKLE_LIMIT',
+  maxLineBytes: 'PICKLE_LIMIT',
+  maxOps: 'PICKLE_LIMIT',
+  maxStack: 'PICKLE_LIMIT',
+  maxMarks: 'PICKLE_LIMIT',
+  maxDepth: 'PICKLE_LIMIT',
+  maxMemo: 'PICKLE_LIMIT',
+  maxNodes: 'PICKLE_LIMIT',
+  maxRank: 'TENSOR_GEOMETRY',
+  maxTensorBytes: 'TENSOR_TOO_LARGE',
+  maxTotalBytes: 'TENSOR_TOO_LARGE',
+  maxInflateRatio: 'ZIP_BOMB',
+};
+
+/**
+ * Merges caller overrides into {@link DEFAULT_LIMITS}. Every value must be a positive number
+ * (`Infinity` allowed); anything else is a programming error (`TypeError`).
+ *
+ * @example
+ * ```ts
+ * const limits = resolveLimits({ maxEntries: 10 });
+ * ```
+ */
+export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
+  const merged: Record<string, number> = { ...DEFAULT_LIMITS };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!Object.hasOwn(DEFAULT_LIMITS, name)) throw new TypeError(`unknown limit '${name}'`);
+    if (typeof value !== 'number' || !(value > 0)) throw new TypeError(`limit '${name}' must be a positive number`);
+    merged[name] = value;
+  }
+  return Object.freeze(merged as unknown as Limits);
+}
+
+/**
+ * Throws the limit's error code when `value > max`, with `details` `{ limit, value, max }`.
+ *
+ * @param value - the measured quantity (a `bigint` is compared exactly).
+ * @param max - the configured maximum.
+ * @param limit - which limit this is; chooses the code (`PICKLE_LIMIT`, `ZIP_TOO_MANY_ENTRIES`, …).
+ * @param what - what was measured, for the message (e.g. `'BINUNICODE length'`).
+ * @param where - entry / offset for the error.
+ *
+ * @example
+ * ```ts
+ * checkBound(stack.length + 1, limits.maxStack, 'maxStack', 'pickle stack', { offset: 12 });
+ * ```
+ */
+export function checkBound(value: number | bigint, max: number, limit: LimitName, what: string, where: ErrorWhere = {}): void {
+  if (typeof value === 'bigint' ? max !== Number.POSITIVE_INFINITY && value > BigInt(Math.floor(max)) : value > max) {
+    throw new CheckpointError(LIMIT_CODES[limit], `${what} is ${value}, above the limit ${limit} = ${max}`, {
+      ...where,
+      details: { limit, value: typeof value === 'bigint' ? value.toString() : value, max },
+    });
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * `load()`: `torch.load` for TF.js. Opens the checkpoint, checks where every storage goes before
+ * creating anything, reads each storage once and returns the same structure `torch.load` returns
+ * with tensors in place of the file's tensor descriptions, plus a report.
+ *
+ * @module
+ */
+import type { DeviceRuntime, LedgerSnapshot, TfDType, TorchDType } from '@x/device';
+import type { CheckpointFormat, PathKey } from './container.js';
+import { checkBound } from './limits.js';
+import type { AnyTensorRef, DTypeConversion, Materialised, MaterialiseResult, SparseTensors } from './materialise.js';
+import { RawTensor } from './materialise.js';
+import { open, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
+
+/** Where one tensor went. */
+export interface TensorPlacement {
+  readonly name: string;
+  readonly path: readonly PathKey[];
+  /** The device it was placed on (`String(device)`, e.g. `cpu`, `cuda:0`, `meta`). */
+  readonly device: string;
+  /** TF.js dtype of the tensor (the torch dtype in `'raw'` mode). */
+  readonly dtype: TfDType | TorchDType;
+  /** dtype in the file. */
+  readonly torchDType: TorchDType;
+  readonly kind: CheckpointEntry['kind'];
+}
+
+/** A dtype change of one named tensor. */
+export interface ConversionRecord extends DTypeConversion {
+  readonly name: string;
+}
+
+/** What a load did. */
+export interface LoadReport {
+  readonly format: CheckpointFormat;
+  /** One line per tensor entry, in order. */
+  readonly tensors: readonly TensorPlacement[];
+  /** Every dtype change (exact widenings, narrowings, lossy roundings, dequantizations), in order. */
+  readonly conversions: readonly ConversionRecord[];
+  /** The runtime's ledger after the load (bytes per device, peak, copies, bytes moved). */
+  readonly ledger: LedgerSnapshot;
+  /** Storage bytes read from the source. */
+  readonly bytesRead: number;
+}
+
+/** What {@link load} returns. */
+export interface LoadResult<T = unknown> {
+  /**
+   * The object `torch.load` returns: `Map`s (in order, any key type), `OrderedDict`, arrays,
+   * `Tuple`s, `bigint`s, … with tensors (`tf.Tensor`, `MetaTensor`, `RawTensor` in raw mode,
+   * {@link SparseTensors}) where the file has tensors.
+   */
+  readonly value: T;
+  readonly report: LoadReport;
+}
+
+/**
+ * Materialises every tensor of an opened checkpoint and closes it. Every storage's target device
+ * is resolved and checked first (nothing is created when one is unavailable); storages are read
+ * once each, views of one storage share that read, and each storage's bytes are dropped after
+ * its last tensor. Tensors created before a failure are disposed.
+ *
+ * @example
+ * ```ts
+ * const { value, report } = await loadCheckpoint(await open(bytes, { mapLocation: 'cpu' }));
+ * ```
+ */
+export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<LoadResult<T>> {
+  const created: MaterialiseResult[] = [];
+  let runtime: DeviceRuntime | undefined;
+  try {
+    runtime = await ckpt.runtime();
+    const distinct = [...new Set(ckpt.entries.map((e) => e.ref))];
+    const plan = ckpt.plan(distinct, runtime);
+    let bytesTotal = 0;
+    for (const [s, target] of plan.storages) if (target.type !== 'meta') bytesTotal += s.byteLength;
+    checkBound(bytesTotal, ckpt.limits.maxTotalBytes, 'maxTotalBytes', 'bytes of all storages');
+    for (const ref of distinct) ckpt.retain(ref, plan);
+
+    const mode = ckpt.options.dtype ?? 'convert';
+    const results = new Map<AnyTensorRef, MaterialiseResult>();
+    const tensorsTotal = ckpt.entries.length;
+    for (let i = 0; i < tensorsTotal; i++) {
+      const entry = ckpt.entries[i]!;
+      if (!results.has(entry.ref)) {
+        // `distinct` is in order of first appearance, so the next new ref is distinct[results.size + 1]
+        const upcoming = distinct[results.size + 1];
+        if (upcoming !== undefined) ckpt.prefetch(upcoming, plan);
+        const result = await ckpt.materialise(entry.ref, entry.name, runtime, plan, mode);
+        ckpt.release(entry.ref, plan);
+        created.push(result);
+        results.set(entry.ref, result);
+      }
+      ckpt.options.onProgress?.({ bytesDone: ckpt.bytesRead, bytesTotal, tensorsDone: i + 1, tensorsTotal });
+    }
+
+    let value: unknown = ckpt.container.root;
+    for (const leaf of ckpt.leaves) {
+      const placed = results.get(leaf.ref)!.value;
+      if (leaf.replace === undefined) value = placed;
+      else leaf.replace(placed);
+    }
+    const report: LoadReport = {
+      format: ckpt.format,
+      tensors: ckpt.entries.map((e) => placement(e, results.get(e.ref)!)),
+      conversions: ckpt.entries.flatMap((e) => {
+        const c = results.get(e.ref)!.conversion;
+        return c === undefined ? [] : [{ name: e.name, ...c }];
+      }),
+      ledger: runtime.ledger.snapshot(),
+      bytesRead: ckpt.bytesRead,
+    };
+    return { value: value as T, report };
+  } catch (e) {
+    if (runtime !== undefined) for (const r of created) disposeAll(r.value, runtime);
+    throw e;
+  } finally {
+    await ckpt.close();
+  }
+}
+
+/**
+ * Reads a checkpoint into TF.js tensors, like `torch.load(f, map_location=…)`: `mapLocation`
+ * takes torch's forms, and without it every storage goes where it was saved — a CUDA checkpoint on
+ * a machine without CUDA fails with `DEVICE_UNAVAILABLE` (torch's text plus the `mapLocation` that
+ * fixes it) before any tensor is created. With a `mapLocation`, each storage goes straight to its
+ * target (the ledger shows bytes placed only there, none moved).
+ *
+ * @example
+ * ```ts
+ * const { value, report } = await load(bytes, { mapLocation: 'cpu' });
+ * const sd = value as Map<string, Tensor>;
+ * report.tensors[0]; // { name: 'weight', device: 'cpu', dtype: 'float32', torchDType: 'float16', … }
+ * ```
+ */
+export async function load<T = unknown>(source: CheckpointSource, options: LoadOptions = {}): Promise<LoadResult<T>> {
+  return loadCheckpoint<T>(await open(source, options));
+}
+
+function placement(e: CheckpointEntry, r: MaterialiseResult): TensorPlacement {
+  return { name: e.name, path: e.path, device: String(r.device), dtype: r.dtype, torchDType: e.dtype, kind: e.kind };
+}
+
+function disposeAll(value: Materialised, runtime: DeviceRuntime): void {
+  if (value instanceof RawTensor) return;
+  if ('layout' in value) {
+    for (const part of Object.values(value as SparseTensors)) if (typeof part === 'object' && !Array.isArray(part)) disposeAll(part as Materialised, runtime);
+    return;
+  }
+  runtime.dispose(value);
+}

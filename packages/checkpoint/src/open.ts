@@ -1,0 +1,498 @@
+/**
+ * `open()`: a lazy handle on a checkpoint. The file's structure is parsed (zip directory, pickle);
+ * tensor data is not read until a tensor is asked for, and then only its own storage, with one
+ * positional read.
+ *
+ * @module
+ */
+import {
+  createDeviceRuntime,
+  dtypeInfo,
+  resolveLocation,
+  type Device,
+  type DeviceLike,
+  type DeviceRuntime,
+  type DTypeMode,
+  type MapLocation,
+  type TorchDType,
+} from '@x/device';
+import type { CheckpointFormat, PathKey } from './container.js';
+import { CheckpointError, quote } from './errors.js';
+import type { FormatContainer } from './formats/format-reader.js';
+import { openContainer } from './formats/index.js';
+import { checkBound, resolveLimits, type Limits } from './limits.js';
+import { describeRef, materialise, numel, primaryStorage, storagesOf, type AnyTensorRef, type Materialised, type MaterialiseResult } from './materialise.js';
+import { fromBlob, fromBytes, fromUrl, type ByteSource } from './source.js';
+import { tensorLeaves, type TensorLeaf } from './tensor-leaves.js';
+import type { InlineTensorRef } from './tensor-refs.js';
+import type { StorageRef } from './values.js';
+
+/**
+ * What `open` / `load` / `inspect` read: a {@link ByteSource}, bytes, a `Blob` / `File`, or a URL
+ * (HTTP Range requests). The Node entry also takes file paths and `file:` URLs.
+ */
+export type CheckpointSource = ByteSource | Uint8Array | ArrayBuffer | Blob | URL | string;
+
+/** Progress of a `load`, reported after each tensor. */
+export interface Progress {
+  /** Storage bytes read so far. */
+  readonly bytesDone: number;
+  /** Storage bytes the load reads in all (storages placed on `meta` are not read). */
+  readonly bytesTotal: number;
+  /** Tensor entries materialised so far. */
+  readonly tensorsDone: number;
+  /** Tensor entries in the checkpoint. */
+  readonly tensorsTotal: number;
+}
+
+/** Options of `open`, `load` and `inspect`. */
+export interface LoadOptions {
+  /**
+   * torch's `map_location`: a device for everything (`'cpu'`), a record remapping saved location
+   * tags (`{ 'cuda:1': 'cpu' }`), or a function `(storage, savedLocation) => device | undefined`.
+   * Default: every storage goes where it was saved, and a device that is not available fails with
+   * `DEVICE_UNAVAILABLE` before any tensor is created.
+   */
+  readonly mapLocation?: MapLocation;
+  /** Devices and backends (default: one shared `createDeviceRuntime()`: cpu, wasm when installed, meta). */
+  readonly runtime?: DeviceRuntime;
+  /**
+   * `'convert'` (default): dtypes TF.js lacks are converted, every lossy step reported;
+   * `'strict'`: a lossy conversion fails with `TENSOR_LOSSY_DTYPE`; `'raw'`: {@link RawTensor}s of
+   * the original elements instead of TF.js tensors.
+   */
+  readonly dtype?: DTypeMode;
+  /** Resource limits (defaults: `DEFAULT_LIMITS`). */
+  readonly limits?: Partial<Limits>;
+  /** Verify zip CRC-32s of the records read (torch never does). */
+  readonly verify?: boolean;
+  /** `'error'` (default) or `'record'`: unknown pickled classes become inert `PyObject` records. */
+  readonly unknownClasses?: 'error' | 'record';
+  /** Called after each tensor of a `load`. */
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+/** One tensor of a checkpoint, as described by the file (no data read). */
+export interface CheckpointEntry {
+  /** `path` joined with `.` (a state-dict name such as `features.0.weight`). */
+  readonly name: string;
+  /** Dict keys and list indices from the top-level object to the tensor. */
+  readonly path: readonly PathKey[];
+  /** What kind of tensor the file holds. */
+  readonly kind: 'strided' | 'quantized' | 'sparse' | 'meta' | 'inline';
+  /** dtype in the file (a quantized tensor's integer dtype, a sparse tensor's values dtype). */
+  readonly dtype: TorchDType;
+  /** Shape (a sparse tensor's dense shape). */
+  readonly shape: readonly number[];
+  /** Location tag as saved (`cpu`, `cuda:0`, `meta`, …). */
+  readonly location: string;
+  /** Bytes of its elements in its own dtype (all components of a sparse tensor; 0 for meta). */
+  readonly byteLength: number;
+  /** The file's description of the tensor. */
+  readonly ref: AnyTensorRef;
+}
+
+/** Options of {@link Checkpoint.tensor}. */
+export interface TensorOptions {
+  /** Put the tensor here instead of where `mapLocation` sends it. */
+  readonly device?: DeviceLike;
+  /** dtype mode for this tensor (default: the checkpoint's). */
+  readonly dtype?: DTypeMode;
+}
+
+/** A source ready to open, with what its kind allows: opening sibling files, closing. */
+export interface ResolvedSource {
+  readonly source: ByteSource;
+  /** Opens a file next to this one (sharded indexes). */
+  readonly resolve?: ((relativeName: string) => Promise<ByteSource>) | undefined;
+  /** Closes what resolving opened (file handles). */
+  readonly close?: (() => Promise<void>) | undefined;
+}
+
+let sharedRuntime: Promise<DeviceRuntime> | undefined;
+
+/** The runtime used when none is given, created on first use. */
+function defaultRuntime(): Promise<DeviceRuntime> {
+  sharedRuntime ??= createDeviceRuntime();
+  return sharedRuntime;
+}
+
+/**
+ * Reference-counted storage bytes: a storage is read on first use and dropped when its last
+ * declared user released it, so bytes live only while some tensor still needs them.
+ */
+class StorageCache {
+  readonly #entries = new Map<StorageRef, { users: number; bytes: Promise<Uint8Array> | undefined }>();
+  readonly #read: (s: StorageRef) => Promise<Uint8Array>;
+
+  constructor(read: (s: StorageRef) => Promise<Uint8Array>) {
+    this.#read = read;
+  }
+
+  retain(storage: StorageRef): void {
+    const e = this.#entries.get(storage);
+    if (e === undefined) this.#entries.set(storage, { users: 1, bytes: undefined });
+    else e.users++;
+  }
+
+  /** The bytes (read at most once while retained; read uncached otherwise). */
+  get(storage: StorageRef): Promise<Uint8Array> {
+    const e = this.#entries.get(storage);
+    if (e === undefined) return this.#read(storage);
+    e.bytes ??= this.#read(storage);
+    return e.bytes;
+  }
+
+  release(storage: StorageRef): void {
+    const e = this.#entries.get(storage);
+    if (e !== undefined && --e.users === 0) this.#entries.delete(storage);
+  }
+}
+
+/**
+ * A checkpoint opened lazily. Names, dtypes, shapes, saved locations and sizes are known without
+ * reading tensor data; {@link Checkpoint.tensor} materialises one tensor.
+ *
+ * @example
+ * ```ts
+ * const ckpt = await open('model.pt', { mapLocation: 'cpu' });
+ * console.log(ckpt.format, ckpt.names.length);
+ * const w = await ckpt.tensor('encoder.0.weight');
+ * await ckpt.close();
+ * ```
+ */
+export class Checkpoint {
+  /** The file format. */
+  readonly format: CheckpointFormat;
+  /** Every tensor, in depth-first (pickling) order. */
+  readonly entries: readonly CheckpointEntry[];
+  /** The entries' names, in order. */
+  readonly names: readonly string[];
+  /** The parsed container (object graph with tensor descriptions, storage reader). */
+  readonly container: FormatContainer;
+  /** The options the checkpoint was opened with. */
+  readonly options: LoadOptions;
+  /** The limits in force. */
+  readonly limits: Limits;
+  /** Where each entry sits in the object graph (for replacing it). */
+  readonly leaves: readonly TensorLeaf[];
+  readonly #byName: Map<string, CheckpointEntry>;
+  readonly #cache: StorageCache;
+  readonly #close: (() => Promise<void>) | undefined;
+  #bytesRead = 0;
+  #closed = false;
+
+  /**
+   * Use {@link open}.
+   *
+   * @param container - The opened container.
+   * @param options - Load options.
+   * @param close - Closes what opening the source opened.
+   */
+  constructor(container: FormatContainer, options: LoadOptions, close: (() => Promise<void>) | undefined) {
+    this.container = container;
+    this.format = container.format;
+    this.options = options;
+    this.limits = resolveLimits(options.limits);
+    this.#close = close;
+    this.leaves = tensorLeaves(container.root, this.limits);
+    this.entries = Object.freeze(this.leaves.map((leaf) => describeEntry(leaf)));
+    this.names = Object.freeze(this.entries.map((e) => e.name));
+    this.#byName = new Map(this.entries.map((e) => [e.name, e]));
+    this.#cache = new StorageCache(async (s) => {
+      const bytes = await container.readStorage(s);
+      this.#bytesRead += bytes.length;
+      return bytes;
+    });
+  }
+
+  /** Storage bytes read so far. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /**
+   * The runtime of the options, or the shared default one.
+   *
+   * @example
+   * ```ts
+   * const rt = await ckpt.runtime();
+   * ```
+   */
+  runtime(): Promise<DeviceRuntime> {
+    return this.options.runtime === undefined ? defaultRuntime() : Promise.resolve(this.options.runtime);
+  }
+
+  /**
+   * The entry called `name`; throws `STORAGE_MISSING` for an unknown name.
+   *
+   * @example
+   * ```ts
+   * ckpt.entry('fc.weight').shape; // [10, 64]
+   * ```
+   */
+  entry(name: string): CheckpointEntry {
+    const e = this.#byName.get(name);
+    if (e === undefined) {
+      throw new CheckpointError('STORAGE_MISSING', `no tensor named ${quote(name)} in this checkpoint (${this.names.length} tensors)`, {
+        details: { name: name.slice(0, 64) },
+      });
+    }
+    return e;
+  }
+
+  /**
+   * Materialises one tensor: reads only the storages it uses (shared with concurrent calls for
+   * other views of the same storage) and places it where `options.device`, else `mapLocation`,
+   * says. Placement is checked before anything is read.
+   *
+   * @example
+   * ```ts
+   * const w = await ckpt.tensor('fc.weight', { device: 'wasm' });
+   * ```
+   */
+  async tensor(name: string, options: TensorOptions = {}): Promise<Materialised> {
+    this.#assertOpen();
+    const { ref } = this.entry(name);
+    const runtime = await this.runtime();
+    const plan = this.plan([ref], runtime, options.device);
+    return (await this.materialise(ref, name, runtime, plan, options.dtype ?? this.options.dtype ?? 'convert')).value;
+  }
+
+  /**
+   * Resolves and checks the target device of every storage (and inline tensor) of `refs`, before
+   * any tensor is created; throws `DEVICE_UNAVAILABLE` (torch's text plus the fix) or
+   * `TENSOR_TOO_LARGE`.
+   *
+   * @example
+   * ```ts
+   * const plan = ckpt.plan(ckpt.entries.map((e) => e.ref), runtime);
+   * ```
+   */
+  plan(refs: readonly AnyTensorRef[], runtime: DeviceRuntime, override?: DeviceLike): Placement {
+    const forced = override === undefined ? undefined : runtime.check(override);
+    const storages = new Map<StorageRef, Device>();
+    const inline = new Map<InlineTensorRef, Device>();
+    const where = (info: { key: string; dtype: TorchDType; numel: number; byteLength: number; location: string }): Device =>
+      forced ?? runtime.check(resolveLocation(this.options.mapLocation, { ...info }));
+    for (const ref of refs) {
+      for (const s of storagesOf(ref)) {
+        if (storages.has(s)) continue;
+        checkBound(s.byteLength, this.limits.maxTensorBytes, 'maxTensorBytes', `storage ${quote(s.key)} (bytes)`);
+        storages.set(s, where(s));
+      }
+      if ('kind' in ref && ref.kind === 'inline' && !inline.has(ref)) {
+        const byteLength = ref.data.byteLength;
+        inline.set(ref, where({ key: `inline:${ref.device}`, dtype: ref.dtype, numel: numel(ref.shape), byteLength, location: ref.device }));
+      }
+    }
+    return { storages, inline };
+  }
+
+  /**
+   * Materialises `ref` with a placement from {@link Checkpoint.plan}: reads its storages through
+   * the shared cache, then releases them. Storages placed on `meta` are not read.
+   *
+   * @example
+   * ```ts
+   * const r = await ckpt.materialise(entry.ref, entry.name, runtime, plan, 'convert');
+   * ```
+   */
+  async materialise(ref: AnyTensorRef, name: string, runtime: DeviceRuntime, plan: Placement, mode: DTypeMode): Promise<MaterialiseResult> {
+    this.#assertOpen();
+    const needed = readable(ref, plan);
+    for (const s of needed) this.#cache.retain(s);
+    try {
+      const bytes = new Map<StorageRef, Uint8Array>();
+      for (const s of needed) bytes.set(s, await this.#cache.get(s));
+      return materialise(ref, name, {
+        runtime,
+        mode,
+        bytes: (s) => bytes.get(s)!,
+        target: (s) => plan.storages.get(s)!,
+        inlineTarget: (r) => plan.inline.get(r)!,
+      });
+    } finally {
+      for (const s of needed) this.#cache.release(s);
+    }
+  }
+
+  /**
+   * The bytes of one storage of this checkpoint, shared with other users while retained.
+   *
+   * @example
+   * ```ts
+   * const bytes = await ckpt.storage(ckpt.container.storages[0]!);
+   * ```
+   */
+  storage(storage: StorageRef): Promise<Uint8Array> {
+    this.#assertOpen();
+    return this.#cache.get(storage);
+  }
+
+  /**
+   * Declares one more future user of each storage `ref` reads (with a `plan`: except those placed
+   * on `meta`), so bytes read for one user stay cached until the last one calls
+   * {@link Checkpoint.release}: views of one storage are read once.
+   *
+   * @example
+   * ```ts
+   * for (const e of ckpt.entries) ckpt.retain(e.ref, plan);
+   * ```
+   */
+  retain(ref: AnyTensorRef, plan?: Placement): void {
+    for (const s of readable(ref, plan)) this.#cache.retain(s);
+  }
+
+  /**
+   * Drops one user declared by {@link Checkpoint.retain}.
+   *
+   * @example
+   * ```ts
+   * ckpt.release(e.ref, plan);
+   * ```
+   */
+  release(ref: AnyTensorRef, plan?: Placement): void {
+    for (const s of readable(ref, plan)) this.#cache.release(s);
+  }
+
+  /**
+   * Starts reading the storages of a retained `ref` without waiting, so the next tensor's read
+   * overlaps this one's conversion (errors surface when the bytes are used).
+   *
+   * @example
+   * ```ts
+   * ckpt.prefetch(next.ref, plan);
+   * ```
+   */
+  prefetch(ref: AnyTensorRef, plan?: Placement): void {
+    for (const s of readable(ref, plan)) this.#cache.get(s).catch(() => undefined);
+  }
+
+  /**
+   * Releases the source (file handles). Tensors already created stay valid.
+   *
+   * @example
+   * ```ts
+   * await ckpt.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.container.close();
+    } finally {
+      await this.#close?.();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new CheckpointError('SOURCE_IO', 'the checkpoint is closed');
+  }
+}
+
+/** Checked target devices of the storages and inline tensors of some tensors. */
+export interface Placement {
+  readonly storages: ReadonlyMap<StorageRef, Device>;
+  readonly inline: ReadonlyMap<InlineTensorRef, Device>;
+}
+
+/** The storages of `ref` that are read (those not placed on `meta`). */
+function readable(ref: AnyTensorRef, plan: Placement | undefined): StorageRef[] {
+  const all = storagesOf(ref);
+  return plan === undefined ? all : all.filter((s) => plan.storages.get(s)?.type !== 'meta');
+}
+
+function describeEntry(leaf: TensorLeaf): CheckpointEntry {
+  const { ref } = leaf;
+  const { dtype, shape } = describeRef(ref);
+  const kind = 'kind' in ref ? ref.kind : 'strided';
+  const bytesOf = (d: TorchDType, s: readonly number[]): number => numel(s) * dtypeInfo(d).itemSize;
+  let byteLength: number;
+  if (!('kind' in ref)) byteLength = bytesOf(ref.dtype, ref.shape);
+  else if (ref.kind === 'quantized') byteLength = bytesOf(ref.data.dtype, ref.data.shape);
+  else if (ref.kind === 'sparse') byteLength = storagesOf(ref).reduce((sum, s) => sum + s.byteLength, 0);
+  else if (ref.kind === 'inline') byteLength = ref.data.byteLength;
+  else byteLength = 0;
+  const location = primaryStorage(ref)?.location ?? ('kind' in ref && ref.kind === 'inline' ? ref.device : 'meta');
+  return Object.freeze({ name: leaf.name, path: leaf.path, kind, dtype, shape, location, byteLength, ref });
+}
+
+/**
+ * Turns a browser-side source into a {@link ByteSource}: bytes and Blobs in memory, URLs (absolute,
+ * or relative to the page) through HTTP Range requests, with sibling files resolved against the URL.
+ *
+ * @example
+ * ```ts
+ * const { source } = await resolveSource(new Uint8Array(await file.arrayBuffer()));
+ * ```
+ */
+export async function resolveSource(input: CheckpointSource): Promise<ResolvedSource> {
+  if (input instanceof Uint8Array || input instanceof ArrayBuffer) return { source: fromBytes(input) };
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return { source: fromBlob(input) };
+  if (typeof input === 'string' || input instanceof URL) {
+    const base = (globalThis as { location?: { href?: string } }).location?.href;
+    let url: URL;
+    try {
+      url = new URL(String(input), base);
+    } catch {
+      throw new CheckpointError('SOURCE_IO', `${quote(String(input))} is not a URL (file paths need the Node entry of @x/checkpoint)`);
+    }
+    return { source: await fromUrl(url), resolve: (name) => fromUrl(new URL(name, url)) };
+  }
+  if (isByteSource(input)) return { source: input };
+  throw new TypeError('expected a ByteSource, Uint8Array, ArrayBuffer, Blob, URL or string');
+}
+
+function isByteSource(v: unknown): v is ByteSource {
+  return typeof v === 'object' && v !== null && typeof (v as ByteSource).read === 'function' && typeof (v as ByteSource).size === 'number';
+}
+
+/**
+ * Opens an already-resolved source: parses the container and lists the tensors. Closes the
+ * source when parsing fails.
+ *
+ * @example
+ * ```ts
+ * const ckpt = await openResolved({ source: fromBytes(bytes) }, { mapLocation: 'cpu' });
+ * ```
+ */
+export async function openResolved(resolved: ResolvedSource, options: LoadOptions = {}): Promise<Checkpoint> {
+  let container: FormatContainer;
+  try {
+    container = await openContainer(resolved.source, {
+      limits: options.limits,
+      verify: options.verify,
+      unknownClasses: options.unknownClasses,
+      resolve: resolved.resolve,
+    });
+  } catch (e) {
+    await resolved.close?.();
+    throw e;
+  }
+  try {
+    return new Checkpoint(container, options, resolved.close);
+  } catch (e) {
+    await container.close();
+    await resolved.close?.();
+    throw e;
+  }
+}
+
+/**
+ * Opens a checkpoint lazily: the format is detected, the structure parsed and validated, but no
+ * tensor data is read. Takes bytes, a `Blob`/`File`, a URL or a {@link ByteSource} (file paths in
+ * Node through the Node entry).
+ *
+ * @example
+ * ```ts
+ * const ckpt = await open(await (await fetch('/model.pt')).blob(), { mapLocation: 'cpu' });
+ * for (const e of ckpt.entries) console.log(e.name, e.dtype, e.shape, e.location);
+ * const w = await ckpt.tensor(ckpt.names[0]!);
+ * await ckpt.close();
+ * ```
+ */
+export async function open(source: CheckpointSource, options: LoadOptions = {}): Promise<Checkpoint> {
+  return openResolved(await resolveSource(source), options);
+}

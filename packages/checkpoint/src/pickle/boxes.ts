@@ -1,0 +1,47 @@
+/**
+ * Values that live only on the unpickler's stack and memo, never in a result.
+ *
+ * @module
+ */
+import type { PyGlobal } from './globals.js';
+
+/**
+ * A Python `float` with an integral value (`1.0`, `-0.0`): a JS number would lose the
+ * distinction from `int`, so it travels boxed until it is stored in a container, where the slot
+ * is marked with `markFloat` and the bare number stored.
+ *
+ * @example
+ * ```ts
+ * const v = Number.isInteger(x) ? new FloatBox(x) : x;
+ * ```
+ */
+export class FloatBox {
+  /** @param value - the float's value. */
+  constructor(readonly value: number) {}
+}
+
+/**
+ * An object created by REDUCE that only BUILD completes (`torch.Tensor` + `set_` state, numpy's
+ * `_reconstruct` + array state). The memo may hold it; BUILD sets `result`, later reads of the
+ * memo see the result, and a Pending left unresolved at STOP is an error.
+ *
+ * @example
+ * ```ts
+ * const p = new Pending('ndarray', token); // … BUILD: p.result = typedArray
+ * ```
+ */
+export class Pending {
+  /** The completed value, once BUILD ran. */
+  result: unknown = undefined;
+  /** Whether BUILD ran. */
+  resolved = false;
+
+  /**
+   * @param kind - what BUILD must turn it into.
+   * @param origin - the global whose call created it.
+   */
+  constructor(
+    readonly kind: 'tensor' | 'ndarray',
+    readonly origin: PyGlobal,
+  ) {}
+}

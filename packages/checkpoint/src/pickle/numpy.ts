@@ -1,0 +1,232 @@
+/**
+ * numpy values in pickles (optimizer states, RNG states, metrics): arrays become plain typed
+ * arrays of their C-order (or Fortran-order, as stored) elements with their shape available from
+ * {@link numpyInfo}; scalars become numbers, bigints or booleans. Only numeric dtypes are accepted.
+ *
+ * @module
+ */
+import { halfToFloat32, type TypedArray } from '@x/device';
+import { CheckpointError } from '../errors.js';
+import { PyObject, tuple } from '../values.js';
+import { Args, type Context } from './args.js';
+import { FloatBox, Pending } from './boxes.js';
+import type { PyGlobal } from './globals.js';
+import { encodeLatin1, toNumberIfSafe } from './text.js';
+
+/**
+ * A numpy dtype as pickled (`numpy.dtype('f8', False, True)` + BUILD state). Read-only to users;
+ * BUILD sets the byte order.
+ *
+ * @example
+ * ```ts
+ * if (v instanceof NumpyDType) console.log(v.str); // '<f8'
+ * ```
+ */
+export class NumpyDType {
+  /** `<` little-endian, `>` big-endian, `|` not applicable (1-byte types). */
+  byteOrder: '<' | '>' | '|';
+
+  /**
+   * @param kind - `f` float, `i` signed int, `u` unsigned int, `b` bool, `c` complex.
+   * @param itemSize - bytes per element.
+   */
+  constructor(
+    readonly kind: 'f' | 'i' | 'u' | 'b' | 'c',
+    readonly itemSize: number,
+  ) {
+    this.byteOrder = itemSize === 1 ? '|' : '<';
+  }
+
+  /** numpy's `dtype.str`, e.g. `<f8`. */
+  get str(): string {
+    return `${this.byteOrder}${this.kind}${this.itemSize}`;
+  }
+}
+
+/**
+ * Shape and layout of an array read from a numpy pickle.
+ *
+ * @example
+ * ```ts
+ * const info: NumpyInfo | undefined = numpyInfo(value);
+ * ```
+ */
+export interface NumpyInfo {
+  readonly shape: readonly number[];
+  /** numpy `dtype.str` of the stored data, e.g. `<f8` (the typed array holds it in host order). */
+  readonly dtype: string;
+  /** Elements are in Fortran (column-major) order. */
+  readonly fortranOrder: boolean;
+}
+
+const infos = new WeakMap<object, NumpyInfo>();
+
+/**
+ * Shape, dtype and order of a typed array that came from a numpy array in a pickle; `undefined`
+ * for any other value.
+ *
+ * @example
+ * ```ts
+ * const info = numpyInfo(state.get('rng')); // { shape: [624], dtype: '<u4', fortranOrder: false }
+ * ```
+ */
+export function numpyInfo(array: unknown): NumpyInfo | undefined {
+  return typeof array === 'object' && array !== null ? infos.get(array) : undefined;
+}
+
+const SIZES: Readonly<Record<NumpyDType['kind'], readonly number[]>> = { f: [2, 4, 8], i: [1, 2, 4, 8], u: [1, 2, 4, 8], b: [1], c: [8, 16] };
+
+/**
+ * `numpy.dtype(typestr, align, copy)`.
+ *
+ * @example
+ * ```ts
+ * numpyDType(new Args('numpy.dtype', tuple('f8', false, true), ctx)).str; // '<f8'
+ * ```
+ */
+export function numpyDType(a: Args): NumpyDType {
+  a.arity(1, 3);
+  const m = /^([fiubc])([0-9]{1,2})$/.exec(a.str(0));
+  const kind = m?.[1] as NumpyDType['kind'] | undefined;
+  const size = Number(m?.[2]);
+  if (kind === undefined || !SIZES[kind].includes(size)) {
+    throw new CheckpointError('PICKLE_TYPE', `numpy dtype '${a.str(0).slice(0, 8)}' is not supported (numeric dtypes only)`, a.ctx.where());
+  }
+  return new NumpyDType(kind, size);
+}
+
+/**
+ * BUILD on a numpy dtype: `(version, endian, subarray, names, fields, elsize, alignment, flags[, metadata])`.
+ *
+ * @example
+ * ```ts
+ * buildNumpyDType(dtype, tuple(3, '>', null, null, null, -1, -1, 0), ctx).str; // '>f8'
+ * ```
+ */
+export function buildNumpyDType(dtype: NumpyDType, state: unknown, ctx: Context): NumpyDType {
+  const a = new Args('numpy.dtype state', Array.isArray(state) ? state : [], ctx);
+  if (!Array.isArray(state)) a.fail(0, 'a dtype state tuple');
+  a.arity(8, 9);
+  const endian = a.str(1);
+  if (endian === '=') dtype.byteOrder = '<';
+  else if (endian === '<' || endian === '>') dtype.byteOrder = endian;
+  else if (endian !== '|') a.fail(1, "one of '<', '>', '|', '='");
+  if (a.get(2) !== null || a.get(3) !== null || a.get(4) !== null) {
+    throw new CheckpointError('PICKLE_TYPE', `structured or sub-array numpy dtypes are not supported`, ctx.where());
+  }
+  return dtype;
+}
+
+/**
+ * `numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')`: an array BUILD will fill.
+ *
+ * @example
+ * ```ts
+ * const pending = reconstruct(new Args('_reconstruct', args, ctx), token); // completed by BUILD
+ * ```
+ */
+export function reconstruct(a: Args, origin: PyGlobal): Pending {
+  a.arity(3);
+  a.global(0, ['np.ndarray'], 'numpy.ndarray');
+  return new Pending('ndarray', origin);
+}
+
+/**
+ * BUILD on a reconstructed array: `(version, shape, dtype, is_fortran, rawdata)`.
+ *
+ * @example
+ * ```ts
+ * buildNdarray(tuple(1, tuple(2), dtypeF8, false, raw16Bytes), ctx); // Float64Array(2)
+ * ```
+ */
+export function buildNdarray(state: unknown, ctx: Context): TypedArray {
+  const a = new Args('numpy.ndarray state', Array.isArray(state) ? state : [], ctx);
+  if (!Array.isArray(state)) a.fail(0, 'an array state tuple');
+  a.arity(5);
+  const shape = a.ints(1).map((n) => (typeof n === 'number' && n >= 0 ? n : a.fail(1, 'a tuple of non-negative ints')));
+  const dtype = a.get(2);
+  if (!(dtype instanceof NumpyDType)) return a.fail(2, 'a numpy dtype');
+  const fortranOrder = a.bool(3);
+  const raw = rawBytes(a, 4);
+  const count = shape.reduce((x, y) => x * y, 1);
+  if (count * dtype.itemSize !== raw.length) {
+    throw new CheckpointError('PICKLE_TYPE', `numpy array of shape [${shape.join(', ')}] and dtype ${dtype.str} needs ${count * dtype.itemSize} bytes, the pickle has ${raw.length}`, ctx.where());
+  }
+  const array = typedArray(dtype, raw);
+  infos.set(array, Object.freeze({ shape: Object.freeze(shape), dtype: dtype.str, fortranOrder }));
+  return array;
+}
+
+/**
+ * `numpy.core.multiarray.scalar(dtype, bytes)`: a number, bigint, bool or (complex) record.
+ *
+ * @example
+ * ```ts
+ * numpyScalar(new Args('scalar', tuple(dtypeI8, eightBytes), ctx)); // e.g. -3
+ * ```
+ */
+export function numpyScalar(a: Args): unknown {
+  a.arity(2);
+  const dtype = a.get(0);
+  if (!(dtype instanceof NumpyDType)) return a.fail(0, 'a numpy dtype');
+  const raw = rawBytes(a, 1);
+  if (raw.length !== dtype.itemSize) a.fail(1, `${dtype.itemSize} bytes`);
+  const values = typedArray(dtype, raw);
+  const first = values[0]!;
+  if (dtype.kind === 'b') return first !== 0;
+  if (dtype.kind === 'c') {
+    const complex = new PyObject('builtins', 'complex');
+    complex.args = tuple(values[0] as number, values[1] as number);
+    return complex;
+  }
+  if (typeof first === 'bigint') return toNumberIfSafe(first);
+  if (dtype.kind === 'f') {
+    const v = dtype.itemSize === 2 ? halfToFloat32(values as Uint16Array)[0]! : (first as number);
+    return Number.isInteger(v) ? new FloatBox(v) : v;
+  }
+  return first;
+}
+
+/** Raw element bytes: `bytes`, or a Python 2 `str` holding Latin-1 bytes. */
+function rawBytes(a: Args, i: number): Uint8Array {
+  const v = a.get(i);
+  if (v instanceof Uint8Array) return v;
+  const latin1 = typeof v === 'string' ? encodeLatin1(v) : undefined;
+  return latin1 ?? a.fail(i, 'bytes');
+}
+
+/** Copies `raw` into an aligned buffer in host (little-endian) order and views it by dtype. */
+function typedArray(dtype: NumpyDType, raw: Uint8Array): TypedArray {
+  const bytes = raw.slice();
+  const unit = dtype.kind === 'c' ? dtype.itemSize / 2 : dtype.itemSize;
+  if (dtype.byteOrder === '>' && unit > 1) {
+    for (let i = 0; i < bytes.length; i += unit) bytes.subarray(i, i + unit).reverse();
+  }
+  const b = bytes.buffer;
+  const n = bytes.length / unit;
+  switch (`${dtype.kind}${unit}`) {
+    case 'f2':
+    case 'u2':
+      return new Uint16Array(b, 0, n);
+    case 'f4':
+    case 'c4':
+      return new Float32Array(b, 0, n);
+    case 'f8':
+    case 'c8':
+      return new Float64Array(b, 0, n);
+    case 'i1':
+      return new Int8Array(b, 0, n);
+    case 'i2':
+      return new Int16Array(b, 0, n);
+    case 'i4':
+      return new Int32Array(b, 0, n);
+    case 'i8':
+      return new BigInt64Array(b, 0, n);
+    case 'u4':
+      return new Uint32Array(b, 0, n);
+    case 'u8':
+      return new BigUint64Array(b, 0, n);
+    default:
+      return bytes; // u1, b1
+  }
+}

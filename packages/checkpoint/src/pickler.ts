@@ -1,0 +1,571 @@
+/**
+ * A protocol-2 pickler that emits, byte for byte, what CPython 3.11's C pickler emits for
+ * `torch.save` (torch 1.13) of the same Python value (research/pytorch-format.md §2.2–2.7).
+ *
+ * Memo identity. CPython memoizes by object identity; JavaScript strings have none, so:
+ * - strings of the value (dict keys, values, `'storage'`, `'cpu'`, `'latin1'`) share one memo by
+ *   value, as interned literals do in Python;
+ * - strings torch builds afresh are never reused: a storage key (`str(n)`, shared only by the
+ *   references to the same storage), a location with an index (`'cuda:' + str(i)`), the device
+ *   type of `torch.device(...)`, and the latin-1 text of a `bytes` longer than one byte;
+ * - `bytes` of length 0 or 1 are CPython singletons, memoized by value; other objects by identity.
+ *
+ * @module
+ */
+
+import { Device, dtypeInfo, type TorchDType } from '@x/device';
+import { CheckpointError } from './errors.js';
+import {
+  DType,
+  isFloat,
+  isStorageRef,
+  isTensorRef,
+  OrderedDict,
+  TorchSize,
+  Tuple,
+  type StorageRef,
+  type TensorRef,
+} from './values.js';
+
+/**
+ * Options of {@link pickle}.
+ *
+ * @example
+ * ```ts
+ * pickle(value, { location: () => 'cpu' }); // every storage saved as a cpu storage
+ * ```
+ */
+export interface PickleOptions {
+  /** Location string written for a storage; the default keeps the saved `storage.location`. */
+  readonly location?: (storage: StorageRef) => string;
+  /** Deepest container nesting accepted (CPython's recursion limit is about 1000). Default 1000. */
+  readonly maxDepth?: number;
+}
+
+/**
+ * A storage referenced by the pickle, with the key its persistent id names.
+ *
+ * @example
+ * ```ts
+ * for (const { key, storage } of pickle(value).storages) console.log(`data/${key}`, storage.byteLength);
+ * ```
+ */
+export interface PickledStorage {
+  /** `'0'`, `'1'`, … in order of first encounter; the record is `data/<key>`. */
+  readonly key: string;
+  readonly storage: StorageRef;
+}
+
+/**
+ * What {@link pickle} returns.
+ *
+ * @example
+ * ```ts
+ * const { bytes, storages }: PickleResult = pickle(stateDict);
+ * ```
+ */
+export interface PickleResult {
+  /** The `data.pkl` bytes. */
+  readonly bytes: Uint8Array;
+  /** Distinct storages in first-encounter order (keys `'0'`, `'1'`, …). */
+  readonly storages: readonly PickledStorage[];
+}
+
+const BATCHSIZE = 1000;
+
+const OP = {
+  PROTO: 0x80, STOP: 0x2e, NONE: 0x4e, NEWTRUE: 0x88, NEWFALSE: 0x89,
+  BININT: 0x4a, BININT1: 0x4b, BININT2: 0x4d, LONG1: 0x8a, LONG4: 0x8b, BINFLOAT: 0x47,
+  BINUNICODE: 0x58, GLOBAL: 0x63, REDUCE: 0x52, BUILD: 0x62, BINPERSID: 0x51,
+  MARK: 0x28, POP: 0x30, POP_MARK: 0x31, EMPTY_TUPLE: 0x29, TUPLE: 0x74, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87,
+  EMPTY_LIST: 0x5d, APPEND: 0x61, APPENDS: 0x65, EMPTY_DICT: 0x7d, SETITEM: 0x73, SETITEMS: 0x75,
+  BINPUT: 0x71, LONG_BINPUT: 0x72, BINGET: 0x68, LONG_BINGET: 0x6a,
+} as const;
+
+/**
+ * Pickles `value` at protocol 2 as `torch.save` does, replacing every storage by its persistent id
+ * `('storage', torch.<Name>Storage, key, location, numel)` with keys numbered by first encounter.
+ *
+ * Accepted values: `null`, booleans, numbers (integral and not {@link isFloat}-marked → int, else
+ * float; `-0` and integral numbers beyond 2^53 are floats), bigints, strings, `Uint8Array` (bytes),
+ * arrays (list), {@link Tuple}, `Map` (dict), {@link OrderedDict} (with `_metadata`),
+ * {@link TensorRef}, {@link StorageRef}, {@link DType}, {@link TorchSize} and `Device`.
+ * Anything else throws `CheckpointError` `PICKLE_TYPE`.
+ *
+ * @example
+ * ```ts
+ * const { bytes, storages } = pickle(new Map([['w', tensorRef]]));
+ * // storages[0].key === '0'; write bytes as data.pkl and storages[0] as data/0
+ * ```
+ */
+export function pickle(value: unknown, options: PickleOptions = {}): PickleResult {
+  const p = new Pickler(options);
+  p.out.byte(OP.PROTO);
+  p.out.byte(2);
+  p.save(value, undefined, undefined, 0);
+  p.out.byte(OP.STOP);
+  return { bytes: p.out.finish(), storages: p.storages };
+}
+
+class Pickler {
+  readonly out = new ByteBuilder();
+  readonly storages: PickledStorage[] = [];
+  private readonly keys = new Map<StorageRef, string>();
+  private memoSize = 0;
+  private readonly byObject = new Map<object, number>();
+  private readonly byString = new Map<string, number>();
+  private readonly byGlobal = new Map<string, number>();
+  private readonly byKeyOf = new Map<StorageRef, number>();
+  private readonly byLatin1Char = new Map<string, number>();
+  private readonly bySmallBytes = new Map<number, number>();
+  private readonly location: (storage: StorageRef) => string;
+  private readonly maxDepth: number;
+
+  constructor(options: PickleOptions) {
+    this.location = options.location ?? ((s) => s.location);
+    this.maxDepth = options.maxDepth ?? 1000;
+  }
+
+  save(value: unknown, container: object | undefined, slot: unknown, depth: number): void {
+    if (depth > this.maxDepth) {
+      throw new CheckpointError('PICKLE_LIMIT', `value nesting deeper than ${this.maxDepth} levels`, {
+        details: { limit: this.maxDepth },
+      });
+    }
+    switch (typeof value) {
+      case 'boolean':
+        this.out.byte(value ? OP.NEWTRUE : OP.NEWFALSE);
+        return;
+      case 'number':
+        if (isPythonInt(value) && !(container !== undefined && isFloat(container, slot))) this.int(BigInt(value));
+        else this.float(value);
+        return;
+      case 'bigint':
+        this.int(value);
+        return;
+      case 'string':
+        this.str(value, this.byString);
+        return;
+      case 'object':
+        if (value === null) {
+          this.out.byte(OP.NONE);
+          return;
+        }
+        this.object(value, depth);
+        return;
+      default:
+        throw unsupported(typeof value);
+    }
+  }
+
+  private object(value: object, depth: number): void {
+    if (isStorageRef(value)) {
+      this.persistentId(value, false);
+      return;
+    }
+    const seen = this.byObject.get(value);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
+    const d = depth + 1;
+    if (value instanceof Uint8Array) this.bytes(value);
+    else if (isTensorRef(value)) this.tensor(value);
+    else if (value instanceof DType) this.global('torch', value.name, undefined);
+    else if (value instanceof Device) this.device(value);
+    else if (value instanceof TorchSize) this.reduce('torch', 'Size', () => this.freshTuple([[...value]], d), value);
+    else if (value instanceof OrderedDict) this.orderedDict(value, d);
+    else if (value instanceof Map) this.dict(value, d);
+    else if (value instanceof Tuple) this.tuple(value, d);
+    else if (Array.isArray(value)) this.list(value, d);
+    else throw unsupported(Object.prototype.toString.call(value).slice(8, -1));
+  }
+
+  // ---- atoms ----
+
+  private int(v: bigint): void {
+    if (v >= 0n && v <= 0xffn) {
+      this.out.byte(OP.BININT1);
+      this.out.byte(Number(v));
+    } else if (v >= 0n && v <= 0xffffn) {
+      this.out.byte(OP.BININT2);
+      this.out.u16(Number(v));
+    } else if (v >= -0x80000000n && v <= 0x7fffffffn) {
+      this.out.byte(OP.BININT);
+      this.out.u32(Number(v) >>> 0);
+    } else {
+      const bytes = longBytes(v);
+      if (bytes.length < 256) {
+        this.out.byte(OP.LONG1);
+        this.out.byte(bytes.length);
+      } else {
+        this.out.byte(OP.LONG4);
+        this.out.u32(bytes.length);
+      }
+      this.out.bytes(bytes);
+    }
+  }
+
+  private float(v: number): void {
+    this.out.byte(OP.BINFLOAT);
+    this.out.f64be(v);
+  }
+
+  /** BINUNICODE + memo, reusing an earlier equal string of the same `pool` (undefined: always fresh). */
+  private str(v: string, pool: Map<string, number> | undefined): void {
+    const seen = pool?.get(v);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
+    const utf8 = encodeSurrogatePass(v);
+    this.out.byte(OP.BINUNICODE);
+    this.out.u32(utf8.length);
+    this.out.bytes(utf8);
+    const index = this.put();
+    pool?.set(v, index);
+  }
+
+  private bytes(v: Uint8Array): void {
+    const small = v.length <= 1 ? (v[0] ?? -1) : undefined;
+    const seen = small === undefined ? undefined : this.bySmallBytes.get(small);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
+    if (v.length === 0) {
+      this.global('__builtin__', 'bytes', undefined);
+      this.out.byte(OP.EMPTY_TUPLE);
+    } else {
+      this.global('_codecs', 'encode', undefined);
+      const text = latin1Text(v);
+      this.str(text, v.length === 1 ? this.byLatin1Char : undefined);
+      this.str('latin1', this.byString);
+      this.out.byte(OP.TUPLE2);
+      this.put();
+    }
+    this.out.byte(OP.REDUCE);
+    const index = this.put(v);
+    if (small !== undefined) this.bySmallBytes.set(small, index);
+  }
+
+  // ---- containers ----
+
+  private list(v: readonly unknown[], depth: number): void {
+    this.out.byte(OP.EMPTY_LIST);
+    this.put(v);
+    if (v.length === 1) {
+      this.save(v[0], v, 0, depth);
+      this.out.byte(OP.APPEND);
+      return;
+    }
+    for (let start = 0; start < v.length; start += BATCHSIZE) {
+      this.out.byte(OP.MARK);
+      const end = Math.min(v.length, start + BATCHSIZE);
+      for (let i = start; i < end; i++) this.save(v[i], v, i, depth);
+      this.out.byte(OP.APPENDS);
+    }
+  }
+
+  /** `batch_dict_exact`: one item is SETITEM; otherwise batches, plus an empty batch after a full one. */
+  private dict(v: ReadonlyMap<unknown, unknown>, depth: number): void {
+    this.out.byte(OP.EMPTY_DICT);
+    this.put(v);
+    if (v.size === 0) return;
+    const entries = [...v];
+    if (entries.length === 1) {
+      this.item(v, entries[0]!, depth);
+      this.out.byte(OP.SETITEM);
+      return;
+    }
+    let start = 0;
+    let n: number;
+    do {
+      this.out.byte(OP.MARK);
+      const end = Math.min(entries.length, start + BATCHSIZE);
+      for (let i = start; i < end; i++) this.item(v, entries[i]!, depth);
+      n = end - start;
+      start = end;
+      this.out.byte(OP.SETITEMS);
+    } while (n === BATCHSIZE);
+  }
+
+  /** `OrderedDict.__reduce__`: REDUCE, items by `batch_dict` (iterator rules), then `_metadata` BUILD. */
+  private orderedDict(v: OrderedDict, depth: number): void {
+    this.reduce('collections', 'OrderedDict', () => this.out.byte(OP.EMPTY_TUPLE), v);
+    const entries = [...v];
+    for (let start = 0; start < entries.length; start += BATCHSIZE) {
+      const end = Math.min(entries.length, start + BATCHSIZE);
+      if (end - start === 1) {
+        this.item(v, entries[start]!, depth);
+        this.out.byte(OP.SETITEM);
+      } else {
+        this.out.byte(OP.MARK);
+        for (let i = start; i < end; i++) this.item(v, entries[i]!, depth);
+        this.out.byte(OP.SETITEMS);
+      }
+    }
+    if (v.metadata !== undefined) {
+      this.out.byte(OP.EMPTY_DICT);
+      this.put();
+      this.str('_metadata', this.byString);
+      this.save(v.metadata, undefined, undefined, depth);
+      this.out.byte(OP.SETITEM);
+      this.out.byte(OP.BUILD);
+    }
+  }
+
+  private item(container: object, [key, value]: [unknown, unknown], depth: number): void {
+    this.save(key, undefined, undefined, depth);
+    this.save(value, container, key, depth);
+  }
+
+  private tuple(v: Tuple, depth: number): void {
+    if (v.length === 0) {
+      this.out.byte(OP.EMPTY_TUPLE);
+      return;
+    }
+    if (v.length > 3) this.out.byte(OP.MARK);
+    for (let i = 0; i < v.length; i++) this.save(v[i], v, i, depth);
+    const recursive = this.byObject.get(v);
+    if (recursive !== undefined) {
+      if (v.length > 3) this.out.byte(OP.POP_MARK);
+      else for (let i = 0; i < v.length; i++) this.out.byte(OP.POP);
+      this.get(recursive);
+      return;
+    }
+    this.out.byte(v.length > 3 ? OP.TUPLE : TUPLE_N[v.length]!);
+    this.put(v);
+  }
+
+  /** A tuple object made on the fly (no identity shared with anything): items saved in place. */
+  private freshTuple(items: readonly unknown[], depth: number): void {
+    if (items.length === 0) {
+      this.out.byte(OP.EMPTY_TUPLE);
+      return;
+    }
+    if (items.length > 3) this.out.byte(OP.MARK);
+    for (const item of items) {
+      if (Array.isArray(item)) this.freshTuple(item, depth + 1);
+      else this.save(item, undefined, undefined, depth);
+    }
+    this.out.byte(items.length > 3 ? OP.TUPLE : TUPLE_N[items.length]!);
+    this.put();
+  }
+
+  // ---- torch objects ----
+
+  private global(module: string, name: string, obj: object | undefined): void {
+    const key = `${module}\n${name}`;
+    const seen = this.byGlobal.get(key);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
+    this.out.byte(OP.GLOBAL);
+    this.out.bytes(encodeSurrogatePass(`${key}\n`));
+    this.byGlobal.set(key, this.put(obj));
+  }
+
+  /** `save_reduce(func, args)` with `obj` memoized afterwards (undefined: a fresh object). */
+  private reduce(module: string, name: string, args: () => void, obj: object | undefined): void {
+    this.global(module, name, undefined);
+    args();
+    this.out.byte(OP.REDUCE);
+    this.put(obj);
+  }
+
+  private device(v: Device): void {
+    this.reduce('torch', 'device', () => {
+      this.str(v.type, undefined);
+      if (v.index === undefined) this.out.byte(OP.TUPLE1);
+      else {
+        this.int(BigInt(v.index));
+        this.out.byte(OP.TUPLE2);
+      }
+      this.put();
+    }, v);
+  }
+
+  private emptyOrderedDict(): void {
+    this.reduce('collections', 'OrderedDict', () => this.out.byte(OP.EMPTY_TUPLE), undefined);
+  }
+
+  private tensor(t: TensorRef): void {
+    if (t.parameter) {
+      this.reduce('torch._utils', '_rebuild_parameter', () => {
+        this.tensorData(t, false, undefined);
+        this.out.byte(t.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
+        this.emptyOrderedDict();
+        this.out.byte(OP.TUPLE3);
+        this.put();
+      }, t);
+    } else {
+      this.tensorData(t, t.requiresGrad, t);
+    }
+  }
+
+  /** `_rebuild_tensor_v2` (dtype with a legacy Storage class) or `_rebuild_tensor_v3` (newer dtypes). */
+  private tensorData(t: TensorRef, requiresGrad: boolean, obj: TensorRef | undefined): void {
+    const v3 = t.dtype !== t.storage.dtype || dtypeInfo(t.dtype).storageName === undefined;
+    this.reduce('torch._utils', v3 ? '_rebuild_tensor_v3' : '_rebuild_tensor_v2', () => {
+      this.out.byte(OP.MARK);
+      this.persistentId(t.storage, v3);
+      this.int(BigInt(t.offset));
+      this.freshTuple(t.shape, 0);
+      this.freshTuple(t.stride, 0);
+      this.out.byte(requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
+      this.emptyOrderedDict();
+      if (v3) this.global('torch', t.dtype, undefined);
+      this.out.byte(OP.TUPLE);
+      this.put();
+    }, obj);
+  }
+
+  /** `('storage', storage_type, key, location, numel)` then BINPERSID; untyped storages count bytes. */
+  private persistentId(storage: StorageRef, untyped: boolean): void {
+    let key = this.keys.get(storage);
+    if (key === undefined) {
+      key = String(this.storages.length);
+      this.keys.set(storage, key);
+      this.storages.push({ key, storage });
+    }
+    const storageName = untyped ? undefined : dtypeInfo(storage.dtype).storageName;
+    this.out.byte(OP.MARK);
+    this.str('storage', this.byString);
+    if (storageName === undefined) this.global('torch.storage', 'UntypedStorage', undefined);
+    else this.global('torch', storageName, undefined);
+    const keyMemo = this.byKeyOf.get(storage);
+    if (keyMemo === undefined) {
+      this.str(key, undefined);
+      this.byKeyOf.set(storage, this.memoSize - 1);
+    } else {
+      this.get(keyMemo);
+    }
+    const location = this.location(storage);
+    this.str(location, location.includes(':') ? undefined : this.byString);
+    this.int(BigInt(storageName === undefined ? storage.byteLength : storage.numel));
+    this.out.byte(OP.TUPLE);
+    this.put();
+    this.out.byte(OP.BINPERSID);
+  }
+
+  // ---- memo ----
+
+  private put(obj?: object): number {
+    const index = this.memoSize++;
+    if (index < 256) {
+      this.out.byte(OP.BINPUT);
+      this.out.byte(index);
+    } else {
+      this.out.byte(OP.LONG_BINPUT);
+      this.out.u32(index);
+    }
+    if (obj !== undefined) this.byObject.set(obj, index);
+    return index;
+  }
+
+  private get(index: number): void {
+    if (index < 256) {
+      this.out.byte(OP.BINGET);
+      this.out.byte(index);
+    } else {
+      this.out.byte(OP.LONG_BINGET);
+      this.out.u32(index);
+    }
+  }
+}
+
+const TUPLE_N = [OP.EMPTY_TUPLE, OP.TUPLE1, OP.TUPLE2, OP.TUPLE3] as const;
+
+function unsupported(what: string): CheckpointError {
+  return new CheckpointError('PICKLE_TYPE', `cannot pickle a value of type ${what}: expected null, boolean, number, bigint, string, Uint8Array, Array, Tuple, Map, OrderedDict, TensorRef, StorageRef, DType, TorchSize or Device`);
+}
+
+/** A JS number that round-trips as a Python int: integral, safe, and not `-0`. */
+function isPythonInt(v: number): boolean {
+  return Number.isSafeInteger(v) && !Object.is(v, -0);
+}
+
+/** CPython `save_long` at protocol ≥ 2: minimal little-endian two's complement. */
+function longBytes(v: bigint): Uint8Array {
+  const abs = v < 0n ? -v : v;
+  let n = (abs.toString(2).length >> 3) + 1;
+  let x = BigInt.asUintN(n * 8, v);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++, x >>= 8n) out[i] = Number(x & 0xffn);
+  if (v < 0n && n > 1 && out[n - 1] === 0xff && (out[n - 2]! & 0x80) !== 0) n--;
+  return out.subarray(0, n);
+}
+
+/** `str(b, 'latin1')`: one code point per byte, built in slices that fit `fromCharCode`'s arguments. */
+function latin1Text(v: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < v.length; i += 8192) text += String.fromCharCode(...v.subarray(i, i + 8192));
+  return text;
+}
+
+const utf8 = new TextEncoder();
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** UTF-8 with CPython's `surrogatepass`: a lone surrogate becomes its 3-byte form, not U+FFFD. */
+function encodeSurrogatePass(s: string): Uint8Array {
+  if (!LONE_SURROGATE.test(s)) return utf8.encode(s);
+  const out: number[] = [];
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (cp >= 0xd800 && cp <= 0xdfff) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f));
+    else out.push(...utf8.encode(ch));
+  }
+  return Uint8Array.from(out);
+}
+
+/** A growable little-endian byte buffer. */
+class ByteBuilder {
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
+  private length = 0;
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.length++] = b;
+  }
+
+  u16(v: number): void {
+    this.reserve(2);
+    this.view.setUint16(this.length, v, true);
+    this.length += 2;
+  }
+
+  u32(v: number): void {
+    this.reserve(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+  }
+
+  f64be(v: number): void {
+    this.reserve(8);
+    this.view.setFloat64(this.length, v, false);
+    this.length += 8;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}

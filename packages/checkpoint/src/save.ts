@@ -1,0 +1,406 @@
+/**
+ * `torch.save` for the values `load()` returns: TF.js tensors (read back through their backend and
+ * written in their original torch dtype), raw tensors (bits, storages and views kept, so shared
+ * storages stay shared), and the Python containers of values.ts. Writes to a {@link ByteSink};
+ * the Node entry adds file paths (save-node.ts).
+ *
+ * @module
+ */
+
+import { dtypeInfo, fromTensorData, MetaTensor, toTensorData, type DeviceRuntime, type TensorValues, type TorchDType } from '@x/device';
+import { CheckpointError, quote } from './errors.js';
+import { numel, RawTensor, tensorInfo } from './materialise.js';
+import { writeTorchZip, type TorchZipLayout, type WriteTorchZipResult } from './torch-writer.js';
+import { isFloat, isTensorRef, markFloat, OrderedDict, Tuple, type StorageRef, type TensorRef } from './values.js';
+import type { ByteSink } from './zip-writer.js';
+
+/** The floating dtypes `castFloating` may produce (and the ones it converts). */
+export type FloatingDType = 'float32' | 'float16' | 'bfloat16';
+
+/**
+ * The part of a TF.js tensor the writer uses (any `tf.Tensor` has it).
+ *
+ * @example
+ * ```ts
+ * const t: TfTensorLike = tf.tensor([1, 2]);
+ * ```
+ */
+export interface TfTensorLike {
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  readonly dataId: object;
+  data(): Promise<unknown>;
+}
+
+/**
+ * Options of {@link prepareValue} and {@link save}.
+ *
+ * @example
+ * ```ts
+ * await save(stateDict, sink, { keepLocations: true, runtime });
+ * ```
+ */
+export interface PrepareOptions {
+  /** Write each storage's device (`cuda:0`, …) instead of `cpu`. TF.js tensors then need `runtime`. */
+  readonly keepLocations?: boolean;
+  /** The runtime the tensors were placed with: tells the device of each TF.js tensor. */
+  readonly runtime?: DeviceRuntime;
+  /** Bytes of the storages of {@link TensorRef} leaves (e.g. `container.readStorage`). */
+  readonly storageBytes?: (storage: StorageRef) => Promise<Uint8Array> | Uint8Array;
+  /** Convert every float64/float32/float16/bfloat16 storage to this dtype (views stay views). */
+  readonly castFloating?: FloatingDType;
+}
+
+/**
+ * Options of {@link save}.
+ *
+ * @example
+ * ```ts
+ * await save(value, sink, { prefix: 'model', layout: '1.13' });
+ * ```
+ */
+export interface SaveOptions extends PrepareOptions {
+  /** Archive directory name; `archive` (torch's choice for file objects) by default. */
+  readonly prefix?: string;
+  /** Record layout of the torch generation to imitate (default `'1.13'`). */
+  readonly layout?: TorchZipLayout;
+  /** The location written for each storage; overrides `keepLocations` (e.g. a `map_location` rewrite). */
+  readonly location?: (storage: StorageRef) => string;
+}
+
+/**
+ * A tensor leaf of a prepared value: where it is and its reference.
+ *
+ * @example
+ * ```ts
+ * for (const t of prepared.tensors) console.log(t.name, t.ref.dtype, t.ref.shape);
+ * ```
+ */
+export interface PreparedTensor {
+  /** Dict keys and list indices from the top-level value, joined with `.`. */
+  readonly name: string;
+  readonly ref: TensorRef;
+}
+
+/**
+ * A value ready to pickle: every tensor replaced by a {@link TensorRef}, with the storages' bytes.
+ *
+ * @example
+ * ```ts
+ * const p = prepareValue(stateDict);
+ * const bytes = await p.contiguous(p.tensors[0]!.ref);
+ * ```
+ */
+export interface PreparedValue {
+  /** The value with {@link TensorRef} leaves (containers rebuilt; identity and float marks kept). */
+  readonly value: unknown;
+  /** Every tensor leaf in depth-first order (a tensor reached twice is listed at each path, same `ref`). */
+  readonly tensors: readonly PreparedTensor[];
+  /** A storage's bytes, little-endian, `storage.byteLength` long; read when asked, not cached. */
+  storageBytes(storage: StorageRef): Promise<Uint8Array>;
+  /** The C-contiguous bytes of one tensor (its view gathered out of the storage). */
+  contiguous(ref: TensorRef): Promise<Uint8Array>;
+}
+
+const FLOATING = new Set<TorchDType>(['float64', 'float32', 'float16', 'bfloat16']);
+const TF_TO_TORCH: Readonly<Record<string, TorchDType>> = { float32: 'float32', int32: 'int32', bool: 'bool', complex64: 'complex64' };
+
+/**
+ * Whether `value` is a TF.js tensor (duck-typed: `tf.Tensor` from any copy of tfjs-core).
+ *
+ * @example
+ * ```ts
+ * isTfTensor(tf.scalar(1)); // true
+ * ```
+ */
+export function isTfTensor(value: unknown): value is TfTensorLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const t = value as Partial<TfTensorLike>;
+  return Array.isArray(t.shape) && typeof t.dtype === 'string' && typeof t.dataId === 'object' && typeof t.data === 'function';
+}
+
+/**
+ * Replaces every tensor of `value` by a {@link TensorRef} over a storage whose bytes are read on
+ * demand: TF.js tensors become one contiguous storage each (read through their backend and
+ * converted back to their torch dtype), {@link TensorRef}s keep their storage and view. Containers
+ * are rebuilt with the same sharing (an object reached twice maps to one copy) and float marks.
+ *
+ * @example
+ * ```ts
+ * const p = prepareValue(new Map([['w', tf.tensor([1, 2])]]));
+ * p.tensors[0]!.ref.dtype; // 'float32'
+ * ```
+ */
+export function prepareValue(value: unknown, options: PrepareOptions = {}): PreparedValue {
+  return new Preparer(options).run(value);
+}
+
+class Preparer {
+  private readonly copies = new Map<object, unknown>();
+  private readonly storages = new Map<StorageRef, StorageRef>();
+  private readonly sources = new Map<StorageRef, () => Promise<Uint8Array>>();
+  private readonly tensors: PreparedTensor[] = [];
+  private readonly leaves = new Set<unknown>();
+  private readonly rawViews = new Map<StorageRef, { view: TensorRef; data: ArrayBufferView }[]>();
+
+  constructor(private readonly options: PrepareOptions) {}
+
+  run(value: unknown): PreparedValue {
+    const root = this.visit(value, []);
+    const sources = this.sources;
+    const storageBytes = async (storage: StorageRef): Promise<Uint8Array> => {
+      const source = sources.get(storage);
+      if (source === undefined) throw new CheckpointError('STORAGE_MISSING', `storage ${quote(storage.key)} is not part of this value`);
+      const bytes = await source();
+      if (bytes.length !== storage.byteLength) {
+        throw new CheckpointError('STORAGE_SIZE_MISMATCH', `storage ${quote(storage.key)} should be ${storage.byteLength} bytes, its source gave ${bytes.length}`);
+      }
+      return bytes;
+    };
+    return {
+      value: root,
+      tensors: this.tensors,
+      storageBytes,
+      contiguous: async (ref) => gatherView(await storageBytes(ref.storage), ref),
+    };
+  }
+
+  private visit(value: unknown, path: readonly (string | number)[]): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    const done = this.copies.get(value);
+    if (done !== undefined) {
+      if (this.leaves.has(done)) this.tensors.push({ name: path.join('.'), ref: done as TensorRef });
+      return done;
+    }
+    if (isTfTensor(value)) return this.leaf(value, this.tfTensor(value), path);
+    if (isTensorRef(value)) return this.leaf(value, this.tensorRef(value, path), path);
+    if (value instanceof RawTensor) return this.leaf(value, this.rawTensor(value, path), path);
+    if (value instanceof MetaTensor) throw unsupported('a meta tensor has no data to save', path);
+    if ('kind' in value && typeof value.kind === 'string' && ['quantized', 'sparse', 'meta', 'inline'].includes(value.kind)) {
+      throw unsupported(`saving ${value.kind} tensors is not supported`, path);
+    }
+    if (value instanceof Map) {
+      const copy: Map<unknown, unknown> = value instanceof OrderedDict ? new OrderedDict() : new Map();
+      if (value instanceof OrderedDict && copy instanceof OrderedDict) copy.metadata = value.metadata;
+      this.copies.set(value, copy);
+      for (const [k, v] of value) {
+        copy.set(k, this.visit(v, [...path, typeof k === 'number' || typeof k === 'string' ? k : String(k)]));
+        if (isFloat(value, k)) markFloat(copy, k);
+      }
+      return copy;
+    }
+    if (Array.isArray(value) && (value.constructor === Array || value.constructor === Tuple)) {
+      const copy: unknown[] = value instanceof Tuple ? new Tuple() : [];
+      this.copies.set(value, copy);
+      value.forEach((v: unknown, i) => {
+        copy.push(this.visit(v, [...path, i]));
+        if (isFloat(value, i)) markFloat(copy, i);
+      });
+      return copy;
+    }
+    return value; // bytes, DType, TorchSize, Device, StorageRef: written as they are (or refused by the pickler)
+  }
+
+  private leaf(original: object, ref: TensorRef, path: readonly (string | number)[]): TensorRef {
+    this.copies.set(original, ref);
+    this.leaves.add(ref);
+    this.tensors.push({ name: path.join('.'), ref });
+    return ref;
+  }
+
+  private tensorRef(ref: TensorRef, path: readonly (string | number)[]): TensorRef {
+    const r = ref as TensorRef & { neg?: unknown; conj?: unknown };
+    if (r.neg === true || r.conj === true) throw unsupported('tensors with the negative or conjugate bit set are not supported', path);
+    const read = this.options.storageBytes;
+    if (read === undefined) {
+      throw new CheckpointError('STORAGE_MISSING', `the value holds a tensor reference at ${quote(path.join('.'))} but no storageBytes option reads its storage`);
+    }
+    const storage = this.storage(ref.storage, ref.dtype, async () => read(ref.storage));
+    return storage === ref.storage ? ref : { ...ref, storage, dtype: storage.dtype };
+  }
+
+  /**
+   * A raw tensor loaded from a file goes back onto its original storage and view (the storage is
+   * rebuilt from all raw views of it, so shared storages stay shared); one made by the caller gets
+   * a contiguous storage of its own.
+   */
+  private rawTensor(t: RawTensor, path: readonly (string | number)[]): TensorRef {
+    if (t.quantizer !== undefined) throw unsupported('saving quantized tensors is not supported', path);
+    const info = tensorInfo(t);
+    const ref = info !== undefined && isTensorRef(info.ref) && info.ref.dtype === t.dtype ? (info.ref as TensorRef & { neg?: unknown; conj?: unknown }) : undefined;
+    if (ref === undefined) {
+      const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      const base: StorageRef = { key: '', dtype: t.dtype, location: 'cpu', numel: numel(t.shape), byteLength: bytes.length };
+      const storage = this.storage(base, t.dtype, async () => bytes);
+      return { storage, offset: 0, shape: [...t.shape], stride: contiguousStrides(t.shape), dtype: storage.dtype, requiresGrad: false, parameter: false };
+    }
+    if (ref.neg === true || ref.conj === true) throw unsupported('tensors with the negative or conjugate bit set are not supported', path);
+    const known = this.copies.get(ref);
+    if (known !== undefined) return known as TensorRef;
+    let views = this.rawViews.get(ref.storage);
+    if (views === undefined) this.rawViews.set(ref.storage, (views = []));
+    views.push({ view: ref, data: t.data });
+    const all = views;
+    const storage = this.storage(ref.storage, ref.dtype, async () => {
+      const whole = all.find(({ view }) => view.offset === 0 && numel(view.shape) === ref.storage.numel && isContiguousView(view));
+      if (whole !== undefined) return new Uint8Array(whole.data.buffer, whole.data.byteOffset, whole.data.byteLength);
+      const out = new Uint8Array(ref.storage.byteLength);
+      for (const { view, data } of all) scatterView(out, view, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      return out;
+    });
+    const out: TensorRef = { storage, offset: ref.offset, shape: ref.shape, stride: ref.stride, dtype: storage.dtype, requiresGrad: ref.requiresGrad, parameter: ref.parameter };
+    this.copies.set(ref, out);
+    return out;
+  }
+
+  private tfTensor(t: TfTensorLike): TensorRef {
+    const info = tensorInfo(t);
+    const torchDType = info?.torchDType ?? TF_TO_TORCH[t.dtype];
+    const ref = info !== undefined && isTensorRef(info.ref) ? info.ref : undefined;
+    if (torchDType === undefined) throw unsupported(`a TF.js tensor of dtype ${t.dtype} has no torch dtype`, []);
+    const count = numel(t.shape);
+    const { keepLocations, runtime } = this.options;
+    if (keepLocations === true && runtime === undefined) {
+      throw new CheckpointError('TENSOR_UNSUPPORTED', 'keepLocations needs the runtime option to tell which device a TF.js tensor is on');
+    }
+    const location = keepLocations === true && runtime !== undefined ? String(runtime.deviceOf(t as never)) : 'cpu';
+    const base: StorageRef = { key: '', dtype: torchDType, location, numel: count, byteLength: count * dtypeInfo(torchDType).itemSize };
+    const storage = this.storage(base, torchDType, async () => fromTensorData((await t.data()) as TensorValues, torchDType));
+    return {
+      storage,
+      offset: 0,
+      shape: [...t.shape],
+      stride: contiguousStrides(t.shape),
+      dtype: storage.dtype,
+      requiresGrad: ref?.requiresGrad ?? false,
+      parameter: ref?.parameter ?? false,
+    };
+  }
+
+  /** Registers a storage's source once, cast to `castFloating` when the view reads it as its own dtype. */
+  private storage(original: StorageRef, viewDType: TorchDType, read: () => Promise<Uint8Array>): StorageRef {
+    const known = this.storages.get(original);
+    if (known !== undefined) return known;
+    const target = this.options.castFloating;
+    let storage = original;
+    let source = read;
+    if (target !== undefined && FLOATING.has(original.dtype) && original.dtype === viewDType && original.dtype !== target) {
+      storage = { ...original, dtype: target, byteLength: original.numel * dtypeInfo(target).itemSize };
+      source = async () => castBytes(await read(), original.dtype, target);
+    }
+    this.storages.set(original, storage);
+    this.sources.set(storage, source);
+    return storage;
+  }
+}
+
+function unsupported(what: string, path: readonly (string | number)[]): CheckpointError {
+  return new CheckpointError('TENSOR_UNSUPPORTED', path.length === 0 ? what : `${what} (at ${quote(path.join('.'))})`);
+}
+
+/** Converts floating element bytes to another floating dtype (through float32, as `Tensor.to` rounds). */
+function castBytes(bytes: Uint8Array, from: TorchDType, to: FloatingDType): Uint8Array {
+  return fromTensorData(toTensorData(bytes, from, 'convert').values, to);
+}
+
+/**
+ * C-contiguous strides (in elements) of a shape.
+ *
+ * @example
+ * ```ts
+ * contiguousStrides([2, 3, 4]); // [12, 4, 1]
+ * ```
+ */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const stride = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    stride[i] = s;
+    s *= Math.max(shape[i]!, 1);
+  }
+  return stride;
+}
+
+/**
+ * Calls `each(storageElement, contiguousIndex)` for every element of a strided view, in C order.
+ */
+function forEachElement(view: Pick<TensorRef, 'offset' | 'shape' | 'stride'>, each: (from: number, n: number) => void): void {
+  const count = numel(view.shape);
+  const rank = view.shape.length;
+  const index = new Array<number>(rank).fill(0);
+  let from = view.offset;
+  for (let n = 0; n < count; n++) {
+    each(from, n);
+    for (let d = rank - 1; d >= 0; d--) {
+      from += view.stride[d]!;
+      if (++index[d]! < view.shape[d]!) break;
+      from -= view.stride[d]! * view.shape[d]!;
+      index[d] = 0;
+    }
+  }
+}
+
+function isContiguousView(view: Pick<TensorRef, 'shape' | 'stride'>): boolean {
+  const strides = contiguousStrides(view.shape);
+  return view.shape.every((d, i) => d === 1 || view.stride[i] === strides[i]);
+}
+
+/**
+ * The C-contiguous bytes of a strided view of `storage` (a subarray when the view is contiguous).
+ *
+ * @example
+ * ```ts
+ * // a 2x2 transpose of int8 storage [0, 1, 2, 3]
+ * gatherView(Uint8Array.of(0, 1, 2, 3), { offset: 0, shape: [2, 2], stride: [1, 2], dtype: 'int8' }); // [0, 2, 1, 3]
+ * ```
+ */
+export function gatherView(storage: Uint8Array, view: Pick<TensorRef, 'offset' | 'shape' | 'stride' | 'dtype'>): Uint8Array {
+  const item = dtypeInfo(view.dtype).itemSize;
+  const count = numel(view.shape);
+  if (count === 0) return new Uint8Array(0);
+  if (isContiguousView(view)) return storage.subarray(view.offset * item, (view.offset + count) * item);
+  const out = new Uint8Array(count * item);
+  forEachElement(view, (from, n) => out.set(storage.subarray(from * item, (from + 1) * item), n * item));
+  return out;
+}
+
+/**
+ * The inverse of {@link gatherView}: writes a view's C-contiguous `elements` into `storage`.
+ *
+ * @example
+ * ```ts
+ * const s = new Uint8Array(4);
+ * scatterView(s, { offset: 0, shape: [2, 2], stride: [1, 2], dtype: 'int8' }, Uint8Array.of(0, 2, 1, 3)); // s = [0, 1, 2, 3]
+ * ```
+ */
+export function scatterView(storage: Uint8Array, view: Pick<TensorRef, 'offset' | 'shape' | 'stride' | 'dtype'>, elements: Uint8Array): void {
+  const item = dtypeInfo(view.dtype).itemSize;
+  if (numel(view.shape) === 0) return;
+  if (isContiguousView(view)) {
+    storage.set(elements, view.offset * item);
+    return;
+  }
+  forEachElement(view, (to, n) => storage.set(elements.subarray(n * item, (n + 1) * item), to * item));
+}
+
+/**
+ * Writes `value` as `torch.save` (torch 1.13, zip format) would write the equivalent Python object:
+ * the pickle, each storage once (read only when its record is written, so peak memory is one
+ * storage), every location `cpu` unless `keepLocations`. Returns what {@link writeTorchZip} wrote.
+ *
+ * @example
+ * ```ts
+ * const sink = memorySink();
+ * await save(new Map([['w', tf.tensor([1, 2])]]), sink);
+ * // sink.bytes() is what torch.save({'w': torch.tensor([1., 2.])}, io.BytesIO()) writes
+ * ```
+ */
+export async function save(value: unknown, sink: ByteSink, options: SaveOptions = {}): Promise<WriteTorchZipResult> {
+  const prepared = prepareValue(value, options);
+  return writeTorchZip(prepared.value, sink, {
+    storageBytes: prepared.storageBytes,
+    location: options.location ?? (options.keepLocations === true ? (s) => s.location : () => 'cpu'),
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+    ...(options.layout === undefined ? {} : { layout: options.layout }),
+  });
+}

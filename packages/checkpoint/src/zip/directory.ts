@@ -1,0 +1,365 @@
+/**
+ * The end records and the central directory of a zip archive, read from the tail and checked
+ * field by field (research/security.md vectors B.8–B.34). All 64-bit values are combined as
+ * `hi * 2**32 + lo` and compared with the file size, so no value is silently truncated.
+ *
+ * @module
+ */
+import { CheckpointError } from '../errors.js';
+import { checkBound, type Limits } from '../limits.js';
+import type { ByteSource } from '../source.js';
+
+/**
+ * One central-directory record after its checks.
+ *
+ * @example
+ * ```ts
+ * for (const e of (await readDirectory(source, DEFAULT_LIMITS)).entries) console.log(e.name, e.headerOffset);
+ * ```
+ */
+export interface CentralEntry {
+  /** Full entry name, decoded as UTF-8. */
+  readonly name: string;
+  /** The name's bytes (compared with the local header). */
+  readonly nameBytes: Uint8Array;
+  /** General-purpose flags (only bits 1, 2, 3 and 11 are accepted). */
+  readonly flags: number;
+  /** 0 = stored, 8 = deflated. */
+  readonly method: 0 | 8;
+  readonly crc32: number;
+  readonly compressedSize: number;
+  readonly size: number;
+  /** Absolute offset of the local file header. */
+  readonly headerOffset: number;
+  /** Name ends with `/` (sizes are 0). */
+  readonly isDirectory: boolean;
+  /** Where the next entry (or the central directory) starts: this entry's bytes must end there. */
+  readonly limit: number;
+}
+
+/**
+ * The parsed directory.
+ *
+ * @example
+ * ```ts
+ * const { entries, cdOffset }: Directory = await readDirectory(source, DEFAULT_LIMITS);
+ * ```
+ */
+export interface Directory {
+  /** Entries in central-directory order. */
+  readonly entries: readonly CentralEntry[];
+  /** Absolute offset of the central directory (end of entry data). */
+  readonly cdOffset: number;
+}
+
+const SIG_EOCD = 0x06054b50;
+const SIG_ZIP64_LOCATOR = 0x07064b50;
+const SIG_ZIP64_EOCD = 0x06064b50;
+const SIG_CDH = 0x02014b50;
+const EOCD_SIZE = 22;
+const LOCATOR_SIZE = 20;
+const ZIP64_EOCD_SIZE = 56;
+const CDH_SIZE = 46;
+/**
+ * Local file header size before the name.
+ *
+ * @example
+ * ```ts
+ * const nameStart = headerOffset + LFH_SIZE;
+ * ```
+ */
+export const LFH_SIZE = 30;
+/** Accepted general-purpose flag bits: 1–2 (deflate hints), 3 (data descriptor), 11 (UTF-8). */
+const ALLOWED_FLAGS = 0x0002 | 0x0004 | 0x0008 | 0x0800;
+const U32_MAX = 0xffffffff;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * `hi * 2**32 + lo` of the little-endian u64 at `at`: exact up to 2^53, and above that still
+ * larger than any file, so bounds checks fail as they should.
+ *
+ * @example
+ * ```ts
+ * u64(new DataView(new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0]).buffer), 0); // 4294967297
+ * ```
+ */
+export function u64(view: DataView, at: number): number {
+  return view.getUint32(at + 4, true) * 2 ** 32 + view.getUint32(at, true);
+}
+
+function dataView(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+interface EndRecord {
+  readonly at: number;
+  readonly entries: number;
+  readonly cdSize: number;
+  readonly cdOffset: number;
+  /** Where the central directory must end (the ZIP64 EOCD, or the EOCD). */
+  readonly cdEnd: number;
+}
+
+/**
+ * Finds and checks the end records, then parses the central directory.
+ *
+ * @example
+ * ```ts
+ * const { entries, cdOffset } = await readDirectory(source, DEFAULT_LIMITS);
+ * ```
+ */
+export async function readDirectory(source: ByteSource, limits: Limits): Promise<Directory> {
+  const end = await readEndRecords(source);
+  if (end.entries * CDH_SIZE > end.cdSize) {
+    throw new CheckpointError('ZIP_ENTRY_COUNT_MISMATCH', `the end record declares ${end.entries} entries, a ${end.cdSize}-byte central directory holds at most ${Math.floor(end.cdSize / CDH_SIZE)}`, { offset: end.at });
+  }
+  checkBound(end.entries, limits.maxEntries, 'maxEntries', 'zip entry count', { offset: end.at });
+  checkBound(end.cdSize, limits.maxCentralDirectory, 'maxCentralDirectory', 'central directory size', { offset: end.cdOffset });
+  const cd = await source.read(end.cdOffset, end.cdSize);
+  const entries = parseCentralDirectory(cd, end, source.size, limits);
+  return { entries: assignLimits(entries, end.cdOffset), cdOffset: end.cdOffset };
+}
+
+async function readEndRecords(source: ByteSource): Promise<EndRecord> {
+  const size = source.size;
+  if (size < EOCD_SIZE) throw new CheckpointError('ZIP_EOCD_NOT_FOUND', `a zip needs at least ${EOCD_SIZE} bytes, the input has ${size}`);
+  const tailLength = Math.min(size, EOCD_SIZE + 0xffff + LOCATOR_SIZE + ZIP64_EOCD_SIZE);
+  const tailStart = size - tailLength;
+  const tail = await source.read(tailStart, tailLength);
+  const view = dataView(tail);
+
+  const signatures: number[] = []; // descending
+  const consistent: number[] = []; // records whose comment reaches the end of the file exactly
+  for (let i = tailLength - EOCD_SIZE; i >= 0; i--) {
+    if (view.getUint32(i, true) !== SIG_EOCD) continue;
+    signatures.push(i);
+    if (i + EOCD_SIZE + view.getUint16(i + 20, true) === tailLength) consistent.push(i);
+  }
+  const eocd = consistent[0];
+  if (eocd === undefined) {
+    const trailing = signatures.find((i) => i + EOCD_SIZE + view.getUint16(i + 20, true) < tailLength);
+    if (trailing !== undefined) {
+      throw new CheckpointError('ZIP_TRAILING_DATA', `bytes follow the end-of-central-directory record`, { offset: tailStart + trailing });
+    }
+    throw new CheckpointError('ZIP_EOCD_NOT_FOUND', `no end-of-central-directory record in the last ${tailLength} bytes (truncated file?)`);
+  }
+  if (consistent.length > 1 || signatures[0] !== eocd) {
+    throw new CheckpointError('ZIP_EOCD_AMBIGUOUS', `an end-of-central-directory signature appears inside the archive comment`, {
+      offset: tailStart + (signatures[0] === eocd ? eocd : signatures[0]!),
+    });
+  }
+  const at = tailStart + eocd;
+  const disk = view.getUint16(eocd + 4, true);
+  const cdDisk = view.getUint16(eocd + 6, true);
+  const diskEntries = view.getUint16(eocd + 8, true);
+  const entries16 = view.getUint16(eocd + 10, true);
+  const cdSize32 = view.getUint32(eocd + 12, true);
+  const cdOffset32 = view.getUint32(eocd + 16, true);
+  if (disk !== 0 || cdDisk !== 0 || diskEntries !== entries16) {
+    throw new CheckpointError('ZIP_MULTIDISK', `multi-disk archives are not supported (disk ${disk}, directory disk ${cdDisk})`, { offset: at });
+  }
+
+  const locatorAt = at - LOCATOR_SIZE;
+  const locator = locatorAt >= 0 ? await bytesAt(source, tail, tailStart, locatorAt, LOCATOR_SIZE) : undefined;
+  if (locator === undefined || dataView(locator).getUint32(0, true) !== SIG_ZIP64_LOCATOR) {
+    if (cdSize32 === U32_MAX || cdOffset32 === U32_MAX) {
+      throw new CheckpointError('ZIP64_INVALID', `the end record has saturated fields but no ZIP64 locator`, { offset: at });
+    }
+    return { at, entries: entries16, cdSize: cdSize32, cdOffset: cdOffset32, cdEnd: checkCdEnd(cdOffset32, cdSize32, at, at) };
+  }
+
+  const lv = dataView(locator);
+  const z64At = u64(lv, 8);
+  if (lv.getUint32(4, true) !== 0 || lv.getUint32(16, true) !== 1) {
+    throw new CheckpointError('ZIP64_INVALID', `the ZIP64 locator names disk ${lv.getUint32(4, true)} of ${lv.getUint32(16, true)}`, { offset: locatorAt });
+  }
+  if (z64At + ZIP64_EOCD_SIZE > locatorAt) {
+    throw new CheckpointError('ZIP64_INVALID', `the ZIP64 locator points at ${z64At}, no room for a ZIP64 end record before ${locatorAt}`, { offset: locatorAt });
+  }
+  const z = dataView(await bytesAt(source, tail, tailStart, z64At, ZIP64_EOCD_SIZE));
+  if (z.getUint32(0, true) !== SIG_ZIP64_EOCD || z64At + 12 + u64(z, 4) !== locatorAt) {
+    throw new CheckpointError('ZIP64_INVALID', `no ZIP64 end record ending at the locator`, { offset: z64At });
+  }
+  if (z.getUint32(16, true) !== 0 || z.getUint32(20, true) !== 0 || u64(z, 24) !== u64(z, 32)) {
+    throw new CheckpointError('ZIP_MULTIDISK', `multi-disk archives are not supported (ZIP64 end record)`, { offset: z64At });
+  }
+  const entries = merged(entries16, 0xffff, u64(z, 32), 'entry count', z64At);
+  const cdSize = merged(cdSize32, U32_MAX, u64(z, 40), 'central directory size', z64At);
+  const cdOffset = merged(cdOffset32, U32_MAX, u64(z, 48), 'central directory offset', z64At);
+  return { at, entries, cdSize, cdOffset, cdEnd: checkCdEnd(cdOffset, cdSize, z64At, at) };
+}
+
+/** The 64-bit value when the 32-bit one is saturated; otherwise both must agree. */
+function merged(short: number, saturated: number, long: number, what: string, offset: number): number {
+  if (short !== saturated && short !== long) {
+    throw new CheckpointError('ZIP64_INVALID', `${what}: end record says ${short}, ZIP64 end record says ${long}`, { offset });
+  }
+  return long;
+}
+
+function checkCdEnd(cdOffset: number, cdSize: number, cdEnd: number, at: number): number {
+  if (cdOffset + cdSize > cdEnd) {
+    throw new CheckpointError('ZIP_CD_OUT_OF_BOUNDS', `central directory ${cdOffset}..${cdOffset + cdSize} runs past its end records at ${cdEnd}`, { offset: at });
+  }
+  if (cdOffset + cdSize < cdEnd) {
+    throw new CheckpointError('ZIP_CD_MALFORMED', `${cdEnd - cdOffset - cdSize} unaccounted bytes between the central directory and its end records`, { offset: cdOffset + cdSize });
+  }
+  return cdEnd;
+}
+
+async function bytesAt(source: ByteSource, tail: Uint8Array, tailStart: number, at: number, length: number): Promise<Uint8Array> {
+  return at >= tailStart ? tail.subarray(at - tailStart, at - tailStart + length) : source.read(at, length);
+}
+
+function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number, limits: Limits): CentralEntry[] {
+  const view = dataView(cd);
+  const entries: CentralEntry[] = [];
+  const seen = new Map<string, string>();
+  let p = 0;
+  for (let i = 0; i < end.entries; i++) {
+    const offset = end.cdOffset + p;
+    if (p + CDH_SIZE > cd.length) {
+      throw new CheckpointError('ZIP_ENTRY_COUNT_MISMATCH', `the central directory ends after ${i} of ${end.entries} declared entries`, { offset });
+    }
+    if (view.getUint32(p, true) !== SIG_CDH) throw new CheckpointError('ZIP_CD_MALFORMED', `expected a central directory header signature`, { offset });
+    const flags = view.getUint16(p + 8, true);
+    const method = view.getUint16(p + 10, true);
+    const crc32 = view.getUint32(p + 16, true);
+    const nameLength = view.getUint16(p + 28, true);
+    const extraLength = view.getUint16(p + 30, true);
+    const commentLength = view.getUint16(p + 32, true);
+    const disk = view.getUint16(p + 34, true);
+    if (p + CDH_SIZE + nameLength + extraLength + commentLength > cd.length) {
+      throw new CheckpointError('ZIP_CD_MALFORMED', `central directory header fields run past the directory`, { offset });
+    }
+    checkBound(nameLength, limits.maxNameLength, 'maxNameLength', 'entry name length', { offset });
+    const nameBytes = cd.subarray(p + CDH_SIZE, p + CDH_SIZE + nameLength);
+    const name = decodeName(nameBytes, offset);
+    const where = { entry: name, offset };
+    if ((flags & ~ALLOWED_FLAGS) !== 0) {
+      const encrypted = flags & 0x41 ? ' (encrypted)' : '';
+      throw new CheckpointError('ZIP_UNSUPPORTED_FLAG', `general-purpose flags 0x${flags.toString(16).padStart(4, '0')}${encrypted} are not supported`, { ...where, details: { flags } });
+    }
+    if (method !== 0 && method !== 8) {
+      throw new CheckpointError('ZIP_UNSUPPORTED_METHOD', `compression method ${method} is not supported (only stored and deflated)`, { ...where, details: { method } });
+    }
+    if (disk !== 0) throw new CheckpointError('ZIP_MULTIDISK', `entry starts on disk ${disk}`, where);
+    const extra = cd.subarray(p + CDH_SIZE + nameLength, p + CDH_SIZE + nameLength + extraLength);
+    const sizes = zip64Sizes(extra, view.getUint32(p + 24, true), view.getUint32(p + 20, true), view.getUint32(p + 42, true), where);
+    validateName(name, where);
+    const isDirectory = name.endsWith('/');
+    checkSizes(sizes, method, isDirectory, limits, where);
+    const entryEnd = sizes.headerOffset + LFH_SIZE + nameLength + sizes.compressedSize;
+    if (entryEnd > end.cdOffset) {
+      const code = entryEnd > fileSize ? 'ZIP_ENTRY_OUT_OF_BOUNDS' : 'ZIP_OVERLAP';
+      throw new CheckpointError(code, `entry bytes ${sizes.headerOffset}..${entryEnd} reach past the central directory at ${end.cdOffset}`, where);
+    }
+    const folded = name.replace(/[A-Z]/g, (c) => c.toLowerCase());
+    const previous = seen.get(folded);
+    if (previous !== undefined) {
+      const how = previous === name ? 'twice' : 'twice (names differ only in ASCII case; torch looks names up case-insensitively)';
+      throw new CheckpointError('ZIP_DUPLICATE_NAME', `the archive holds this name ${how}`, where);
+    }
+    seen.set(folded, name);
+    entries.push({ name, nameBytes, flags, method, crc32, ...sizes, isDirectory, limit: 0 });
+    p += CDH_SIZE + nameLength + extraLength + commentLength;
+  }
+  if (p !== cd.length) {
+    throw new CheckpointError('ZIP_ENTRY_COUNT_MISMATCH', `the end record declares ${end.entries} entries, the central directory holds more bytes after them`, { offset: end.cdOffset + p });
+  }
+  return entries;
+}
+
+function decodeName(bytes: Uint8Array, offset: number): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new CheckpointError('ZIP_UNSAFE_NAME', `entry name is not valid UTF-8`, { offset });
+  }
+}
+
+/** yauzl's `validateFileName` rules plus control, bidi and empty/dot segments. */
+function validateName(name: string, where: { entry: string; offset: number }): void {
+  let reason: string | undefined;
+  if (name.length === 0) reason = 'is empty';
+  else if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name)) reason = 'contains control or bidi characters';
+  else if (name.includes('\\')) reason = 'contains a backslash';
+  else if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) reason = 'is absolute';
+  else {
+    const segments = name.split('/');
+    if (name.endsWith('/')) segments.pop();
+    if (segments.some((s) => s === '' || s === '.' || s === '..')) reason = 'has an empty, "." or ".." segment';
+  }
+  if (reason !== undefined) throw new CheckpointError('ZIP_UNSAFE_NAME', `entry name ${reason}`, where);
+}
+
+interface Sizes {
+  readonly size: number;
+  readonly compressedSize: number;
+  readonly headerOffset: number;
+}
+
+/** Applies the ZIP64 extended-information extra field (id 1) to the saturated 32-bit fields. */
+function zip64Sizes(extra: Uint8Array, size32: number, compressed32: number, offset32: number, where: { entry: string; offset: number }): Sizes {
+  const view = dataView(extra);
+  let field: DataView | undefined;
+  for (let q = 0; q < extra.length; ) {
+    if (q + 4 > extra.length) throw new CheckpointError('ZIP_CD_MALFORMED', `extra field header runs past the extra data`, where);
+    const id = view.getUint16(q, true);
+    const length = view.getUint16(q + 2, true);
+    if (q + 4 + length > extra.length) throw new CheckpointError('ZIP_CD_MALFORMED', `extra field 0x${id.toString(16)} declares ${length} bytes, more than the extra data holds`, where);
+    if (id === 1) {
+      if (field !== undefined) throw new CheckpointError('ZIP_CD_MALFORMED', `two ZIP64 extra fields`, where);
+      field = new DataView(extra.buffer, extra.byteOffset + q + 4, length);
+    }
+    q += 4 + length;
+  }
+  let r = 0;
+  const take = (value32: number, what: string): number => {
+    if (value32 !== U32_MAX) return value32;
+    if (field === undefined || r + 8 > field.byteLength) {
+      throw new CheckpointError('ZIP64_INVALID', `${what} is 0xFFFFFFFF but the ZIP64 extra field does not include it`, where);
+    }
+    const value = u64(field, r);
+    r += 8;
+    return value;
+  };
+  const size = take(size32, 'uncompressed size');
+  const compressedSize = take(compressed32, 'compressed size');
+  const headerOffset = take(offset32, 'local header offset');
+  return { size, compressedSize, headerOffset };
+}
+
+function checkSizes(s: Sizes, method: number, isDirectory: boolean, limits: Limits, where: { entry: string; offset: number }): void {
+  if (isDirectory && (s.size !== 0 || s.compressedSize !== 0)) {
+    throw new CheckpointError('ZIP_CD_MALFORMED', `directory entry declares ${s.size} bytes`, where);
+  }
+  if (method === 0 && s.size !== s.compressedSize) {
+    throw new CheckpointError('ZIP_SIZE_MISMATCH', `stored entry has compressed size ${s.compressedSize} but uncompressed size ${s.size}`, where);
+  }
+  if (method === 8) {
+    checkBound(Math.ceil(s.size / Math.max(s.compressedSize, 1)), limits.maxInflateRatio, 'maxInflateRatio', `inflate ratio of ${s.size} / ${s.compressedSize} bytes`, where);
+  }
+}
+
+/** Sorts by header offset, rejects overlapping minimal extents, and records each entry's limit. */
+function assignLimits(entries: CentralEntry[], cdOffset: number): CentralEntry[] {
+  const order = entries.map((e, i) => i).sort((a, b) => entries[a]!.headerOffset - entries[b]!.headerOffset);
+  const out = entries.slice();
+  for (let k = 0; k < order.length; k++) {
+    const e = entries[order[k]!]!;
+    const next = k + 1 < order.length ? entries[order[k + 1]!]! : undefined;
+    const limit = next === undefined ? cdOffset : next.headerOffset;
+    const minEnd = e.headerOffset + LFH_SIZE + e.nameBytes.length + e.compressedSize;
+    if (minEnd > limit) {
+      throw new CheckpointError('ZIP_OVERLAP', `entry bytes ${e.headerOffset}..${minEnd} overlap the next entry at ${limit} (possible zip bomb)`, {
+        entry: e.name,
+        offset: e.headerOffset,
+        details: { other: next?.name },
+      });
+    }
+    out[order[k]!] = { ...e, limit };
+  }
+  return out;
+}
