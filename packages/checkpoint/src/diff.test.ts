@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { float32ToHalf } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { diffCommand } from './cli-diff.js';
+import { main } from './cli.js';
 import { diff, elementsAsNumbers, maxAbsDiff } from './diff.js';
 import { RawTensor } from './materialise.js';
 import { runPython, Storages, tempDir, torchAvailable } from './test-torch.js';
@@ -70,7 +70,7 @@ describe('x-checkpoint diff', () => {
   const run = async (...args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await diffCommand(args, { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+    const code = await main(['diff', ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
     return { code, out, err };
   };
 
@@ -87,9 +87,11 @@ describe('x-checkpoint diff', () => {
     expect(r.out).toContain('missing    weight  only in A');
   });
 
-  it('usage and read errors exit 2', async () => {
+  it('a usage mistake exits 2, a file that cannot be read exits 1 with CODE: message', async () => {
     expect((await run('only-one.pt')).code).toBe(2);
-    expect((await run(join(FIXTURES, 'zip/linear.pt'), join(tempDir(), 'absent.pt'))).code).toBe(2);
+    const r = await run(join(FIXTURES, 'zip/linear.pt'), join(tempDir(), 'absent.pt'));
+    expect(r.code).toBe(1);
+    expect(r.err.join('\n')).toMatch(/^SOURCE_IO: /);
   });
 
   it.skipIf(!torchAvailable && process.env.CI === undefined)('a copy with bias + 0.5 and weight in float64: max abs diff as torch computes it, dtype mismatch', async () => {

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { createDeviceRuntime, float32ToBfloat16, float32ToHalf, type TorchDType } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { convertCommand } from './cli-convert.js';
+import { main } from './cli.js';
 import { load } from './load.js';
 import { readSafetensors } from './safetensors.js';
 import { save } from './save-node.js';
@@ -211,7 +211,7 @@ describe.skipIf(!needTorch)('x-checkpoint convert: torch reads the result', () =
   const run = async (...args: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await convertCommand(args, { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
+    const code = await main(['convert', ...args], { out: (l) => out.push(l), err: (l) => err.push(l) });
     return { code, out, err };
   };
 
@@ -256,11 +256,13 @@ print('ok', len(tensors))`, [join(FIXTURES, 'zip/conv-bn-sequential.pt'), dst, S
     expect(out.trim()).toMatch(/^ok \d+$/);
   });
 
-  it('usage errors exit 2 and write nothing', async () => {
+  it('usage mistakes exit 2; a checkpoint it cannot write exits 1; nothing is written', async () => {
     const dir = tempDir();
     expect((await run(join(FIXTURES, 'zip/linear.pt'), join(dir, 'x.onnx'))).code).toBe(2);
     expect((await run(join(FIXTURES, 'zip/linear.pt'), join(dir, 'x.pt'), '--dtype', 'int8')).code).toBe(2);
-    expect((await run(join(FIXTURES, 'zip/quantized.pt'), join(dir, 'q.pt'))).code).toBe(2);
+    const q = await run(join(FIXTURES, 'zip/quantized.pt'), join(dir, 'q.pt'));
+    expect(q.code).toBe(1);
+    expect(q.err.join('\n')).toMatch(/^TENSOR_UNSUPPORTED: /);
     expect(readdirSync(dir)).toEqual([]);
   });
 });

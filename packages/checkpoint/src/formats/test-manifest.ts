@@ -12,6 +12,7 @@ import { dtypeInfo, type TorchDType } from '@x/device';
 import { expect } from 'vitest';
 import type { PathKey, TensorEntry } from '../container.js';
 import { gather } from '../materialise.js';
+import { Layout } from '../tensor-refs.js';
 import { numpyInfo } from '../pickle/numpy.js';
 import { fromBytes } from '../source.js';
 import { DType, isFloat, OrderedDict, Tuple, type StorageRef } from '../values.js';
@@ -207,7 +208,8 @@ export function checkValue(c: FormatContainer, actual: unknown, expected: unknow
       expect(String(actual), at).toBe(body);
       return;
     case '$layout':
-      expect(actual, at).toBe(`torch.${body as string}`);
+      expect(actual, at).toBeInstanceOf(Layout);
+      expect((actual as Layout).name, at).toBe(body);
       return;
     case '$ndarray': {
       const { dtype, shape, data } = body as { dtype: string; shape: number[]; data: number[] };
