@@ -72,6 +72,6 @@ describe('x-checkpoint', () => {
     expect(parseMapLocation('cpu')).toBe('cpu');
     expect(parseMapLocation('cuda:1=cpu, cuda:0=wasm')).toEqual({ 'cuda:1': 'cpu', 'cuda:0': 'wasm' });
     expect(() => parseMapLocation('cuda:1=')).toThrow(/FROM=TO/);
-    expect([...COMMANDS.keys()]).toEqual(['inspect', 'load']);
+    expect([...COMMANDS.keys()]).toEqual(['inspect', 'load', 'convert', 'diff']);
   });
 });

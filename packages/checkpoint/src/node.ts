@@ -15,6 +15,9 @@ import { fromFile } from './source-node.js';
 export * from './index.js';
 export { fromFile } from './source-node.js';
 export type { FileSource } from './source-node.js';
+export { save, saveSafetensors, archivePrefix, fileSink, writeFileAtomic } from './save-node.js';
+export { saveSharded, parseSize, planShards } from './shards.js';
+export type { SaveShardedOptions, ShardedResult } from './shards.js';
 
 /**
  * A {@link ResolvedSource} for Node: a path or `file:` URL becomes a file source whose siblings
