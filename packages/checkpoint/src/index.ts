@@ -57,3 +57,5 @@ export { saveSafetensors, safetensorsInputs, checkFlatStateDict } from './save-s
 export type { SaveSafetensorsOptions } from './save-safetensors.js';
 export { diff, diffPrepared, elementsAsNumbers, maxAbsDiff } from './diff.js';
 export type { TensorDiff, DiffResult } from './diff.js';
+export { ZipWriter, memorySink } from './zip-writer.js';
+export type { ByteSink, ChunkedData, ZipWriterOptions } from './zip-writer.js';

@@ -19,6 +19,11 @@
  * - `PLAN_DOES_NOT_FIT` — the planner ran out of devices before every module was placed.
  * - `DEVICE_MISMATCH` — tensors of one call live on different devices (torch's text).
  * - `DEVICE_NOT_RUNNABLE` — a module cannot run on its device (no backend bound, e.g. `meta`).
+ * - `STORAGE_SPLIT` — a device map puts two tensors that share one storage on different devices.
+ * - `RELOCATE_UNSUPPORTED` — `relocateCheckpoint` was given a file whose locations it cannot
+ *   rewrite (safetensors, tar, TorchScript, not a checkpoint).
+ * - `RELOCATE_SAME_FILE` — `relocateCheckpoint` was asked to write over its input.
+ * - `CLI_USAGE` — `x-migrate` was given arguments it cannot use.
  *
  * @example
  * ```ts
@@ -35,7 +40,11 @@ export type MigrateErrorCode =
   | 'DEVICE_MAP_TIED_SPLIT'
   | 'PLAN_DOES_NOT_FIT'
   | 'DEVICE_MISMATCH'
-  | 'DEVICE_NOT_RUNNABLE';
+  | 'DEVICE_NOT_RUNNABLE'
+  | 'STORAGE_SPLIT'
+  | 'RELOCATE_UNSUPPORTED'
+  | 'RELOCATE_SAME_FILE'
+  | 'CLI_USAGE';
 
 /** Longest message a {@link MigrateError} carries; the full data is in `details`. */
 const MAX_MESSAGE = 512;

@@ -1,0 +1,75 @@
+/**
+ * The small argument languages of `x-migrate` and the example apps: `key=value,…` lists and
+ * `--map-location` specs.
+ *
+ * @module
+ */
+
+import type { MapLocation } from '@x/device';
+import { MigrateError, printable } from './errors.js';
+import type { MemorySize } from './memory.js';
+
+/**
+ * A `--map-location` spec: a device (`cpu`) for every storage, or `saved=device` pairs
+ * (`cuda:1=cpu,cuda:0=cpu`) remapping exact saved tags as torch's dict form does.
+ *
+ * @throws MigrateError `CLI_USAGE` for an empty spec or a malformed pair.
+ * @example
+ * ```ts
+ * parseMapLocation('cuda:1=cpu,cuda:0=cpu'); // { 'cuda:1': 'cpu', 'cuda:0': 'cpu' }
+ * parseMapLocation('cpu');                   // 'cpu'
+ * ```
+ */
+export function parseMapLocation(spec: string): MapLocation {
+  if (spec.trim() === '') throw usage('--map-location is empty');
+  return spec.includes('=') ? parseAssignments(spec, '--map-location') : spec.trim();
+}
+
+/**
+ * `key=value,key=value` as a record (keys may be empty: `=cpu` is the whole model in a device map).
+ *
+ * @throws MigrateError `CLI_USAGE` naming the option and the bad item.
+ * @example
+ * ```ts
+ * parseAssignments('cuda:0=2GiB,cpu=8GiB', '--max-memory'); // { 'cuda:0': '2GiB', cpu: '8GiB' }
+ * ```
+ */
+export function parseAssignments(spec: string, option: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of spec.split(',')) {
+    const eq = item.indexOf('=');
+    const key = item.slice(0, eq).trim();
+    const value = item.slice(eq + 1).trim();
+    if (eq < 0 || value === '') throw usage(`${option} expects key=value pairs separated by commas; got ${printable(item)}`);
+    if (Object.hasOwn(out, key)) throw usage(`${option} names ${printable(key)} twice`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * A `--max-memory` spec: `device=size` pairs where a size is a byte count (`6000`) or has a unit
+ * (`2GiB`, `500MB`, see `parseMemory`).
+ *
+ * @throws MigrateError `CLI_USAGE` for malformed pairs (sizes are checked by the planner).
+ * @example
+ * ```ts
+ * parseMaxMemory('cuda:0=6000,cpu=8GiB'); // { 'cuda:0': 6000, cpu: '8GiB' }
+ * ```
+ */
+export function parseMaxMemory(spec: string): Record<string, MemorySize> {
+  const sizes = parseAssignments(spec, '--max-memory');
+  return Object.fromEntries(Object.entries(sizes).map(([d, size]) => [d, /^\d+$/.test(size) ? Number(size) : size]));
+}
+
+/**
+ * A `CLI_USAGE` error.
+ *
+ * @example
+ * ```ts
+ * throw usage('plan takes one FILE');
+ * ```
+ */
+export function usage(message: string): MigrateError {
+  return new MigrateError('CLI_USAGE', message);
+}
