@@ -53,8 +53,10 @@ export interface Container {
   /**
    * Reads a storage's bytes: exactly `storage.byteLength` bytes, little-endian (big-endian
    * records already byte-swapped), read once with a positional read where the format allows.
+   * With `into` (exactly `byteLength` bytes) the bytes land there — read straight into it where
+   * the format allows, else copied — and `into` is returned.
    */
-  readStorage(storage: StorageRef): Promise<Uint8Array>;
+  readStorage(storage: StorageRef, into?: Uint8Array): Promise<Uint8Array>;
   /** Releases the underlying source (file handles). */
   close(): Promise<void>;
 }

@@ -27,9 +27,9 @@ describe('golden vector (pytorch-format.md §1.11 / §2.8)', () => {
     const zip = await openZip(fromBytes(golden), { verify: true });
     expect(zip.prefix).toBe('archive');
     expect([...zip.entries.keys()]).toEqual(['data.pkl', 'data/0', 'version']);
-    expect(zip.dataOffset('data.pkl')).toBe(64);
-    expect(zip.dataOffset('data/0')).toBe(320);
-    expect(zip.dataOffset('version')).toBe(448);
+    expect(await zip.dataOffset('data.pkl')).toBe(64);
+    expect(await zip.dataOffset('data/0')).toBe(320);
+    expect(await zip.dataOffset('version')).toBe(448);
     expect(new TextDecoder().decode(await zip.read('version'))).toBe('3\n');
     expect(await zip.read('data/0')).toEqual(ARANGE6);
 

@@ -260,7 +260,7 @@ print('ok', len(tensors))`, [join(FIXTURES, 'zip/conv-bn-sequential.pt'), dst, S
     const dir = tempDir();
     expect((await run(join(FIXTURES, 'zip/linear.pt'), join(dir, 'x.onnx'))).code).toBe(2);
     expect((await run(join(FIXTURES, 'zip/linear.pt'), join(dir, 'x.pt'), '--dtype', 'int8')).code).toBe(2);
-    const q = await run(join(FIXTURES, 'zip/quantized.pt'), join(dir, 'q.pt'));
+    const q = await run(join(FIXTURES, 'zip/quantized.pt'), join(dir, 'q.safetensors')); // safetensors has no quantized dtypes
     expect(q.code).toBe(1);
     expect(q.err.join('\n')).toMatch(/^TENSOR_UNSUPPORTED: /);
     expect(readdirSync(dir)).toEqual([]);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -7,9 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
 import { sha256Hex } from './inspect.js';
 import { RawTensor, tensorInfo } from './materialise.js';
-import { load } from './node.js';
+import { load, open } from './node.js';
 import { fromBytes, type ByteSource } from './source.js';
-import { OrderedDict } from './values.js';
+import { runPython, tempDir, torchAvailable } from './test-torch.js';
+import { OrderedDict, type TensorRef } from './values.js';
 
 interface ManifestTensor {
   path: (string | number)[];
@@ -211,5 +213,83 @@ describe('structure and storage sharing', () => {
       ['per_channel', 'qint8', 'float32'],
       ['qint32', 'qint32', 'float32'],
     ]);
+  });
+});
+
+describe('widening in place: a storage one tensor uses is converted in its own read buffer', () => {
+  const needTorch = torchAvailable || process.env.CI !== undefined;
+  let file = '';
+  let reference = new Map<string, tf.Tensor>();
+  const bits = (t: tf.Tensor) => Buffer.from(bytesOfValues(t));
+  /** Byte-equal (a Buffer comparison: toEqual on 400 kB arrays is slow). */
+  const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  /** `file` as a source whose `readInto` targets are recorded. */
+  const recorded = (targets: Uint8Array[]): ByteSource => {
+    const inner = fromBytes(readFileSync(file));
+    return {
+      size: inner.size,
+      name: 'w.pt',
+      read: (o, n) => inner.read(o, n),
+      readInto: async (target, o) => {
+        targets.push(target);
+        target.set(await inner.read(o, target.length));
+      },
+    };
+  };
+
+  beforeAll(async () => {
+    if (!needTorch) return;
+    const dir = tempDir();
+    runPython(
+      String.raw`
+import sys, torch
+g = torch.Generator().manual_seed(0)
+shared = torch.randn(40000, generator=g).half()
+sd = {
+    'half': (torch.randn(300, 257, generator=g) * 3).half(),
+    'bf16': torch.randn(70001, generator=g).bfloat16(),
+    'int8': torch.randint(-128, 128, (100003,), generator=g, dtype=torch.int8),
+    'int16': torch.randint(-32768, 32767, (50001,), generator=g, dtype=torch.int16),
+    'shared_a': shared,
+    'shared_b': shared[1:],
+    'small': torch.tensor([1.5, -2, 65504, 6e-8], dtype=torch.half),
+}
+torch.save(sd, sys.argv[1] + '/w.pt')
+torch.save({k: v.int() if v.dtype in (torch.int8, torch.int16) else v.float() for k, v in sd.items()}, sys.argv[1] + '/ref.pt')
+`,
+      [dir],
+    );
+    file = join(dir, 'w.pt');
+    reference = (await load<Map<string, tf.Tensor>>(join(dir, 'ref.pt'), { mapLocation: 'cpu' })).value;
+  });
+
+  it.skipIf(!needTorch)('load: torch\'s float32/int32 values, written over the narrow bytes read into the back of the buffer', async () => {
+    const targets: Uint8Array[] = [];
+    const { value, report } = await load<Map<string, tf.Tensor>>(recorded(targets), { mapLocation: 'cpu' });
+    for (const [name, want] of reference) expect(same(bits(value.get(name)!), bits(want)), name).toBe(true);
+    expect(report.bytesRead).toBe(2 * 300 * 257 + 2 * 70001 + 100003 + 2 * 50001 + 2 * 40000 + 2 * 4);
+    // read into the back of a result-sized buffer, then converted there: the whole buffer now holds the result
+    const widened = ['int16', 'bf16', 'half', 'int8']; // by result size, as the targets are sorted below
+    const buffers = targets.map((t) => new Uint8Array(t.buffer)).sort((x, y) => x.length - y.length);
+    expect(buffers.map((b) => b.length)).toEqual(widened.map((n) => bits(reference.get(n)!).length));
+    buffers.forEach((b, i) => expect(same(b, bits(reference.get(widened[i]!)!)), widened[i]).toBe(true));
+  });
+
+  it.skipIf(!needTorch)('a storage two tensors use, raw mode, concurrent and repeated reads are never overwritten', async () => {
+    const ckpt = await open(recorded([]), { mapLocation: 'cpu' });
+    const storage = (ckpt.entry('half').ref as TensorRef).storage;
+    const original = new Uint8Array(await ckpt.storage(storage)); // a copy
+    const held = ckpt.storage(storage); // a caller holding these bytes while the tensor is made
+    const [a, b] = (await Promise.all([ckpt.tensor('half'), ckpt.tensor('half')])) as tf.Tensor[];
+    expect(same(bits(a!), bits(reference.get('half')!))).toBe(true);
+    expect(same(bits(b!), bits(reference.get('half')!))).toBe(true);
+    expect(same(await held, original)).toBe(true);
+    expect(same(bits((await ckpt.tensor('half')) as tf.Tensor), bits(reference.get('half')!))).toBe(true);
+    const raw = (await ckpt.tensor('half', { dtype: 'raw' })) as RawTensor;
+    expect(same(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), original)).toBe(true);
+    const [x, y] = (await Promise.all([ckpt.tensor('shared_b'), ckpt.tensor('shared_a')])) as tf.Tensor[];
+    expect(same(bits(x!), bits(reference.get('shared_b')!))).toBe(true);
+    expect(same(bits(y!), bits(reference.get('shared_a')!))).toBe(true);
+    await ckpt.close();
   });
 });

@@ -129,6 +129,12 @@ export interface MaterialiseContext {
   readonly mode: DTypeMode;
   /** The bytes of a storage (read before; never called for storages whose target is `meta`). */
   readonly bytes: (storage: StorageRef) => Uint8Array;
+  /**
+   * Asked just before a widening conversion of a contiguous view: `true` hands the storage's bytes
+   * over, and the conversion then writes into their buffer (`toTensorData`'s `overwrite`) instead
+   * of allocating. Absent: never.
+   */
+  readonly consume?: (storage: StorageRef) => boolean;
   /** The checked target device of a storage. */
   readonly target: (storage: StorageRef) => Device;
   /** The device of data that has no storage (inline numpy tensors), checked. */
@@ -373,8 +379,10 @@ function dense(ref: TensorRef, name: string, ctx: MaterialiseContext): Materiali
   const target = ctx.target(ref.storage);
   if (target.type === 'meta') return meta(ref, ref.shape, ref.dtype);
   const bits = ref as Partial<RebuiltTensorRef>;
-  const elements = gather(ctx.bytes(ref.storage), ref, dtypeInfo(ref.dtype).itemSize);
-  return fromElements(ref, elements, ref.dtype, ref.shape, target, ctx, bits.conj === true, bits.neg === true, name);
+  const bytes = ctx.bytes(ref.storage);
+  const elements = gather(bytes, ref, dtypeInfo(ref.dtype).itemSize);
+  const consume = (): boolean => elements.buffer === bytes.buffer && ctx.consume?.(ref.storage) === true;
+  return fromElements(ref, elements, ref.dtype, ref.shape, target, ctx, bits.conj === true, bits.neg === true, name, consume);
 }
 
 function fromElements(
@@ -387,6 +395,7 @@ function fromElements(
   conj: boolean,
   neg: boolean,
   name: string,
+  consume: () => boolean = () => false,
 ): MaterialiseResult {
   if (ctx.mode === 'raw') {
     const data = applyBits(rawView(elements, dtype), dtype, conj, neg, elements.buffer);
@@ -398,7 +407,7 @@ function fromElements(
       details: { dtype },
     });
   }
-  const data = toTensorData(elements, dtype, ctx.mode);
+  const data = toTensorData(elements, dtype, ctx.mode, { overwrite: info.itemSize < tfItemSize(info.tf) && consume() });
   const values = applyBits(data.values, dtype, conj, neg, elements.buffer) as TensorValues;
   const placed = ctx.runtime.place(values, shape, data.dtype, target);
   const conversion =

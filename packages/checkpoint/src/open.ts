@@ -9,6 +9,7 @@ import {
   createDeviceRuntime,
   dtypeInfo,
   resolveLocation,
+  tfItemSize,
   type Device,
   type DeviceLike,
   type DeviceRuntime,
@@ -118,29 +119,59 @@ function defaultRuntime(): Promise<DeviceRuntime> {
 }
 
 /**
+ * One user's hold on a storage's bytes.
+ */
+interface TakenBytes {
+  readonly bytes: Promise<Uint8Array>;
+  /**
+   * Hands the bytes over for overwriting when no other user ever took them; the cache then
+   * forgets them (a later user reads the storage again).
+   */
+  claim(): boolean;
+}
+
+/**
  * Reference-counted storage bytes: a storage is read on first use and dropped when its last
- * declared user released it, so bytes live only while some tensor still needs them.
+ * declared user released it, so bytes live only while some tensor still needs them. `widen`
+ * asks the reader to lay the bytes out for an in-place widening (see {@link Checkpoint}).
  */
 class StorageCache {
-  readonly #entries = new Map<StorageRef, { users: number; bytes: Promise<Uint8Array> | undefined }>();
-  readonly #read: (s: StorageRef) => Promise<Uint8Array>;
+  readonly #entries = new Map<StorageRef, { users: number; bytes: Promise<Uint8Array> | undefined; takers: number }>();
+  readonly #read: (s: StorageRef, widen: boolean) => Promise<Uint8Array>;
 
-  constructor(read: (s: StorageRef) => Promise<Uint8Array>) {
+  constructor(read: (s: StorageRef, widen: boolean) => Promise<Uint8Array>) {
     this.#read = read;
   }
 
   retain(storage: StorageRef): void {
     const e = this.#entries.get(storage);
-    if (e === undefined) this.#entries.set(storage, { users: 1, bytes: undefined });
+    if (e === undefined) this.#entries.set(storage, { users: 1, bytes: undefined, takers: 0 });
     else e.users++;
   }
 
-  /** The bytes (read at most once while retained; read uncached otherwise). */
-  get(storage: StorageRef): Promise<Uint8Array> {
+  /** Starts reading a retained storage (errors surface when the bytes are taken). */
+  prefetch(storage: StorageRef, widen: boolean): void {
     const e = this.#entries.get(storage);
-    if (e === undefined) return this.#read(storage);
-    e.bytes ??= this.#read(storage);
-    return e.bytes;
+    if (e === undefined) return;
+    e.bytes ??= this.#read(storage, widen);
+    e.bytes.catch(() => undefined);
+  }
+
+  /** The bytes (read at most once while retained; read uncached, and claimable, otherwise). */
+  take(storage: StorageRef, widen: boolean): TakenBytes {
+    const e = this.#entries.get(storage);
+    if (e === undefined) return { bytes: this.#read(storage, widen), claim: () => true };
+    const bytes = (e.bytes ??= this.#read(storage, widen));
+    e.takers++;
+    return {
+      bytes,
+      claim() {
+        if (e.bytes !== bytes || e.takers !== 1) return false;
+        e.bytes = undefined;
+        e.takers = 0;
+        return true;
+      },
+    };
   }
 
   release(storage: StorageRef): void {
@@ -152,6 +183,10 @@ class StorageCache {
 /**
  * A checkpoint opened lazily. Names, dtypes, shapes, saved locations and sizes are known without
  * reading tensor data; {@link Checkpoint.tensor} materialises one tensor.
+ *
+ * A storage that only one tensor uses and whose dtype widens (float16, bfloat16, int8, … to 4-byte
+ * TF.js elements) is read into the back of a buffer sized for the converted tensor and converted
+ * there, front to back: no second allocation, no copy.
  *
  * @example
  * ```ts
@@ -178,6 +213,10 @@ export class Checkpoint {
   readonly leaves: readonly TensorLeaf[];
   readonly #byName: Map<string, CheckpointEntry>;
   readonly #cache: StorageCache;
+  /** Storages read for widening in place: one tensor uses each, and its dtype widens. */
+  readonly #widening: ReadonlySet<StorageRef>;
+  /** Buffers this checkpoint allocated for storages (their bytes may be overwritten once claimed). */
+  readonly #owned = new WeakSet<ArrayBufferLike>();
   readonly #close: (() => Promise<void>) | undefined;
   #bytesRead = 0;
   #closed = false;
@@ -199,8 +238,9 @@ export class Checkpoint {
     this.entries = Object.freeze(this.leaves.map((leaf) => describeEntry(leaf)));
     this.names = Object.freeze(this.entries.map((e) => e.name));
     this.#byName = new Map(this.entries.map((e) => [e.name, e]));
-    this.#cache = new StorageCache(async (s) => {
-      const bytes = await container.readStorage(s);
+    this.#widening = wideningStorages(this.entries);
+    this.#cache = new StorageCache(async (s, widen) => {
+      const bytes = await container.readStorage(s, widen && this.#widening.has(s) ? this.#widenable(s) : undefined);
       this.#bytesRead += bytes.length;
       return bytes;
     });
@@ -303,12 +343,14 @@ export class Checkpoint {
     const needed = readable(ref, plan);
     for (const s of needed) this.#cache.retain(s);
     try {
+      const taken = new Map(needed.map((s) => [s, this.#cache.take(s, mode !== 'raw')]));
       const bytes = new Map<StorageRef, Uint8Array>();
-      for (const s of needed) bytes.set(s, await this.#cache.get(s));
+      for (const [s, t] of taken) bytes.set(s, await t.bytes);
       return materialise(ref, name, {
         runtime,
         mode,
         bytes: (s) => bytes.get(s)!,
+        consume: (s) => this.#owned.has(bytes.get(s)!.buffer) && taken.get(s)!.claim(),
         target: (s) => plan.storages.get(s)!,
         inlineTarget: (r) => plan.inline.get(r)!,
       });
@@ -327,7 +369,7 @@ export class Checkpoint {
    */
   storage(storage: StorageRef): Promise<Uint8Array> {
     this.#assertOpen();
-    return this.#cache.get(storage);
+    return this.#cache.take(storage, false).bytes;
   }
 
   /**
@@ -366,7 +408,7 @@ export class Checkpoint {
    * ```
    */
   prefetch(ref: AnyTensorRef, plan?: Placement): void {
-    for (const s of readable(ref, plan)) this.#cache.get(s).catch(() => undefined);
+    for (const s of readable(ref, plan)) this.#cache.prefetch(s, this.options.dtype !== 'raw');
   }
 
   /**
@@ -387,6 +429,14 @@ export class Checkpoint {
     }
   }
 
+  /** The back of a new buffer sized for `storage` widened to its TF.js dtype: where its bytes are read. */
+  #widenable(storage: StorageRef): Uint8Array {
+    const info = dtypeInfo(storage.dtype);
+    const buffer = new ArrayBuffer((storage.byteLength / info.itemSize) * tfItemSize(info.tf!));
+    this.#owned.add(buffer);
+    return new Uint8Array(buffer, buffer.byteLength - storage.byteLength, storage.byteLength);
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new CheckpointError('SOURCE_IO', 'the checkpoint is closed');
   }
@@ -402,6 +452,25 @@ export interface Placement {
 function readable(ref: AnyTensorRef, plan: Placement | undefined): StorageRef[] {
   const all = storagesOf(ref);
   return plan === undefined ? all : all.filter((s) => plan.storages.get(s)?.type !== 'meta');
+}
+
+/** Storages that exactly one tensor (a plain strided one) uses and whose dtype widens in conversion. */
+function wideningStorages(entries: readonly CheckpointEntry[]): Set<StorageRef> {
+  const users = new Map<StorageRef, Set<AnyTensorRef>>();
+  for (const { ref } of entries) {
+    for (const s of storagesOf(ref)) {
+      const set = users.get(s) ?? new Set();
+      set.add(ref);
+      users.set(s, set);
+    }
+  }
+  const widening = new Set<StorageRef>();
+  for (const [s, refs] of users) {
+    const info = dtypeInfo(s.dtype);
+    const [only] = refs;
+    if (refs.size === 1 && !('kind' in only!) && info.tf !== undefined && info.itemSize < tfItemSize(info.tf)) widening.add(s);
+  }
+  return widening;
 }
 
 function describeEntry(leaf: TensorLeaf): CheckpointEntry {

@@ -8,19 +8,26 @@
  * - strings torch builds afresh are never reused: a storage key (`str(n)`, shared only by the
  *   references to the same storage), a location with an index (`'cuda:' + str(i)`), the device
  *   type of `torch.device(...)`, and the latin-1 text of a `bytes` longer than one byte;
- * - `bytes` of length 0 or 1 are CPython singletons, memoized by value; other objects by identity.
+ * - `bytes` of length 0 or 1 are CPython singletons, memoized by value, and so are the one-character
+ *   strings C code makes (the latin-1 text of such bytes, a numpy dtype's byte-order character);
+ * - torch layouts are singletons, memoized by name, and so are numpy's built-in dtypes (by `dtype.str`);
+ * - other objects by identity.
  *
  * @module
  */
 
-import { Device, dtypeInfo, type TorchDType } from '@x/device';
+import { Device, dtypeInfo, type TorchDType, type TypedArray } from '@x/device';
 import { CheckpointError } from './errors.js';
+import { PyGlobal } from './pickle/globals.js';
+import { numpyArrayBytes, numpyInfo, numpyScalarBytes, numpyScalarType, parseDTypeStr, type NumpyInfo } from './pickle/numpy.js';
+import { isTensorKind, Layout, type LayoutName, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
 import {
   DType,
   isFloat,
   isStorageRef,
   isTensorRef,
   OrderedDict,
+  PyObject,
   TorchSize,
   Tuple,
   type StorageRef,
@@ -76,7 +83,7 @@ const BATCHSIZE = 1000;
 const OP = {
   PROTO: 0x80, STOP: 0x2e, NONE: 0x4e, NEWTRUE: 0x88, NEWFALSE: 0x89,
   BININT: 0x4a, BININT1: 0x4b, BININT2: 0x4d, LONG1: 0x8a, LONG4: 0x8b, BINFLOAT: 0x47,
-  BINUNICODE: 0x58, GLOBAL: 0x63, REDUCE: 0x52, BUILD: 0x62, BINPERSID: 0x51,
+  BINUNICODE: 0x58, GLOBAL: 0x63, REDUCE: 0x52, NEWOBJ: 0x81, BUILD: 0x62, BINPERSID: 0x51,
   MARK: 0x28, POP: 0x30, POP_MARK: 0x31, EMPTY_TUPLE: 0x29, TUPLE: 0x74, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87,
   EMPTY_LIST: 0x5d, APPEND: 0x61, APPENDS: 0x65, EMPTY_DICT: 0x7d, SETITEM: 0x73, SETITEMS: 0x75,
   BINPUT: 0x71, LONG_BINPUT: 0x72, BINGET: 0x68, LONG_BINGET: 0x6a,
@@ -88,9 +95,12 @@ const OP = {
  *
  * Accepted values: `null`, booleans, numbers (integral and not {@link isFloat}-marked → int, else
  * float; `-0` and integral numbers beyond 2^53 are floats), bigints, strings, `Uint8Array` (bytes),
- * arrays (list), {@link Tuple}, `Map` (dict), {@link OrderedDict} (with `_metadata`),
- * {@link TensorRef}, {@link StorageRef}, {@link DType}, {@link TorchSize} and `Device`.
- * Anything else throws `CheckpointError` `PICKLE_TYPE`.
+ * arrays (list), {@link Tuple}, `Set` (set), `Map` (dict), {@link OrderedDict} (with `_metadata`),
+ * {@link TensorRef}, `QuantizedTensorRef`, `SparseTensorRef`, `MetaTensorRef`, {@link StorageRef},
+ * {@link DType}, {@link TorchSize}, `Device`, `Layout`, `PyGlobal` (a global as a value),
+ * {@link PyObject} records (REDUCE or NEWOBJ, items, BUILD state), numpy arrays (typed arrays that
+ * `numpyInfo` knows) and numpy scalars (slots marked by `markNumpyScalar`). Anything else throws
+ * `CheckpointError` `PICKLE_TYPE`.
  *
  * @example
  * ```ts
@@ -118,6 +128,8 @@ class Pickler {
   private readonly byKeyOf = new Map<StorageRef, number>();
   private readonly byLatin1Char = new Map<string, number>();
   private readonly bySmallBytes = new Map<number, number>();
+  private readonly byLayout = new Map<LayoutName, number>();
+  private readonly byNumpyDType = new Map<string, number>();
   private readonly location: (storage: StorageRef) => string;
   private readonly maxDepth: number;
 
@@ -131,6 +143,11 @@ class Pickler {
       throw new CheckpointError('PICKLE_LIMIT', `value nesting deeper than ${this.maxDepth} levels`, {
         details: { limit: this.maxDepth },
       });
+    }
+    const numpyScalar = container === undefined ? undefined : numpyScalarType(container, slot);
+    if (numpyScalar !== undefined && isScalar(value)) {
+      this.numpyScalar(value, numpyScalar);
+      return;
     }
     switch (typeof value) {
       case 'boolean':
@@ -169,15 +186,24 @@ class Pickler {
       return;
     }
     const d = depth + 1;
-    if (value instanceof Uint8Array) this.bytes(value);
+    const numpy = ArrayBuffer.isView(value) ? numpyInfo(value) : undefined;
+    if (numpy !== undefined) this.ndarray(value as TypedArray, numpy);
+    else if (value instanceof Uint8Array) this.bytes(value);
     else if (isTensorRef(value)) this.tensor(value);
+    else if (isTensorKind(value, 'quantized')) this.quantized(value, d);
+    else if (isTensorKind(value, 'sparse')) this.sparse(value, d);
+    else if (isTensorKind(value, 'meta')) this.meta(value);
     else if (value instanceof DType) this.global('torch', value.name, undefined);
     else if (value instanceof Device) this.device(value);
-    else if (value instanceof TorchSize) this.reduce('torch', 'Size', () => this.freshTuple([[...value]], d), value);
+    else if (value instanceof Layout) this.layout(value.name);
+    else if (value instanceof PyGlobal) this.global(value.module, value.name, value);
+    else if (value instanceof TorchSize) this.torchSize(value, value);
     else if (value instanceof OrderedDict) this.orderedDict(value, d);
     else if (value instanceof Map) this.dict(value, d);
+    else if (value instanceof Set) this.reduce('builtins', 'set', () => this.freshTuple(1, () => this.list([...value], d)), value);
     else if (value instanceof Tuple) this.tuple(value, d);
     else if (Array.isArray(value)) this.list(value, d);
+    else if (value instanceof PyObject) this.pyObject(value, d);
     else throw unsupported(Object.prototype.toString.call(value).slice(8, -1));
   }
 
@@ -294,17 +320,7 @@ class Pickler {
   private orderedDict(v: OrderedDict, depth: number): void {
     this.reduce('collections', 'OrderedDict', () => this.out.byte(OP.EMPTY_TUPLE), v);
     const entries = [...v];
-    for (let start = 0; start < entries.length; start += BATCHSIZE) {
-      const end = Math.min(entries.length, start + BATCHSIZE);
-      if (end - start === 1) {
-        this.item(v, entries[start]!, depth);
-        this.out.byte(OP.SETITEM);
-      } else {
-        this.out.byte(OP.MARK);
-        for (let i = start; i < end; i++) this.item(v, entries[i]!, depth);
-        this.out.byte(OP.SETITEMS);
-      }
-    }
+    this.batches(entries.length, (i) => this.item(v, entries[i]!, depth), OP.SETITEM, OP.SETITEMS);
     if (v.metadata !== undefined) {
       this.out.byte(OP.EMPTY_DICT);
       this.put();
@@ -312,6 +328,21 @@ class Pickler {
       this.save(v.metadata, undefined, undefined, depth);
       this.out.byte(OP.SETITEM);
       this.out.byte(OP.BUILD);
+    }
+  }
+
+  /** CPython's `batch_list` / `batch_dict` over an iterator: batches of 1000, a batch of one written with `one`. */
+  private batches(n: number, each: (i: number) => void, one: number, many: number): void {
+    for (let start = 0; start < n; start += BATCHSIZE) {
+      const end = Math.min(n, start + BATCHSIZE);
+      if (end - start === 1) {
+        each(start);
+        this.out.byte(one);
+      } else {
+        this.out.byte(OP.MARK);
+        for (let i = start; i < end; i++) each(i);
+        this.out.byte(many);
+      }
     }
   }
 
@@ -338,25 +369,30 @@ class Pickler {
     this.put(v);
   }
 
-  /** A tuple object made on the fly (no identity shared with anything): items saved in place. */
-  private freshTuple(items: readonly unknown[], depth: number): void {
-    if (items.length === 0) {
+  /** A tuple object made on the fly (no identity shared with anything) whose `n` items `items()` saves. */
+  private freshTuple(n: number, items: () => void): void {
+    if (n === 0) {
       this.out.byte(OP.EMPTY_TUPLE);
       return;
     }
-    if (items.length > 3) this.out.byte(OP.MARK);
-    for (const item of items) {
-      if (Array.isArray(item)) this.freshTuple(item, depth + 1);
-      else this.save(item, undefined, undefined, depth);
-    }
-    this.out.byte(items.length > 3 ? OP.TUPLE : TUPLE_N[items.length]!);
+    if (n > 3) this.out.byte(OP.MARK);
+    items();
+    this.out.byte(n > 3 ? OP.TUPLE : TUPLE_N[n]!);
     this.put();
+  }
+
+  /** A fresh tuple of ints (a size, a stride). */
+  private ints(v: readonly number[]): void {
+    this.freshTuple(v.length, () => {
+      for (const n of v) this.int(BigInt(n));
+    });
   }
 
   // ---- torch objects ----
 
+  /** GLOBAL, with Python 3 module names written as protocol 2 does (`fix_imports`). */
   private global(module: string, name: string, obj: object | undefined): void {
-    const key = `${module}\n${name}`;
+    const key = `${PY2_MODULES.get(module) ?? module}\n${name}`;
     const seen = this.byGlobal.get(key);
     if (seen !== undefined) {
       this.get(seen);
@@ -367,12 +403,49 @@ class Pickler {
     this.byGlobal.set(key, this.put(obj));
   }
 
-  /** `save_reduce(func, args)` with `obj` memoized afterwards (undefined: a fresh object). */
-  private reduce(module: string, name: string, args: () => void, obj: object | undefined): void {
+  /** `save_reduce(func, args)` with `obj` memoized afterwards (undefined: a fresh object); returns its memo index. */
+  private reduce(module: string, name: string, args: () => void, obj: object | undefined): number {
     this.global(module, name, undefined);
     args();
     this.out.byte(OP.REDUCE);
-    this.put(obj);
+    return this.put(obj);
+  }
+
+  /** `torch.Size.__reduce__`: `(torch.Size, (tuple(self),))`. */
+  private torchSize(shape: readonly number[], obj: object | undefined): void {
+    this.reduce('torch', 'Size', () => this.freshTuple(1, () => this.ints(shape)), obj);
+  }
+
+  /** `torch.serialization._get_layout(str(layout))`; a layout is a singleton. */
+  private layout(name: LayoutName): void {
+    const seen = this.byLayout.get(name);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
+    this.byLayout.set(name, this.reduce('torch.serialization', '_get_layout', () => this.freshTuple(1, () => this.str(`torch.${name}`, undefined)), undefined));
+  }
+
+  /** An unknown class's record as the pickle made it: class, args, REDUCE or NEWOBJ, items, state. */
+  private pyObject(v: PyObject, depth: number): void {
+    this.global(v.module, v.name, undefined);
+    const args = v.args ?? [];
+    if (args instanceof Tuple) this.tuple(args, depth);
+    else this.freshTuple(args.length, () => args.forEach((a, i) => this.save(a, args, i, depth)));
+    this.out.byte(v.via === 'newobj' ? OP.NEWOBJ : OP.REDUCE);
+    this.put(v);
+    const items = v.items;
+    const keyed = (i: number): void => {
+      const p = pair(items[i]);
+      this.save(p[0], p, 0, depth);
+      this.save(p[1], p, 1, depth);
+    };
+    if (v.keyed) this.batches(items.length, keyed, OP.SETITEM, OP.SETITEMS);
+    else this.batches(items.length, (i) => this.save(items[i], items, i, depth), OP.APPEND, OP.APPENDS);
+    if (v.state !== undefined) {
+      this.save(v.state, undefined, undefined, depth);
+      this.out.byte(OP.BUILD);
+    }
   }
 
   private device(v: Device): void {
@@ -389,6 +462,69 @@ class Pickler {
 
   private emptyOrderedDict(): void {
     this.reduce('collections', 'OrderedDict', () => this.out.byte(OP.EMPTY_TUPLE), undefined);
+  }
+
+  /** `_rebuild_qtensor(storage, offset, size, stride, quantizer_params, requires_grad, hooks)`. */
+  private quantized(q: QuantizedTensorRef, depth: number): void {
+    const t = q.data;
+    const p = q.quantizer;
+    this.reduce('torch._utils', '_rebuild_qtensor', () => {
+      this.out.byte(OP.MARK);
+      this.persistentId(t.storage, false);
+      this.int(BigInt(t.offset));
+      this.ints(t.shape);
+      this.ints(t.stride);
+      if ('scales' in p) {
+        this.freshTuple(4, () => {
+          this.global('torch', p.qscheme, undefined);
+          this.save(p.scales, undefined, undefined, depth);
+          this.save(p.zeroPoints, undefined, undefined, depth);
+          this.int(BigInt(p.axis));
+        });
+      } else {
+        this.freshTuple(3, () => {
+          this.global('torch', p.qscheme, undefined);
+          this.float(p.scale);
+          this.int(BigInt(p.zeroPoint));
+        });
+      }
+      this.out.byte(q.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
+      this.emptyOrderedDict();
+      this.out.byte(OP.TUPLE);
+      this.put();
+    }, q);
+  }
+
+  /**
+   * `_rebuild_sparse_tensor(layout, (indices, values, size[, is_coalesced]))`; CSR as 1.13 writes it
+   * (`_rebuild_sparse_csr_tensor`), other compressed layouts as torch ≥ 2.0 does.
+   */
+  private sparse(s: SparseTensorRef, depth: number): void {
+    const parts = s.layout === 'sparse_coo' ? [s.indices, s.values] : [s.compressedIndices, s.plainIndices, s.values];
+    const coalesced = s.layout === 'sparse_coo' ? s.coalesced : undefined;
+    this.reduce('torch._utils', s.layout === 'sparse_csr' ? '_rebuild_sparse_csr_tensor' : '_rebuild_sparse_tensor', () => {
+      this.layout(s.layout);
+      this.freshTuple(parts.length + (coalesced === undefined ? 1 : 2), () => {
+        for (const part of parts) this.save(part, undefined, undefined, depth);
+        this.torchSize(s.shape, undefined);
+        if (coalesced !== undefined) this.out.byte(coalesced ? OP.NEWTRUE : OP.NEWFALSE);
+      });
+      this.out.byte(OP.TUPLE2);
+      this.put();
+    }, s);
+  }
+
+  /** `_rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)`. */
+  private meta(m: MetaTensorRef): void {
+    this.reduce('torch._utils', '_rebuild_meta_tensor_no_storage', () => {
+      this.out.byte(OP.MARK);
+      this.global('torch', m.dtype, undefined);
+      this.ints(m.shape);
+      this.ints(m.stride);
+      this.out.byte(m.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
+      this.out.byte(OP.TUPLE);
+      this.put();
+    }, m);
   }
 
   private tensor(t: TensorRef): void {
@@ -412,8 +548,8 @@ class Pickler {
       this.out.byte(OP.MARK);
       this.persistentId(t.storage, v3);
       this.int(BigInt(t.offset));
-      this.freshTuple(t.shape, 0);
-      this.freshTuple(t.stride, 0);
+      this.ints(t.shape);
+      this.ints(t.stride);
       this.out.byte(requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
       this.emptyOrderedDict();
       if (v3) this.global('torch', t.dtype, undefined);
@@ -450,6 +586,66 @@ class Pickler {
     this.out.byte(OP.BINPERSID);
   }
 
+  // ---- numpy ----
+
+  /** `ndarray.__reduce__`: `_reconstruct(ndarray, (0,), b'b')`, then BUILD `(1, shape, dtype, is_fortran, rawdata)`. */
+  private ndarray(array: TypedArray, info: NumpyInfo): void {
+    this.reduce('numpy.core.multiarray', '_reconstruct', () => {
+      this.global('numpy', 'ndarray', undefined);
+      this.freshTuple(1, () => this.int(0n));
+      this.bytes(DUMMY_TYPECODE);
+      this.out.byte(OP.TUPLE3);
+      this.put();
+    }, array);
+    this.out.byte(OP.MARK);
+    this.int(1n);
+    this.ints(info.shape);
+    this.numpyDType(info.dtype);
+    this.out.byte(info.fortranOrder ? OP.NEWTRUE : OP.NEWFALSE);
+    this.bytes(numpyArrayBytes(array, info.dtype));
+    this.out.byte(OP.TUPLE);
+    this.put();
+    this.out.byte(OP.BUILD);
+  }
+
+  /** `numpy.core.multiarray.scalar(dtype, bytes)`. */
+  private numpyScalar(value: unknown, dtype: string): void {
+    this.reduce('numpy.core.multiarray', 'scalar', () => {
+      this.numpyDType(dtype);
+      this.bytes(numpyScalarBytes(value, dtype));
+      this.out.byte(OP.TUPLE2);
+      this.put();
+    }, undefined);
+  }
+
+  /** `dtype.__reduce__`: `numpy.dtype('f8', False, True)`, then BUILD `(3, endian, None, None, None, -1, -1, 0)`. */
+  private numpyDType(str: string): void {
+    const seen = this.byNumpyDType.get(str);
+    if (seen !== undefined) {
+      this.get(seen);
+      return;
+    }
+    const d = parseDTypeStr(str);
+    const index = this.reduce('numpy', 'dtype', () => {
+      this.str(`${d.kind}${d.itemSize}`, undefined);
+      this.out.byte(OP.NEWFALSE);
+      this.out.byte(OP.NEWTRUE);
+      this.out.byte(OP.TUPLE3);
+      this.put();
+    }, undefined);
+    this.byNumpyDType.set(str, index);
+    this.out.byte(OP.MARK);
+    this.int(3n);
+    this.str(d.byteOrder, this.byLatin1Char);
+    for (let i = 0; i < 3; i++) this.out.byte(OP.NONE);
+    this.int(-1n);
+    this.int(-1n);
+    this.int(0n);
+    this.out.byte(OP.TUPLE);
+    this.put();
+    this.out.byte(OP.BUILD);
+  }
+
   // ---- memo ----
 
   private put(obj?: object): number {
@@ -478,8 +674,31 @@ class Pickler {
 
 const TUPLE_N = [OP.EMPTY_TUPLE, OP.TUPLE1, OP.TUPLE2, OP.TUPLE3] as const;
 
+/** `_compat_pickle.REVERSE_IMPORT_MAPPING` for the modules the unpickler renames back. */
+const PY2_MODULES = new Map([
+  ['builtins', '__builtin__'],
+  ['copyreg', 'copy_reg'],
+]);
+
+/** The dummy type code numpy's `_reconstruct` is called with (`b'b'`). */
+const DUMMY_TYPECODE = Uint8Array.of(0x62);
+
 function unsupported(what: string): CheckpointError {
-  return new CheckpointError('PICKLE_TYPE', `cannot pickle a value of type ${what}: expected null, boolean, number, bigint, string, Uint8Array, Array, Tuple, Map, OrderedDict, TensorRef, StorageRef, DType, TorchSize or Device`);
+  return new CheckpointError(
+    'PICKLE_TYPE',
+    `cannot pickle a value of type ${what}: expected null, boolean, number, bigint, string, Uint8Array, Array, Tuple, Set, Map, OrderedDict, a tensor or storage description, DType, TorchSize, Device, Layout, PyGlobal, PyObject or a numpy array`,
+  );
+}
+
+/** A value a numpy scalar can hold: a number, bigint, boolean or complex record. */
+function isScalar(value: unknown): boolean {
+  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || (value instanceof PyObject && value.module === 'builtins' && value.name === 'complex');
+}
+
+/** A `(key, value)` item of a record filled by SETITEM(S). */
+function pair(item: unknown): readonly unknown[] {
+  if (!Array.isArray(item) || item.length !== 2) throw new CheckpointError('PICKLE_TYPE', 'the items of a keyed PyObject must be (key, value) pairs');
+  return item;
 }
 
 /** A JS number that round-trips as a Python int: integral, safe, and not `-0`. */

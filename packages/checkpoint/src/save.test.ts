@@ -9,7 +9,7 @@ import { RawTensor } from './materialise.js';
 import { archivePrefix, save as saveFile } from './save-node.js';
 import { gatherView, prepareValue, save, scatterView } from './save.js';
 import { Storages, runPython, sameBytes, tempDir, torchAvailable } from './test-torch.js';
-import { OrderedDict, type StorageRef } from './values.js';
+import { OrderedDict, type StorageRef, type TensorRef } from './values.js';
 import { memorySink } from './zip-writer.js';
 
 const needTorch = torchAvailable || process.env.CI !== undefined;
@@ -106,10 +106,22 @@ describe('prepareValue', () => {
     expect([...new Uint16Array(bytes.slice().buffer)]).toEqual([0x4000, 0x4200]);
   });
 
-  it('refuses meta, quantized and sparse tensors with TENSOR_UNSUPPORTED', () => {
-    const q = new RawTensor('qint8', [1], Int8Array.of(1), { qscheme: 'per_tensor_affine', scale: 1, zeroPoint: 0 });
-    expect(() => prepareValue([q])).toThrow(expect.objectContaining({ code: 'TENSOR_UNSUPPORTED' }));
+  it('gives a quantized raw tensor made in JS a contiguous storage of its integer dtype, and lists its data', async () => {
+    const q = new RawTensor('qint8', [2], Int8Array.of(1, -2), { qscheme: 'per_tensor_affine', scale: 0.5, zeroPoint: 3 });
+    const p = prepareValue([q]);
+    const [out] = p.value as [{ kind: string; data: TensorRef; quantizer: unknown }];
+    expect(out.kind).toBe('quantized');
+    expect(out.quantizer).toEqual({ qscheme: 'per_tensor_affine', scale: 0.5, zeroPoint: 3 });
+    expect(out.data.storage).toMatchObject({ dtype: 'qint8', numel: 2, byteLength: 2 });
+    expect(p.tensors.map((t) => t.ref)).toEqual([out.data]);
+    expect([...(await p.contiguous(out.data))]).toEqual([1, 0xfe]); // -2 as a byte
+  });
+
+  it('refuses sparse tensors without component tensors and inline device tensors with TENSOR_UNSUPPORTED', () => {
     expect(() => prepareValue([{ kind: 'sparse', layout: 'sparse_coo' }])).toThrow(expect.objectContaining({ code: 'TENSOR_UNSUPPORTED' }));
+    expect(() => prepareValue([{ kind: 'inline', dtype: 'float32', shape: [1], data: Float32Array.of(1), device: 'xla:0', requiresGrad: false }])).toThrow(
+      expect.objectContaining({ code: 'TENSOR_UNSUPPORTED' }),
+    );
   });
 });
 

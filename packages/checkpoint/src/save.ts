@@ -9,9 +9,11 @@
 
 import { dtypeInfo, fromTensorData, MetaTensor, toTensorData, type DeviceRuntime, type TensorValues, type TorchDType } from '@x/device';
 import { CheckpointError, quote } from './errors.js';
-import { numel, RawTensor, tensorInfo } from './materialise.js';
+import { numel, RawTensor, tensorInfo, type RawQuantizer, type SparseTensors } from './materialise.js';
+import { markNumpyScalar, numpyScalarType } from './pickle/numpy.js';
+import { isTensorKind, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
 import { writeTorchZip, type TorchZipLayout, type WriteTorchZipResult } from './torch-writer.js';
-import { isFloat, isTensorRef, markFloat, OrderedDict, Tuple, type StorageRef, type TensorRef } from './values.js';
+import { isFloat, isTensorRef, markFloat, OrderedDict, PyObject, Tuple, type StorageRef, type TensorRef } from './values.js';
 import type { ByteSink } from './zip-writer.js';
 
 /** The floating dtypes `castFloating` may produce (and the ones it converts). */
@@ -140,7 +142,8 @@ class Preparer {
   private readonly storages = new Map<StorageRef, StorageRef>();
   private readonly sources = new Map<StorageRef, () => Promise<Uint8Array>>();
   private readonly tensors: PreparedTensor[] = [];
-  private readonly leaves = new Set<unknown>();
+  /** Tensor descriptions made so far, with the strided data each lists in `tensors` (none for meta and sparse ones). */
+  private readonly leaves = new Map<unknown, TensorRef | undefined>();
   private readonly rawViews = new Map<StorageRef, { view: TensorRef; data: ArrayBufferView }[]>();
 
   constructor(private readonly options: PrepareOptions) {}
@@ -169,42 +172,125 @@ class Preparer {
     if (typeof value !== 'object' || value === null) return value;
     const done = this.copies.get(value);
     if (done !== undefined) {
-      if (this.leaves.has(done)) this.tensors.push({ name: path.join('.'), ref: done as TensorRef });
+      const listed = this.leaves.get(done);
+      if (listed !== undefined) this.tensors.push({ name: path.join('.'), ref: listed });
       return done;
     }
     if (isTfTensor(value)) return this.leaf(value, this.tfTensor(value), path);
     if (isTensorRef(value)) return this.leaf(value, this.tensorRef(value, path), path);
-    if (value instanceof RawTensor) return this.leaf(value, this.rawTensor(value, path), path);
-    if (value instanceof MetaTensor) throw unsupported('a meta tensor has no data to save', path);
-    if ('kind' in value && typeof value.kind === 'string' && ['quantized', 'sparse', 'meta', 'inline'].includes(value.kind)) {
-      throw unsupported(`saving ${value.kind} tensors is not supported`, path);
-    }
+    if (value instanceof RawTensor) return value.quantizer === undefined ? this.leaf(value, this.rawTensor(value, fileRef(value), path), path) : this.rawQuantized(value, value.quantizer, path);
+    if (value instanceof MetaTensor) return this.leaf(value, metaOf(value), path);
+    if (isTensorKind(value, 'quantized')) return this.quantizedRef(value, path);
+    if (isTensorKind(value, 'meta')) return this.leaf(value, value, path);
+    if (isTensorKind(value, 'sparse') || isSparseTensors(value)) return this.sparse(value, path);
+    if (isTensorKind(value, 'inline')) throw unsupported('saving inline (numpy) device tensors is not supported', path);
     if (value instanceof Map) {
       const copy: Map<unknown, unknown> = value instanceof OrderedDict ? new OrderedDict() : new Map();
       if (value instanceof OrderedDict && copy instanceof OrderedDict) copy.metadata = value.metadata;
       this.copies.set(value, copy);
       for (const [k, v] of value) {
         copy.set(k, this.visit(v, [...path, typeof k === 'number' || typeof k === 'string' ? k : String(k)]));
-        if (isFloat(value, k)) markFloat(copy, k);
+        copyMarks(value, copy, k);
       }
       return copy;
     }
     if (Array.isArray(value) && (value.constructor === Array || value.constructor === Tuple)) {
       const copy: unknown[] = value instanceof Tuple ? new Tuple() : [];
       this.copies.set(value, copy);
-      value.forEach((v: unknown, i) => {
-        copy.push(this.visit(v, [...path, i]));
-        if (isFloat(value, i)) markFloat(copy, i);
-      });
+      this.visitItems(value, copy, path);
       return copy;
     }
-    return value; // bytes, DType, TorchSize, Device, StorageRef: written as they are (or refused by the pickler)
+    if (value instanceof PyObject) return this.pyObject(value, path);
+    if (value instanceof Set) {
+      const copy = new Set<unknown>();
+      this.copies.set(value, copy);
+      for (const member of value) copy.add(this.visit(member, path));
+      return copy;
+    }
+    return value; // bytes, numpy arrays, DType, TorchSize, Device, Layout, StorageRef: written as they are (or refused by the pickler)
   }
 
-  private leaf(original: object, ref: TensorRef, path: readonly (string | number)[]): TensorRef {
-    this.copies.set(original, ref);
-    this.leaves.add(ref);
-    this.tensors.push({ name: path.join('.'), ref });
+  private visitItems(from: readonly unknown[], to: unknown[], path: readonly (string | number)[]): void {
+    from.forEach((v: unknown, i) => {
+      to.push(this.visit(v, [...path, i]));
+      copyMarks(from, to, i);
+    });
+  }
+
+  /** A record's copy: arguments, items and state visited (the state's keys continue the path, as `__dict__` does). */
+  private pyObject(value: PyObject, path: readonly (string | number)[]): PyObject {
+    const copy = new PyObject(value.module, value.name);
+    this.copies.set(value, copy);
+    copy.via = value.via;
+    copy.keyed = value.keyed;
+    if (value.args !== undefined) copy.args = this.visit(value.args, path) as unknown[];
+    this.visitItems(value.items, copy.items, path);
+    copy.state = this.visit(value.state, path);
+    return copy;
+  }
+
+  /**
+   * Registers a tensor description made for `original`; `desc` itself is listed in `tensors` when it
+   * is strided, a quantized tensor's integer data when quantized, nothing for meta tensors.
+   */
+  private leaf<T extends TensorRef | QuantizedTensorRef | MetaTensorRef>(original: object, desc: T, path: readonly (string | number)[]): T {
+    const listed = isTensorRef(desc) ? desc : 'data' in desc ? desc.data : undefined;
+    this.copies.set(original, desc);
+    this.leaves.set(desc, listed);
+    if (listed !== undefined) this.tensors.push({ name: path.join('.'), ref: listed });
+    return desc;
+  }
+
+  /** A quantized tensor description given as such: its data and per-channel parameters read through `storageBytes`. */
+  private quantizedRef(q: QuantizedTensorRef, path: readonly (string | number)[]): QuantizedTensorRef {
+    const p = q.quantizer;
+    const quantizer = 'scales' in p ? { ...p, scales: this.strided(p.scales, [...path, 'scales']), zeroPoints: this.strided(p.zeroPoints, [...path, 'zeroPoints']) } : p;
+    return this.leaf(q, { kind: 'quantized', data: this.tensorRef(q.data, path), quantizer, requiresGrad: q.requiresGrad }, path);
+  }
+
+  /**
+   * A raw quantized tensor: its integer data and per-channel parameters go back onto the storages
+   * of the file's description when it has one (else onto new contiguous storages).
+   */
+  private rawQuantized(t: RawTensor, q: RawQuantizer, path: readonly (string | number)[]): QuantizedTensorRef {
+    const info = tensorInfo(t)?.ref;
+    const file = info !== undefined && 'kind' in info && info.kind === 'quantized' ? info : undefined;
+    const fileParams = file !== undefined && 'scales' in file.quantizer ? file.quantizer : undefined;
+    const quantizer =
+      'scales' in q
+        ? {
+            qscheme: q.qscheme,
+            scales: this.rawTensor(q.scales, fileParams?.scales, [...path, 'scales']),
+            zeroPoints: this.rawTensor(q.zeroPoints, fileParams?.zeroPoints, [...path, 'zeroPoints']),
+            axis: q.axis,
+          }
+        : q;
+    const data = this.rawTensor(t, file?.data, path);
+    return this.leaf(t, { kind: 'quantized', data, quantizer, requiresGrad: file?.requiresGrad ?? false }, path);
+  }
+
+  /** A sparse tensor (loaded components, or a description): its component tensors visited. */
+  private sparse(s: SparseTensors | SparseTensorRef, path: readonly (string | number)[]): SparseTensorRef {
+    const part = (v: unknown, name: string): TensorRef => this.strided(v, [...path, name]);
+    const out: SparseTensorRef =
+      s.layout === 'sparse_coo'
+        ? { kind: 'sparse', layout: s.layout, shape: s.shape, indices: part(s.indices, 'indices'), values: part(s.values, 'values'), coalesced: 'coalesced' in s ? s.coalesced : undefined }
+        : {
+            kind: 'sparse',
+            layout: s.layout,
+            shape: s.shape,
+            compressedIndices: part(s.compressedIndices, 'compressedIndices'),
+            plainIndices: part(s.plainIndices, 'plainIndices'),
+            values: part(s.values, 'values'),
+          };
+    this.copies.set(s, out);
+    return out;
+  }
+
+  /** A component that must come out as a strided tensor. */
+  private strided(v: unknown, path: readonly (string | number)[]): TensorRef {
+    const ref = this.visit(v, path);
+    if (!isTensorRef(ref)) throw unsupported('a component of a sparse or quantized tensor must be a strided tensor with data', path);
     return ref;
   }
 
@@ -224,10 +310,8 @@ class Preparer {
    * rebuilt from all raw views of it, so shared storages stay shared); one made by the caller gets
    * a contiguous storage of its own.
    */
-  private rawTensor(t: RawTensor, path: readonly (string | number)[]): TensorRef {
-    if (t.quantizer !== undefined) throw unsupported('saving quantized tensors is not supported', path);
-    const info = tensorInfo(t);
-    const ref = info !== undefined && isTensorRef(info.ref) && info.ref.dtype === t.dtype ? (info.ref as TensorRef & { neg?: unknown; conj?: unknown }) : undefined;
+  private rawTensor(t: RawTensor, file: TensorRef | undefined, path: readonly (string | number)[]): TensorRef {
+    const ref = file !== undefined && file.dtype === t.dtype ? (file as TensorRef & { neg?: unknown; conj?: unknown }) : undefined;
     if (ref === undefined) {
       const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
       const base: StorageRef = { key: '', dtype: t.dtype, location: 'cpu', numel: numel(t.shape), byteLength: bytes.length };
@@ -292,6 +376,38 @@ class Preparer {
     this.sources.set(storage, source);
     return storage;
   }
+}
+
+/** The strided description a raw tensor was loaded from, if any. */
+function fileRef(t: RawTensor): TensorRef | undefined {
+  const ref = tensorInfo(t)?.ref;
+  return ref !== undefined && isTensorRef(ref) ? ref : undefined;
+}
+
+/**
+ * A meta tensor's description: the file's (a meta tensor, or the geometry of a strided tensor
+ * loaded onto `meta`), else its shape with contiguous strides.
+ */
+function metaOf(t: MetaTensor): MetaTensorRef {
+  const info = tensorInfo(t);
+  const ref = info?.ref;
+  if (ref !== undefined && 'kind' in ref && ref.kind === 'meta') return ref;
+  const strided = ref !== undefined && isTensorRef(ref) ? ref : undefined;
+  const dtype = info?.torchDType ?? TF_TO_TORCH[t.dtype];
+  if (dtype === undefined) throw unsupported(`a meta tensor of dtype ${t.dtype} has no torch dtype`, []);
+  return { kind: 'meta', dtype, shape: [...t.shape], stride: strided?.stride ?? contiguousStrides(t.shape), requiresGrad: strided?.requiresGrad ?? false };
+}
+
+/** Copies the float and numpy-scalar marks of `from[slot]` to `to[slot]`. */
+function copyMarks(from: object, to: object, slot: unknown): void {
+  if (isFloat(from, slot)) markFloat(to, slot);
+  const numpy = numpyScalarType(from, slot);
+  if (numpy !== undefined) markNumpyScalar(to, slot, numpy);
+}
+
+/** Whether `value` is a sparse tensor as `load` returns it (component tensors and a layout). */
+function isSparseTensors(value: object): value is SparseTensors {
+  return !(value instanceof Map) && 'layout' in value && typeof value.layout === 'string' && value.layout.startsWith('sparse_') && 'values' in value && 'shape' in value;
 }
 
 function unsupported(what: string, path: readonly (string | number)[]): CheckpointError {

@@ -26,7 +26,8 @@ const MAX_CHUNK = 2 ** 30;
 
 /**
  * Opens `path` for positional reads. Every `read(offset, length)` allocates exactly `length`
- * bytes and fills them with `FileHandle.read` at explicit positions.
+ * bytes and fills them with `FileHandle.read` at explicit positions; `readInto(target, offset)`
+ * fills the caller's `target` the same way, without allocating.
  *
  * @example
  * ```ts
@@ -50,30 +51,37 @@ export async function fromFile(path: string | URL): Promise<FileSource> {
     throw new CheckpointError('SOURCE_IO', `cannot stat ${quote(name)}: ${ioReason(cause)}`, { cause });
   }
   let closed = false;
+  /** Positional reads of `target.length` bytes at `offset` into `target`, in chunks Node accepts. */
+  const fill = async (target: Uint8Array, offset: number): Promise<void> => {
+    const length = target.length;
+    checkRange(size, offset, length);
+    if (closed) throw new CheckpointError('SOURCE_IO', `${quote(name)} is closed`, { offset });
+    let done = 0;
+    while (done < length) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(target, done, Math.min(MAX_CHUNK, length - done), offset + done));
+      } catch (cause) {
+        throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, { offset: offset + done, cause });
+      }
+      if (bytesRead === 0) {
+        throw new CheckpointError('INPUT_TRUNCATED', `${quote(name)} ended at byte ${offset + done}, expected ${length - done} more bytes (was it truncated while open?)`, {
+          offset: offset + done,
+        });
+      }
+      done += bytesRead;
+    }
+  };
   return {
     size,
     name,
     async read(offset, length) {
       checkRange(size, offset, length);
-      if (closed) throw new CheckpointError('SOURCE_IO', `${quote(name)} is closed`, { offset });
       const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await handle.read(out, done, Math.min(MAX_CHUNK, length - done), offset + done));
-        } catch (cause) {
-          throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, { offset: offset + done, cause });
-        }
-        if (bytesRead === 0) {
-          throw new CheckpointError('INPUT_TRUNCATED', `${quote(name)} ended at byte ${offset + done}, expected ${length - done} more bytes (was it truncated while open?)`, {
-            offset: offset + done,
-          });
-        }
-        done += bytesRead;
-      }
+      await fill(out, offset);
       return out;
     },
+    readInto: fill,
     async close() {
       if (closed) return;
       closed = true;

@@ -27,6 +27,26 @@ export interface ByteSource {
   readonly name: string | undefined;
   /** Reads exactly `length` bytes starting at `offset`. */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: reads exactly `target.length` bytes starting at `offset` straight into `target`
+   * (same errors as `read`), so a caller can choose where the bytes land. See {@link readInto}.
+   */
+  readInto?(target: Uint8Array, offset: number): Promise<void>;
+}
+
+/**
+ * Fills `target` with the source's bytes at `offset`: through `source.readInto` when it has one,
+ * else by copying what `read` returns.
+ *
+ * @example
+ * ```ts
+ * const out = new Uint8Array(4);
+ * await readInto(fromBytes(new Uint8Array([1, 2, 3, 4, 5])), out, 1); // out = [2, 3, 4, 5]
+ * ```
+ */
+export async function readInto(source: ByteSource, target: Uint8Array, offset: number): Promise<void> {
+  if (source.readInto !== undefined) await source.readInto(target, offset);
+  else target.set(await source.read(offset, target.length));
 }
 
 /**

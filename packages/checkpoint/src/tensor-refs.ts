@@ -175,6 +175,26 @@ export interface InlineTensorRef {
   readonly requiresGrad: boolean;
 }
 
+/** The tensor descriptions that carry a `kind`, by kind. */
+interface TensorKinds {
+  quantized: QuantizedTensorRef;
+  sparse: SparseTensorRef;
+  meta: MetaTensorRef;
+  inline: InlineTensorRef;
+}
+
+/**
+ * Whether `value` is a tensor description of the given `kind`.
+ *
+ * @example
+ * ```ts
+ * if (isTensorKind(v, 'quantized')) console.log(v.quantizer.qscheme);
+ * ```
+ */
+export function isTensorKind<K extends keyof TensorKinds>(value: object, kind: K): value is TensorKinds[K] {
+  return 'kind' in value && value.kind === kind;
+}
+
 /**
  * Validated geometry of a strided view.
  *

@@ -80,10 +80,14 @@ export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> {
 export class PyObject {
   /** Arguments given to the class (REDUCE, NEWOBJ) or `undefined`. */
   args: unknown[] | undefined = undefined;
+  /** How the pickle made it: `'reduce'` (REDUCE, `callable(*args)`) or `'newobj'` (NEWOBJ, `cls.__new__(cls, *args)`). */
+  via: 'reduce' | 'newobj' = 'reduce';
   /** The state given by BUILD (`__setstate__` / `__dict__` update), or `undefined`. */
   state: unknown = undefined;
   /** Items appended (APPENDS) or set (SETITEMS) on the object, in order. */
   readonly items: unknown[] = [];
+  /** Whether {@link items} were set by SETITEM(S), each a `(key, value)` {@link Tuple}, rather than appended. */
+  keyed = false;
 
   /**
    * @param module - Python module of the class, e.g. `__main__`.

@@ -11,7 +11,7 @@ import {
   toTensorData,
   type TorchDType,
 } from './dtype.js';
-import { float32ToBfloat16, float32ToHalf, float8Table, type Float8Format } from './float-bits.js';
+import { bfloat16ToFloat32, checkWidening, float32ToBfloat16, float32ToHalf, float8Table, halfToFloat32, type Float8Format } from './float-bits.js';
 
 /** Written by test/gen-dtype-fixtures.py with torch 1.13 (layout in that script's docstring). */
 const FIXTURE = gunzipSync(readFileSync(new URL('../test/half-bits.bin.gz', import.meta.url)));
@@ -122,6 +122,91 @@ describe('half types against torch 1.13 (test/half-bits.bin.gz)', () => {
     // (1.0, -2.0) as halves: 0x3c00, 0xc000
     const r = toTensorData(bytes(new Uint16Array([0x3c00, 0xc000])), 'complex32', 'strict');
     expect(r).toEqual({ dtype: 'complex64', values: new Float32Array([1, -2]), lossy: undefined });
+  });
+});
+
+/** `src`'s bytes at the end of a fresh buffer of `growth` times their size (plus `lead` spare bytes in front). */
+function atBackOf(src: Uint8Array, growth: number, lead = 0): Uint8Array {
+  const buffer = new ArrayBuffer(lead + src.length * growth);
+  const back = new Uint8Array(buffer, buffer.byteLength - src.length, src.length);
+  back.set(src);
+  return back;
+}
+
+describe('widening in place (overwrite: true)', () => {
+  it('float16 -> float32 in the input\'s own buffer matches torch for all 65,536 bit patterns', () => {
+    const back = atBackOf(allCodes(), 2);
+    const r = toTensorData(back, 'float16', 'strict', { overwrite: true });
+    expect(r.values.buffer).toBe(back.buffer);
+    expect(r.values.byteOffset).toBe(0);
+    expect(new Uint32Array(r.values.buffer)).toEqual(TORCH_HALF_TO_F32);
+  });
+
+  it('bfloat16 -> float32 in place matches torch for all 65,536 bit patterns', () => {
+    const back = atBackOf(allCodes(), 2);
+    const r = toTensorData(back, 'bfloat16', 'strict', { overwrite: true });
+    expect(r.values.buffer).toBe(back.buffer);
+    expect(new Uint32Array(r.values.buffer)).toEqual(TORCH_BF16_TO_F32);
+  });
+
+  it('an odd element count puts the input at a 2-mod-4 offset: the first element is converted alone', () => {
+    const codes = allCodes().subarray(2); // codes 1..65535
+    for (const [dtype, torch] of [['float16', TORCH_HALF_TO_F32], ['bfloat16', TORCH_BF16_TO_F32]] as const) {
+      const back = atBackOf(codes, 2, 8);
+      expect(back.byteOffset % 4).toBe(2);
+      const r = toTensorData(back, dtype, 'strict', { overwrite: true });
+      expect(r.values.buffer).toBe(back.buffer);
+      expect(r.values.byteOffset).toBe(8); // ends where the input ends
+      expect(new Uint32Array(r.values.buffer, r.values.byteOffset, r.values.length)).toEqual(torch.subarray(1));
+      const fresh = toTensorData(codes, dtype, 'strict'); // same 2-mod-4 input, new output
+      expect(new Uint32Array(fresh.values.buffer)).toEqual(torch.subarray(1));
+    }
+  });
+
+  it('float8, complex32 and the small integer types widen in place to the same values as a fresh conversion', () => {
+    const codes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    for (const format of ['float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu'] as const) {
+      const r = toTensorData(atBackOf(codes, 4), format, 'convert', { overwrite: true });
+      expect(r.values.byteLength).toBe(1024);
+      expect(r.values).toEqual(float8Table(format));
+    }
+    const c = toTensorData(atBackOf(bytes(new Uint16Array([0x3c00, 0xc000])), 2), 'complex32', 'strict', { overwrite: true });
+    expect(c).toMatchObject({ dtype: 'complex64', values: new Float32Array([1, -2]) });
+    const ints: [TorchDType, ArrayLike<number> & ArrayBufferView, number][] = [
+      ['int8', Int8Array.from({ length: 256 }, (_, i) => i - 128), 4],
+      ['uint8', Uint8Array.from({ length: 256 }, (_, i) => i), 4],
+      ['int16', Int16Array.from([-32768, -1, 0, 1, 32767]), 2],
+      ['uint16', Uint16Array.from([0, 1, 32768, 65535]), 2],
+    ];
+    for (const [dtype, values, growth] of ints) {
+      const back = atBackOf(bytes(values), growth);
+      const r = toTensorData(back, dtype, 'strict', { overwrite: true });
+      expect(r.values.buffer).toBe(back.buffer);
+      expect(Array.from(r.values)).toEqual(Array.from(values));
+    }
+  });
+
+  it('without room in front, or without overwrite, the input stays as it was and the result is new', () => {
+    const input = bytes(new Uint16Array([0x3c00, 0xc000]));
+    const copy = input.slice();
+    for (const options of [{ overwrite: true }, {}, { overwrite: false }]) {
+      const r = toTensorData(input, 'float16', 'strict', options);
+      expect(r.values).toEqual(new Float32Array([1, -2]));
+      expect(r.values.buffer).not.toBe(input.buffer);
+    }
+    const back = atBackOf(input, 2);
+    expect(toTensorData(back, 'float16', 'strict').values.buffer).not.toBe(back.buffer);
+    expect(input).toEqual(copy);
+    expect(back).toEqual(copy);
+  });
+
+  it('checkWidening refuses an overlapping output that would overwrite unread input', () => {
+    const buffer = new ArrayBuffer(16);
+    expect(() => checkWidening(new Uint16Array(buffer, 8, 4), new Float32Array(buffer))).not.toThrow();
+    expect(() => checkWidening(new Uint16Array(buffer, 0, 4), new Float32Array(buffer))).toThrow(RangeError);
+    expect(() => halfToFloat32(new Uint16Array(buffer, 4, 4), new Float32Array(buffer))).toThrow(RangeError);
+    expect(() => bfloat16ToFloat32(new Uint16Array(2), new Float32Array(3))).toThrow(RangeError);
+    expect(halfToFloat32(new Uint16Array(buffer, 0, 2), new Float32Array(buffer, 8, 2))).toEqual(new Float32Array([0, 0])); // disjoint
   });
 });
 

@@ -7,6 +7,7 @@
 import { DeviceError, clip } from './errors.js';
 import {
   bfloat16ToFloat32,
+  checkWidening,
   float32ToBfloat16,
   float32ToHalf,
   float8ToFloat32,
@@ -217,44 +218,77 @@ export function rawView(bytes: Uint8Array, dtype: TorchDType): TypedArray {
 
 const INT32_RANGE = '[-2147483648, 2147483647]';
 
+/** Options of {@link toTensorData}. */
+export interface ToTensorDataOptions {
+  /**
+   * The caller gives up `bytes` and the bytes before them in their buffer: a widening conversion (float16,
+   * bfloat16, complex32, float8, int8/int16/uint8/uint16) then writes its result so that it ends where `bytes`
+   * end, converting front to back over the input instead of allocating, when there is room (`bytes.byteOffset`
+   * at least the growth) and the result start is 4-byte aligned. Read narrow elements into the back of a buffer
+   * sized for the result to load without a second allocation. Default `false`.
+   */
+  readonly overwrite?: boolean;
+}
+
 /**
  * Converts torch element bytes (little-endian, C-contiguous; may be unaligned) to TF.js tensor data at memory
  * speed. float32/int32/bool/complex64 are views when aligned; float16, bfloat16, complex32, float8 and
- * int8/int16/uint8/uint16 widen exactly; int64/uint32/uint64 narrow to int32 with a range check (out-of-range
- * values keep their low 32 bits, as torch's `.int()`); float64/complex128 round to float32.
- * `lossy` describes any value that changed; `mode: 'strict'` throws `DTYPE_LOSSY` instead.
+ * int8/int16/uint8/uint16 widen exactly (in place with `overwrite`); int64/uint32/uint64 narrow to int32 with a
+ * range check (out-of-range values keep their low 32 bits, as torch's `.int()`); float64/complex128 round to
+ * float32. `lossy` describes any value that changed; `mode: 'strict'` throws `DTYPE_LOSSY` instead.
  * Quantized and bits dtypes throw `DTYPE_UNSUPPORTED` (use {@link rawView}).
  *
  * @example
  * ```ts
  * const half = new Uint8Array([0x00, 0x3c]); // 1.0 as float16
  * toTensorData(half, 'float16', 'convert'); // { dtype: 'float32', values: Float32Array [1], lossy: undefined }
+ * const buffer = new ArrayBuffer(4);
+ * const back = new Uint8Array(buffer, 2, 2);
+ * back.set(half);
+ * toTensorData(back, 'float16', 'convert', { overwrite: true }).values.buffer === buffer; // true: no allocation
  * ```
  */
-export function toTensorData(bytes: Uint8Array, dtype: TorchDType, mode: 'convert' | 'strict'): TensorData {
+export function toTensorData(bytes: Uint8Array, dtype: TorchDType, mode: 'convert' | 'strict', options: ToTensorDataOptions = {}): TensorData {
   const info = checkLength(bytes, dtype);
-  const result = convert(bytes, dtype, info);
+  const result = convert(bytes, dtype, info, options.overwrite === true ? widenedTarget(bytes, info) : undefined);
   if (result.lossy !== undefined && mode === 'strict') {
     throw new DeviceError('DTYPE_LOSSY', `${result.lossy} (strict dtype mode)`, { dtype });
   }
   return result;
 }
 
-function convert(bytes: Uint8Array, dtype: TorchDType, info: DTypeInfo): TensorData {
+/** Where an in-place widening writes: 4-byte elements ending where `bytes` end. */
+interface WidenedTarget {
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  readonly length: number;
+}
+
+/** The in-place target of a widening conversion, or `undefined` when it does not widen or does not fit. */
+function widenedTarget(bytes: Uint8Array, info: DTypeInfo): WidenedTarget | undefined {
+  if (info.tf !== 'float32' && info.tf !== 'int32' && info.tf !== 'complex64') return undefined;
+  const length = (bytes.byteLength / info.itemSize) * (info.tf === 'complex64' ? 2 : 1);
+  const start = bytes.byteOffset + bytes.byteLength - 4 * length;
+  return info.itemSize < tfItemSize(info.tf) && start >= 0 && start % 4 === 0 ? { buffer: bytes.buffer, byteOffset: start, length } : undefined;
+}
+
+function convert(bytes: Uint8Array, dtype: TorchDType, info: DTypeInfo, into: WidenedTarget | undefined): TensorData {
+  const floats = (): Float32Array | undefined => (into === undefined ? undefined : new Float32Array(into.buffer, into.byteOffset, into.length));
+  const ints = (): Int32Array | undefined => (into === undefined ? undefined : new Int32Array(into.buffer, into.byteOffset, into.length));
   switch (dtype) {
     case 'float32': return exact('float32', viewAs(bytes, Float32Array));
     case 'complex64': return exact('complex64', viewAs(bytes, Float32Array));
     case 'int32': return exact('int32', viewAs(bytes, Int32Array));
     case 'bool': return exact('bool', normaliseBool(bytes));
-    case 'float16': return exact('float32', halfToFloat32(viewAs(bytes, Uint16Array)));
-    case 'complex32': return exact('complex64', halfToFloat32(viewAs(bytes, Uint16Array)));
-    case 'bfloat16': return exact('float32', bfloat16ToFloat32(viewAs(bytes, Uint16Array)));
+    case 'float16': return exact('float32', halfToFloat32(viewAs(bytes, Uint16Array), floats()));
+    case 'complex32': return exact('complex64', halfToFloat32(viewAs(bytes, Uint16Array), floats()));
+    case 'bfloat16': return exact('float32', bfloat16ToFloat32(viewAs(bytes, Uint16Array), floats()));
     case 'float8_e4m3fn': case 'float8_e5m2': case 'float8_e4m3fnuz': case 'float8_e5m2fnuz': case 'float8_e8m0fnu':
-      return exact('float32', float8ToFloat32(bytes, dtype satisfies Float8Format));
-    case 'int8': return exact('int32', widen(viewAs(bytes, Int8Array)));
-    case 'int16': return exact('int32', widen(viewAs(bytes, Int16Array)));
-    case 'uint8': return exact('int32', widen(bytes));
-    case 'uint16': return exact('int32', widen(viewAs(bytes, Uint16Array)));
+      return exact('float32', float8ToFloat32(bytes, dtype satisfies Float8Format, floats()));
+    case 'int8': return exact('int32', widen(viewAs(bytes, Int8Array), ints()));
+    case 'int16': return exact('int32', widen(viewAs(bytes, Int16Array), ints()));
+    case 'uint8': return exact('int32', widen(bytes, ints()));
+    case 'uint16': return exact('int32', widen(viewAs(bytes, Uint16Array), ints()));
     case 'int64': return wideIntToInt32(viewAs(bytes, Int32Array), false, dtype);
     case 'uint64': return wideIntToInt32(viewAs(bytes, Int32Array), true, dtype);
     case 'uint32': return uint32ToInt32(viewAs(bytes, Int32Array));
@@ -273,9 +307,15 @@ function exact(dtype: TfDType, values: TensorValues): TensorData {
   return { dtype, values, lossy: undefined };
 }
 
-function widen(src: Int8Array | Int16Array | Uint8Array | Uint16Array): Int32Array {
-  const out = new Int32Array(src.length);
-  out.set(src);
+/** Integers to int32: a native copy into a new array, or front to back into `out` at the end of which `src` lies. */
+function widen(src: Int8Array | Int16Array | Uint8Array | Uint16Array, out?: Int32Array): Int32Array {
+  if (out === undefined) {
+    const fresh = new Int32Array(src.length);
+    fresh.set(src);
+    return fresh;
+  }
+  checkWidening(src, out);
+  for (let i = 0; i < src.length; i++) out[i] = src[i] as number;
   return out;
 }
 

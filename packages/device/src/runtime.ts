@@ -239,7 +239,11 @@ async function initBackend(tf: Tf, name: string): Promise<KernelBackend | null> 
     throw bindingError(`no TF.js backend named '${clip(name)}' is registered (registered: ${engine.backendNames().join(', ')})`);
   }
   if (tf.findBackend(name) === null) await tf.ready();
-  return engine.registry[name] ?? null;
+  const backend = engine.registry[name] ?? null;
+  // tfjs-backend-cpu prints a banner recommending tfjs-node on its first write in Node; the cpu
+  // binding is deliberate here (tfjs-node is the optional cuda peer), so the banner is only noise.
+  if (backend !== null && (backend as { firstUse?: boolean }).firstUse === true) (backend as { firstUse?: boolean }).firstUse = false;
+  return backend;
 }
 
 class Runtime implements DeviceRuntime {

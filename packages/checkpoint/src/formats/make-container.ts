@@ -27,8 +27,11 @@ export interface ContainerParts {
   readonly root: unknown;
   readonly limits: Limits;
   readonly metadata: ReadonlyMap<string, unknown> | undefined;
-  /** Reads one storage of the graph (exactly `byteLength` bytes, little-endian). */
-  readonly read: (storage: StorageRef) => Promise<Uint8Array>;
+  /**
+   * Reads one storage of the graph (exactly `byteLength` bytes, little-endian); may read into
+   * `into` (exactly `byteLength` bytes) and return it, else the container copies the bytes there.
+   */
+  readonly read: (storage: StorageRef, into?: Uint8Array) => Promise<Uint8Array>;
   /** Releases the sources. */
   readonly close: () => Promise<void>;
 }
@@ -50,17 +53,20 @@ export function makeContainer(parts: ContainerParts): FormatContainer {
     tensors,
     storages,
     metadata: parts.metadata,
-    async readStorage(storage) {
+    async readStorage(storage, into) {
       if (!known.has(storage)) {
         throw new CheckpointError('STORAGE_MISSING', `storage ${quote(String(storage.key))} does not belong to this checkpoint`, { details: { key: String(storage.key) } });
       }
-      const bytes = await parts.read(storage);
+      if (into !== undefined && into.length !== storage.byteLength) throw new RangeError(`read into ${into.length} bytes, storage ${storage.key} has ${storage.byteLength}`);
+      const bytes = await parts.read(storage, into);
       if (bytes.length !== storage.byteLength) {
         throw new CheckpointError('STORAGE_SIZE_MISMATCH', `storage ${quote(storage.key)} has ${bytes.length} bytes, expected ${storage.byteLength} (${storage.numel} × ${storage.dtype})`, {
           details: { key: storage.key, actual: bytes.length, expected: storage.byteLength },
         });
       }
-      return bytes;
+      if (into === undefined || bytes === into) return bytes;
+      into.set(bytes);
+      return into;
     },
     close: parts.close,
   };

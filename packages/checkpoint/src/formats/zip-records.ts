@@ -129,13 +129,13 @@ export async function readPickleRecord(
   const entry = zip.entry(name);
   checkBound(entry.size, limits.maxPickleBytes, 'maxPickleBytes', `${name} size`, { entry: entry.name });
   const bytes = await zip.read(entry);
-  return unpickle(bytes, { ...options, limits, entry: entry.name, baseOffset: entry.method === 'stored' ? entry.dataStart : undefined });
+  return unpickle(bytes, { ...options, limits, entry: entry.name, baseOffset: entry.method === 'stored' ? await zip.dataOffset(entry) : undefined });
 }
 
 /**
  * Checks that every storage has its record `<dir>/<key>` of exactly `byteLength` bytes
  * (`STORAGE_MISSING`, `STORAGE_SIZE_MISMATCH`, as the newest torch does) and returns the reader of
- * those records.
+ * those records (straight into a caller's buffer for little-endian archives).
  *
  * @example
  * ```ts
@@ -143,7 +143,12 @@ export async function readPickleRecord(
  * const bytes = await read(storage);
  * ```
  */
-export function storageRecords(zip: ZipArchive, dir: string, storages: Iterable<StorageRef>, byteorder: ArchiveRecords['byteorder']): (storage: StorageRef) => Promise<Uint8Array> {
+export function storageRecords(
+  zip: ZipArchive,
+  dir: string,
+  storages: Iterable<StorageRef>,
+  byteorder: ArchiveRecords['byteorder'],
+): (storage: StorageRef, into?: Uint8Array) => Promise<Uint8Array> {
   for (const s of storages) {
     const entry = zip.entries.get(`${dir}/${s.key}`);
     if (entry === undefined) {
@@ -157,8 +162,8 @@ export function storageRecords(zip: ZipArchive, dir: string, storages: Iterable<
       );
     }
   }
-  return async (storage) => {
-    const bytes = await zip.read(`${dir}/${storage.key}`);
-    return byteorder === 'big' ? swapToLittle(bytes, storage.dtype) : bytes;
+  return async (storage, into) => {
+    if (byteorder === 'big') return swapToLittle(await zip.read(`${dir}/${storage.key}`), storage.dtype);
+    return zip.read(`${dir}/${storage.key}`, into);
   };
 }

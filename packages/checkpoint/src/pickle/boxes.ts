@@ -21,6 +21,40 @@ export class FloatBox {
 }
 
 /**
+ * A numpy scalar (`numpy.core.multiarray.scalar`): its value (a number, {@link FloatBox}, bigint,
+ * boolean or complex record) and numpy dtype; stored in a container, the value is kept and the
+ * slot marked with `markNumpyScalar`.
+ *
+ * @example
+ * ```ts
+ * const v = new NumpyScalarBox(0.25, '<f8');
+ * ```
+ */
+export class NumpyScalarBox {
+  /**
+   * @param value - the scalar's value.
+   * @param dtype - numpy `dtype.str`, e.g. `<f8`.
+   */
+  constructor(
+    readonly value: unknown,
+    readonly dtype: string,
+  ) {}
+}
+
+/**
+ * A stack value without its boxes (where no container slot can remember what they said).
+ *
+ * @example
+ * ```ts
+ * bare(new NumpyScalarBox(new FloatBox(1), '<f8')); // 1
+ * ```
+ */
+export function bare(v: unknown): unknown {
+  if (v instanceof NumpyScalarBox) return bare(v.value);
+  return v instanceof FloatBox ? v.value : v;
+}
+
+/**
  * An object created by REDUCE that only BUILD completes (`torch.Tensor` + `set_` state, numpy's
  * `_reconstruct` + array state). The memo may hold it; BUILD sets `result`, later reads of the
  * memo see the result, and a Pending left unresolved at STOP is an error.

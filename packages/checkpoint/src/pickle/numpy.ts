@@ -1,15 +1,17 @@
 /**
  * numpy values in pickles (optimizer states, RNG states, metrics): arrays become plain typed
  * arrays of their C-order (or Fortran-order, as stored) elements with their shape available from
- * {@link numpyInfo}; scalars become numbers, bigints or booleans. Only numeric dtypes are accepted.
+ * {@link numpyInfo}; scalars become numbers, bigints or booleans whose container slot remembers the
+ * numpy dtype ({@link numpyScalarType}). Only numeric dtypes are accepted. The encoders here give
+ * a writer the bytes numpy pickles.
  *
  * @module
  */
-import { halfToFloat32, type TypedArray } from '@x/device';
+import { float32ToHalf, halfToFloat32, type TypedArray } from '@x/device';
 import { CheckpointError } from '../errors.js';
-import { PyObject, tuple } from '../values.js';
+import { markFloat, PyObject, tuple } from '../values.js';
 import { Args, type Context } from './args.js';
-import { FloatBox, Pending } from './boxes.js';
+import { FloatBox, NumpyScalarBox, Pending } from './boxes.js';
 import type { PyGlobal } from './globals.js';
 import { encodeLatin1, toNumberIfSafe } from './text.js';
 
@@ -158,33 +160,157 @@ export function buildNdarray(state: unknown, ctx: Context): TypedArray {
 }
 
 /**
- * `numpy.core.multiarray.scalar(dtype, bytes)`: a number, bigint, bool or (complex) record.
+ * `numpy.core.multiarray.scalar(dtype, bytes)`: a number, bigint, bool or (complex) record, boxed
+ * with its dtype until stored in a container (the slot is then marked, see {@link numpyScalarType}).
  *
  * @example
  * ```ts
- * numpyScalar(new Args('scalar', tuple(dtypeI8, eightBytes), ctx)); // e.g. -3
+ * numpyScalar(new Args('scalar', tuple(dtypeI8, eightBytes), ctx)).value; // e.g. -3
  * ```
  */
-export function numpyScalar(a: Args): unknown {
+export function numpyScalar(a: Args): NumpyScalarBox {
   a.arity(2);
   const dtype = a.get(0);
   if (!(dtype instanceof NumpyDType)) return a.fail(0, 'a numpy dtype');
   const raw = rawBytes(a, 1);
   if (raw.length !== dtype.itemSize) a.fail(1, `${dtype.itemSize} bytes`);
-  const values = typedArray(dtype, raw);
+  return new NumpyScalarBox(scalarValue(dtype, typedArray(dtype, raw)), dtype.str);
+}
+
+function scalarValue(dtype: NumpyDType, values: TypedArray): unknown {
   const first = values[0]!;
   if (dtype.kind === 'b') return first !== 0;
-  if (dtype.kind === 'c') {
-    const complex = new PyObject('builtins', 'complex');
-    complex.args = tuple(values[0] as number, values[1] as number);
-    return complex;
-  }
+  if (dtype.kind === 'c') return complexRecord(values[0] as number, values[1] as number);
   if (typeof first === 'bigint') return toNumberIfSafe(first);
   if (dtype.kind === 'f') {
     const v = dtype.itemSize === 2 ? halfToFloat32(values as Uint16Array)[0]! : (first as number);
     return Number.isInteger(v) ? new FloatBox(v) : v;
   }
   return first;
+}
+
+/**
+ * A Python `complex` as the record `PyObject('builtins', 'complex')` with `args` `(re, im)`, both
+ * marked float.
+ *
+ * @example
+ * ```ts
+ * complexRecord(1, -2).args; // [1, -2], written back as complex(1.0, -2.0)
+ * ```
+ */
+export function complexRecord(re: number, im: number): PyObject {
+  const complex = new PyObject('builtins', 'complex');
+  const args = tuple(re, im);
+  markFloat(args, 0);
+  markFloat(args, 1);
+  complex.args = args;
+  return complex;
+}
+
+const scalarTypes = new WeakMap<object, Map<unknown, string>>();
+
+/**
+ * Records that `container[slot]` (an array index or a `Map` key) holds a numpy scalar of numpy
+ * dtype `dtype` (`dtype.str`, e.g. `<f8`), so a writer saves it back as one. The unpickler marks
+ * every numpy scalar it stores in a container.
+ *
+ * @example
+ * ```ts
+ * const ckpt = new Map([['best', 0.25]]);
+ * markNumpyScalar(ckpt, 'best', '<f8'); // saved as numpy.float64(0.25)
+ * ```
+ */
+export function markNumpyScalar(container: object, slot: unknown, dtype: string): void {
+  let slots = scalarTypes.get(container);
+  if (slots === undefined) scalarTypes.set(container, (slots = new Map()));
+  slots.set(slot, dtype);
+}
+
+/**
+ * The numpy dtype (`dtype.str`) of the numpy scalar at `container[slot]`, or `undefined` when the
+ * slot holds no numpy scalar.
+ *
+ * @example
+ * ```ts
+ * numpyScalarType(ckpt, 'best'); // '<f8'
+ * ```
+ */
+export function numpyScalarType(container: object, slot: unknown): string | undefined {
+  return scalarTypes.get(container)?.get(slot);
+}
+
+/**
+ * The bytes numpy pickles for a scalar of dtype `dtype` (`dtype.str`) holding `value` (a number,
+ * bigint, boolean or {@link complexRecord}), in the dtype's byte order.
+ *
+ * @example
+ * ```ts
+ * numpyScalarBytes(0.25, '<f8'); // 00 00 00 00 00 00 d0 3f
+ * ```
+ */
+export function numpyScalarBytes(value: unknown, dtype: string): Uint8Array {
+  const d = parseDTypeStr(dtype);
+  const parts = value instanceof PyObject && Array.isArray(value.args) ? value.args : [value];
+  const unit = d.kind === 'c' ? d.itemSize / 2 : d.itemSize;
+  const out = new Uint8Array(d.itemSize);
+  const view = new DataView(out.buffer);
+  const little = d.byteOrder !== '>';
+  parts.slice(0, d.itemSize / unit).forEach((part, i) => {
+    const at = i * unit;
+    if (d.kind === 'f' || d.kind === 'c') {
+      const x = Number(part);
+      if (unit === 8) view.setFloat64(at, x, little);
+      else if (unit === 4) view.setFloat32(at, x, little);
+      else view.setUint16(at, float32ToHalf(Float32Array.of(x))[0]!, little);
+    } else if (unit === 8) {
+      view.setBigUint64(at, BigInt.asUintN(64, BigInt(part as number | bigint | boolean)), little);
+    } else {
+      const x = Number(part);
+      if (unit === 4) view.setUint32(at, x >>> 0, little);
+      else if (unit === 2) view.setUint16(at, x & 0xffff, little);
+      else out[at] = x & 0xff;
+    }
+  });
+  return out;
+}
+
+/**
+ * The raw data numpy pickles for an array read from a pickle: its elements in the stored order
+ * (C or Fortran) and byte order.
+ *
+ * @example
+ * ```ts
+ * numpyArrayBytes(Float32Array.of(1), '>f4'); // 3f 80 00 00
+ * ```
+ */
+export function numpyArrayBytes(array: TypedArray, dtype: string): Uint8Array {
+  const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  const { kind, itemSize, byteOrder } = parseDTypeStr(dtype);
+  const unit = kind === 'c' ? itemSize / 2 : itemSize;
+  if (byteOrder !== '>' || unit === 1) return bytes;
+  const swapped = bytes.slice();
+  for (let i = 0; i < swapped.length; i += unit) swapped.subarray(i, i + unit).reverse();
+  return swapped;
+}
+
+/**
+ * Parses a numpy `dtype.str` such as `<f8` or `|b1`.
+ *
+ * @example
+ * ```ts
+ * parseDTypeStr('<f8'); // NumpyDType { kind: 'f', itemSize: 8, byteOrder: '<' }
+ * ```
+ */
+export function parseDTypeStr(str: string): NumpyDType {
+  const m = /^([<>|])([fiubc])([0-9]{1,2})$/.exec(str);
+  const kind = m?.[2] as NumpyDType['kind'] | undefined;
+  const size = Number(m?.[3]);
+  if (m === null || kind === undefined || !SIZES[kind].includes(size)) {
+    throw new CheckpointError('PICKLE_TYPE', `numpy dtype '${str.slice(0, 8)}' is not supported (numeric dtypes only)`);
+  }
+  const dtype = new NumpyDType(kind, size);
+  if (size > 1) dtype.byteOrder = m[1] as NumpyDType['byteOrder'];
+  return dtype;
 }
 
 /** Raw element bytes: `bytes`, or a Python 2 `str` holding Latin-1 bytes. */

@@ -6,11 +6,11 @@
  */
 import { device } from '@x/device';
 import { CheckpointError } from '../errors.js';
-import { isTensorRef, OrderedDict, PyObject, TorchSize, Tuple, tuple } from '../values.js';
+import { isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from '../values.js';
 import { Args, pyTypeName, type Context } from './args.js';
 import { Pending } from './boxes.js';
 import { PyGlobal } from './globals.js';
-import { buildNdarray, buildNumpyDType, NumpyDType, numpyDType, numpyScalar, reconstruct } from './numpy.js';
+import { buildNdarray, buildNumpyDType, complexRecord, NumpyDType, numpyDType, numpyScalar, reconstruct } from './numpy.js';
 import {
   fromType,
   getLayout,
@@ -78,7 +78,7 @@ export function callGlobal(fn: PyGlobal, args: Tuple, ctx: Context, containers: 
       return latin1Bytes(a);
     case 'complex':
       a.arity(2);
-      return record(fn, tuple(a.number(0), a.number(1)));
+      return complexRecord(a.number(0), a.number(1));
     case 'torch.Size': {
       a.arity(1);
       const size = new TorchSize();
@@ -153,7 +153,7 @@ export function newObject(cls: unknown, args: Tuple, ctx: Context): unknown {
   const a = new Args(String(cls), args, ctx);
   switch (cls.kind) {
     case undefined:
-      return record(cls, args);
+      return record(cls, args, 'newobj');
     case 'OrderedDict':
       a.arity(0);
       return new OrderedDict();
@@ -206,9 +206,10 @@ function buildOrderedDict(target: OrderedDict, state: unknown, ctx: Context): vo
   }
 }
 
-function record(cls: PyGlobal, args: Tuple): PyObject {
+function record(cls: PyGlobal, args: Tuple, via: PyObject['via'] = 'reduce'): PyObject {
   const obj = new PyObject(cls.module, cls.name);
   obj.args = args;
+  obj.via = via;
   return obj;
 }
 

@@ -18,7 +18,7 @@
  * | dtypes | `DType` of `values.ts` |
  * | qschemes, classes as values | {@link PyGlobal} |
  * | tensors | {@link RebuiltTensorRef}, `QuantizedTensorRef`, `SparseTensorRef`, `MetaTensorRef`, `InlineTensorRef` |
- * | numpy arrays / scalars | typed arrays (see `numpyInfo`) / numbers, bigints, booleans |
+ * | numpy arrays / scalars | typed arrays (see `numpyInfo`) / numbers, bigints, booleans (slot marked, see `numpyScalarType`) |
  *
  * @module
  */
@@ -28,8 +28,9 @@ import { dtypeFromTorchName } from '@x/device';
 import { DType, markFloat, PyObject, Tuple } from '../values.js';
 import { u64 } from '../zip/directory.js';
 import { pyTypeName, type Context } from './args.js';
-import { FloatBox, Pending } from './boxes.js';
+import { bare, FloatBox, NumpyScalarBox, Pending } from './boxes.js';
 import { lookupGlobal, PyGlobal } from './globals.js';
+import { markNumpyScalar } from './numpy.js';
 import { build, callGlobal, newObject, type Containers } from './reduce.js';
 import {
   decodeLatin1,
@@ -258,6 +259,10 @@ class Machine implements Context, Containers {
 
   /** Unboxes a stack value stored at `slot` of `container`, marking integral floats. */
   private settle(container: object, slot: unknown, v: unknown): unknown {
+    if (v instanceof NumpyScalarBox) {
+      markNumpyScalar(container, slot, v.dtype);
+      return this.settle(container, slot, v.value);
+    }
     if (v instanceof FloatBox) {
       markFloat(container, slot);
       return v.value;
@@ -310,7 +315,7 @@ class Machine implements Context, Containers {
   }
 
   setItem(map: Map<unknown, unknown>, rawKey: unknown, value: unknown): void {
-    const key = rawKey instanceof FloatBox ? rawKey.value : rawKey;
+    const key = bare(rawKey);
     this.checkHashable(key);
     // Python: True == 1 == 1.0, False == 0
     const twin = typeof key === 'boolean' ? Number(key) : key === 0 || key === 1 ? key === 1 : undefined;
@@ -327,6 +332,7 @@ class Machine implements Context, Containers {
     if (target instanceof Map) {
       for (let i = 0; i < items.length; i += 2) this.setItem(target, items[i], items[i + 1]);
     } else if (target instanceof PyObject && this.record) {
+      target.keyed = true;
       for (let i = 0; i < items.length; i += 2) target.items.push(this.makeTuple([items[i], items[i + 1]]));
     } else this.fail('PICKLE_TYPE', `can only SETITEM on dict, collections.OrderedDict, collections.Counter, got ${pyTypeName(target)}`);
   }
@@ -345,7 +351,7 @@ class Machine implements Context, Containers {
 
   private insertAll(s: Set<unknown>, items: readonly unknown[]): void {
     for (const item of items) {
-      const v = item instanceof FloatBox ? item.value : item;
+      const v = bare(item);
       this.checkHashable(v);
       s.add(v);
     }
@@ -387,7 +393,7 @@ class Machine implements Context, Containers {
   private persistent(pid: unknown): unknown {
     const load = this.options.persistentLoad;
     if (load === undefined) this.fail('PICKLE_UNSUPPORTED_OPCODE', 'persistent ids are not allowed in this pickle');
-    return load(pid instanceof FloatBox ? pid.value : pid, this.where());
+    return load(bare(pid), this.where());
   }
 
   private python2String(bytes: Uint8Array): unknown {
@@ -419,8 +425,7 @@ class Machine implements Context, Containers {
     if (this.marks.length > 0) this.fail('PICKLE_MARK', `STOP with ${this.marks.length} open MARK(s)`);
     if (this.stack.length !== 1) this.fail('PICKLE_STACK_UNDERFLOW', `STOP needs exactly one value on the stack, found ${this.stack.length}`);
     if (this.pending > 0) this.fail('PICKLE_TYPE', 'an object created by REDUCE was never initialised by BUILD; the pickle is corrupt or malicious');
-    const v = this.stack[0];
-    if (v instanceof FloatBox) return v.value;
+    const v = bare(this.stack[0]);
     if (v instanceof Pending) return this.fail('PICKLE_TYPE', 'the result was never initialised by BUILD');
     return v;
   }
@@ -560,7 +565,7 @@ class Machine implements Context, Containers {
         const state = this.pop();
         const target = this.pop();
         const wasPending = target instanceof Pending && !target.resolved;
-        this.push(build(target, state instanceof FloatBox ? state.value : state, this));
+        this.push(build(target, bare(state), this));
         if (wasPending) this.pending--;
         return;
       }

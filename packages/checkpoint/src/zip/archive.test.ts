@@ -43,10 +43,33 @@ describe('openZip: valid archives', () => {
     expect(await text('zip64-desc')).toBe('big fields + descriptor');
     expect(await text('far')).toBe('far offset');
     expect(await text('empty')).toBe('');
-    expect(archive.dataOffset('aligned') % 4096).toBe(0);
-    expect(archive.dataOffset('stored')).toBe(zip.entries[0]!.dataOffset);
+    expect((await archive.dataOffset('aligned')) % 4096).toBe(0);
+    expect(await archive.dataOffset('stored')).toBe(zip.entries[0]!.dataOffset);
     expect(archive.entry('deflated')).toMatchObject({ method: 'deflated', size: 5000, name: 'a/deflated', record: 'deflated' });
     await expectCode(() => archive.dataOffset('deflated'), 'ZIP_UNSUPPORTED_METHOD');
+  });
+
+  it('opens with a constant number of reads, then reads each record with its header once', async () => {
+    const storages = Array.from({ length: 300 }, (_, i): [string, Uint8Array] => [`data/${i}`, new Uint8Array(i === 7 ? 100_000 : 8).fill(i)]);
+    const bytes = torchZip([['data.pkl', goldenPickle()], ...storages, ['version', '3\n']]).bytes; // descriptors, as torch writes
+    const reads: [number, number][] = [];
+    const inner = fromBytes(bytes);
+    const counted = { size: inner.size, name: undefined, read: (offset: number, length: number) => (reads.push([offset, length]), inner.read(offset, length)) };
+    const archive = await openZip(counted);
+    expect(archive.entries.size).toBe(302);
+    expect(reads.length).toBeLessThanOrEqual(4); // end records + central directory, none per entry
+    reads.length = 0;
+    expect(await archive.read('data/3')).toEqual(new Uint8Array(8).fill(3));
+    expect(reads.length).toBe(1); // small record: header, data and descriptor in one read
+    expect(await archive.read('data/3')).toEqual(new Uint8Array(8).fill(3));
+    expect(reads.length).toBe(2); // header already checked: data + descriptor only
+    reads.length = 0;
+    const into = new Uint8Array(100_000);
+    expect(await archive.read('data/7', into)).toBe(into);
+    expect(into).toEqual(new Uint8Array(100_000).fill(7));
+    expect(reads.length).toBe(3); // large record: header, data into the buffer, descriptor
+    expect(await archive.dataOffset('data/7')).toBe(reads.find(([, n]) => n === 100_000)![0]);
+    await expect(archive.read('data/7', new Uint8Array(3))).rejects.toThrow(RangeError);
   });
 
   it('returns the full content of a stored record that starts like a forged data descriptor (yauzl)', async () => {
@@ -212,29 +235,56 @@ describe('openZip: central directory entries (B.13–B.34)', () => {
     await expectCode(open(plain([{ name: 'README', data: 'x' }]).bytes), 'ARCHIVE_LAYOUT');
   });
 
-  it('B.17 / B.18 local header disagrees with the central directory', async () => {
+  it('B.17 / B.18 local header disagrees with the central directory: the first read of that record fails', async () => {
     const z = plain();
+    const lazily = async (bytes: Uint8Array, record: string) => {
+      const archive = await open(bytes); // local headers are checked on first read, not at open
+      await expectCode(archive.read(record), 'ZIP_HEADER_MISMATCH');
+      await expectCode(archive.read(record), 'ZIP_HEADER_MISMATCH'); // and every read after it
+      return archive;
+    };
     const name = z.bytes.slice();
     name[z.entries[0]!.headerOffset + 30 + 8] = 0x45; // 'archive/Data.pkl' in the LFH only
-    await expectCode(open(name), 'ZIP_HEADER_MISMATCH');
+    const other = await lazily(name, 'data.pkl');
+    expect(new TextDecoder().decode(await other.read('version'))).toBe('3\n'); // an intact record still reads
     const method = z.bytes.slice();
     setU16(method, z.entries[0]!.headerOffset + 8, 8);
-    await expectCode(open(method), 'ZIP_HEADER_MISMATCH');
+    await lazily(method, 'data.pkl');
     const flags = buildZip([{ name: 'a/x', data: 'hello', descriptor: true }]);
     setU16(flags.bytes, flags.entries[0]!.headerOffset + 6, 0);
-    await expectCode(open(flags.bytes), 'ZIP_HEADER_MISMATCH');
+    await lazily(flags.bytes, 'x');
     const sig = z.bytes.slice();
     sig[z.entries[1]!.headerOffset] = 0;
-    await expectCode(open(sig), 'ZIP_HEADER_MISMATCH');
+    await lazily(sig, 'version');
+    await expectCode((await open(sig)).dataOffset('version'), 'ZIP_HEADER_MISMATCH');
     const crc = z.bytes.slice();
     setU32(crc, z.entries[0]!.headerOffset + 14, 1);
-    await expectCode(open(crc), 'ZIP_HEADER_MISMATCH');
+    await lazily(crc, 'data.pkl');
+  });
+
+  it('B.17 a large record\'s header is checked before its data is read (into a caller buffer too)', async () => {
+    const big = new Uint8Array(100_000).map((_, i) => i % 251);
+    const z = buildZip([{ name: 'a/big', data: big, descriptor: true }, { name: 'a/version', data: '3\n' }]);
+    expect(await (await open(z.bytes)).read('big', new Uint8Array(big.length))).toEqual(big);
+    const bad = z.bytes.slice();
+    setU16(bad, z.entries[0]!.headerOffset + 8, 8);
+    await expectCode((await open(bad)).read('big'), 'ZIP_HEADER_MISMATCH');
+    await expectCode((await open(bad)).read('big', new Uint8Array(big.length)), 'ZIP_HEADER_MISMATCH');
+  });
+
+  it('B.26 a local extra field that pushes the data over the next entry fails on read', async () => {
+    const z = plain([{ name: 'archive/a', data: 'aaaa' }, { name: 'archive/b', data: 'bbbb' }]);
+    setU16(z.bytes, z.entries[0]!.headerOffset + 28, 40); // extra length 40: data would start inside b's header
+    const archive = await open(z.bytes);
+    await expectCode(archive.read('a'), 'ZIP_OVERLAP');
+    expect(new TextDecoder().decode(await archive.read('b'))).toBe('bbbb');
   });
 
   it('B.20 a data descriptor that disagrees with the central directory', async () => {
     const z = buildZip([{ name: 'a/x', data: 'hello', descriptor: true }]);
     setU32(z.bytes, z.entries[0]!.dataOffset + 5 + 4, 1); // descriptor CRC
     await expectCode((await open(z.bytes)).read('x'), 'ZIP_HEADER_MISMATCH');
+    await expectCode((await open(z.bytes)).read('x', new Uint8Array(5)), 'ZIP_HEADER_MISMATCH');
   });
 
   it.each([0x0001, 0x0020, 0x0040, 0x2000])('B.21 flag 0x%s is refused', async (flag) => {

@@ -7,13 +7,14 @@
  */
 import { CheckpointError, quote } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
-import type { ByteSource } from '../source.js';
+import { readInto, type ByteSource } from '../source.js';
 import { crc32 } from './crc32.js';
 import { LFH_SIZE, readDirectory, u64, type CentralEntry } from './directory.js';
 import { inflateRaw } from './inflate.js';
 
 /**
- * One file record of the archive.
+ * One file record of the archive, as the central directory describes it (its local header is
+ * checked on the first read).
  *
  * @example
  * ```ts
@@ -36,8 +37,6 @@ export interface ZipEntry {
   readonly flags: number;
   /** Absolute offset of the local file header. */
   readonly headerOffset: number;
-  /** Absolute offset of the record's bytes as stored (compressed for deflated records). */
-  readonly dataStart: number;
 }
 
 /**
@@ -61,13 +60,19 @@ export interface ZipArchive {
    */
   entry(name: string): ZipEntry;
   /**
-   * The record's uncompressed bytes: one positional read for a stored record (data descriptor
-   * checked in the same read), bounded inflation for a deflated one; CRC checked when the archive
-   * was opened with `verify: true`.
+   * The record's uncompressed bytes. The first read of a record checks its local header against
+   * the central directory (`ZIP_HEADER_MISMATCH`, `ZIP_OVERLAP`); a small stored record is then
+   * read with its header in one positional read, a larger one with one more. Data descriptors are
+   * checked, deflated records inflated with bounds, CRCs checked when the archive was opened with
+   * `verify: true`. With `into` (exactly `size` bytes) the bytes are written there (a stored
+   * record straight from the source) and `into` is returned.
    */
-  read(entry: ZipEntry | string): Promise<Uint8Array>;
-  /** Absolute offset of a stored record's data, for positional or zero-copy reads; `ZIP_UNSUPPORTED_METHOD` for deflated records. */
-  dataOffset(entry: ZipEntry | string): number;
+  read(entry: ZipEntry | string, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Absolute offset of a stored record's data, for positional or zero-copy reads, after checking
+   * its local header (read once); `ZIP_UNSUPPORTED_METHOD` for deflated records.
+   */
+  dataOffset(entry: ZipEntry | string): Promise<number>;
 }
 
 /**
@@ -85,21 +90,22 @@ export interface ZipOptions {
   readonly verify?: boolean;
 }
 
-/** Local headers read at once while opening. */
-const HEADER_CONCURRENCY = 8;
+/** A stored record whose header, data and descriptor span at most this many bytes is read at once. */
+const SMALL_RECORD = 64 * 1024;
 const SIG_LFH = 0x04034b50;
 const SIG_DESCRIPTOR = 0x08074b50;
 const U32_MAX = 0xffffffff;
 
 /**
- * Opens a torch zip archive: end records, central directory, archive directory layout, and every
- * local header, all checked before anything is returned.
+ * Opens a torch zip archive: end records, central directory and archive directory layout, all
+ * checked before anything is returned. Local headers are checked lazily, on each record's first
+ * read, so opening costs the same few reads however many records the archive holds.
  *
  * @example
  * ```ts
  * const zip = await openZip(fromBytes(bytes));
  * const pickle = await zip.read('data.pkl');
- * const offset = zip.dataOffset('data/0'); // 64-byte aligned in files torch wrote
+ * const offset = await zip.dataOffset('data/0'); // 64-byte aligned in files torch wrote
  * ```
  */
 export async function openZip(source: ByteSource, options: ZipOptions = {}): Promise<ZipArchive> {
@@ -120,16 +126,9 @@ export async function openZip(source: ByteSource, options: ZipOptions = {}): Pro
   }
   if (files.length === 0) throw new CheckpointError('ARCHIVE_EMPTY', `the archive contains only directories`);
 
-  const starts = new Array<number>(files.length);
-  for (let i = 0; i < files.length; i += HEADER_CONCURRENCY) {
-    const batch = files.slice(i, i + HEADER_CONCURRENCY);
-    const results = await Promise.all(batch.map((e) => readLocalHeader(source, e)));
-    results.forEach((start, k) => (starts[i + k] = start));
-  }
-
   const entries = new Map<string, ZipEntry>();
   const central = new Map<ZipEntry, CentralEntry>();
-  files.forEach((e, i) => {
+  for (const e of files) {
     const entry: ZipEntry = Object.freeze({
       name: e.name,
       record: e.name.slice(prefix.length + 1),
@@ -139,11 +138,10 @@ export async function openZip(source: ByteSource, options: ZipOptions = {}): Pro
       crc32: e.crc32,
       flags: e.flags,
       headerOffset: e.headerOffset,
-      dataStart: starts[i]!,
     });
     entries.set(entry.record, entry);
     central.set(entry, e);
-  });
+  }
 
   const lookup = (ref: ZipEntry | string): ZipEntry => {
     if (typeof ref !== 'string') return ref;
@@ -157,56 +155,110 @@ export async function openZip(source: ByteSource, options: ZipOptions = {}): Pro
       details: variant === undefined ? undefined : { caseVariant: variant },
     });
   };
+  const centralOf = (entry: ZipEntry): CentralEntry => {
+    const e = central.get(entry);
+    if (e === undefined) throw new TypeError('entry does not belong to this archive');
+    return e;
+  };
+
+  /** Checked data starts, one local-header read per record (failures are kept too). */
+  const starts = new Map<CentralEntry, Promise<number>>();
+  const dataStart = (e: CentralEntry): Promise<number> => {
+    let start = starts.get(e);
+    if (start === undefined) {
+      start = source.read(e.headerOffset, LFH_SIZE + e.nameBytes.length).then((header) => checkLocalHeader(header, e));
+      starts.set(e, start);
+    }
+    return start;
+  };
+
+  /** A stored record's bytes, its descriptor checked: the first read of a small record fetches its header with them. */
+  const readStored = async (e: CentralEntry, into: Uint8Array | undefined): Promise<Uint8Array> => {
+    if (!starts.has(e) && e.limit - e.headerOffset <= SMALL_RECORD) {
+      const region = source.read(e.headerOffset, e.limit - e.headerOffset);
+      const start = region.then((bytes) => checkLocalHeader(bytes, e));
+      starts.set(e, start);
+      const [bytes, at] = await Promise.all([region, start]);
+      const end = at - e.headerOffset + e.compressedSize;
+      const n = descriptorLength(e, at);
+      if (n > 0) checkDescriptor(bytes.subarray(end, end + n), e, at + e.compressedSize);
+      return copyInto(bytes.subarray(end - e.compressedSize, end), into);
+    }
+    const at = await dataStart(e);
+    const n = descriptorLength(e, at);
+    if (into === undefined) {
+      const bytes = await source.read(at, e.compressedSize + n);
+      if (n > 0) checkDescriptor(bytes.subarray(e.compressedSize), e, at + e.compressedSize);
+      return bytes.subarray(0, e.compressedSize);
+    }
+    if (n === 0) await readInto(source, into, at);
+    else checkDescriptor((await Promise.all([source.read(at + e.compressedSize, n), readInto(source, into, at)]))[0], e, at + e.compressedSize);
+    return into;
+  };
 
   return {
     source,
     prefix,
     entries,
     entry: lookup,
-    async read(ref) {
+    async read(ref, into) {
       const entry = lookup(ref);
-      const e = central.get(entry);
-      if (e === undefined) throw new TypeError('entry does not belong to this archive');
-      const dataEnd = entry.dataStart + entry.compressedSize;
-      const descriptorLength = e.flags & 0x0008 ? Math.min(24, e.limit - dataEnd) : 0;
+      const e = centralOf(entry);
+      if (into !== undefined && into.length !== entry.size) {
+        throw new RangeError(`read into ${into.length} bytes, the record has ${entry.size}`);
+      }
       let data: Uint8Array;
       if (entry.method === 'stored') {
-        const bytes = await source.read(entry.dataStart, entry.compressedSize + descriptorLength);
-        data = bytes.subarray(0, entry.compressedSize);
-        if (descriptorLength > 0) checkDescriptor(bytes.subarray(entry.compressedSize), e, dataEnd);
+        data = await readStored(e, into);
       } else {
-        data = await inflateRaw(source, entry.dataStart, entry.compressedSize, entry.size, { entry: entry.name, offset: entry.dataStart });
-        if (descriptorLength > 0) checkDescriptor(await source.read(dataEnd, descriptorLength), e, dataEnd);
+        const at = await dataStart(e);
+        const n = descriptorLength(e, at);
+        data = copyInto(await inflateRaw(source, at, entry.compressedSize, entry.size, { entry: entry.name, offset: at }), into);
+        if (n > 0) checkDescriptor(await source.read(at + entry.compressedSize, n), e, at + entry.compressedSize);
       }
       if (options.verify === true) {
         const actual = crc32(data);
         if (actual !== entry.crc32) {
           throw new CheckpointError('ZIP_CRC_MISMATCH', `CRC-32 is 0x${hex(actual)}, the directory says 0x${hex(entry.crc32)}`, {
             entry: entry.name,
-            offset: entry.dataStart,
+            offset: await dataStart(e),
           });
         }
       }
       return data;
     },
-    dataOffset(ref) {
+    async dataOffset(ref) {
       const entry = lookup(ref);
       if (entry.method !== 'stored') {
         throw new CheckpointError('ZIP_UNSUPPORTED_METHOD', `record is deflated; its data has no positional offset`, { entry: entry.name });
       }
-      return entry.dataStart;
+      return dataStart(centralOf(entry));
     },
   };
+}
+
+/** Bytes of the data descriptor after a record whose data starts at `start` (0 without flag 3). */
+function descriptorLength(e: CentralEntry, start: number): number {
+  return e.flags & 0x0008 ? Math.min(24, e.limit - start - e.compressedSize) : 0;
+}
+
+/** `bytes`, or `into` filled with them. */
+function copyInto(bytes: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return bytes;
+  into.set(bytes);
+  return into;
 }
 
 function hex(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 
-/** Reads and cross-checks one local file header; returns the absolute data start. */
-async function readLocalHeader(source: ByteSource, e: CentralEntry): Promise<number> {
+/**
+ * Cross-checks a local file header (`bytes` start with it and hold at least its fixed part and
+ * name) against the central directory; returns the absolute data start.
+ */
+function checkLocalHeader(bytes: Uint8Array, e: CentralEntry): number {
   const where = { entry: e.name, offset: e.headerOffset };
-  const bytes = await source.read(e.headerOffset, LFH_SIZE + e.nameBytes.length);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const mismatch = (what: string): never => {
     throw new CheckpointError('ZIP_HEADER_MISMATCH', `local header ${what} differs from the central directory`, where);

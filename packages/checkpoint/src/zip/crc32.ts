@@ -1,6 +1,8 @@
 /**
- * CRC-32 (IEEE 802.3, zlib's `crc32`), slicing-by-8 over precomputed tables: fast enough to
- * verify gigabyte records.
+ * CRC-32 (IEEE 802.3, zlib's `crc32`). In Node (≥ 20.16 / 22.3, where `process.getBuiltinModule`
+ * and `zlib.crc32` exist) {@link crc32} is zlib's native one, reached at run time without an
+ * `import` of `node:zlib`, so this module stays isomorphic and bundlers see no Node built-in;
+ * elsewhere it is {@link portableCrc32}, slicing-by-8 over precomputed tables.
  *
  * @module
  */
@@ -25,15 +27,14 @@ function makeTables(): Uint32Array {
 }
 
 /**
- * Updates a running CRC-32 with `bytes`. Start with `0` (or omit it); feed chunks in order.
+ * The JavaScript CRC-32 (any runtime): updates a running CRC with `bytes`, as {@link crc32}.
  *
  * @example
  * ```ts
- * crc32(new TextEncoder().encode('123456789')); // 0xcbf43926
- * crc32(second, crc32(first));                  // same as crc32(first + second)
+ * portableCrc32(new TextEncoder().encode('123456789')); // 0xcbf43926
  * ```
  */
-export function crc32(bytes: Uint8Array, crc = 0): number {
+export function portableCrc32(bytes: Uint8Array, crc = 0): number {
   const t = TABLES;
   let c = ~crc >>> 0;
   let i = 0;
@@ -55,3 +56,30 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
   while (i < n) c = t[(c ^ bytes[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
+
+type Crc32 = (bytes: Uint8Array, crc?: number) => number;
+
+interface NodeProcess {
+  readonly versions?: { readonly node?: string };
+  readonly getBuiltinModule?: (id: string) => unknown;
+}
+
+/** zlib's `crc32` when this runs in a Node that has it (looked up once, without an import). */
+function nativeCrc32(): Crc32 | undefined {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  if (proc?.versions?.node === undefined || typeof proc.getBuiltinModule !== 'function') return undefined;
+  const zlib = proc.getBuiltinModule('node:zlib') as { crc32?: Crc32 } | undefined;
+  return typeof zlib?.crc32 === 'function' ? zlib.crc32 : undefined;
+}
+
+/**
+ * Updates a running CRC-32 with `bytes`. Start with `0` (or omit it); feed chunks in order. Native
+ * zlib in Node, {@link portableCrc32} elsewhere; both give the same numbers.
+ *
+ * @example
+ * ```ts
+ * crc32(new TextEncoder().encode('123456789')); // 0xcbf43926
+ * crc32(second, crc32(first));                  // same as crc32(first + second)
+ * ```
+ */
+export const crc32: Crc32 = nativeCrc32() ?? portableCrc32;
