@@ -13,10 +13,13 @@
  *   open+16MB open(FILE) and one tensor of about 16 MB: time and extra memory
  *   f16 raw / f16 load   the float16 file (default: FILE's sibling `*-f16.pt`) read raw, and loaded as float32
  *
+ * The machine's 1-minute load average is printed before and after, since other processes skew wall times.
+ *
  * Bench files: `/usr/bin/python3 tools/fixtures/make_bench_model.py .bench [--scale 0.05]`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { open as openFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -83,6 +86,7 @@ async function main() {
   const size = statSync(file).size;
   const f16 = f16arg ?? file.replace(/\.pt$/, '-f16.pt');
   const fmt = (n, d = 1) => n.toFixed(d);
+  const loadBefore = loadavg()[0];
   const rows = [];
   const raw = runChild('raw', file);
   const row = (name, r, base, target) => rows.push([name, fmt(r.ms), base === undefined ? '' : `${fmt(r.ms / base.ms, 2)}x`, fmt(r.maxRSS / MB), target]);
@@ -100,6 +104,7 @@ async function main() {
     row('f16 load as float32', loadF16, rawF16, '<= 2x of f16 raw read');
   }
   console.log(`file: ${file} (${fmt(size / MB)} MB)${existsSync(f16) ? `, f16: ${f16} (${fmt(statSync(f16).size / MB)} MB)` : ''}`);
+  console.log(`1-minute load average: ${fmt(loadBefore, 2)} before, ${fmt(loadavg()[0], 2)} after (timings are wall clock; above ~1.5 on 2 cores they are noisy)`);
   const head = ['measurement', 'ms', 'ratio', 'peak RSS MB', 'target'];
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));

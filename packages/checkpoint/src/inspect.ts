@@ -10,6 +10,7 @@
 import { dtypeInfo, float32ToBfloat16, rawView } from '@x/device';
 import type { CheckpointFormat, PathKey } from './container.js';
 import { CheckpointError } from './errors.js';
+import { checkBound } from './limits.js';
 import { gather, numel, type AnyTensorRef } from './materialise.js';
 import { open, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
 import type { InlineTensorRef, SparseTensorRef } from './tensor-refs.js';
@@ -128,7 +129,9 @@ async function hashOf(ref: AnyTensorRef, ckpt: Checkpoint): Promise<string | nul
 }
 
 async function elements(ref: TensorRef, ckpt: Checkpoint): Promise<Uint8Array> {
-  return gather(await ckpt.storage(ref.storage), ref, dtypeInfo(ref.dtype).itemSize);
+  const itemSize = dtypeInfo(ref.dtype).itemSize;
+  checkBound(Math.max(ref.storage.byteLength, numel(ref.shape) * itemSize), ckpt.limits.maxTensorBytes, 'maxTensorBytes', 'storage or tensor elements (bytes)');
+  return gather(await ckpt.storage(ref.storage), ref, itemSize);
 }
 
 /** Inline (numpy) data in the tensor's own dtype: bfloat16 travels as float32 and is rounded back. */
@@ -149,6 +152,7 @@ async function denseCoo(ref: SparseTensorRef, ckpt: Checkpoint): Promise<Uint8Ar
   const values = await elements(ref.values, ckpt);
   const [sparseDims, nnz] = [ref.indices.shape[0] ?? 0, ref.indices.shape[1] ?? 0];
   const block = numel(ref.shape.slice(sparseDims)) * dtypeInfo(ref.values.dtype).itemSize;
+  checkBound(numel(ref.shape) * dtypeInfo(ref.values.dtype).itemSize, ckpt.limits.maxTensorBytes, 'maxTensorBytes', 'dense sparse tensor (bytes)');
   const out = new Uint8Array(numel(ref.shape) * dtypeInfo(ref.values.dtype).itemSize);
   const seen = new Set<number>();
   for (let k = 0; k < nnz; k++) {

@@ -43,7 +43,11 @@ export interface Limits {
   readonly maxNodes: number;
   /** `L_RANK`: dimensions of a tensor. */
   readonly maxRank: number;
-  /** `L_TENSOR`: bytes of one materialised storage or tensor (Node 20 typed arrays stop at 4 GiB). */
+  /**
+   * `L_TENSOR`: bytes of one materialised storage or tensor. Capped at {@link PLATFORM_MAX_BYTES}
+   * (Node 20 typed arrays stop at 4 GiB), so a larger request fails with `TENSOR_TOO_LARGE`, never
+   * with the engine's `RangeError`.
+   */
   readonly maxTensorBytes: number;
   /** `L_TOTAL`: bytes of all materialised tensors together (no cap by default). */
   readonly maxTotalBytes: number;
@@ -89,6 +93,17 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxInflateRatio: 1100,
 });
 
+/**
+ * The largest typed array the JavaScript engine allocates (Node 20: `buffer.constants.MAX_LENGTH`
+ * = 2^32 bytes); `maxTensorBytes` never exceeds it.
+ *
+ * @example
+ * ```ts
+ * resolveLimits({ maxTensorBytes: Infinity }).maxTensorBytes === PLATFORM_MAX_BYTES; // true
+ * ```
+ */
+export const PLATFORM_MAX_BYTES = 2 ** 32;
+
 /** The error code each limit raises. */
 const LIMIT_CODES: Readonly<Record<LimitName, CheckpointErrorCode>> = {
   maxEntries: 'ZIP_TOO_MANY_ENTRIES',
@@ -126,6 +141,7 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
     if (typeof value !== 'number' || !(value > 0)) throw new TypeError(`limit '${name}' must be a positive number`);
     merged[name] = value;
   }
+  merged.maxTensorBytes = Math.min(merged.maxTensorBytes!, PLATFORM_MAX_BYTES);
   return Object.freeze(merged as unknown as Limits);
 }
 

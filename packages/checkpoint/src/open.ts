@@ -321,6 +321,11 @@ export class Checkpoint {
         checkBound(s.byteLength, this.limits.maxTensorBytes, 'maxTensorBytes', `storage ${quote(s.key)} (bytes)`);
         storages.set(s, where(s));
       }
+      if (!('kind' in ref) || ref.kind === 'quantized') {
+        // a view can be far larger than its storage (stride 0): bound what materialising allocates
+        const { dtype, shape } = describeRef(ref);
+        checkBound(numel(shape) * dtypeInfo(dtype).itemSize, this.limits.maxTensorBytes, 'maxTensorBytes', 'tensor elements (bytes)');
+      }
       if ('kind' in ref && ref.kind === 'inline' && !inline.has(ref)) {
         const byteLength = ref.data.byteLength;
         inline.set(ref, where({ key: `inline:${ref.device}`, dtype: ref.dtype, numel: numel(ref.shape), byteLength, location: ref.device }));

@@ -23,7 +23,7 @@ export interface TensorLeaf {
 }
 
 type Slot = (value: unknown) => void;
-type Frame = { readonly value: unknown; readonly path: readonly PathKey[]; readonly slot: Slot | undefined } | { readonly leave: object };
+type Frame = { readonly value: unknown; readonly path: readonly PathKey[]; readonly slot: Slot | undefined } | { readonly leave: object; readonly found: number; readonly cuts: number };
 type Child = [key: PathKey | undefined, value: unknown, slot: Slot | undefined];
 
 const KINDS: ReadonlySet<unknown> = new Set(['quantized', 'sparse', 'meta', 'inline']);
@@ -46,8 +46,10 @@ export function isTensorLeaf(value: unknown): value is AnyTensorRef {
  * Every tensor leaf of `root` in depth-first (pickling) order. Steps: `Map` values (keys that are
  * not strings or numbers written as their Python repr, e.g. `(2, 3)`), array / tuple / set
  * indices, a `PyObject`'s `__dict__` state keys, its arguments under `__args__` and appended items
- * under `__items__`. A leaf reached by two paths is listed twice (same `ref`); cycles are not
- * followed; more than `maxNodes` visits fail with `PICKLE_LIMIT`.
+ * under `__items__`. A leaf reached by two paths is listed twice (same `ref`); a container found
+ * to hold no leaf (and no cycle) is not walked again, so memo-shared DAGs cost their distinct
+ * nodes; cycles are not followed; more than `maxNodes` visits (each listed path counting its
+ * length) fail with `PICKLE_LIMIT`.
  *
  * @example
  * ```ts
@@ -57,25 +59,34 @@ export function isTensorLeaf(value: unknown): value is AnyTensorRef {
 export function tensorLeaves(root: unknown, limits: Limits): TensorLeaf[] {
   const out: TensorLeaf[] = [];
   const ancestors = new Set<object>();
+  const leafFree = new WeakSet<object>();
   const stack: Frame[] = [{ value: root, path: [], slot: undefined }];
   let visits = 0;
+  let cuts = 0;
   while (stack.length > 0) {
     const frame = stack.pop()!;
     if ('leave' in frame) {
       ancestors.delete(frame.leave);
+      if (out.length === frame.found && cuts === frame.cuts) leafFree.add(frame.leave);
       continue;
     }
     checkBound(++visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
     const { value, path } = frame;
-    if (typeof value !== 'object' || value === null || ancestors.has(value)) continue;
+    if (typeof value !== 'object' || value === null || leafFree.has(value)) continue;
+    if (ancestors.has(value)) {
+      cuts++;
+      continue;
+    }
     if (isTensorLeaf(value)) {
+      visits += path.length; // a listed path is held in memory: its steps count as visits
+      checkBound(visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
       out.push(Object.freeze({ path, name: path.join('.'), ref: value, replace: frame.slot }));
       continue;
     }
     const children = childrenOf(value);
     if (children.length === 0) continue;
     ancestors.add(value);
-    stack.push({ leave: value });
+    stack.push({ leave: value, found: out.length, cuts });
     for (let i = children.length - 1; i >= 0; i--) {
       const [key, child, slot] = children[i]!;
       stack.push({ value: child, path: key === undefined ? path : [...path, key], slot });

@@ -23,7 +23,7 @@ export interface Collected {
   readonly storages: readonly StorageRef[];
 }
 
-type Frame = { readonly value: unknown; readonly path: readonly PathKey[] } | { readonly leave: object };
+type Frame = { readonly value: unknown; readonly path: readonly PathKey[] } | { readonly leave: object; readonly found: number; readonly cuts: number };
 
 /**
  * Walks `root` iteratively. Steps: `Map` keys (non-string, non-number keys as their Python repr,
@@ -33,8 +33,10 @@ type Frame = { readonly value: unknown; readonly path: readonly PathKey[] } | { 
  * listed at the tensor's own path (per-channel scales and zero points at `…scales` and
  * `…zero_points`); a sparse tensor's components at `…indices`, `…values` (COO) or
  * `…compressed_indices`, `…plain_indices`, `…values`. Meta and inline tensors have no storage and
- * are not listed. Shared containers are walked once per path; cycles are not followed; more than
- * `maxNodes` visits fail with `PICKLE_LIMIT`.
+ * are not listed. Shared containers are walked once per path, except that one found to hold no
+ * tensor (and no cycle) is not walked again, so memo-shared DAGs cost their distinct nodes;
+ * cycles are not followed; more than `maxNodes` visits (each listed path counting its length) fail
+ * with `PICKLE_LIMIT`.
  *
  * @example
  * ```ts
@@ -46,9 +48,13 @@ export function collectTensors(root: unknown, limits: Limits): Collected {
   const tensors: TensorEntry[] = [];
   const storages = new Set<StorageRef>();
   const ancestors = new Set<object>();
+  const tensorFree = new WeakSet<object>();
   const stack: Frame[] = [{ value: root, path: [] }];
   let visits = 0;
+  let cuts = 0;
   const add = (ref: TensorRef, path: readonly PathKey[]): void => {
+    visits += path.length; // a listed path is held in memory: its steps count as visits
+    checkBound(visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
     tensors.push(Object.freeze({ path, name: path.join('.'), ref }));
     storages.add(ref.storage);
   };
@@ -56,11 +62,16 @@ export function collectTensors(root: unknown, limits: Limits): Collected {
     const frame = stack.pop()!;
     if ('leave' in frame) {
       ancestors.delete(frame.leave);
+      if (tensors.length === frame.found && cuts === frame.cuts) tensorFree.add(frame.leave);
       continue;
     }
     checkBound(++visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
     const { value, path } = frame;
-    if (typeof value !== 'object' || value === null || ancestors.has(value)) continue;
+    if (typeof value !== 'object' || value === null || tensorFree.has(value)) continue;
+    if (ancestors.has(value)) {
+      cuts++;
+      continue;
+    }
     if (isTensorRef(value)) {
       add(value, path);
       continue;
@@ -73,7 +84,7 @@ export function collectTensors(root: unknown, limits: Limits): Collected {
     const children = childrenOf(value);
     if (children.length === 0) continue;
     ancestors.add(value);
-    stack.push({ leave: value });
+    stack.push({ leave: value, found: tensors.length, cuts });
     for (let i = children.length - 1; i >= 0; i--) {
       const [key, child] = children[i]!;
       stack.push({ value: child, path: key === undefined ? path : [...path, key] });

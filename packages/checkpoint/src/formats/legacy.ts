@@ -47,6 +47,7 @@ export const legacyFormat = {
     }
     const sysInfo = await readPickleAt(source, protocol.end, { limits });
     if (!(sysInfo.value instanceof Map)) throw new CheckpointError('LEGACY_BAD_HEADER', `sys_info must be a dict, found ${describe(sysInfo.value)}`, { offset: protocol.end });
+    if (sysInfo.value.get('little_endian') === false) throw new CheckpointError('LEGACY_BAD_HEADER', 'big-endian legacy files are not supported (sys_info little_endian is False)', { offset: protocol.end });
     const table = legacyStorages();
     const main = await readPickleAt(source, sysInfo.end, { limits, persistentLoad: table.persistentLoad, unknownClasses: options.unknownClasses });
     const keys = await readPickleAt(source, main.end, { limits });
