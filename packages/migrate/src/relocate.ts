@@ -6,7 +6,7 @@
  * @module
  */
 
-import { openZip, ZipWriter, type ByteSink, type ByteSource, type ChunkedData, type ZipArchive } from '@x/checkpoint';
+import { openContainer, openZip, ZipWriter, type ByteSink, type ByteSource, type ChunkedData, type ZipArchive } from '@x/checkpoint';
 import { resolveLocation, type MapLocation, type StorageInfo } from '@x/device';
 import { MigrateError } from './errors.js';
 import { rewriteLocations, scanPickle, type PickleScan } from './pickle-locations.js';
@@ -86,14 +86,18 @@ export function relocatedTag(mapLocation: MapLocation | undefined, storage: Stor
 export async function relocateSource(source: ByteSource, sink: ByteSink, mapLocation: MapLocation | undefined): Promise<RelocateReport> {
   const head = await source.read(0, Math.min(source.size, 512));
   const counted = countingSink(sink);
+  // the loader's own reader (allow list, limits) checks a zip or legacy file before a byte is written; the view has no close, so `source` stays open
+  const check = async (): Promise<void> => (await openContainer({ size: source.size, name: source.name, read: (offset, length) => source.read(offset, length) })).close();
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
     const zip = await openZip(source);
+    if (!zip.entries.has('constants.pkl')) await check();
     const storages = await relocateZip(zip, counted, mapLocation);
     return report('zip', storages, source.size, counted.written);
   }
   if (isTar(head)) unsupported('a tar checkpoint (torch before 0.1.10); load it and save it again to relocate it');
   if (isSafetensors(head)) unsupported('a safetensors file: it stores no device locations');
   if (head[0] === 0x80) {
+    await check();
     const storages = await relocateLegacy(source, counted, mapLocation);
     return report('legacy', storages, source.size, counted.written);
   }
