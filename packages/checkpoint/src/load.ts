@@ -61,7 +61,9 @@ const READ_AHEAD = 32 * 2 ** 20;
  * Materialises every tensor of an opened checkpoint and closes it. Every storage's target device
  * is resolved and checked first (nothing is created when one is unavailable); storages are read
  * once each, views of one storage share that read, and each storage's bytes are dropped after
- * its last tensor. Reads run up to 32 MiB ahead of the conversions. Tensors created before a failure are disposed.
+ * its last tensor. Reads run up to 32 MiB ahead of the conversions; with a converter (worker
+ * threads in Node), up to `ckpt.parallelism` tensors are materialised at once. Tensors created
+ * before a failure are disposed.
  *
  * @example
  * ```ts
@@ -70,6 +72,7 @@ const READ_AHEAD = 32 * 2 ** 20;
  */
 export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<LoadResult<T>> {
   const created: MaterialiseResult[] = [];
+  const started: Promise<MaterialiseResult>[] = []; // materialisations of distinct[0 .. started.length - 1]
   let runtime: DeviceRuntime | undefined;
   try {
     runtime = await ckpt.runtime();
@@ -95,14 +98,24 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
         next++;
       }
     };
+    const firstName = new Map<AnyTensorRef, string>();
+    for (const e of ckpt.entries) if (!firstName.has(e.ref)) firstName.set(e.ref, e.name);
+    /** Starts materialising distinct[started.length], its storages' reads running ahead of it. */
+    const start = (rt: DeviceRuntime): void => {
+      const k = started.length;
+      readAhead(k);
+      const p = ckpt.materialise(distinct[k]!, firstName.get(distinct[k]!)!, rt, plan, mode);
+      p.then((r) => created.push(r), () => undefined);
+      started.push(p);
+    };
     const tensorsTotal = ckpt.entries.length;
     for (let i = 0; i < tensorsTotal; i++) {
       const entry = ckpt.entries[i]!;
       if (!results.has(entry.ref)) {
-        readAhead(results.size); // `distinct` is in order of first appearance: entry.ref is distinct[results.size]
-        const result = await ckpt.materialise(entry.ref, entry.name, runtime, plan, mode);
+        const k = results.size; // `distinct` is in order of first appearance: entry.ref is distinct[k]
+        while (started.length < Math.min(distinct.length, k + ckpt.parallelism)) start(runtime);
+        const result = await started[k]!;
         ckpt.release(entry.ref, plan);
-        created.push(result);
         results.set(entry.ref, result);
       }
       ckpt.options.onProgress?.({ bytesDone: ckpt.bytesRead, bytesTotal, tensorsDone: i + 1, tensorsTotal });
@@ -126,6 +139,7 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
     };
     return { value: value as T, report };
   } catch (e) {
+    await Promise.allSettled(started);
     if (runtime !== undefined) for (const r of created) disposeAll(r.value, runtime);
     throw e;
   } finally {

@@ -19,6 +19,7 @@ import {
   type DeviceRuntime,
   type DTypeMode,
   type Placed,
+  type TensorData,
   type TensorValues,
   type TfDType,
   type TorchDType,
@@ -135,6 +136,11 @@ export interface MaterialiseContext {
    * of allocating. Absent: never.
    */
   readonly consume?: (storage: StorageRef) => boolean;
+  /**
+   * The converted elements of a storage whose one tensor was already widened elsewhere (a
+   * `WideningConverter`, e.g. on a worker thread); used instead of its bytes. Absent: none.
+   */
+  readonly converted?: (storage: StorageRef) => TensorData | undefined;
   /** The checked target device of a storage. */
   readonly target: (storage: StorageRef) => Device;
   /** The device of data that has no storage (inline numpy tensors), checked. */
@@ -379,6 +385,8 @@ function dense(ref: TensorRef, name: string, ctx: MaterialiseContext): Materiali
   const target = ctx.target(ref.storage);
   if (target.type === 'meta') return meta(ref, ref.shape, ref.dtype);
   const bits = ref as Partial<RebuiltTensorRef>;
+  const converted = ctx.converted?.(ref.storage);
+  if (converted !== undefined) return fromData(ref, converted, ref.dtype, ref.shape, target, ctx, bits.conj === true, bits.neg === true, undefined);
   const bytes = ctx.bytes(ref.storage);
   const elements = gather(bytes, ref, dtypeInfo(ref.dtype).itemSize);
   const consume = (): boolean => elements.buffer === bytes.buffer && ctx.consume?.(ref.storage) === true;
@@ -408,10 +416,27 @@ function fromElements(
     });
   }
   const data = toTensorData(elements, dtype, ctx.mode, { overwrite: info.itemSize < tfItemSize(info.tf) && consume() });
-  const values = applyBits(data.values, dtype, conj, neg, elements.buffer) as TensorValues;
+  return fromData(ref, data, dtype, shape, target, ctx, conj, neg, elements.buffer);
+}
+
+/** Places converted data (after torch's conj/neg bits, copying first when it shares `shared`, the storage's buffer). */
+function fromData(
+  ref: AnyTensorRef,
+  data: TensorData,
+  dtype: TorchDType,
+  shape: readonly number[],
+  target: Device,
+  ctx: MaterialiseContext,
+  conj: boolean,
+  neg: boolean,
+  shared: ArrayBufferLike | undefined,
+): MaterialiseResult {
+  const values = applyBits(data.values, dtype, conj, neg, shared) as TensorValues;
   const placed = ctx.runtime.place(values, shape, data.dtype, target);
   const conversion =
-    dtype === data.dtype ? undefined : { from: dtype, to: data.dtype, lossy: data.lossy, step: info.itemSize < tfItemSize(data.dtype) ? 'widened' : 'narrowed' };
+    dtype === data.dtype
+      ? undefined
+      : { from: dtype, to: data.dtype, lossy: data.lossy, step: dtypeInfo(dtype).itemSize < tfItemSize(data.dtype) ? 'widened' : 'narrowed' };
   return register(placed, ref, dtype, target, data.dtype, conversion);
 }
 
@@ -539,7 +564,7 @@ function register(
  * Applies torch's conjugate and negative bits. Arrays that share the storage's buffer are copied
  * first (other views of the storage must not change).
  */
-function applyBits<T extends TypedArray>(values: T, dtype: TorchDType, conj: boolean, neg: boolean, shared: ArrayBufferLike): T {
+function applyBits<T extends TypedArray>(values: T, dtype: TorchDType, conj: boolean, neg: boolean, shared: ArrayBufferLike | undefined): T {
   const complex = dtype.startsWith('complex');
   if (!(neg || (conj && complex)) || dtype === 'bool') return values;
   const out = (values.buffer === shared ? values.slice() : values) as T;

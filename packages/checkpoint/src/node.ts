@@ -1,12 +1,14 @@
 /**
  * `@x/checkpoint` for Node: everything of the isomorphic entry plus file sources. `open`, `load`
  * and `inspect` here also take file paths and `file:` URLs (read with positional reads, never
- * whole), and open the shards of a sharded index next to it.
+ * whole), and open the shards of a sharded index next to it. Large float16/bfloat16/int8/…
+ * tensors are widened on worker threads (`convert-workers.ts`), overlapping the reads.
  *
  * @packageDocumentation
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WorkerConverter } from './convert-workers.js';
 import { inspectCheckpoint, type InspectResult } from './inspect.js';
 import { loadCheckpoint, type LoadResult } from './load.js';
 import { openResolved, resolveSource, type Checkpoint, type CheckpointSource, type LoadOptions, type ResolvedSource } from './open.js';
@@ -18,6 +20,9 @@ export type { FileSource } from './source-node.js';
 export { save, saveSafetensors, archivePrefix, fileSink, writeFileAtomic } from './save-node.js';
 export { saveSharded, parseSize, planShards } from './shards.js';
 export type { SaveShardedOptions, ShardedResult } from './shards.js';
+
+/** The worker threads of every checkpoint opened through this entry (started on first use, idle ones `unref`'d). */
+const converter = new WorkerConverter();
 
 /**
  * A {@link ResolvedSource} for Node: a path or `file:` URL becomes a file source whose siblings
@@ -53,7 +58,7 @@ export async function resolveNodeSource(input: CheckpointSource): Promise<Resolv
  * ```
  */
 export async function open(source: CheckpointSource, options: LoadOptions = {}): Promise<Checkpoint> {
-  return openResolved(await resolveNodeSource(source), options);
+  return openResolved(await resolveNodeSource(source), options, converter);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type DeviceRuntime,
   type DTypeMode,
   type MapLocation,
+  type TensorData,
   type TorchDType,
 } from '@x/device';
 import type { CheckpointFormat, PathKey } from './container.js';
@@ -22,11 +23,21 @@ import { CheckpointError, quote } from './errors.js';
 import type { FormatContainer } from './formats/format-reader.js';
 import { openContainer } from './formats/index.js';
 import { checkBound, resolveLimits, type Limits } from './limits.js';
-import { describeRef, materialise, numel, primaryStorage, storagesOf, type AnyTensorRef, type Materialised, type MaterialiseResult } from './materialise.js';
+import {
+  describeRef,
+  gather,
+  materialise,
+  numel,
+  primaryStorage,
+  storagesOf,
+  type AnyTensorRef,
+  type Materialised,
+  type MaterialiseResult,
+} from './materialise.js';
 import { fromBlob, fromBytes, fromUrl, type ByteSource } from './source.js';
 import { tensorLeaves, type TensorLeaf } from './tensor-leaves.js';
 import type { InlineTensorRef } from './tensor-refs.js';
-import type { StorageRef } from './values.js';
+import type { StorageRef, TensorRef } from './values.js';
 
 /**
  * What `open` / `load` / `inspect` read: a {@link ByteSource}, bytes, a `Blob` / `File`, or a URL
@@ -108,6 +119,28 @@ export interface ResolvedSource {
   readonly resolve?: ((relativeName: string) => Promise<ByteSource>) | undefined;
   /** Closes what resolving opened (file handles). */
   readonly close?: (() => Promise<void>) | undefined;
+}
+
+/**
+ * Runs widening conversions (float16, bfloat16, int8, … to 4-byte TF.js elements) somewhere other
+ * than the calling thread. The Node entry supplies one backed by worker threads
+ * (`convert-workers.ts`); without one, conversions run where the tensor is materialised.
+ *
+ * @example
+ * ```ts
+ * const ckpt = await openResolved(await resolveNodeSource('model-f16.pt'), { mapLocation: 'cpu' }, new WorkerConverter());
+ * ```
+ */
+export interface WideningConverter {
+  /** Conversions it runs at once; `load` keeps up to this many more tensors in flight. */
+  readonly threads: number;
+  /** Whether it takes these elements of `dtype`: a widening large enough to be worth sending away. */
+  accepts(elements: Uint8Array, dtype: TorchDType): boolean;
+  /**
+   * `toTensorData(elements, dtype, 'convert', { overwrite: true })`, run elsewhere: the same
+   * values. `elements`' buffer is handed over (transferred, detached here); the result lies in it.
+   */
+  widen(elements: Uint8Array, dtype: TorchDType): Promise<TensorData>;
 }
 
 let sharedRuntime: Promise<DeviceRuntime> | undefined;
@@ -218,6 +251,7 @@ export class Checkpoint {
   /** Buffers this checkpoint allocated for storages (their bytes may be overwritten once claimed). */
   readonly #owned = new WeakSet<ArrayBufferLike>();
   readonly #close: (() => Promise<void>) | undefined;
+  readonly #converter: WideningConverter | undefined;
   #bytesRead = 0;
   #closed = false;
 
@@ -227,13 +261,15 @@ export class Checkpoint {
    * @param container - The opened container.
    * @param options - Load options.
    * @param close - Closes what opening the source opened.
+   * @param converter - Where large widening conversions run (default: here).
    */
-  constructor(container: FormatContainer, options: LoadOptions, close: (() => Promise<void>) | undefined) {
+  constructor(container: FormatContainer, options: LoadOptions, close: (() => Promise<void>) | undefined, converter?: WideningConverter) {
     this.container = container;
     this.format = container.format;
     this.options = options;
     this.limits = resolveLimits(options.limits);
     this.#close = close;
+    this.#converter = converter;
     this.leaves = tensorLeaves(container.root, this.limits);
     this.entries = Object.freeze(this.leaves.map((leaf) => describeEntry(leaf)));
     this.names = Object.freeze(this.entries.map((e) => e.name));
@@ -249,6 +285,11 @@ export class Checkpoint {
   /** Storage bytes read so far. */
   get bytesRead(): number {
     return this.#bytesRead;
+  }
+
+  /** Tensors worth materialising at once: 1 plus the converter's threads (1 without a converter). */
+  get parallelism(): number {
+    return 1 + (this.#converter?.threads ?? 0);
   }
 
   /**
@@ -349,13 +390,16 @@ export class Checkpoint {
     for (const s of needed) this.#cache.retain(s);
     try {
       const taken = new Map(needed.map((s) => [s, this.#cache.take(s, mode !== 'raw')]));
+      for (const t of taken.values()) t.bytes.catch(() => undefined); // a failed read is thrown by the await below, never left unhandled
       const bytes = new Map<StorageRef, Uint8Array>();
       for (const [s, t] of taken) bytes.set(s, await t.bytes);
+      const converted = mode === 'raw' ? undefined : await this.#convertElsewhere(ref, bytes, taken);
       return materialise(ref, name, {
         runtime,
         mode,
         bytes: (s) => bytes.get(s)!,
         consume: (s) => this.#owned.has(bytes.get(s)!.buffer) && taken.get(s)!.claim(),
+        converted: (s) => (converted !== undefined && s === (ref as TensorRef).storage ? converted : undefined),
         target: (s) => plan.storages.get(s)!,
         inlineTarget: (r) => plan.inline.get(r)!,
       });
@@ -432,6 +476,20 @@ export class Checkpoint {
     } finally {
       await this.#close?.();
     }
+  }
+
+  /**
+   * Widens the one tensor of a widening storage through the converter, when it takes the tensor's
+   * elements: contiguous, in a buffer this checkpoint allocated, claimed from the cache.
+   */
+  async #convertElsewhere(ref: AnyTensorRef, bytes: ReadonlyMap<StorageRef, Uint8Array>, taken: ReadonlyMap<StorageRef, TakenBytes>): Promise<TensorData | undefined> {
+    if (this.#converter === undefined || 'kind' in ref || !this.#widening.has(ref.storage)) return undefined;
+    const all = bytes.get(ref.storage);
+    if (all === undefined) return undefined;
+    const elements = gather(all, ref, dtypeInfo(ref.dtype).itemSize);
+    if (elements.buffer !== all.buffer || !this.#owned.has(all.buffer) || !this.#converter.accepts(elements, ref.dtype)) return undefined;
+    if (!taken.get(ref.storage)!.claim()) return undefined;
+    return this.#converter.widen(elements, ref.dtype);
   }
 
   /** The back of a new buffer sized for `storage` widened to its TF.js dtype: where its bytes are read. */
@@ -525,14 +583,15 @@ function isByteSource(v: unknown): v is ByteSource {
 
 /**
  * Opens an already-resolved source: parses the container and lists the tensors. Closes the
- * source when parsing fails.
+ * source when parsing fails. Large widening conversions run on `converter` when given (the Node
+ * entry passes its worker threads).
  *
  * @example
  * ```ts
  * const ckpt = await openResolved({ source: fromBytes(bytes) }, { mapLocation: 'cpu' });
  * ```
  */
-export async function openResolved(resolved: ResolvedSource, options: LoadOptions = {}): Promise<Checkpoint> {
+export async function openResolved(resolved: ResolvedSource, options: LoadOptions = {}, converter?: WideningConverter): Promise<Checkpoint> {
   let container: FormatContainer;
   try {
     container = await openContainer(resolved.source, {
@@ -546,7 +605,7 @@ export async function openResolved(resolved: ResolvedSource, options: LoadOption
     throw e;
   }
   try {
-    return new Checkpoint(container, options, resolved.close);
+    return new Checkpoint(container, options, resolved.close, converter);
   } catch (e) {
     await container.close();
     await resolved.close?.();

@@ -102,7 +102,7 @@ export class PickleBuilder {
     for (const item of items) {
       if (typeof item === 'number') this.parts.push(item & 0xff);
       else if (typeof item === 'string') for (let i = 0; i < item.length; i++) this.parts.push(item.charCodeAt(i) & 0xff);
-      else this.parts.push(...item);
+      else for (const byte of item) this.parts.push(byte);
     }
     return this;
   }
