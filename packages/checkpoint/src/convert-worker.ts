@@ -1,7 +1,7 @@
 /**
- * The worker thread of {@link WorkerConverter}: converts each storage it is sent with
- * `toTensorData(…, { overwrite: true })` and sends the result back, moving (never copying) the buffer
- * both ways. Posts `{ ready: true }` once loaded, so the pool only hands over buffers to workers that run.
+ * The worker thread of `WorkerConverter` (convert-workers.ts): converts each storage it is sent with
+ * `toTensorData(…, { overwrite: true })`, in place in the shared buffer, and replies with the result.
+ * Posts `{ ready: true }` once loaded, so the pool only counts on workers that run.
  *
  * @module
  */
@@ -18,6 +18,8 @@ port.on('message', ({ id, buffer, byteOffset, byteLength, dtype }: WidenRequest)
   } catch (error) {
     reply = { id, error };
   }
-  port.postMessage(reply, 'data' in reply ? [reply.data.values.buffer as ArrayBuffer] : []);
+  // in place, the result shares the caller's memory; a misaligned view converts into a fresh buffer, moved back
+  const fresh = 'data' in reply && reply.data.values.buffer instanceof ArrayBuffer ? [reply.data.values.buffer] : [];
+  port.postMessage(reply, fresh);
 });
 port.postMessage({ ready: true } satisfies WidenReply);

@@ -31,7 +31,7 @@ export type {
 export { Tuple, tuple, OrderedDict, PyObject, markFloat, isFloat, DType, TorchSize, isStorageRef, isTensorRef } from './values.js';
 export type { StorageRef, TensorRef } from './values.js';
 export { open, openResolved, resolveSource, Checkpoint } from './open.js';
-export type { CheckpointSource, LoadOptions, Progress, CheckpointEntry, TensorOptions, ResolvedSource, Placement } from './open.js';
+export type { CheckpointSource, LoadOptions, Progress, CheckpointEntry, TensorOptions, ResolvedSource, Placement, WideningConverter } from './open.js';
 export { load, loadCheckpoint } from './load.js';
 export type { LoadResult, LoadReport, TensorPlacement, ConversionRecord } from './load.js';
 export { inspect, inspectCheckpoint, sha256Hex } from './inspect.js';

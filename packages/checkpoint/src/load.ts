@@ -54,16 +54,20 @@ export interface LoadResult<T = unknown> {
   readonly report: LoadReport;
 }
 
-/** Storage bytes read ahead of the tensor being converted (at least the next tensor's are). */
+/**
+ * Storage bytes read ahead of the tensor being converted (at least the next tensor's are); four
+ * times as many when conversions run elsewhere, so other threads have work while one converts a
+ * large tensor.
+ */
 const READ_AHEAD = 32 * 2 ** 20;
 
 /**
  * Materialises every tensor of an opened checkpoint and closes it. Every storage's target device
  * is resolved and checked first (nothing is created when one is unavailable); storages are read
  * once each, views of one storage share that read, and each storage's bytes are dropped after
- * its last tensor. Reads run up to 32 MiB ahead of the conversions; with a converter (worker
- * threads in Node), up to `ckpt.parallelism` tensors are materialised at once. Tensors created
- * before a failure are disposed.
+ * its last tensor. Reads run up to 32 MiB ahead of the conversions; when conversions run
+ * elsewhere (worker threads in Node), up to 128 MiB, and every tensor being read is materialised
+ * as soon as its bytes arrive, so they convert in parallel. Tensors created before a failure are disposed.
  *
  * @example
  * ```ts
@@ -86,13 +90,14 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
     const mode = ckpt.options.dtype ?? 'convert';
     const results = new Map<AnyTensorRef, MaterialiseResult>();
     const sizes = new Map(ckpt.entries.map((e) => [e.ref, e.byteLength]));
+    const readAheadBytes = ckpt.convertsElsewhere ? 4 * READ_AHEAD : READ_AHEAD;
     let next = 0; // distinct[next] is the first ref whose storages are not being read yet
     let window = 0; // bytes of distinct[current + 1 .. next - 1]
-    /** Starts reading the refs after distinct[current]: at least one, more while under READ_AHEAD bytes. */
+    /** Starts reading the refs after distinct[current]: at least one, more while under `readAheadBytes`. */
     const readAhead = (current: number): void => {
       if (current < next) window -= sizes.get(distinct[current]!)!;
       next = Math.max(next, current + 1);
-      while (next < distinct.length && (next === current + 1 || window < READ_AHEAD)) {
+      while (next < distinct.length && (next === current + 1 || window < readAheadBytes)) {
         ckpt.prefetch(distinct[next]!, plan);
         window += sizes.get(distinct[next]!)!;
         next++;
@@ -100,11 +105,10 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
     };
     const firstName = new Map<AnyTensorRef, string>();
     for (const e of ckpt.entries) if (!firstName.has(e.ref)) firstName.set(e.ref, e.name);
-    /** Starts materialising distinct[started.length], its storages' reads running ahead of it. */
+    /** Starts materialising distinct[started.length]. */
     const start = (rt: DeviceRuntime): void => {
-      const k = started.length;
-      readAhead(k);
-      const p = ckpt.materialise(distinct[k]!, firstName.get(distinct[k]!)!, rt, plan, mode);
+      const ref = distinct[started.length]!;
+      const p = ckpt.materialise(ref, firstName.get(ref)!, rt, plan, mode);
       p.then((r) => created.push(r), () => undefined);
       started.push(p);
     };
@@ -113,7 +117,8 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
       const entry = ckpt.entries[i]!;
       if (!results.has(entry.ref)) {
         const k = results.size; // `distinct` is in order of first appearance: entry.ref is distinct[k]
-        while (started.length < Math.min(distinct.length, k + ckpt.parallelism)) start(runtime);
+        readAhead(k);
+        while (started.length < (ckpt.convertsElsewhere ? next : k + 1)) start(runtime);
         const result = await started[k]!;
         ckpt.release(entry.ref, plan);
         results.set(entry.ref, result);

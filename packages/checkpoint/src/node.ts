@@ -20,6 +20,8 @@ export type { FileSource } from './source-node.js';
 export { save, saveSafetensors, archivePrefix, fileSink, writeFileAtomic } from './save-node.js';
 export { saveSharded, parseSize, planShards } from './shards.js';
 export type { SaveShardedOptions, ShardedResult } from './shards.js';
+export { WorkerConverter } from './convert-workers.js';
+export type { WorkerConverterOptions } from './convert-workers.js';
 
 /** The worker threads of every checkpoint opened through this entry (started on first use, idle ones `unref`'d). */
 const converter = new WorkerConverter();

@@ -123,8 +123,8 @@ export interface ResolvedSource {
 
 /**
  * Runs widening conversions (float16, bfloat16, int8, … to 4-byte TF.js elements) somewhere other
- * than the calling thread. The Node entry supplies one backed by worker threads
- * (`convert-workers.ts`); without one, conversions run where the tensor is materialised.
+ * than the calling thread, in place in buffers it allocates. The Node entry supplies one backed by
+ * worker threads (`convert-workers.ts`); without one, conversions run where the tensor is materialised.
  *
  * @example
  * ```ts
@@ -132,13 +132,18 @@ export interface ResolvedSource {
  * ```
  */
 export interface WideningConverter {
-  /** Conversions it runs at once; `load` keeps up to this many more tensors in flight. */
+  /** Conversions it runs at once (0: none, everything converts where it is materialised). */
   readonly threads: number;
-  /** Whether it takes these elements of `dtype`: a widening large enough to be worth sending away. */
+  /**
+   * The buffer (`byteLength` bytes, the storage widened) that a storage of `storageBytes` bytes of
+   * `dtype` is read into when the converter will widen it (memory its threads share), else `undefined`.
+   */
+  allocate(byteLength: number, storageBytes: number, dtype: TorchDType): ArrayBufferLike | undefined;
+  /** Whether it takes these elements of `dtype`: in a buffer it allocated, large enough to send away. */
   accepts(elements: Uint8Array, dtype: TorchDType): boolean;
   /**
-   * `toTensorData(elements, dtype, 'convert', { overwrite: true })`, run elsewhere: the same
-   * values. `elements`' buffer is handed over (transferred, detached here); the result lies in it.
+   * `toTensorData(elements, dtype, 'convert', { overwrite: true })`, run elsewhere: the same values,
+   * in the same buffer. The caller gives up `elements` and the bytes before them in their buffer.
    */
   widen(elements: Uint8Array, dtype: TorchDType): Promise<TensorData>;
 }
@@ -219,7 +224,8 @@ class StorageCache {
  *
  * A storage that only one tensor uses and whose dtype widens (float16, bfloat16, int8, … to 4-byte
  * TF.js elements) is read into the back of a buffer sized for the converted tensor and converted
- * there, front to back: no second allocation, no copy.
+ * there, front to back: no second allocation, no copy. With a {@link WideningConverter} (the Node
+ * entry's worker threads), large ones are allocated by it (shared memory) and converted off this thread.
  *
  * @example
  * ```ts
@@ -287,9 +293,9 @@ export class Checkpoint {
     return this.#bytesRead;
   }
 
-  /** Tensors worth materialising at once: 1 plus the converter's threads (1 without a converter). */
-  get parallelism(): number {
-    return 1 + (this.#converter?.threads ?? 0);
+  /** Whether large conversions run off this thread (a converter was given), so materialising several tensors at once pays. */
+  get convertsElsewhere(): boolean {
+    return this.#converter !== undefined && this.#converter.threads > 0;
   }
 
   /**
@@ -495,7 +501,8 @@ export class Checkpoint {
   /** The back of a new buffer sized for `storage` widened to its TF.js dtype: where its bytes are read. */
   #widenable(storage: StorageRef): Uint8Array {
     const info = dtypeInfo(storage.dtype);
-    const buffer = new ArrayBuffer((storage.byteLength / info.itemSize) * tfItemSize(info.tf!));
+    const size = (storage.byteLength / info.itemSize) * tfItemSize(info.tf!);
+    const buffer = this.#converter?.allocate(size, storage.byteLength, storage.dtype) ?? new ArrayBuffer(size);
     this.#owned.add(buffer);
     return new Uint8Array(buffer, buffer.byteLength - storage.byteLength, storage.byteLength);
   }
