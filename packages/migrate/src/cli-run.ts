@@ -30,7 +30,7 @@ export interface CliIo {
 }
 
 const USAGE = `usage:
-  x-migrate relocate IN OUT --map-location SPEC    SPEC: cpu | cuda:1=cpu,cuda:0=cpu
+  x-migrate relocate IN OUT --map-location SPEC [--unknown-classes record]    SPEC: cpu | cuda:1=cpu,cuda:0=cpu
   x-migrate plan FILE --max-memory cuda:0=2GiB,cpu=8GiB [--strategy auto|balanced|balanced_low_0|sequential]
                       [--no-split PATTERN]... [--json]
   x-migrate compare FILE --target DEVICE [--map module=device,...] [--bind cuda=wasm,...] [--json]`;
@@ -74,12 +74,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 async function relocateCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { 'map-location': { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { 'map-location': { type: 'string' }, 'unknown-classes': { type: 'string' } } });
   const [input, output, extra] = positionals;
   if (input === undefined || output === undefined || extra !== undefined) throw usage('relocate takes IN and OUT');
   const spec = values['map-location'];
   if (spec === undefined) throw usage('relocate needs --map-location');
-  const report = await relocateCheckpoint(input, output, parseMapLocation(spec));
+  const unknown = values['unknown-classes'];
+  if (unknown !== undefined && unknown !== 'record' && unknown !== 'error') throw usage('--unknown-classes takes record or error');
+  const report = await relocateCheckpoint(input, output, parseMapLocation(spec), { unknownClasses: unknown });
   const rows = report.storages.map((s) => [s.key, s.dtype, String(s.byteLength), s.from, s.to]);
   io.stdout(`${formatTable(['storage', 'dtype', 'bytes', 'saved', 'written'], rows, { right: [2] })}\n`);
   io.stdout(`wrote ${output} (${report.format}, ${report.bytesOut} bytes): ${report.changed} of ${report.storages.length} storages relocated\n`);

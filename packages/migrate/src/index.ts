@@ -27,7 +27,7 @@ export type { LoadWithDeviceMapOptions, DeviceMapLoad } from './load-with-device
 export { compareStrategies } from './compare-strategies.js';
 export type { StrategyName, StrategyLedger, CompareOptions } from './compare-strategies.js';
 export { relocateSource, relocatedTag } from './relocate.js';
-export type { RelocateReport, RelocatedStorage } from './relocate.js';
+export type { RelocateOptions, RelocateReport, RelocatedStorage } from './relocate.js';
 export { relocateCheckpoint } from './relocate-file.js';
 export { formatTable, formatLedgers, formatPlan, ledgerDevices } from './format-table.js';
 export { parseAssignments, parseMapLocation, parseMaxMemory } from './cli-specs.js';

@@ -6,7 +6,7 @@
 
 import type { MapLocation } from '@x/device';
 import { MigrateError, printable } from './errors.js';
-import { relocateSource, type RelocateReport } from './relocate.js';
+import { relocateSource, type RelocateOptions, type RelocateReport } from './relocate.js';
 
 /**
  * Rewrites the saved locations of the checkpoint at `input` into a new file at `output`, so that
@@ -24,7 +24,12 @@ import { relocateSource, type RelocateReport } from './relocate.js';
  * report.changed; // storages whose tag changed
  * ```
  */
-export async function relocateCheckpoint(input: string, output: string, mapLocation: MapLocation | undefined): Promise<RelocateReport> {
+export async function relocateCheckpoint(
+  input: string,
+  output: string,
+  mapLocation: MapLocation | undefined,
+  options: RelocateOptions = {},
+): Promise<RelocateReport> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   const { fromFile } = await import('@x/checkpoint');
@@ -40,7 +45,7 @@ export async function relocateCheckpoint(input: string, output: string, mapLocat
     const handle = await fs.open(temp, 'wx');
     let report: RelocateReport;
     try {
-      report = await relocateSource(source, { write: (chunk) => writeAll(handle, chunk) }, mapLocation);
+      report = await relocateSource(source, { write: (chunk) => writeAll(handle, chunk) }, mapLocation, options);
       await handle.sync();
     } finally {
       await handle.close();

@@ -67,6 +67,15 @@ export function relocatedTag(mapLocation: MapLocation | undefined, storage: Stor
   return mapLocation === undefined ? storage.location : String(resolveLocation(mapLocation, storage));
 }
 
+/** Options of {@link relocateSource} and `relocateCheckpoint`. */
+export interface RelocateOptions {
+  /**
+   * Classes outside the loader's allow list (an old `torch.save(model)`): refused by default, as
+   * `load` refuses them; `'record'` accepts them as inert records (nothing is executed either way).
+   */
+  readonly unknownClasses?: 'error' | 'record';
+}
+
 /**
  * Rewrites the saved location of every storage of a torch checkpoint read from `source` and
  * writes the result to `sink`: in a torch zip every record but `data.pkl` is copied byte for byte
@@ -74,6 +83,7 @@ export function relocatedTag(mapLocation: MapLocation | undefined, storage: Stor
  * rewritten at the opcode level (only location strings change); in a legacy file the object
  * pickle is rewritten and everything else copied. Nothing is unpickled or materialised.
  *
+ * @param options - see {@link RelocateOptions}.
  * @throws MigrateError `RELOCATE_UNSUPPORTED` (safetensors, tar, TorchScript, unknown bytes);
  *   CheckpointError for a malformed archive or pickle; DeviceError for a bad `mapLocation`.
  * @example
@@ -83,11 +93,17 @@ export function relocatedTag(mapLocation: MapLocation | undefined, storage: Stor
  * report.changed; // storages moved off their saved device
  * ```
  */
-export async function relocateSource(source: ByteSource, sink: ByteSink, mapLocation: MapLocation | undefined): Promise<RelocateReport> {
+export async function relocateSource(
+  source: ByteSource,
+  sink: ByteSink,
+  mapLocation: MapLocation | undefined,
+  options: RelocateOptions = {},
+): Promise<RelocateReport> {
   const head = await source.read(0, Math.min(source.size, 512));
   const counted = countingSink(sink);
   // the loader's own reader (allow list, limits) checks a zip or legacy file before a byte is written; the view has no close, so `source` stays open
-  const check = async (): Promise<void> => (await openContainer({ size: source.size, name: source.name, read: (offset, length) => source.read(offset, length) })).close();
+  const view = { size: source.size, name: source.name, read: (offset: number, length: number) => source.read(offset, length) };
+  const check = async (): Promise<void> => (await openContainer(view, { unknownClasses: options.unknownClasses ?? 'error' })).close();
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
     const zip = await openZip(source);
     if (!zip.entries.has('constants.pkl')) await check();
