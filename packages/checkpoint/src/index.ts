@@ -57,5 +57,6 @@ export { saveSafetensors, safetensorsInputs, checkFlatStateDict } from './save-s
 export type { SaveSafetensorsOptions } from './save-safetensors.js';
 export { diff, diffPrepared, elementsAsNumbers, maxAbsDiff } from './diff.js';
 export type { TensorDiff, DiffResult } from './diff.js';
+export { concatBytes } from './concat-bytes.js';
 export { ZipWriter, memorySink } from './zip-writer.js';
 export type { ByteSink, ChunkedData, ZipWriterOptions } from './zip-writer.js';

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { createDeviceRuntime, isDeviceError, MetaTensor, type DeviceRuntime, type StorageInfo } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
+import { fixturePath, manifestFixture, type ManifestTensor } from './formats/test-manifest.js';
 import { sha256Hex } from './inspect.js';
 import { RawTensor, tensorInfo } from './materialise.js';
 import { load, open } from './node.js';
@@ -13,25 +13,6 @@ import { fromBytes, type ByteSource } from './source.js';
 import { runPython, tempDir, torchAvailable } from './test-torch.js';
 import { OrderedDict, type TensorRef } from './values.js';
 
-interface ManifestTensor {
-  path: (string | number)[];
-  dtype: string;
-  shape: number[];
-  location: string;
-  sha256: string | null;
-  storage?: { key: string; numel: number };
-}
-interface ManifestFixture {
-  file: string;
-  tensors: ManifestTensor[];
-  torch_error?: string;
-}
-const fixtures = new URL('../test/fixtures/', import.meta.url);
-const manifest = new Map(
-  (JSON.parse(readFileSync(new URL('manifest.json', fixtures), 'utf8')) as { fixtures: ManifestFixture[] }).fixtures.map((f) => [f.file, f]),
-);
-const pathOf = (file: string) => fileURLToPath(new URL(file, fixtures));
-const fixture = (file: string) => manifest.get(file)!;
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** TF.js bytes of a fixture's tensors: every dtype here lands as a 4-byte TF.js dtype (float32 or int32). */
 const tfBytes = (tensors: ManifestTensor[]) => tensors.reduce((sum, t) => sum + numel(t.shape) * 4, 0);
@@ -71,9 +52,9 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
       rt.ledger.reset();
       const before = rt.ledger.snapshot();
       const tensorsBefore = tf.engine().state.numTensors;
-      const e = await failure(load(pathOf(file), { runtime: rt }));
+      const e = await failure(load(fixturePath(file), { runtime: rt }));
       expect(e.code).toBe('DEVICE_UNAVAILABLE');
-      expect(e.message.startsWith(fixture(file).torch_error!)).toBe(true);
+      expect(e.message.startsWith(manifestFixture(file).torch_error!)).toBe(true);
       expect(e.message).toContain("mapLocation: 'cpu'");
       expect(rt.ledger.snapshot()).toEqual(before);
       expect(tf.engine().state.numTensors).toBe(tensorsBefore);
@@ -81,8 +62,8 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
 
     it(`${file}: mapLocation 'cpu' places exactly the tensors' bytes on cpu, nothing moved`, async () => {
       rt.ledger.reset();
-      const { report, value } = await load<Map<string, tf.Tensor>>(pathOf(file), { runtime: rt, mapLocation: 'cpu' });
-      const tensors = fixture(file).tensors;
+      const { report, value } = await load<Map<string, tf.Tensor>>(fixturePath(file), { runtime: rt, mapLocation: 'cpu' });
+      const tensors = manifestFixture(file).tensors;
       const bytes = tfBytes(tensors);
       expect(report.ledger.devices).toEqual({ cpu: { bytes, peak: bytes, tensors: tensors.length } });
       expect(report.ledger.bytesMoved).toBe(0);
@@ -96,8 +77,8 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
 
   it("a { cuda: 'wasm' } runtime binding puts CUDA-saved storages on the wasm backend (no mapLocation)", async () => {
     const gpu = await createDeviceRuntime({ cuda: false, bindings: { cuda: 'wasm', 'cuda:1': 'cpu-b' } });
-    const { value, report } = await load<Map<string, tf.Tensor>>(pathOf('zip/cuda-mixed.pt'), { runtime: gpu });
-    const expected = fixture('zip/cuda-mixed.pt').tensors;
+    const { value, report } = await load<Map<string, tf.Tensor>>(fixturePath('zip/cuda-mixed.pt'), { runtime: gpu });
+    const expected = manifestFixture('zip/cuda-mixed.pt').tensors;
     expect(report.tensors.map((t) => [t.name, t.device])).toEqual(expected.map((t) => [t.path.join('.'), t.location]));
     for (const t of expected) {
       const placed = value.get(t.path[0] as string)!;
@@ -112,11 +93,11 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
 
   it('record and function forms: exact tags only, callable sees every storage once', async () => {
     rt.ledger.reset();
-    const partial = await failure(load(pathOf('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: { 'cuda:0': 'cpu' } }));
+    const partial = await failure(load(fixturePath('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: { 'cuda:0': 'cpu' } }));
     expect(partial.code).toBe('DEVICE_UNAVAILABLE'); // cuda:1 is not remapped
     expect(rt.ledger.snapshot().bytesPlaced).toBe(0);
 
-    const full = await load(pathOf('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: { 'cuda:0': 'cpu', 'cuda:1': 'cpu' } });
+    const full = await load(fixturePath('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: { 'cuda:0': 'cpu', 'cuda:1': 'cpu' } });
     expect(new Set(full.report.tensors.map((t) => t.device))).toEqual(new Set(['cpu']));
 
     const seen: [string, string, number][] = [];
@@ -124,18 +105,18 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
       seen.push([s.key, saved, s.byteLength]);
       return saved.startsWith('cuda') ? 'cpu' : undefined;
     };
-    await load(pathOf('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: fn });
+    await load(fixturePath('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: fn });
     const itemSize = { float32: 4, int64: 8 } as Record<string, number>;
-    const storages = new Map(fixture('zip/cuda-mixed.pt').tensors.map((t) => [t.storage!.key, [t.location, t.storage!.numel * itemSize[t.dtype]!] as const]));
+    const storages = new Map(manifestFixture('zip/cuda-mixed.pt').tensors.map((t) => [t.storage!.key, [t.location, t.storage!.numel * itemSize[t.dtype]!] as const]));
     expect(seen).toEqual([...storages].map(([key, [loc, bytes]]) => [key, loc, bytes]));
   });
 });
 
 describe('dtype modes and the report', () => {
-  const dtypes = fixture('zip/dtypes.pt').tensors;
+  const dtypes = manifestFixture('zip/dtypes.pt').tensors;
 
   it('convert: reports every conversion; float16 is tagged float16 for writers', async () => {
-    const { value, report } = await load<Map<string, tf.Tensor>>(pathOf('zip/dtypes.pt'), { mapLocation: 'cpu' });
+    const { value, report } = await load<Map<string, tf.Tensor>>(fixturePath('zip/dtypes.pt'), { mapLocation: 'cpu' });
     const byName = new Map(report.conversions.map((c) => [c.name, c]));
     expect(byName.get('float16')).toMatchObject({ from: 'float16', to: 'float32', lossy: undefined, step: 'widened' });
     expect(byName.get('float64')).toMatchObject({ from: 'float64', to: 'float32', step: 'narrowed' });
@@ -148,14 +129,14 @@ describe('dtype modes and the report', () => {
 
   it('strict: fails on the float64 tensor and leaves nothing placed', async () => {
     const rt = await createDeviceRuntime({ cuda: false });
-    const e = await failure(load(pathOf('zip/dtypes.pt'), { runtime: rt, mapLocation: 'cpu', dtype: 'strict' }));
+    const e = await failure(load(fixturePath('zip/dtypes.pt'), { runtime: rt, mapLocation: 'cpu', dtype: 'strict' }));
     expect(e.code).toBe('TENSOR_LOSSY_DTYPE');
     expect(e.message).toContain('"float64"');
     expect(rt.ledger.snapshot().devices['cpu']?.bytes ?? 0).toBe(0);
   });
 
   it('raw: the original elements, whose sha256 is torch’s', async () => {
-    const { value } = await load<Map<string, RawTensor>>(pathOf('zip/dtypes.pt'), { mapLocation: 'cpu', dtype: 'raw' });
+    const { value } = await load<Map<string, RawTensor>>(fixturePath('zip/dtypes.pt'), { mapLocation: 'cpu', dtype: 'raw' });
     expect(value.get('float64')!.data).toBeInstanceOf(Float64Array);
     expect(value.get('int64')!.data).toBeInstanceOf(BigInt64Array);
     expect(value.get('float16')!.data).toBeInstanceOf(Uint16Array);
@@ -169,13 +150,13 @@ describe('dtype modes and the report', () => {
 
 describe('structure and storage sharing', () => {
   it('views of one storage share one read; the same object stays the same object', async () => {
-    const bytes = readFileSync(pathOf('zip/views.pt'));
+    const bytes = readFileSync(fixturePath('zip/views.pt'));
     const reads: number[] = [];
     const inner = fromBytes(bytes);
     const counting: ByteSource = { size: inner.size, name: 'views.pt', read: (o, n) => (reads.push(n), inner.read(o, n)) };
     const progress: number[] = [];
     const { value, report } = await load<Map<string, tf.Tensor>>(counting, { mapLocation: 'cpu', onProgress: (p) => progress.push(p.tensorsDone) });
-    const tensors = fixture('zip/views.pt').tensors;
+    const tensors = manifestFixture('zip/views.pt').tensors;
     const storages = new Map(tensors.map((t) => [t.storage!.key, t.storage!.numel * 4]));
     expect(report.bytesRead).toBe([...storages.values()].reduce((a, b) => a + b, 0));
     expect(value.get('same_object')).toBe(value.get('base'));
@@ -184,7 +165,7 @@ describe('structure and storage sharing', () => {
   });
 
   it('returns the torch.load structure: OrderedDict with _metadata, int keys, bigints', async () => {
-    const { value } = await load<Map<string, unknown>>(pathOf('zip/training-checkpoint.pt'), { mapLocation: 'cpu' });
+    const { value } = await load<Map<string, unknown>>(fixturePath('zip/training-checkpoint.pt'), { mapLocation: 'cpu' });
     expect(value.get('epoch')).toBe(3);
     const model = value.get('model') as OrderedDict<string, tf.Tensor>;
     expect(model).toBeInstanceOf(OrderedDict);
@@ -195,17 +176,17 @@ describe('structure and storage sharing', () => {
   });
 
   it('meta: meta tensors stay meta; mapLocation meta reads no storage', async () => {
-    const { value } = await load<Map<string, unknown>>(pathOf('zip/meta.pt'), { mapLocation: 'cpu' });
+    const { value } = await load<Map<string, unknown>>(fixturePath('zip/meta.pt'), { mapLocation: 'cpu' });
     expect(value.get('weight')).toBeInstanceOf(MetaTensor);
     expect((value.get('cpu') as tf.Tensor).shape).toEqual([3]);
-    const onMeta = await load<Map<string, unknown>>(pathOf('zip/meta.pt'), { mapLocation: 'meta' });
+    const onMeta = await load<Map<string, unknown>>(fixturePath('zip/meta.pt'), { mapLocation: 'meta' });
     expect(onMeta.report.bytesRead).toBe(0);
     expect(onMeta.value.get('cpu')).toBeInstanceOf(MetaTensor);
   });
 
   it('quantized tensors are dequantized and reported', async () => {
-    const { value, report } = await load<Map<string, tf.Tensor>>(pathOf('zip/quantized.pt'), { mapLocation: 'cpu' });
-    const q = (await load<Map<string, RawTensor>>(pathOf('zip/quantized.pt'), { mapLocation: 'cpu', dtype: 'raw' })).value.get('per_tensor')!;
+    const { value, report } = await load<Map<string, tf.Tensor>>(fixturePath('zip/quantized.pt'), { mapLocation: 'cpu' });
+    const q = (await load<Map<string, RawTensor>>(fixturePath('zip/quantized.pt'), { mapLocation: 'cpu', dtype: 'raw' })).value.get('per_tensor')!;
     // manifest: per_tensor is quint8 with scale 0.1, zero_point 10
     expect(Array.from(value.get('per_tensor')!.dataSync())).toEqual(Array.from(q.data as Uint8Array, (v) => Math.fround((v - 10) * 0.1)));
     expect(report.conversions.map((c) => [c.name, c.from, c.to])).toEqual([

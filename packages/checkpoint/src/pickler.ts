@@ -650,23 +650,22 @@ class Pickler {
 
   private put(obj?: object): number {
     const index = this.memoSize++;
-    if (index < 256) {
-      this.out.byte(OP.BINPUT);
-      this.out.byte(index);
-    } else {
-      this.out.byte(OP.LONG_BINPUT);
-      this.out.u32(index);
-    }
+    this.memoOp(OP.BINPUT, OP.LONG_BINPUT, index);
     if (obj !== undefined) this.byObject.set(obj, index);
     return index;
   }
 
   private get(index: number): void {
+    this.memoOp(OP.BINGET, OP.LONG_BINGET, index);
+  }
+
+  /** A memo opcode with its index: the 1-byte form below 256, else the 4-byte form. */
+  private memoOp(short: number, long: number, index: number): void {
     if (index < 256) {
-      this.out.byte(OP.BINGET);
+      this.out.byte(short);
       this.out.byte(index);
     } else {
-      this.out.byte(OP.LONG_BINGET);
+      this.out.byte(long);
       this.out.u32(index);
     }
   }

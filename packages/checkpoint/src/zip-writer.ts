@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concatBytes } from './concat-bytes.js';
 import { CheckpointError } from './errors.js';
 import { crc32 } from './zip/crc32.js';
 
@@ -41,15 +42,7 @@ export function memorySink(): ByteSink & { bytes(): Uint8Array } {
     write: async (chunk) => {
       chunks.push(chunk);
     },
-    bytes: () => {
-      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        out.set(c, at);
-        at += c.length;
-      }
-      return out;
-    },
+    bytes: () => concatBytes(chunks),
   };
 }
 
@@ -223,12 +216,8 @@ export class ZipWriter {
     const cdOffset = this.cursor;
     const parts = this.entries.map(centralHeader);
     const cdSize = parts.reduce((n, p) => n + p.length, 0);
-    const tail = new Uint8Array(cdSize + 56 + 20 + 22);
-    let at = 0;
-    for (const p of parts) {
-      tail.set(p, at);
-      at += p.length;
-    }
+    const tail = concatBytes([...parts, new Uint8Array(56 + 20 + 22)]);
+    let at = cdSize;
     const t = new DataView(tail.buffer);
     const count = this.entries.length;
     const zip64Eocd = cdOffset + cdSize;

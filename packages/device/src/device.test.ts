@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Device, device } from './device.js';
-import { DeviceError, isDeviceError } from './errors.js';
+import { errorOf } from './test-errors.js';
 
 /** torch 1.13's list in `Expected one of ...` (printed by /usr/bin/python3 -c "torch.device('CUDA')"). */
 const TORCH_113_LIST = 'cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, ort, xla, lazy, vulkan, mps, meta, hpu, privateuseone';
 /** Our list = torch 1.13's, then the types newer torch added (maia, mtia), then the TF.js types. */
 const OUR_LIST = `${TORCH_113_LIST}, maia, mtia, wasm, webgl, webgpu`;
-
-function errorOf(f: () => unknown): DeviceError {
-  try {
-    f();
-  } catch (e) {
-    if (isDeviceError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a DeviceError');
-}
 
 describe('device(): grammar (devices.md §A1; texts as printed by torch 1.13 torch.device(...))', () => {
   it.each([

@@ -3,25 +3,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { device } from './device.js';
-import { isDeviceError } from './errors.js';
 import { resolveLocation } from './map-location.js';
 import { MetaTensor, createDeviceRuntime, type DeviceRuntime } from './runtime.js';
+import { errorOf } from './test-errors.js';
 
 /** torch 1.13's texts (pytorch-format.md §4.4; the first verified by running torch.load on this CPU-only machine). */
 const TORCH_NO_CUDA =
   "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False. If you are running on a CPU-only machine, please use torch.load with map_location=torch.device('cpu') to map your storages to the CPU.";
 const torchCudaIndex = (i: number, n: number) =>
   `Attempting to deserialize object on CUDA device ${i} but torch.cuda.device_count() is ${n}. Please use torch.load with map_location to map your storages to an existing device.`;
-
-function errorOf(f: () => unknown): { code: string; message: string; details: Record<string, unknown> | undefined } {
-  try {
-    f();
-  } catch (e) {
-    if (isDeviceError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a DeviceError');
-}
 
 const storage = (location: string) => ({ key: '0', dtype: 'float32' as const, numel: 6, byteLength: 24, location });
 

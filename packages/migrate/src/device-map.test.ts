@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { coveringKey, resolveDeviceMap } from './device-map.js';
-import { isMigrateError, type MigrateError } from './errors.js';
-
-function thrown(fn: () => unknown): MigrateError {
-  try {
-    fn();
-  } catch (e) {
-    if (isMigrateError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a MigrateError');
-}
+import { thrown } from './test-errors.js';
 
 describe('resolveDeviceMap', () => {
   const names = ['features.0.weight', 'features.1.weight', 'features10.weight', 'classifier.weight'];

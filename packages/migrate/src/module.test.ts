@@ -1,25 +1,15 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { DeviceRuntime, Placed } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isMigrateError, type MigrateError } from './errors.js';
 import { Module } from './module.js';
 import { planDeviceMap, sizeEntries } from './plan-device-map.js';
+import { thrown } from './test-errors.js';
 import { f32, twoBackendRuntime } from './test-runtime.js';
 
 let runtime: DeviceRuntime;
 beforeAll(async () => {
   runtime = await twoBackendRuntime();
 });
-
-function thrown(fn: () => unknown): MigrateError {
-  try {
-    fn();
-  } catch (e) {
-    if (isMigrateError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a MigrateError');
-}
 
 const values = (t: unknown): number[] => Array.from((t as Tensor).dataSync());
 const disposed = (t: Placed): boolean => (t as Tensor).isDisposed;

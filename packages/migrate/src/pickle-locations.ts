@@ -12,7 +12,7 @@
  * @module
  */
 
-import { CheckpointError } from '@x/checkpoint';
+import { CheckpointError, concatBytes } from '@x/checkpoint';
 import { dtypeFromStorageName, dtypeInfo, type StorageInfo, type TorchDType } from '@x/device';
 
 /** A string on the symbolic stack: the op that pushed it and the literal op its text came from. */
@@ -533,7 +533,7 @@ export function rewriteLocations(
     cursor = p.end;
   }
   parts.push(data.subarray(cursor, scan.end));
-  return { bytes: concat(parts), changes };
+  return { bytes: concatBytes(parts), changes };
 }
 
 function binunicode(text: string): Uint8Array {
@@ -548,15 +548,5 @@ function binunicode(text: string): Uint8Array {
 function u64(n: number): Uint8Array {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigUint64(0, BigInt(n), true);
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isMigrateError, type MigrateError } from './errors.js';
 import { planDeviceMap, type SizeEntry } from './plan-device-map.js';
+import { thrown } from './test-errors.js';
 
 /** Four layers of 400 B each (weight 300 B + bias 100 B): 1600 B in all. */
 const fourLayers: SizeEntry[] = [0, 1, 2, 3].flatMap((i) => [
@@ -13,16 +13,6 @@ const threeBlocks: SizeEntry[] = [0, 1, 2].flatMap((i) => [
   { name: `blocks.${i}.attn.w`, bytes: 300 },
   { name: `blocks.${i}.mlp.w`, bytes: 300 },
 ]);
-
-function thrown(fn: () => unknown): MigrateError {
-  try {
-    fn();
-  } catch (e) {
-    if (isMigrateError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a MigrateError');
-}
 
 describe('planDeviceMap', () => {
   it('balanced: caps all but the last GPU at total/n + 1.25 × mean leaf, then fills in order', () => {

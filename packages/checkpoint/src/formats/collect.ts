@@ -6,9 +6,10 @@
  * @module
  */
 import type { PathKey, TensorEntry } from '../container.js';
-import { checkBound, type Limits } from '../limits.js';
+import type { Limits } from '../limits.js';
 import { isTensorRef } from '../tensor-refs.js';
-import { PyObject, Tuple, type StorageRef, type TensorRef } from '../values.js';
+import { walkGraph } from '../tensor-leaves.js';
+import type { StorageRef, TensorRef } from '../values.js';
 
 /**
  * What {@link collectTensors} finds.
@@ -23,20 +24,14 @@ export interface Collected {
   readonly storages: readonly StorageRef[];
 }
 
-type Frame = { readonly value: unknown; readonly path: readonly PathKey[] } | { readonly leave: object; readonly found: number; readonly cuts: number };
-
 /**
- * Walks `root` iteratively. Steps: `Map` keys (non-string, non-number keys as their Python repr,
- * e.g. `(2, 3)`), array / tuple / set indices, a `PyObject`'s `__dict__` state keys (as
- * `torch.save(model)` paths read: `_modules.fc._parameters.weight`), its constructor arguments
- * under `__args__` and appended items under `__items__`. A quantized tensor's integer data is
- * listed at the tensor's own path (per-channel scales and zero points at `…scales` and
- * `…zero_points`); a sparse tensor's components at `…indices`, `…values` (COO) or
- * `…compressed_indices`, `…plain_indices`, `…values`. Meta and inline tensors have no storage and
- * are not listed. Shared containers are walked once per path, except that one found to hold no
- * tensor (and no cycle) is not walked again, so memo-shared DAGs cost their distinct nodes;
- * cycles are not followed; more than `maxNodes` visits (each listed path counting its length) fail
- * with `PICKLE_LIMIT`.
+ * Walks `root` with the steps of {@link walkGraph} (`Map` keys that are not strings or numbers
+ * as their Python repr, e.g. `(2, 3)`; `PyObject` state keys, `__args__`, `__items__`). A
+ * quantized tensor's integer data is listed at the tensor's own path (per-channel scales and zero
+ * points at `…scales` and `…zero_points`); a sparse tensor's components at `…indices`, `…values`
+ * (COO) or `…compressed_indices`, `…plain_indices`, `…values`. Meta and inline tensors have no
+ * storage and are not listed, so a container holding only those counts as tensor-free. More than
+ * `maxNodes` visits (each listed path counting its length) fail with `PICKLE_LIMIT`.
  *
  * @example
  * ```ts
@@ -47,49 +42,17 @@ type Frame = { readonly value: unknown; readonly path: readonly PathKey[] } | { 
 export function collectTensors(root: unknown, limits: Limits): Collected {
   const tensors: TensorEntry[] = [];
   const storages = new Set<StorageRef>();
-  const ancestors = new Set<object>();
-  const tensorFree = new WeakSet<object>();
-  const stack: Frame[] = [{ value: root, path: [] }];
-  let visits = 0;
-  let cuts = 0;
-  const add = (ref: TensorRef, path: readonly PathKey[]): void => {
-    visits += path.length; // a listed path is held in memory: its steps count as visits
-    checkBound(visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
-    tensors.push(Object.freeze({ path, name: path.join('.'), ref }));
-    storages.add(ref.storage);
-  };
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    if ('leave' in frame) {
-      ancestors.delete(frame.leave);
-      if (tensors.length === frame.found && cuts === frame.cuts) tensorFree.add(frame.leave);
-      continue;
+  walkGraph(root, limits, (value, path, _slot, list) => {
+    const parts = isTensorRef(value) ? [[undefined, value] as const] : componentTensors(value);
+    if (parts === undefined) return false;
+    for (const [suffix, ref] of parts) {
+      const at = suffix === undefined ? path : [...path, suffix];
+      list(at);
+      tensors.push(Object.freeze({ path: at, name: at.join('.'), ref }));
+      storages.add(ref.storage);
     }
-    checkBound(++visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
-    const { value, path } = frame;
-    if (typeof value !== 'object' || value === null || tensorFree.has(value)) continue;
-    if (ancestors.has(value)) {
-      cuts++;
-      continue;
-    }
-    if (isTensorRef(value)) {
-      add(value, path);
-      continue;
-    }
-    const parts = componentTensors(value);
-    if (parts !== undefined) {
-      for (const [suffix, ref] of parts) add(ref, suffix === undefined ? path : [...path, suffix]);
-      continue;
-    }
-    const children = childrenOf(value);
-    if (children.length === 0) continue;
-    ancestors.add(value);
-    stack.push({ leave: value, found: tensors.length, cuts });
-    for (let i = children.length - 1; i >= 0; i--) {
-      const [key, child] = children[i]!;
-      stack.push({ value: child, path: key === undefined ? path : [...path, key] });
-    }
-  }
+    return true;
+  });
   return { tensors, storages: [...storages] };
 }
 
@@ -110,33 +73,4 @@ function componentTensors(value: object): [PathKey | undefined, TensorRef][] | u
   }
   if (v.kind === 'meta' || v.kind === 'inline') return [];
   return undefined;
-}
-
-function childrenOf(value: object): [PathKey | undefined, unknown][] {
-  if (value instanceof Map) return [...value].map(([k, v]) => [pathKey(k), v]);
-  if (Array.isArray(value)) return value.map((v, i) => [i, v]);
-  if (value instanceof Set) return [...value].map((v, i) => [i, v]);
-  if (value instanceof PyObject) {
-    const out: [PathKey | undefined, unknown][] = [];
-    if (value.state instanceof Map) out.push(...childrenOf(value.state));
-    else if (value.state !== undefined) out.push([undefined, value.state]);
-    if (value.args !== undefined && value.args.length > 0) out.push(['__args__', value.args]);
-    if (value.items.length > 0) out.push(['__items__', value.items]);
-    return out;
-  }
-  return [];
-}
-
-function pathKey(key: unknown): PathKey {
-  return typeof key === 'string' || typeof key === 'number' ? key : repr(key);
-}
-
-/** A short Python-style repr of a dict key for paths (`(2, 3)`, `True`, `None`, `12345678901234567890`). */
-function repr(key: unknown): string {
-  if (key === null) return 'None';
-  if (typeof key === 'boolean') return key ? 'True' : 'False';
-  if (typeof key === 'bigint' || typeof key === 'number') return String(key);
-  if (typeof key === 'string') return JSON.stringify(key);
-  if (key instanceof Tuple) return key.length === 1 ? `(${repr(key[0])},)` : `(${key.map(repr).join(', ')})`;
-  return `<${typeof key === 'object' ? (key.constructor?.name ?? 'object') : typeof key}>`;
 }

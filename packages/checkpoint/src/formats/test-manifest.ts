@@ -44,10 +44,38 @@ export interface Fixture {
   tensors: ManifestTensor[];
   values?: Record<string, unknown>;
   error?: { code: string; global: string };
+  /** The start of the message torch 1.13's `torch.load` fails with, for fixtures it refuses. */
+  torch_error?: string;
   byteorder?: string;
 }
 
 export const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { fixtures: Fixture[] };
+
+/**
+ * The path of a fixture file.
+ *
+ * @example
+ * ```ts
+ * await load(fixturePath('zip/dtypes.pt'), { mapLocation: 'cpu' });
+ * ```
+ */
+export function fixturePath(file: string): string {
+  return join(FIXTURES, file);
+}
+
+/**
+ * The manifest record of a fixture file; fails the test when the manifest has none.
+ *
+ * @example
+ * ```ts
+ * const { tensors } = manifestFixture('zip/views.pt');
+ * ```
+ */
+export function manifestFixture(file: string): Fixture {
+  const found = MANIFEST.fixtures.find((f) => f.file === file);
+  if (found === undefined) throw new Error(`manifest.json has no fixture ${file}`);
+  return found;
+}
 
 export function fixtureBytes(file: string): Uint8Array {
   return new Uint8Array(readFileSync(join(FIXTURES, file)));

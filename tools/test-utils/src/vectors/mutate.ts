@@ -8,6 +8,7 @@
  * @module
  */
 import fc from 'fast-check';
+import { concat } from './common.js';
 
 /**
  * One mutation. Positions are taken modulo the input length when applied, so a mutation applies to
@@ -152,7 +153,7 @@ function editCentralDirectory(bytes: Uint8Array, m: Extract<Mutation, { kind: 'd
     const b = m.b % records.length;
     [records[a], records[b]] = [records[b]!, records[a]!];
   }
-  const newCd = concatAll(records);
+  const newCd = concat(...records);
   const before = bytes.subarray(0, cd.cdOffset);
   const between = bytes.slice(cd.cdOffset + cd.cdSize, cd.eocd);
   const eocd = bytes.slice(cd.eocd);
@@ -169,15 +170,5 @@ function editCentralDirectory(bytes: Uint8Array, m: Extract<Mutation, { kind: 'd
     z.setBigUint64(40, BigInt(newCd.length), true);
     z.setBigUint64(between.length - 20 + 8, z.getBigUint64(between.length - 20 + 8, true) + BigInt(shift), true);
   }
-  return concatAll([before, newCd, between, eocd]);
-}
-
-function concatAll(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(before, newCd, between, eocd);
 }

@@ -1,0 +1,23 @@
+/**
+ * Joins byte arrays into one.
+ *
+ * @module
+ */
+
+/**
+ * One new array holding `parts` one after another (a copy, even of a single part).
+ *
+ * @example
+ * ```ts
+ * concatBytes([Uint8Array.of(1, 2), Uint8Array.of(3)]); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

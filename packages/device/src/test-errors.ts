@@ -1,0 +1,26 @@
+/**
+ * Test helper (not built): the {@link DeviceError} a call throws.
+ *
+ * @module
+ */
+
+import { isDeviceError, type DeviceError } from './errors.js';
+
+/**
+ * Runs `f` and returns the {@link DeviceError} it throws; rethrows any other error and fails when
+ * nothing is thrown.
+ *
+ * @example
+ * ```ts
+ * expect(errorOf(() => device('cuda:01')).code).toBe('DEVICE_INVALID');
+ * ```
+ */
+export function errorOf(f: () => unknown): DeviceError {
+  try {
+    f();
+  } catch (e) {
+    if (isDeviceError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a DeviceError');
+}
