@@ -63,11 +63,11 @@ describe('pickle', () => {
   it('handles tuples that contain themselves through a list as CPython does (POP / POP_MARK + BINGET)', () => {
     // Expected bytes: CPython 3.11 pickle.dumps(t, 2) for l = []; t = (l,) / (1, 2, 3, 4, l); l.append(t)
     const small: unknown[] = [];
-    const t1 = tuple<unknown>(small);
+    const t1 = tuple<unknown[]>(small);
     small.push(t1);
     expect(Buffer.from(pickle(t1).bytes).toString('hex')).toBe('80025d71006800857101613068012e');
     const big: unknown[] = [];
-    const t5 = tuple<unknown>(1, 2, 3, 4, big);
+    const t5 = tuple<unknown[]>(1, 2, 3, 4, big);
     big.push(t5);
     expect(Buffer.from(pickle(t5).bytes).toString('hex')).toBe('8002284b014b024b034b045d7100284b014b024b034b046800747101613168012e');
   });

@@ -135,7 +135,7 @@ describe('legacy stream', () => {
 
   it('a wrong magic number is LEGACY_BAD_MAGIC', async () => {
     const bad = legacy.slice();
-    bad[5] ^= 0xff; // inside the LONG1 payload of the magic number
+    bad[5]! ^= 0xff; // inside the LONG1 payload of the magic number
     expect((await code(open(bad))).code).toBe('LEGACY_BAD_MAGIC');
   });
 
@@ -150,7 +150,7 @@ describe('legacy stream', () => {
 describe('tar', () => {
   it('a header with a bad checksum is ARCHIVE_LAYOUT', async () => {
     const bad = fixtureBytes('tar/legacy-0.1.tar').slice();
-    bad[0] ^= 1;
+    bad[0]! ^= 1;
     expect((await code(open(bad))).code).toBe('ARCHIVE_LAYOUT');
   });
 });

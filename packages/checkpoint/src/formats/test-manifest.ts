@@ -243,7 +243,7 @@ export function checkValue(c: FormatContainer, actual: unknown, expected: unknow
       const { dtype, shape, data } = body as { dtype: string; shape: number[]; data: number[] };
       expect(actual, at).toBeInstanceOf(NUMPY_ARRAYS[dtype]!);
       expect(numpyInfo(actual)?.shape, at).toEqual(shape);
-      expect([...(actual as ArrayLike<number>)], at).toEqual(data);
+      expect(Array.from(actual as ArrayLike<number>), at).toEqual(data);
       return;
     }
     case '$npscalar':

@@ -214,7 +214,7 @@ describe('unpickle: strictness (security.md C)', () => {
     for (let i = 0; i < pkl.length; i++) {
       for (const x of [0x01, 0x80, 0xff]) {
         const m = pkl.slice();
-        m[i] ^= x;
+        m[i]! ^= x;
         await onlyCheckpointErrors(() => unpickle(m, { persistentLoad: createStorageTable().persistentLoad }));
       }
     }

@@ -80,7 +80,7 @@ describe('openZip: valid archives', () => {
 
   it('torch never checks CRCs: a corrupted stored byte reads without verify and fails with it', async () => {
     const bytes = torchZip(torchFiles()).bytes;
-    bytes[320] ^= 0xff; // first byte of data/0 (offset 320 per §1.11)
+    bytes[320]! ^= 0xff; // first byte of data/0 (offset 320 per §1.11)
     expect((await (await open(bytes)).read('data/0'))[0]).toBe(0xff);
     await expectCode((await open(bytes, { verify: true })).read('data/0'), 'ZIP_CRC_MISMATCH');
   });
@@ -390,7 +390,7 @@ describe('openZip: robustness', () => {
   it('every single-byte corruption either reads or fails with a CheckpointError', async () => {
     for (let i = 0; i < golden.length; i++) {
       const bytes = golden.slice();
-      bytes[i] ^= 0x5a;
+      bytes[i]! ^= 0x5a;
       await onlyCheckpointErrors(() => readAll(bytes));
     }
   });
