@@ -8,7 +8,14 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { clip } from './errors.js';
 
-/** The backend name tfjs-node-gpu registers. */
+/**
+ * The backend name tfjs-node-gpu registers.
+ *
+ * @example
+ * ```ts
+ * tf.findBackend(CUDA_BACKEND); // the tfjs-node-gpu backend, when it loaded
+ * ```
+ */
 export const CUDA_BACKEND = 'tensorflow';
 
 /** What the probe found. */

@@ -9,13 +9,25 @@ import { DeviceError, clip } from './errors.js';
 /**
  * Device types torch 1.13 knows, in the order its error message lists them (verified against torch 1.13),
  * followed by the types newer releases added.
+ *
+ * @example
+ * ```ts
+ * TORCH_DEVICE_TYPES.includes('mps'); // true
+ * ```
  */
 export const TORCH_DEVICE_TYPES: readonly string[] = Object.freeze([
   'cpu', 'cuda', 'ipu', 'xpu', 'mkldnn', 'opengl', 'opencl', 'ideep', 'hip', 've', 'fpga', 'ort', 'xla',
   'lazy', 'vulkan', 'mps', 'meta', 'hpu', 'privateuseone', 'maia', 'mtia',
 ]);
 
-/** Device types that exist only in TF.js; first-class here, not aliases. */
+/**
+ * Device types that exist only in TF.js; first-class here, not aliases.
+ *
+ * @example
+ * ```ts
+ * TFJS_DEVICE_TYPES.includes(device('wasm').type); // true
+ * ```
+ */
 export const TFJS_DEVICE_TYPES: readonly string[] = Object.freeze(['wasm', 'webgl', 'webgpu']);
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set([...TORCH_DEVICE_TYPES, ...TFJS_DEVICE_TYPES]);

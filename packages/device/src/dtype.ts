@@ -111,7 +111,14 @@ for (const [name, [itemSize, storageName, tf, exact, aliases]] of Object.entries
   for (const n of [name, ...aliases]) BY_NAME.set(n, name);
 }
 
-/** Every torch dtype, in table order. */
+/**
+ * Every torch dtype, in table order.
+ *
+ * @example
+ * ```ts
+ * TORCH_DTYPES.filter((d) => dtypeInfo(d).exact); // dtypes TF.js holds without loss
+ * ```
+ */
 export const TORCH_DTYPES: readonly TorchDType[] = Object.freeze([...INFOS.keys()]);
 
 /**

@@ -17,10 +17,24 @@ export type DeviceErrorCode =
   | 'META_NO_DATA'
   | 'SHAPE_MISMATCH';
 
-/** Longest message a {@link DeviceError} carries. */
+/**
+ * Longest message a {@link DeviceError} carries.
+ *
+ * @example
+ * ```ts
+ * err.message.length <= MAX_MESSAGE_LENGTH; // always true
+ * ```
+ */
 export const MAX_MESSAGE_LENGTH = 512;
 
-/** Longest piece of caller- or file-provided text echoed into a message. */
+/**
+ * Longest piece of caller- or file-provided text echoed into a message.
+ *
+ * @example
+ * ```ts
+ * clip('x'.repeat(100)); // the first MAX_QUOTED_LENGTH (64) characters, marked as cut
+ * ```
+ */
 export const MAX_QUOTED_LENGTH = 64;
 
 /**
