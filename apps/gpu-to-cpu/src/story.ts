@@ -154,8 +154,9 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
 /** Runs the CNN on the batch, each top-level submodule on its own device (inputs moved there). */
 async function run(model: Module, batch: Batch, runtime: DeviceRuntime): Promise<Run> {
   const images = runtime.place(new Float32Array(batch.input), batch.input_shape, 'float32', 'cpu') as Tensor;
+  const parts = segments(batch.architecture, model);
   let x: Tensor = images;
-  for (const { prefix, layers } of segments(batch.architecture, model)) {
+  for (const { prefix, layers } of parts) {
     const sub = model.get(prefix) as Module;
     const next = await callOn(sub, x, (input, m) => runLayers(runtime.tf, layers, (layer, p) => m.get(`${layer.slice(prefix.length + 1)}.${p}`) as Tensor, input), runtime);
     if (x !== images) runtime.dispose(x);
@@ -165,7 +166,7 @@ async function run(model: Module, batch: Batch, runtime: DeviceRuntime): Promise
   runtime.dispose(x);
   runtime.dispose(images);
   const classes = batch.logits_shape[1] as number;
-  const devices = Object.fromEntries(segments(batch.architecture, model).map(({ prefix }) => [prefix, (model.get(prefix) as Module).devices(runtime).join('+')]));
+  const devices = Object.fromEntries(parts.map(({ prefix }) => [prefix, (model.get(prefix) as Module).devices(runtime).join('+')]));
   return { logits, maxAbsDiff: maxAbsDiff(logits, batch.logits), predictions: argmaxRows(logits, classes), devices };
 }
 

@@ -56,7 +56,7 @@ export function escapeHtml(text: string): string {
  * const svg = barChart(results); // '<svg …><rect class="bar" data-strategy="map-location" data-device="cpu" data-bytes="7432" …'
  * ```
  */
-export function barChart(results: readonly StrategyLedger[]): string {
+function barChart(results: readonly StrategyLedger[]): string {
   const devices = ledgerDevices(results);
   const max = Math.max(1, ...results.flatMap((r) => devices.map((d) => r.peak[d] ?? 0)));
   const groupWidth = devices.length * (BAR + GAP) - GAP;

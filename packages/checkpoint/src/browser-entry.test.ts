@@ -10,14 +10,6 @@ const src = dirname(fileURLToPath(import.meta.url));
 const deviceDist = join(src, '../../device/dist');
 const builtins = new Set(builtinModules);
 
-/**
- * Node-only imports of @x/device that sit behind `process.versions.node` checks (runtime.ts:
- * locating the wasm binaries, `os.totalmem()`). Listed exactly, so any new one fails; webpack 5
- * refuses `node:` specifiers even in dead branches, so these should move behind an injected
- * loader in @x/device.
- */
-const KNOWN_GUARDED = new Set(['device/dist/runtime.js -> node:module', 'device/dist/runtime.js -> node:path', 'device/dist/runtime.js -> node:os']);
-
 /** Runtime import specifiers of a module: static imports/re-exports (not `import type`) and `import('…')` with a literal. */
 function specifiers(code: string): string[] {
   const out: string[] = [];
@@ -56,7 +48,7 @@ describe('the browser entry (src/index.ts)', () => {
     expect(modules).toContain(join(src, 'load.ts'));
     expect(modules).toContain(join(deviceDist, 'runtime.js'));
     expect(modules).not.toContain(join(src, 'source-node.ts'));
-    expect(nodeImports.filter((i) => !KNOWN_GUARDED.has(i))).toEqual([]);
+    expect(nodeImports).toEqual([]);
   });
 
   it('the walker sees what it must reject', () => {

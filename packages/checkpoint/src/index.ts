@@ -1,21 +1,20 @@
-export { CheckpointError, isCheckpointError, quote, MAX_MESSAGE_LENGTH, MAX_QUOTED_LENGTH } from './errors.js';
+export { CheckpointError, isCheckpointError } from './errors.js';
 export type { CheckpointErrorCode, CheckpointErrorInit, ErrorWhere } from './errors.js';
-export { DEFAULT_LIMITS, resolveLimits, checkBound } from './limits.js';
+export { DEFAULT_LIMITS } from './limits.js';
 export type { Limits, LimitName } from './limits.js';
-export { fromBytes, fromBlob, fromUrl, checkRange } from './source.js';
+export { fromBytes, fromBlob, fromUrl } from './source.js';
 export type { ByteSource, UrlSourceOptions } from './source.js';
 export { openZip } from './zip/archive.js';
 export type { ZipArchive, ZipEntry, ZipOptions } from './zip/archive.js';
-export { crc32 } from './zip/crc32.js';
-export { unpickle, unpickleAt } from './pickle/unpickler.js';
+export { unpickle } from './pickle/unpickler.js';
 export type { UnpickleOptions } from './pickle/unpickler.js';
-export { PyGlobal, lookupGlobal } from './pickle/globals.js';
-export type { GlobalKind, GlobalLookup } from './pickle/globals.js';
-export { storageFromPid, createStorageTable } from './pickle/storage.js';
+export { PyGlobal } from './pickle/globals.js';
+export type { GlobalKind } from './pickle/globals.js';
+export { createStorageTable } from './pickle/storage.js';
 export type { StorageTable } from './pickle/storage.js';
 export { NumpyDType, numpyInfo } from './pickle/numpy.js';
 export type { NumpyInfo } from './pickle/numpy.js';
-export { checkGeometry, Layout } from './tensor-refs.js';
+export { Layout } from './tensor-refs.js';
 export type {
   RebuiltTensorRef,
   QuantizedTensorRef,
@@ -26,7 +25,6 @@ export type {
   LayoutName,
   MetaTensorRef,
   InlineTensorRef,
-  Geometry,
 } from './tensor-refs.js';
 export { Tuple, tuple, OrderedDict, PyObject, markFloat, isFloat, DType, TorchSize, isStorageRef, isTensorRef } from './values.js';
 export type { StorageRef, TensorRef } from './values.js';
@@ -36,27 +34,19 @@ export { load, loadCheckpoint } from './load.js';
 export type { LoadResult, LoadReport, TensorPlacement, ConversionRecord } from './load.js';
 export { inspect, inspectCheckpoint, sha256Hex } from './inspect.js';
 export type { InspectResult, InspectedTensor } from './inspect.js';
-export { tensorInfo, RawTensor, gather, isContiguous, materialise, numel } from './materialise.js';
+export { tensorInfo, RawTensor } from './materialise.js';
 export type { TensorInfo, RawQuantizer, SparseTensors, DenseValue, Materialised, DTypeConversion, AnyTensorRef } from './materialise.js';
-export {
-  openContainer,
-  CONTAINER_FORMATS,
-  HEAD_BYTES,
-  torchZipFormat,
-  torchScriptFormat,
-  legacyFormat,
-  tarFormat,
-  safetensorsFormat,
-  shardedFormat,
-} from './formats/index.js';
-export type { CheckpointFormatReader, FormatContainer, OpenOptions } from './formats/index.js';
+export { openContainer } from './formats/index.js';
+export type { FormatContainer, OpenOptions } from './formats/index.js';
 export type { CheckpointFormat, Container, TensorEntry, PathKey } from './container.js';
-export { save, prepareValue, gatherView, scatterView, contiguousStrides, isTfTensor } from './save.js';
-export type { SaveOptions, PrepareOptions, PreparedValue, PreparedTensor, FloatingDType, TfTensorLike } from './save.js';
-export { saveSafetensors, safetensorsInputs, checkFlatStateDict } from './save-safetensors.js';
+export { save } from './save.js';
+export type { SaveOptions, PrepareOptions, FloatingDType } from './save.js';
+export { saveSafetensors } from './save-safetensors.js';
 export type { SaveSafetensorsOptions } from './save-safetensors.js';
-export { diff, diffPrepared, elementsAsNumbers, maxAbsDiff } from './diff.js';
+export { diff } from './diff.js';
 export type { TensorDiff, DiffResult } from './diff.js';
 export { concatBytes } from './concat-bytes.js';
 export { ZipWriter, memorySink } from './zip-writer.js';
 export type { ByteSink, ChunkedData, ZipWriterOptions } from './zip-writer.js';
+export type { WriteTorchZipResult } from './torch-writer.js';
+export type { SafetensorsHeader } from './safetensors.js';

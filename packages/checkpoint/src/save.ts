@@ -9,9 +9,9 @@
 
 import { dtypeInfo, fromTensorData, MetaTensor, toTensorData, type DeviceRuntime, type TensorValues, type TorchDType } from '@x/device';
 import { CheckpointError, quote } from './errors.js';
-import { numel, RawTensor, tensorInfo, type RawQuantizer, type SparseTensors } from './materialise.js';
+import { gather, isContiguous, numel, RawTensor, tensorInfo, type RawQuantizer, type SparseTensors } from './materialise.js';
 import { markNumpyScalar, numpyScalarType } from './pickle/numpy.js';
-import { isTensorKind, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
+import { contiguousStrides, isTensorKind, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
 import { writeTorchZip, type TorchZipLayout, type WriteTorchZipResult } from './torch-writer.js';
 import { isFloat, isTensorRef, markFloat, OrderedDict, PyObject, Tuple, type StorageRef, type TensorRef } from './values.js';
 import type { ByteSink } from './zip-writer.js';
@@ -164,7 +164,7 @@ class Preparer {
       value: root,
       tensors: this.tensors,
       storageBytes,
-      contiguous: async (ref) => gatherView(await storageBytes(ref.storage), ref),
+      contiguous: async (ref) => gather(await storageBytes(ref.storage), ref, dtypeInfo(ref.dtype).itemSize),
     };
   }
 
@@ -326,7 +326,7 @@ class Preparer {
     views.push({ view: ref, data: t.data });
     const all = views;
     const storage = this.storage(ref.storage, ref.dtype, async () => {
-      const whole = all.find(({ view }) => view.offset === 0 && numel(view.shape) === ref.storage.numel && isContiguousView(view));
+      const whole = all.find(({ view }) => view.offset === 0 && numel(view.shape) === ref.storage.numel && isContiguous(view.shape, view.stride));
       if (whole !== undefined) return new Uint8Array(whole.data.buffer, whole.data.byteOffset, whole.data.byteLength);
       const out = new Uint8Array(ref.storage.byteLength);
       for (const { view, data } of all) scatterView(out, view, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -420,24 +420,6 @@ function castBytes(bytes: Uint8Array, from: TorchDType, to: FloatingDType): Uint
 }
 
 /**
- * C-contiguous strides (in elements) of a shape.
- *
- * @example
- * ```ts
- * contiguousStrides([2, 3, 4]); // [12, 4, 1]
- * ```
- */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const stride = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    stride[i] = s;
-    s *= Math.max(shape[i]!, 1);
-  }
-  return stride;
-}
-
-/**
  * Calls `each(storageElement, contiguousIndex)` for every element of a strided view, in C order.
  */
 function forEachElement(view: Pick<TensorRef, 'offset' | 'shape' | 'stride'>, each: (from: number, n: number) => void): void {
@@ -456,32 +438,8 @@ function forEachElement(view: Pick<TensorRef, 'offset' | 'shape' | 'stride'>, ea
   }
 }
 
-function isContiguousView(view: Pick<TensorRef, 'shape' | 'stride'>): boolean {
-  const strides = contiguousStrides(view.shape);
-  return view.shape.every((d, i) => d === 1 || view.stride[i] === strides[i]);
-}
-
 /**
- * The C-contiguous bytes of a strided view of `storage` (a subarray when the view is contiguous).
- *
- * @example
- * ```ts
- * // a 2x2 transpose of int8 storage [0, 1, 2, 3]
- * gatherView(Uint8Array.of(0, 1, 2, 3), { offset: 0, shape: [2, 2], stride: [1, 2], dtype: 'int8' }); // [0, 2, 1, 3]
- * ```
- */
-export function gatherView(storage: Uint8Array, view: Pick<TensorRef, 'offset' | 'shape' | 'stride' | 'dtype'>): Uint8Array {
-  const item = dtypeInfo(view.dtype).itemSize;
-  const count = numel(view.shape);
-  if (count === 0) return new Uint8Array(0);
-  if (isContiguousView(view)) return storage.subarray(view.offset * item, (view.offset + count) * item);
-  const out = new Uint8Array(count * item);
-  forEachElement(view, (from, n) => out.set(storage.subarray(from * item, (from + 1) * item), n * item));
-  return out;
-}
-
-/**
- * The inverse of {@link gatherView}: writes a view's C-contiguous `elements` into `storage`.
+ * The inverse of {@link gather}: writes a view's C-contiguous `elements` into `storage`.
  *
  * @example
  * ```ts
@@ -492,7 +450,7 @@ export function gatherView(storage: Uint8Array, view: Pick<TensorRef, 'offset' |
 export function scatterView(storage: Uint8Array, view: Pick<TensorRef, 'offset' | 'shape' | 'stride' | 'dtype'>, elements: Uint8Array): void {
   const item = dtypeInfo(view.dtype).itemSize;
   if (numel(view.shape) === 0) return;
-  if (isContiguousView(view)) {
+  if (isContiguous(view.shape, view.stride)) {
     storage.set(elements, view.offset * item);
     return;
   }

@@ -210,6 +210,24 @@ export interface Geometry {
 }
 
 /**
+ * C-contiguous strides (in elements) of a shape.
+ *
+ * @example
+ * ```ts
+ * contiguousStrides([2, 3, 4]); // [12, 4, 1]
+ * ```
+ */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const stride = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    stride[i] = s;
+    s *= Math.max(shape[i]!, 1);
+  }
+  return stride;
+}
+
+/**
  * Checks a strided view the way ATen's `checkInBoundsForStorage` does, with all arithmetic in
  * `BigInt`: rank ≤ `maxRank`, `len(size) == len(stride)`, every number a non-negative safe
  * integer, element count a safe integer, and — unless the view has no elements or `storageBytes`

@@ -18,7 +18,14 @@ import { clip } from './errors.js';
  */
 export const CUDA_BACKEND = 'tensorflow';
 
-/** What the probe found. */
+/**
+ * What the probe found.
+ *
+ * @example
+ * ```ts
+ * const { gpuCount, reason } = await probeCuda(tf); // gpuCount 0 and a reason without tfjs-node-gpu
+ * ```
+ */
 export interface CudaProbe {
   /** Number of GPUs usable in this process: 1 when libtensorflow reports a GPU (one per process), else 0. */
   gpuCount: number;
@@ -28,7 +35,14 @@ export interface CudaProbe {
   reason: string | undefined;
 }
 
-/** Loads the peer package; replaceable in tests. */
+/**
+ * Loads the peer package; replaceable in tests.
+ *
+ * @example
+ * ```ts
+ * const loadCuda: CudaLoader = () => import('@tensorflow/tfjs-node-gpu');
+ * ```
+ */
 export type CudaLoader = () => Promise<unknown>;
 
 const PEER = '@tensorflow/tfjs-node-gpu';

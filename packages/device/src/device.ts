@@ -38,7 +38,14 @@ const DEVICE_PATTERN = /^([a-zA-Z_]+)(?::([1-9]\d*|0))?$/;
 /** Largest index `std::stoi` parses; beyond it torch says "Could not parse device index". */
 const MAX_PARSED_INDEX = 2 ** 31 - 1;
 
-/** A device, or a string in torch.device's grammar. */
+/**
+ * A device, or a string in torch.device's grammar.
+ *
+ * @example
+ * ```ts
+ * const d: DeviceLike = 'cuda:0'; // or device('cuda', 0)
+ * ```
+ */
 export type DeviceLike = string | Device;
 
 /**

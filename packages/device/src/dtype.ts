@@ -15,7 +15,14 @@ import {
   type Float8Format,
 } from './float-bits.js';
 
-/** Every torch dtype a checkpoint can name (§6.1 groups 1 and 2). */
+/**
+ * Every torch dtype a checkpoint can name (§6.1 groups 1 and 2).
+ *
+ * @example
+ * ```ts
+ * const d: TorchDType = 'bfloat16';
+ * ```
+ */
 export type TorchDType =
   | 'float64' | 'float32' | 'float16' | 'bfloat16'
   | 'complex128' | 'complex64' | 'complex32'
@@ -26,10 +33,24 @@ export type TorchDType =
   | 'float8_e4m3fn' | 'float8_e5m2' | 'float8_e4m3fnuz' | 'float8_e5m2fnuz' | 'float8_e8m0fnu'
   | 'bits8' | 'bits16' | 'bits1x8' | 'bits2x4' | 'bits4x2';
 
-/** dtypes a TF.js tensor can hold numbers in. */
+/**
+ * dtypes a TF.js tensor can hold numbers in.
+ *
+ * @example
+ * ```ts
+ * const d: TfDType | undefined = dtypeInfo('float16').tf; // 'float32'
+ * ```
+ */
 export type TfDType = 'float32' | 'int32' | 'bool' | 'complex64';
 
-/** One row of the dtype table. */
+/**
+ * One row of the dtype table.
+ *
+ * @example
+ * ```ts
+ * const info: DTypeInfo = dtypeInfo('float16'); // info.itemSize === 2, info.tf === 'float32'
+ * ```
+ */
 export interface DTypeInfo {
   /** torch name (`torch.<name>`). */
   name: TorchDType;
@@ -45,18 +66,46 @@ export interface DTypeInfo {
   aliases: readonly string[];
 }
 
-/** How a loader handles dtypes TF.js cannot hold exactly. */
+/**
+ * How a loader handles dtypes TF.js cannot hold exactly.
+ *
+ * @example
+ * ```ts
+ * const mode: DTypeMode = 'strict'; // DTYPE_LOSSY instead of a changed value
+ * ```
+ */
 export type DTypeMode = 'convert' | 'strict' | 'raw';
 
-/** Typed arrays {@link rawView} returns. */
+/**
+ * Typed arrays {@link rawView} returns.
+ *
+ * @example
+ * ```ts
+ * const view: TypedArray = rawView(bytes, 'int64'); // a BigInt64Array
+ * ```
+ */
 export type TypedArray =
   | Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array
   | Uint32Array | BigInt64Array | BigUint64Array;
 
-/** TF.js tensor data: float32 and complex64 (interleaved) as Float32Array, int32 as Int32Array, bool as Uint8Array. */
+/**
+ * TF.js tensor data: float32 and complex64 (interleaved) as Float32Array, int32 as Int32Array, bool as Uint8Array.
+ *
+ * @example
+ * ```ts
+ * const values: TensorValues = toTensorData(bytes, 'float16', 'convert').values; // a Float32Array
+ * ```
+ */
 export type TensorValues = Float32Array | Int32Array | Uint8Array;
 
-/** What {@link toTensorData} returns. */
+/**
+ * What {@link toTensorData} returns.
+ *
+ * @example
+ * ```ts
+ * const { dtype, values, lossy }: TensorData = toTensorData(bytes, 'int64', 'convert');
+ * ```
+ */
 export interface TensorData {
   /** TF.js dtype of `values`. */
   dtype: TfDType;
@@ -225,7 +274,14 @@ export function rawView(bytes: Uint8Array, dtype: TorchDType): TypedArray {
 
 const INT32_RANGE = '[-2147483648, 2147483647]';
 
-/** Options of {@link toTensorData}. */
+/**
+ * Options of {@link toTensorData}.
+ *
+ * @example
+ * ```ts
+ * const options: ToTensorDataOptions = { overwrite: true }; // widen in place when `bytes` sit at the end of a big enough buffer
+ * ```
+ */
 export interface ToTensorDataOptions {
   /**
    * The caller gives up `bytes` and the bytes before them in their buffer: a widening conversion (float16,

@@ -4,7 +4,14 @@
  * @module
  */
 
-/** Stable error codes thrown by `@x/device`. */
+/**
+ * Stable error codes thrown by `@x/device`.
+ *
+ * @example
+ * ```ts
+ * const code: DeviceErrorCode = 'DEVICE_UNAVAILABLE';
+ * ```
+ */
 export type DeviceErrorCode =
   | 'DEVICE_INVALID'
   | 'DEVICE_UNAVAILABLE'
@@ -35,7 +42,7 @@ export const MAX_MESSAGE_LENGTH = 512;
  * clip('x'.repeat(100)); // the first MAX_QUOTED_LENGTH (64) characters, marked as cut
  * ```
  */
-export const MAX_QUOTED_LENGTH = 64;
+const MAX_QUOTED_LENGTH = 64;
 
 /**
  * Error thrown by every function of `@x/device`.

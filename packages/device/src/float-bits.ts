@@ -20,7 +20,7 @@ let halfTable: Uint32Array | undefined;
  * halfToFloatBitsTable()[0x3c00]; // 0x3f800000 (1.0)
  * ```
  */
-export function halfToFloatBitsTable(): Uint32Array {
+function halfToFloatBitsTable(): Uint32Array {
   if (halfTable !== undefined) return halfTable;
   const t = new Uint32Array(65536);
   for (let h = 0; h < 65536; h++) {
@@ -188,7 +188,14 @@ export function float32ToBfloat16(src: Float32Array): Uint16Array {
   return out;
 }
 
-/** The float8 layouts torch knows (`float8_e4m3fn`, `float8_e5m2`, the `fnuz` pair and `float8_e8m0fnu`). */
+/**
+ * The float8 layouts torch knows (`float8_e4m3fn`, `float8_e5m2`, the `fnuz` pair and `float8_e8m0fnu`).
+ *
+ * @example
+ * ```ts
+ * const f: Float8Format = 'float8_e4m3fn';
+ * ```
+ */
 export type Float8Format = 'float8_e4m3fn' | 'float8_e5m2' | 'float8_e4m3fnuz' | 'float8_e5m2fnuz' | 'float8_e8m0fnu';
 
 interface Float8Layout {

@@ -6,7 +6,7 @@
  */
 export { Device, device, TORCH_DEVICE_TYPES, TFJS_DEVICE_TYPES } from './device.js';
 export type { DeviceLike } from './device.js';
-export { DeviceError, isDeviceError, clip, MAX_MESSAGE_LENGTH, MAX_QUOTED_LENGTH } from './errors.js';
+export { DeviceError, isDeviceError, clip } from './errors.js';
 export type { DeviceErrorCode } from './errors.js';
 export {
   dtypeInfo,
@@ -26,7 +26,6 @@ export {
   float32ToBfloat16,
   float8ToFloat32,
   float8Table,
-  halfToFloatBitsTable,
 } from './float-bits.js';
 export type { Float8Format } from './float-bits.js';
 export { Ledger } from './ledger.js';

@@ -4,7 +4,14 @@
  * @module
  */
 
-/** Usage of one device. */
+/**
+ * Usage of one device.
+ *
+ * @example
+ * ```ts
+ * const { bytes, peak, tensors }: DeviceUsage = ledger.usage('cpu');
+ * ```
+ */
 export interface DeviceUsage {
   /** Bytes of live tensors placed on the device now. */
   bytes: number;
@@ -14,7 +21,14 @@ export interface DeviceUsage {
   tensors: number;
 }
 
-/** Plain-object copy of a ledger, safe to serialise. */
+/**
+ * Plain-object copy of a ledger, safe to serialise.
+ *
+ * @example
+ * ```ts
+ * const snap: LedgerSnapshot = runtime.ledger.snapshot(); // snap.bytesMoved, snap.devices.cpu
+ * ```
+ */
 export interface LedgerSnapshot {
   /** Usage per device string (`'cpu'`, `'cuda:0'`, `'meta'`, …). */
   devices: Record<string, DeviceUsage>;

@@ -8,7 +8,14 @@ import { Device, device, type DeviceLike } from './device.js';
 import { DeviceError, clip } from './errors.js';
 import type { TorchDType } from './dtype.js';
 
-/** What {@link resolveLocation} and a `mapLocation` function learn about one storage. */
+/**
+ * What {@link resolveLocation} and a `mapLocation` function learn about one storage.
+ *
+ * @example
+ * ```ts
+ * const s: StorageInfo = { key: '0', dtype: 'float32', numel: 6, byteLength: 24, location: 'cuda:0' };
+ * ```
+ */
 export interface StorageInfo {
   /** Storage key in the checkpoint (`'0'`, `'1'`, …). */
   key: string;
@@ -26,6 +33,11 @@ export interface StorageInfo {
  * torch's four `map_location` forms (`undefined` is the fourth): a device for everything, a record remapping
  * saved location tags, or a function deciding per storage (`undefined`/`null` = restore as saved).
  * A `ReadonlyMap` is accepted like a record.
+ *
+ * @example
+ * ```ts
+ * const m: MapLocation = { 'cuda:0': 'cpu' }; // or 'cpu', or (s) => (s.numel > 1e6 ? 'cpu' : undefined)
+ * ```
  */
 export type MapLocation =
   | DeviceLike

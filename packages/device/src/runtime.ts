@@ -52,10 +52,25 @@ export class MetaTensor {
   }
 }
 
-/** A placed tensor: a TF.js tensor, or a {@link MetaTensor}. */
+/**
+ * A placed tensor: a TF.js tensor, or a {@link MetaTensor}.
+ *
+ * @example
+ * ```ts
+ * const p: Placed = runtime.place(new Float32Array(6), [2, 3], 'float32', 'meta'); // a MetaTensor
+ * ```
+ */
 export type Placed = TF.Tensor | MetaTensor;
 
-/** Devices, their backends, and placement. Create with {@link createDeviceRuntime}. */
+/**
+ * Devices, their backends, and placement. Create with {@link createDeviceRuntime}.
+ *
+ * @example
+ * ```ts
+ * const runtime: DeviceRuntime = await createDeviceRuntime();
+ * runtime.isAvailable('cuda'); // false without tfjs-node-gpu
+ * ```
+ */
 export interface DeviceRuntime {
   /** Counts what this runtime placed. */
   readonly ledger: Ledger;
@@ -81,7 +96,14 @@ export interface DeviceRuntime {
   dispose(t: Placed): void;
 }
 
-/** Options of {@link createDeviceRuntime}. */
+/**
+ * Options of {@link createDeviceRuntime}.
+ *
+ * @example
+ * ```ts
+ * const options: RuntimeOptions = { bindings: { cuda: 'wasm' }, cuda: false };
+ * ```
+ */
 export interface RuntimeOptions {
   /** tfjs-core module (default: `import('@tensorflow/tfjs-core')`). */
   tf?: Tf;
@@ -136,7 +158,7 @@ export async function createDeviceRuntime(options: RuntimeOptions = {}): Promise
   const userBindings = parseBindings(options.bindings ?? {});
   const env: Environment = {
     ...(await loadWasm(tf, options.wasmPaths)),
-    totalMemory: await totalMemory(),
+    totalMemory: totalMemory(),
     cuda: undefined,
   };
   if (options.cuda !== false && !userBindings.has('cuda')) env.cuda = await probeCuda(tf, options.loadCuda);
@@ -212,24 +234,30 @@ async function loadWasm(tf: Tf, wasmPaths: string | undefined): Promise<Pick<Env
     return { wasmLoaded: false, wasmReason: `@tensorflow/tfjs-backend-wasm could not be loaded: ${clip(String(e))}` };
   }
   if (!('wasm' in tf.engine().registry)) {
-    const paths = wasmPaths ?? (await nodeWasmDist());
+    const paths = wasmPaths ?? nodeWasmDist();
     if (paths !== undefined) wasm.setWasmPaths(paths);
   }
   return { wasmLoaded: true, wasmReason: undefined };
 }
 
+/**
+ * Whether Node's built-ins can be had through `process.getBuiltinModule` (Node >= 20.16; engines asks 20.19):
+ * it takes no import specifier, so bundlers building for the browser have no `node:` import to resolve or refuse.
+ */
+function hasNodeBuiltins(): boolean {
+  return typeof process !== 'undefined' && typeof process.getBuiltinModule === 'function';
+}
+
 /** In Node, the `dist/` folder holding the wasm binaries (next to the package's main file), with a trailing slash. */
-async function nodeWasmDist(): Promise<string | undefined> {
-  if (typeof process === 'undefined' || process.versions?.node === undefined) return undefined;
-  const { createRequire } = await import('node:module');
-  const { dirname, sep } = await import('node:path');
+function nodeWasmDist(): string | undefined {
+  if (!hasNodeBuiltins()) return undefined;
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const { dirname, sep } = process.getBuiltinModule('node:path');
   return dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm')) + sep;
 }
 
-async function totalMemory(): Promise<number | undefined> {
-  if (typeof process === 'undefined' || process.versions?.node === undefined) return undefined;
-  const os = await import('node:os');
-  return os.totalmem();
+function totalMemory(): number | undefined {
+  return hasNodeBuiltins() ? process.getBuiltinModule('node:os').totalmem() : undefined;
 }
 
 /** The backend instance, initialising it (async backends too) without making it active; `null` on failure. */

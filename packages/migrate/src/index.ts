@@ -5,31 +5,28 @@
  *
  * @packageDocumentation
  */
-export { MigrateError, isMigrateError, printable, listNames } from './errors.js';
+export { MigrateError, isMigrateError } from './errors.js';
 export type { MigrateErrorCode } from './errors.js';
 export { Module } from './module.js';
 export type { TensorKind, NamedTensor, FromStateDictOptions, LoadStateDictOptions, LoadStateDictResult } from './module.js';
-export { isPlaced, relocate } from './placed.js';
-export { parseMemory } from './memory.js';
 export type { MemorySize } from './memory.js';
-export { resolveDeviceMap, coveringKey, deviceString } from './device-map.js';
-export type { DeviceMap, DeviceMapValue, TiedGroups, ResolvedDeviceMap } from './device-map.js';
-export { planDeviceMap, sizeEntries } from './plan-device-map.js';
+export { coveringKey } from './device-map.js';
+export type { DeviceMap, DeviceMapValue, TiedGroups } from './device-map.js';
+export { planDeviceMap } from './plan-device-map.js';
 export type { SizeEntry, PlanStrategy, PlanOptions, DevicePlan } from './plan-device-map.js';
 export { applyDeviceMap } from './apply-device-map.js';
 export type { AppliedDeviceMap } from './apply-device-map.js';
 export { callOn, assertSameDevice } from './run.js';
 export type { CallOnOptions } from './run.js';
-export { loadModule, moduleFromCheckpoint } from './load-module.js';
+export { loadModule } from './load-module.js';
 export type { LoadModuleOptions, ModuleLoad } from './load-module.js';
 export { loadWithDeviceMap } from './load-with-device-map.js';
 export type { LoadWithDeviceMapOptions, DeviceMapLoad } from './load-with-device-map.js';
 export { compareStrategies } from './compare-strategies.js';
 export type { StrategyName, StrategyLedger, CompareOptions } from './compare-strategies.js';
-export { relocateSource, relocatedTag } from './relocate.js';
 export type { RelocateOptions, RelocateReport, RelocatedStorage } from './relocate.js';
 export { relocateCheckpoint } from './relocate-file.js';
 export { formatTable, formatLedgers, formatPlan, ledgerDevices } from './format-table.js';
-export { parseAssignments, parseMapLocation, parseMaxMemory } from './cli-specs.js';
-export { planCheckpoint, checkpointSizeEntries } from './plan-checkpoint.js';
+export { parseAssignments, parseMaxMemory } from './cli-specs.js';
+export { planCheckpoint } from './plan-checkpoint.js';
 export type { CheckpointPlan } from './plan-checkpoint.js';

@@ -37,7 +37,7 @@ export interface CheckpointPlan {
  * checkpointSizeEntries(ckpt.entries); // [{ name: 'features.0.weight', bytes: 288 }, …]
  * ```
  */
-export function checkpointSizeEntries(entries: readonly CheckpointEntry[]): SizeEntry[] {
+function checkpointSizeEntries(entries: readonly CheckpointEntry[]): SizeEntry[] {
   const first = new Map<object, string>();
   return entries.map((e) => {
     const tied = first.get(e.ref);
@@ -50,7 +50,7 @@ export function checkpointSizeEntries(entries: readonly CheckpointEntry[]): Size
 }
 
 /**
- * Opens a checkpoint lazily, sizes its tensors with {@link checkpointSizeEntries} and plans a
+ * Opens a checkpoint lazily, sizes its tensors (bytes once loaded into TF.js) and plans a
  * device map under `options.maxMemory` (accelerate's algorithm, `planDeviceMap`), reading no
  * tensor data.
  *

@@ -63,11 +63,18 @@ const LEGACY_PICKLES = 4;
  * relocatedTag({ 'cuda:1': 'cpu' }, { key: '0', dtype: 'float32', numel: 1, byteLength: 4, location: 'cuda:1' }); // 'cpu'
  * ```
  */
-export function relocatedTag(mapLocation: MapLocation | undefined, storage: StorageInfo): string {
+function relocatedTag(mapLocation: MapLocation | undefined, storage: StorageInfo): string {
   return mapLocation === undefined ? storage.location : String(resolveLocation(mapLocation, storage));
 }
 
-/** Options of {@link relocateSource} and `relocateCheckpoint`. */
+/**
+ * Options of {@link relocateSource} and `relocateCheckpoint`.
+ *
+ * @example
+ * ```ts
+ * const options: RelocateOptions = { unknownClasses: 'record' };
+ * ```
+ */
 export interface RelocateOptions {
   /**
    * Classes outside the loader's allow list (an old `torch.save(model)`): refused by default, as

@@ -1,14 +1,7 @@
 /**
- * The format layer: one reader per checkpoint format and {@link openContainer}, which picks one.
+ * The format layer: {@link openContainer}, which picks the reader of a checkpoint's format.
  *
  * @module
  */
-export { openContainer, CONTAINER_FORMATS } from './detect.js';
-export { HEAD_BYTES } from './format-reader.js';
-export type { CheckpointFormatReader, FormatContainer, OpenOptions } from './format-reader.js';
-export { torchZipFormat } from './torch-zip.js';
-export { torchScriptFormat } from './torchscript.js';
-export { legacyFormat } from './legacy.js';
-export { tarFormat } from './tar.js';
-export { safetensorsFormat } from './safetensors-format.js';
-export { shardedFormat } from './sharded.js';
+export { openContainer } from './detect.js';
+export type { FormatContainer, OpenOptions } from './format-reader.js';

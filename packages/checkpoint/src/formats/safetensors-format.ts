@@ -9,7 +9,7 @@ import { dtypeInfo } from '@x/device';
 import { resolveLimits } from '../limits.js';
 import { parseSafetensorsHeader, safetensorsHeaderLength } from '../safetensors.js';
 import type { ByteSource } from '../source.js';
-import { checkGeometry } from '../tensor-refs.js';
+import { checkGeometry, contiguousStrides } from '../tensor-refs.js';
 import { OrderedDict, type StorageRef, type TensorRef } from '../values.js';
 import { closeSource, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
 import { makeContainer } from './make-container.js';
@@ -57,21 +57,3 @@ export const safetensorsFormat = {
     });
   },
 } as const satisfies CheckpointFormatReader;
-
-/**
- * C-order strides (in elements) of `shape`.
- *
- * @example
- * ```ts
- * contiguousStrides([2, 3, 4]); // [12, 4, 1]
- * ```
- */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const stride = new Array<number>(shape.length);
-  let step = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    stride[i] = step;
-    step *= Math.max(shape[i]!, 1);
-  }
-  return stride;
-}
