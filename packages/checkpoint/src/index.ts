@@ -1,6 +1,6 @@
 export { CheckpointError, isCheckpointError } from './errors.js';
 export type { CheckpointErrorCode, CheckpointErrorInit, ErrorWhere } from './errors.js';
-export { DEFAULT_LIMITS } from './limits.js';
+export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
 export type { Limits, LimitName } from './limits.js';
 export { fromBytes, fromBlob, fromUrl } from './source.js';
 export type { ByteSource, UrlSourceOptions } from './source.js';
