@@ -10,6 +10,7 @@
 import { concatBytes } from './concat-bytes.js';
 import { CheckpointError } from './errors.js';
 import { crc32 } from './zip/crc32.js';
+import { CDH_SIZE, LFH_SIZE, SIG_CDH, SIG_DESCRIPTOR, SIG_EOCD, SIG_LFH, SIG_ZIP64_EOCD, SIG_ZIP64_LOCATOR } from './zip/layout.js';
 
 /**
  * Where written bytes go. Each chunk is handed over once and may be kept by the sink (no copy is
@@ -81,8 +82,6 @@ interface Entry {
 }
 
 const U32_MAX = 0xffffffff;
-const LOCAL_HEADER = 30;
-const CENTRAL_HEADER = 46;
 const FLAG_UTF8 = 0x0800;
 const FLAG_DESCRIPTOR = 0x0008;
 const utf8 = new TextEncoder();
@@ -139,17 +138,17 @@ export class ZipWriter {
     const bigSize = size >= U32_MAX;
     const bigOffset = offset >= U32_MAX;
     const zip64Length = bigSize || bigOffset ? 4 + (bigSize ? 16 : 0) + (bigOffset ? 8 : 0) : 0;
-    const start = offset + LOCAL_HEADER + nameBytes.length + 4 + zip64Length;
+    const start = offset + LFH_SIZE + nameBytes.length + 4 + zip64Length;
     const pad = (this.alignment - (start % this.alignment)) % this.alignment;
 
-    const header = new Uint8Array(LOCAL_HEADER + nameBytes.length + zip64Length + 4 + pad);
+    const header = new Uint8Array(LFH_SIZE + nameBytes.length + zip64Length + 4 + pad);
     const h = new DataView(header.buffer);
-    h.setUint32(0, 0x04034b50, true);
+    h.setUint32(0, SIG_LFH, true);
     h.setUint16(6, size > 0 ? FLAG_UTF8 | FLAG_DESCRIPTOR : FLAG_UTF8, true);
     h.setUint16(26, nameBytes.length, true);
     h.setUint16(28, zip64Length + 4 + pad, true);
-    header.set(nameBytes, LOCAL_HEADER);
-    let at = LOCAL_HEADER + nameBytes.length;
+    header.set(nameBytes, LFH_SIZE);
+    let at = LFH_SIZE + nameBytes.length;
     if (zip64Length > 0) {
       h.setUint16(at, 0x0001, true);
       h.setUint16(at + 2, zip64Length - 4, true);
@@ -188,7 +187,7 @@ export class ZipWriter {
     if (size > 0) {
       const descriptor = new Uint8Array(zip64Length > 0 ? 24 : 16);
       const d = new DataView(descriptor.buffer);
-      d.setUint32(0, 0x08074b50, true);
+      d.setUint32(0, SIG_DESCRIPTOR, true);
       d.setUint32(4, crc, true);
       if (zip64Length > 0) {
         d.setBigUint64(8, BigInt(size), true);
@@ -221,7 +220,7 @@ export class ZipWriter {
     const t = new DataView(tail.buffer);
     const count = this.entries.length;
     const zip64Eocd = cdOffset + cdSize;
-    t.setUint32(at, 0x06064b50, true);
+    t.setUint32(at, SIG_ZIP64_EOCD, true);
     t.setBigUint64(at + 4, 44n, true);
     t.setUint16(at + 12, 0x031e, true);
     t.setUint16(at + 14, 0x2d, true);
@@ -230,11 +229,11 @@ export class ZipWriter {
     t.setBigUint64(at + 40, BigInt(cdSize), true);
     t.setBigUint64(at + 48, BigInt(cdOffset), true);
     at += 56;
-    t.setUint32(at, 0x07064b50, true);
+    t.setUint32(at, SIG_ZIP64_LOCATOR, true);
     t.setBigUint64(at + 8, BigInt(zip64Eocd), true);
     t.setUint32(at + 16, 1, true);
     at += 20;
-    t.setUint32(at, 0x06054b50, true);
+    t.setUint32(at, SIG_EOCD, true);
     t.setUint16(at + 8, Math.min(count, 0xffff), true);
     t.setUint16(at + 10, Math.min(count, 0xffff), true);
     t.setUint32(at + 12, Math.min(cdSize, U32_MAX), true);
@@ -252,9 +251,9 @@ function centralHeader(e: Entry): Uint8Array {
   const bigSize = e.size >= U32_MAX;
   const bigOffset = e.offset >= U32_MAX;
   const extra = bigSize || bigOffset ? 4 + (bigSize ? 16 : 0) + (bigOffset ? 8 : 0) : 0;
-  const out = new Uint8Array(CENTRAL_HEADER + e.name.length + extra);
+  const out = new Uint8Array(CDH_SIZE + e.name.length + extra);
   const v = new DataView(out.buffer);
-  v.setUint32(0, 0x02014b50, true);
+  v.setUint32(0, SIG_CDH, true);
   v.setUint16(8, e.size > 0 ? FLAG_UTF8 | FLAG_DESCRIPTOR : FLAG_UTF8, true);
   v.setUint32(16, e.crc, true);
   v.setUint32(20, Math.min(e.size, U32_MAX), true);
@@ -262,8 +261,8 @@ function centralHeader(e: Entry): Uint8Array {
   v.setUint16(28, e.name.length, true);
   v.setUint16(30, extra, true);
   v.setUint32(42, Math.min(e.offset, U32_MAX), true);
-  out.set(e.name, CENTRAL_HEADER);
-  let at = CENTRAL_HEADER + e.name.length;
+  out.set(e.name, CDH_SIZE);
+  let at = CDH_SIZE + e.name.length;
   if (extra > 0) {
     v.setUint16(at, 0x0001, true);
     v.setUint16(at + 2, extra - 4, true);

@@ -9,7 +9,8 @@ import { CheckpointError, quote } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { readInto, type ByteSource } from '../source.js';
 import { crc32 } from './crc32.js';
-import { LFH_SIZE, readDirectory, u64, type CentralEntry } from './directory.js';
+import { readDirectory, u64, type CentralEntry } from './directory.js';
+import { LFH_SIZE, SIG_DESCRIPTOR, SIG_LFH } from './layout.js';
 import { inflateRaw } from './inflate.js';
 
 /**
@@ -92,8 +93,6 @@ export interface ZipOptions {
 
 /** A stored record whose header, data and descriptor span at most this many bytes is read at once. */
 const SMALL_RECORD = 64 * 1024;
-const SIG_LFH = 0x04034b50;
-const SIG_DESCRIPTOR = 0x08074b50;
 const U32_MAX = 0xffffffff;
 
 /**

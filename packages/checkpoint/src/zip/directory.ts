@@ -8,6 +8,7 @@
 import { CheckpointError } from '../errors.js';
 import { checkBound, type Limits } from '../limits.js';
 import type { ByteSource } from '../source.js';
+import { CDH_SIZE, EOCD_SIZE, LFH_SIZE, LOCATOR_SIZE, SIG_CDH, SIG_EOCD, SIG_ZIP64_EOCD, SIG_ZIP64_LOCATOR, ZIP64_EOCD_SIZE } from './layout.js';
 
 /**
  * One central-directory record after its checks.
@@ -52,23 +53,6 @@ export interface Directory {
   readonly cdOffset: number;
 }
 
-const SIG_EOCD = 0x06054b50;
-const SIG_ZIP64_LOCATOR = 0x07064b50;
-const SIG_ZIP64_EOCD = 0x06064b50;
-const SIG_CDH = 0x02014b50;
-const EOCD_SIZE = 22;
-const LOCATOR_SIZE = 20;
-const ZIP64_EOCD_SIZE = 56;
-const CDH_SIZE = 46;
-/**
- * Local file header size before the name.
- *
- * @example
- * ```ts
- * const nameStart = headerOffset + LFH_SIZE;
- * ```
- */
-export const LFH_SIZE = 30;
 /** Accepted general-purpose flag bits: 1–2 (deflate hints), 3 (data descriptor), 11 (UTF-8). */
 const ALLOWED_FLAGS = 0x0002 | 0x0004 | 0x0008 | 0x0800;
 const U32_MAX = 0xffffffff;
