@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `x-checkpoint`: inspect and load checkpoints from the command line.
  *
@@ -13,8 +12,6 @@
  *
  * @module
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createDeviceRuntime, isDeviceError, type MapLocation } from '@x/device';
 import { convertCommand } from './cli-convert.js';
@@ -191,15 +188,3 @@ export async function main(argv: readonly string[], io: CliIO = { out: (t) => co
     return e instanceof UsageError ? 2 : 1;
   }
 }
-
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

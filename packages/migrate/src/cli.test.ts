@@ -111,8 +111,8 @@ describe('x-migrate compare', () => {
   });
 });
 
-describe('the x-migrate executable (dist/cli.js, built before tests)', () => {
-  const bin = join(dirname(fileURLToPath(import.meta.url)), '../dist/cli.js');
+describe('the x-migrate executable (bin/x-migrate.js over dist, built before tests)', () => {
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '../bin/x-migrate.js');
 
   it('exits non-zero with code and message on stderr, no stack trace', () => {
     expect(existsSync(bin)).toBe(true);

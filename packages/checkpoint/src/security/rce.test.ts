@@ -58,7 +58,7 @@ describe('hostile fixtures pickled by CPython', () => {
   }
 
   it('the built x-checkpoint binary exits 1 with one line on stderr (spawned)', async () => {
-    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    const cli = fileURLToPath(new URL('../../bin/x-checkpoint.js', import.meta.url));
     expect(existsSync(cli), 'build @x/checkpoint first (npx tsc -b)').toBe(true);
     const run = promisify(execFile);
     const failure = await run(process.execPath, [cli, 'inspect', join(FIXTURES, 'hostile/system-zip.pt')]).then(
