@@ -41,6 +41,14 @@ const BUFFER = 1 << 20;
 const MAX_WRITE = 1 << 30;
 
 /**
+ * What {@link fileSink} needs of a `node:fs/promises` `FileHandle`, spelled out so the published
+ * declarations do not need `@types/node`.
+ */
+export interface WritableFile {
+  write(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
+}
+
+/**
  * A {@link ByteSink} writing sequentially to an open file: small chunks are gathered into a 1 MiB
  * buffer, large ones go straight to the file (in ≤ 1 GiB calls). Call `flush()` before closing.
  *
@@ -53,7 +61,7 @@ const MAX_WRITE = 1 << 30;
  * await fh.close();
  * ```
  */
-export function fileSink(handle: FileHandle): ByteSink & { flush(): Promise<void> } {
+export function fileSink(handle: WritableFile): ByteSink & { flush(): Promise<void> } {
   const buffer = new Uint8Array(BUFFER);
   let used = 0;
   const writeAll = async (bytes: Uint8Array): Promise<void> => {
