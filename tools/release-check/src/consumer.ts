@@ -23,19 +23,18 @@ export async function installConsumer(dir: string, registryUrl: string, version:
   });
 }
 
-/** One `file(line,col): error TSnnnn: …` line of tsc output. */
+/** One error line of tsc output; `file` is absent for errors without a location (bad config …). */
 export interface Diagnostic {
-  readonly file: string;
+  readonly file: string | undefined;
   readonly text: string;
 }
 
-/** The error lines of tsc's plain output (continuation lines dropped). */
+/** Every error line of tsc's plain output (`file(line,col): error TSnnnn: …` or `error TSnnnn: …`). */
 export function parseDiagnostics(output: string): Diagnostic[] {
   return output
     .split('\n')
-    .map((line) => /^(\S.*?)\(\d+,\d+\): error TS\d+/.exec(line))
-    .filter((match) => match !== null)
-    .map((match) => ({ file: match[1]!, text: match[0] }));
+    .filter((line) => /\berror TS\d+/.test(line))
+    .map((line) => ({ file: /^(\S.*?)\(\d+,\d+\): error TS\d+/.exec(line)?.[1], text: line }));
 }
 
 /**
@@ -44,5 +43,6 @@ export function parseDiagnostics(output: string): Diagnostic[] {
  * Those are tfjs's to fix; everything else must be clean.
  */
 export function isTfjsTypingIssue(diagnostic: Diagnostic): boolean {
-  return /node_modules\/(@tensorflow|@webgpu)\/|node_modules\/typescript\/lib\/lib\.dom\.d\.ts$/.test(diagnostic.file);
+  const tfjs = /node_modules\/(@tensorflow|@webgpu)\/|node_modules\/typescript\/lib\/lib\.dom\.d\.ts$/;
+  return diagnostic.file !== undefined && tfjs.test(diagnostic.file);
 }
