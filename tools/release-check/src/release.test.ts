@@ -47,12 +47,13 @@ beforeAll(async () => {
 
   await copyRepo(repo);
   await addChangeset(repo, 'release-check', { '@x/migrate': 'minor' }, 'Release check: a minor release of the fixed group.');
-  const url = registry.url;
+  // Versioning resolves against the npm registry the machine is configured for, as for a maintainer.
+  await run('npm', ['run', 'version-packages'], { cwd: repo, env: cleanNpmEnv() });
   // Publishing can only reach the local registry: the project .npmrc, the environment and the
   // scope all name it, and the token is for it alone.
+  const url = registry.url;
   await writeFile(join(repo, '.npmrc'), `registry=${url}\n@x:registry=${url}\n//${url.slice('http://'.length)}:_authToken=release-check\n`);
   const env = cleanNpmEnv({ npm_config_registry: url, 'npm_config_@x:registry': url, TURBO_TELEMETRY_DISABLED: '1' });
-  await run('npm', ['run', 'version-packages'], { cwd: repo, env });
   release = await runScript(repo, 'release', env);
   await installConsumer(consumer, url, version);
 });

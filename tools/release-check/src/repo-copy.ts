@@ -23,9 +23,9 @@ const skipped = new Set(['node_modules', '.turbo', 'test-results.json']);
 
 /**
  * Copies into `dest` what the release path reads: the root manifests, lockfile, turbo and
- * changesets configuration, the shared tsconfig, the publishable packages and their build dependencies (sources, built `dist`
- * and build info with their timestamps, so `tsc -b` has nothing to redo) and every other
- * workspace's package.json (so the lockfile still matches). `node_modules` links to the real
+ * changesets configuration, the shared tsconfig, the publishable packages and their build
+ * dependencies (sources, built `dist` and build info with their timestamps, so `tsc -b` has little
+ * to redo) and every other workspace's package.json (so the lockfile still matches). `node_modules` links to the real
  * one's packages: the copy builds with the same tools without installing anything.
  */
 export async function copyRepo(dest: string): Promise<void> {
