@@ -4,7 +4,8 @@ export default defineProject({
   test: {
     name: '@x-tools/release-check',
     include: ['src/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // Generous: the checks wait on npm, turbo and tsc processes, which a loaded machine slows many times over.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
   },
 });

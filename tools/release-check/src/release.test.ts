@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installConsumer, isTfjsTypingIssue, parseDiagnostics } from './consumer.js';
 import { startRegistry, type LocalRegistry } from './registry.js';
 import { addChangeset, copyRepo, publishedPackages, repoRoot } from './repo-copy.js';
-import { cleanNpmEnv, run, runScript, type RunResult } from './run.js';
+import { cleanNpmEnv, run, runScript, stopRunning, type RunResult } from './run.js';
 
 interface Manifest {
   readonly name: string;
@@ -59,8 +59,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  stopRunning();
   await registry?.close();
-  if (work !== undefined) await rm(work, { recursive: true, force: true });
+  if (work !== undefined) await rm(work, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('npm run version-packages (in a copy of the repo)', () => {

@@ -2,7 +2,7 @@
  * Child processes for the release checks: always asynchronous, because the local registry answers
  * from this same process and a synchronous spawn would block it.
  */
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 
@@ -18,31 +18,58 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/** Commands started by {@link run} that have not exited, each the leader of its process group. */
+const running = new Set<ChildProcess>();
+
 /**
- * Runs `command args…` and resolves with its output; rejects with an error naming the command,
- * its folder, exit code and both streams when it exits non-zero.
+ * Runs `command args…` in a process group of its own and resolves with its output; rejects with
+ * an error naming the command, its folder, exit code and both streams when it exits non-zero.
  */
 export function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { cwd: options.cwd, env: options.env ?? process.env, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error === null) {
-          resolve({ stdout, stderr });
-          return;
-        }
-        const code = typeof error.code === 'number' ? error.code : String(error.code ?? error.signal);
-        reject(
-          new Error(
-            `\`${[command, ...args].join(' ')}\` in ${options.cwd} exited with ${code}\n` +
-              `--- stdout\n${stdout}\n--- stderr\n${stderr}`,
-          ),
-        );
-      },
-    );
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    running.add(child);
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => {
+      running.delete(child);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      const out = Buffer.concat(stdout).toString('utf8');
+      const err = Buffer.concat(stderr).toString('utf8');
+      if (code === 0) {
+        resolve({ stdout: out, stderr: err });
+        return;
+      }
+      const line = [command, ...args].join(' ');
+      reject(new Error(`\`${line}\` in ${options.cwd} exited with ${code ?? signal}\n--- stdout\n${out}\n--- stderr\n${err}`));
+    });
   });
+}
+
+/**
+ * Kills every command {@link run} started that is still running, with everything it started (a
+ * timed-out hook leaves npm, turbo and tsc writing into folders the cleanup is about to remove).
+ */
+export function stopRunning(): void {
+  for (const child of running) {
+    if (child.pid === undefined) continue;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group has already exited
+    }
+  }
+  running.clear();
 }
 
 /**

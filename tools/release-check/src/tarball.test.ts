@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pack, type Packed } from './pack.js';
 import { publishedPackages, repoRoot } from './repo-copy.js';
-import { run } from './run.js';
+import { run, stopRunning } from './run.js';
 import { sizeBudgets } from './size-budgets.js';
 
 const bin = (name: string): string => join(repoRoot, 'node_modules', '.bin', name);
@@ -33,7 +33,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
+  stopRunning();
+  if (work !== undefined) await rm(work, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe.each(publishedPackages)('tarball of %s', (dir) => {
