@@ -52,7 +52,7 @@ export async function serveFolders(folders: Readonly<Record<string, string>>): P
       .filter((p) => path.startsWith(p))
       .sort((a, b) => b.length - a.length)[0];
     const rest = prefix === undefined ? undefined : normalize(path.slice(prefix.length));
-    if (prefix === undefined || rest === undefined || rest.startsWith('..') || rest.split(sep).includes('..')) return notFound(res);
+    if (prefix === undefined || rest === undefined || rest.split(sep).includes('..')) return notFound(res);
     void send(join(folders[prefix]!, rest === '.' ? 'index.html' : rest), req.headers.range, req.method === 'HEAD', res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
