@@ -38,8 +38,14 @@ export interface PagePlacement {
 
 /** The checks, on `window.checks`. */
 export interface Checks {
-  /** The TF.js backends this browser could initialise, and the WebGL renderer. */
-  environment(): Promise<{ backends: string[]; devices: string[]; unavailable: Record<string, string>; webglRenderer: string | null }>;
+  /** The TF.js backends registered, the devices bound, why the others are not, the WebGL renderer and the wasm build's features. */
+  environment(): Promise<{
+    backends: string[];
+    devices: string[];
+    unavailable: Record<string, string>;
+    webglRenderer: string | null;
+    wasm: { simd: boolean; threads: boolean };
+  }>;
   /** `inspect` of a fixture (unknown classes as records, like the Node test). */
   inspect(file: string, via: Via): Promise<{ format: string; tensors: PageTensor[] } | { error: PageError }>;
   /** `load` of a fixture with a `mapLocation` (none when `undefined`), every tensor hashed. */
@@ -100,6 +106,7 @@ window.checks = {
       devices,
       unavailable,
       webglRenderer: gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : null,
+      wasm: { simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') === true, threads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') === true },
     };
   },
 

@@ -64,11 +64,13 @@ describe.runIf(browserTestsRun())('@x/checkpoint/browser in headless Chromium (D
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('binds cpu, wasm and webgl (WebGL 2 through SwiftShader, no GPU); webgpu and cuda are absent', async () => {
+  it('binds cpu, wasm (SIMD, no threads: the page is not cross-origin isolated) and webgl (WebGL 2 on SwiftShader, no GPU); webgpu and cuda are absent', async () => {
     const env = await check('environment');
     expect(env.devices).toEqual(['cpu', 'wasm', 'webgl']);
     expect(Object.keys(env.unavailable)).toEqual(['webgpu', 'cuda']);
+    expect(env.unavailable['cuda']!.startsWith(manifest.find((f) => f.file === 'zip/cuda0.pt')!.torch_error!)).toBe(true);
     expect(env.webglRenderer).toMatch(/SwiftShader/);
+    expect(env.wasm).toEqual({ simd: true, threads: false });
   });
 
   describe('every committed fixture gives the manifest dtype, shape, location and SHA-256 of every tensor', () => {
