@@ -30,7 +30,8 @@ const BLOCK = 512;
 const MAX_PAX = 64 * 1024;
 
 /**
- * Whether a 512-byte block is a tar header (`ustar` magic at byte 257).
+ * Whether a 512-byte block is a tar header: `ustar` magic at byte 257 and a checksum field that
+ * matches (what Python's `tarfile` checks before it reads a member).
  *
  * @example
  * ```ts
@@ -38,7 +39,9 @@ const MAX_PAX = 64 * 1024;
  * ```
  */
 export function isTarHeader(head: Uint8Array): boolean {
-  return head.length >= BLOCK && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
+  if (head.length < BLOCK || String.fromCharCode(...head.subarray(257, 262)) !== 'ustar') return false;
+  const field = /^ *([0-7]{1,7})[\0 ]*$/.exec(String.fromCharCode(...head.subarray(148, 156)));
+  return field !== null && parseInt(field[1]!, 8) === checksum(head);
 }
 
 /**
