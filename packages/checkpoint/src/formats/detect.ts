@@ -1,8 +1,8 @@
 /**
  * `openContainer`: recognises a checkpoint by its first bytes and opens it: torch zip
  * (`PK\x03\x04` at byte 0; TorchScript when the archive has `constants.pkl`, as `torch.load`
- * dispatches), tar (`ustar` at byte 257 with a valid header checksum), safetensors (a fitting u64
- * header length then `{`), legacy stream (the pickle of torch's magic number), sharded index (a
+ * dispatches), tar (`ustar` at byte 257), safetensors (a fitting u64 header length then `{`),
+ * legacy stream (a pickle `PROTO` byte that does not start a safetensors head), sharded index (a
  * JSON object). The tests are disjoint (`heads.ts`), so no format wins by being tried first.
  * Anything else fails with `UNSUPPORTED_FORMAT` naming what the head looks like.
  *

@@ -1,34 +1,30 @@
 /**
  * Magic-byte tests of the container formats whose heads could be confused; with the zip test
- * (`format-reader.ts`) and the tar test (`tar-members.ts`), no file head passes two of them
+ * (`format-reader.ts`) and the tar test (`tar-members.ts`), no real file head passes two of them
  * (detection must not depend on the order formats are tried in):
  *
  * | format | head |
  * |---|---|
  * | zip | `PK\x03\x04` at byte 0 (what torch sniffs) |
- * | tar | `ustar` at byte 257 and a header checksum that matches (what Python's `tarfile` checks) |
+ * | tar | `ustar` at byte 257 |
  * | safetensors | u64 LE header length `n` with `2 ≤ n ≤ 100 000 000` (the reference's cap) and `8 + n ≤` file size, `{` at byte 8 |
- * | legacy | the pickle of torch's magic number: `PROTO` 2–5, for 4–5 an optional `FRAME` no longer than the file, then `LONG1` of 10 bytes |
+ * | legacy | a pickle `PROTO` byte (`0x80`) that does not start a safetensors head (a real one starts the magic number's pickle, `LONG1` of 10 bytes) |
  * | sharded | a JSON object (no control bytes but whitespace) from a `*.json` file or mentioning `"weight_map"` |
  *
- * Why they are disjoint: safetensors' bytes 4–7 are zero (n < 2^32), which no JSON text and no
- * 10-byte `LONG1` after `PROTO` has (`80 0p 8a 0a` as a length is ≥ 177 865 344 > the cap; after a
- * `FRAME`, byte 8 is a frame-length byte, and `{` there would mean a frame of ≥ 2^46 bytes); zip,
- * legacy and JSON differ in byte 0. The remaining overlaps need coincidences (a safetensors header
- * of exactly 67 324 752 bytes that starts `PK\x03\x04`; a valid tar header checksum in another
- * format's head); {@link probe} then refuses the file instead of guessing.
+ * Why they are disjoint: safetensors' bytes 4–7 are zero (n < 2^32), which no JSON text has, and
+ * the legacy test excludes safetensors heads by name, losing no real legacy file (its magic
+ * number's `LONG1` puts nonzero bytes at 4–7, or a `FRAME` length that would have to be ≥ 2^46
+ * for byte 8 to be `{`); zip, legacy and JSON differ in byte 0. The remaining overlaps need coincidences (a safetensors header
+ * of exactly 67 324 752 bytes that starts `PK\x03\x04`; `ustar` at byte 257 of another format's
+ * head); {@link probe} then refuses the file instead of guessing.
  *
  * @module
  */
 import { SAFETENSORS_MAX_HEADER } from '../safetensors.js';
 import type { ByteSource } from '../source.js';
 
-/** `PROTO`, `FRAME` and `LONG1` opcodes (pickletools). */
+/** The pickle `PROTO` opcode (pickletools). */
 const PROTO = 0x80;
-const FRAME = 0x95;
-const LONG1 = 0x8a;
-/** Bytes of `torch.serialization.MAGIC_NUMBER` (0x1950a86a20f9469cfc6c) as a `LONG1` payload. */
-const MAGIC_LONG1_BYTES = 10;
 
 /**
  * Whether the head starts a safetensors file whose header fits `size` and the reference reader's cap.
@@ -45,9 +41,12 @@ export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
 }
 
 /**
- * Whether the head starts torch's legacy stream: the pickle of the magic number (protocol 2–5,
- * with protocol 4–5 an optional `FRAME` whose length fits `size`, then a 10-byte `LONG1`). The
- * number itself is checked when the file is opened (`LEGACY_BAD_MAGIC`).
+ * Whether the head starts torch's legacy stream: a pickle `PROTO` byte that does not start a
+ * safetensors head (see {@link isSafetensorsHead}). A real legacy file never looks like one: its first pickle
+ * is the magic number, a 10-byte `LONG1` (`80 0p 8a 0a` then the magic's nonzero bytes, or a
+ * `FRAME` first), so excluding safetensors heads loses none. Any other pickle start still goes to
+ * the legacy reader, which names what it finds (`PICKLE_PROTOCOL`, `PICKLE_TRUNCATED`,
+ * `LEGACY_BAD_MAGIC`, or the unsafe global of a magic number computed by a call).
  *
  * @example
  * ```ts
@@ -55,15 +54,7 @@ export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
  * ```
  */
 export function isLegacyHead(head: Uint8Array, size: number): boolean {
-  const protocol = head[1] ?? 0;
-  if (head[0] !== PROTO || protocol < 2 || protocol > 5) return false;
-  let at = 2;
-  if (protocol >= 4 && head[at] === FRAME) {
-    if (head.length < at + 9) return false;
-    if (new DataView(head.buffer, head.byteOffset + at + 1, 8).getBigUint64(0, true) > BigInt(size)) return false;
-    at += 9;
-  }
-  return head[at] === LONG1 && head[at + 1] === MAGIC_LONG1_BYTES;
+  return head[0] === PROTO && !isSafetensorsHead(head, size);
 }
 
 /**

@@ -24,7 +24,7 @@ const MAGIC_NUMBER = 0x1950a86a20f9469cfc6cn;
 const PROTOCOL_VERSION = 1001;
 
 /**
- * The legacy stream reader. `test` accepts the start of the magic number's pickle (`isLegacyHead`); `open` checks the
+ * The legacy stream reader. `test` accepts a pickle start that is not a safetensors head (`isLegacyHead`); `open` checks the
  * magic number (`LEGACY_BAD_MAGIC`), protocol and `sys_info` (`LEGACY_BAD_HEADER`), the key list
  * and every storage's count and extent (`LEGACY_BAD_STORAGE`), and that the storages end exactly at
  * the end of the file (`LEGACY_TRAILING_DATA`, so an appended zip cannot hide there).

@@ -30,8 +30,7 @@ const BLOCK = 512;
 const MAX_PAX = 64 * 1024;
 
 /**
- * Whether a 512-byte block is a tar header: `ustar` magic at byte 257 and a checksum field that
- * matches (what Python's `tarfile` checks before it reads a member).
+ * Whether a 512-byte block is a tar header (`ustar` magic at byte 257).
  *
  * @example
  * ```ts
@@ -39,9 +38,7 @@ const MAX_PAX = 64 * 1024;
  * ```
  */
 export function isTarHeader(head: Uint8Array): boolean {
-  if (head.length < BLOCK || String.fromCharCode(...head.subarray(257, 262)) !== 'ustar') return false;
-  const field = /^ *([0-7]{1,7})[\0 ]*$/.exec(String.fromCharCode(...head.subarray(148, 156)));
-  return field !== null && parseInt(field[1]!, 8) === checksum(head);
+  return head.length >= BLOCK && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
 }
 
 /**
