@@ -27,6 +27,8 @@ export interface InspectedTensor {
   readonly location: string;
   /** Bytes of its elements in its own dtype. */
   readonly byteLength: number;
+  /** Names of the other tensors that view one of its storages (tied weights), in order; see `CheckpointEntry.sharedWith`. */
+  readonly sharedWith: readonly string[];
   /**
    * Lower-case hex SHA-256 of the elements (see the module description); `null` for meta tensors
    * (no data) and for sparse tensors that are not COO or have duplicate coordinates.
@@ -73,6 +75,7 @@ export async function inspectCheckpoint(ckpt: Checkpoint): Promise<InspectResult
         shape: e.shape,
         location: e.location,
         byteLength: e.byteLength,
+        sharedWith: e.sharedWith,
         sha256: hashes.get(e.ref)!,
       })),
       storages: storages.length,

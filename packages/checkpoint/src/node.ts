@@ -1,7 +1,8 @@
 /**
  * `@x/checkpoint` for Node: everything of the isomorphic entry plus file sources. `open`, `load`
  * and `inspect` here also take file paths and `file:` URLs (read with positional reads, never
- * whole), and open the shards of a sharded index next to it. Large float16/bfloat16/int8/…
+ * whole), open the shards of a sharded index next to it, and take Hugging Face model directories
+ * (`save_pretrained` output: single or sharded, safetensors or `.bin`). Large float16/bfloat16/int8/…
  * tensors are widened on worker threads (`convert-workers.ts`), overlapping the reads.
  *
  * @packageDocumentation
@@ -12,10 +13,12 @@ import { WorkerConverter } from './convert-workers.js';
 import { inspectCheckpoint, type InspectResult } from './inspect.js';
 import { loadCheckpoint, type LoadResult } from './load.js';
 import { openResolved, resolveSource, type Checkpoint, type CheckpointSource, type LoadOptions, type ResolvedSource } from './open.js';
+import { weightsFile } from './model-directory.js';
 import { fromFile } from './source-node.js';
 
 export * from './index.js';
 export { fromFile } from './source-node.js';
+export { MODEL_WEIGHTS_FILES, weightsFile } from './model-directory.js';
 export type { FileSource } from './source-node.js';
 export { save, saveSafetensors } from './save-node.js';
 export { saveSharded } from './shards.js';
@@ -28,8 +31,9 @@ const converter = new WorkerConverter();
 
 /**
  * A {@link ResolvedSource} for Node: a path or `file:` URL becomes a file source whose siblings
- * (sharded index shards) are files in the same directory; http(s) URLs, bytes and Blobs as in
- * the browser.
+ * (sharded index shards) are files in the same directory; a directory (a Hugging Face
+ * `save_pretrained` folder) becomes its weights file, chosen as transformers does
+ * ({@link MODEL_WEIGHTS_FILES}); http(s) URLs, bytes and Blobs as in the browser.
  *
  * @example
  * ```ts
@@ -44,6 +48,7 @@ export async function resolveNodeSource(input: CheckpointSource): Promise<Resolv
     else if (!/^https?:\/\//i.test(input)) path = input;
   }
   if (path === undefined) return resolveSource(input);
+  path = await weightsFile(path);
   const dir = dirname(path);
   const file = await fromFile(path);
   return { source: file, resolve: (name) => fromFile(join(dir, name)), close: () => file.close() };

@@ -100,6 +100,12 @@ export interface CheckpointEntry {
   readonly location: string;
   /** Bytes of its elements in its own dtype (all components of a sparse tensor; 0 for meta). */
   readonly byteLength: number;
+  /**
+   * Names of the other entries that view a storage this one views, in entry order (tied weights:
+   * a transformers-4 `pytorch_model.bin` saves `lm_head.weight` and `transformer.wte.weight` as two
+   * tensors over one storage); empty when it shares none.
+   */
+  readonly sharedWith: readonly string[];
   /** The file's description of the tensor. */
   readonly ref: AnyTensorRef;
 }
@@ -277,7 +283,7 @@ export class Checkpoint {
     this.#close = close;
     this.#converter = converter;
     this.leaves = tensorLeaves(container.root, this.limits);
-    this.entries = Object.freeze(this.leaves.map((leaf) => describeEntry(leaf)));
+    this.entries = Object.freeze(describeEntries(this.leaves));
     this.names = Object.freeze(this.entries.map((e) => e.name));
     this.#byName = new Map(this.entries.map((e) => [e.name, e]));
     this.#widening = wideningStorages(this.entries);
@@ -543,7 +549,24 @@ function wideningStorages(entries: readonly CheckpointEntry[]): Set<StorageRef> 
   return widening;
 }
 
-function describeEntry(leaf: TensorLeaf): CheckpointEntry {
+/** The entries of `leaves`, each with the names of the others sharing one of its storages. */
+function describeEntries(leaves: readonly TensorLeaf[]): CheckpointEntry[] {
+  const viewers = new Map<StorageRef, string[]>();
+  for (const { name, ref } of leaves) {
+    for (const s of storagesOf(ref)) {
+      const names = viewers.get(s) ?? [];
+      if (names.at(-1) !== name) names.push(name);
+      viewers.set(s, names);
+    }
+  }
+  return leaves.map((leaf) => {
+    const shared = new Set(storagesOf(leaf.ref).flatMap((s) => viewers.get(s)!));
+    shared.delete(leaf.name);
+    return describeEntry(leaf, Object.freeze([...shared]));
+  });
+}
+
+function describeEntry(leaf: TensorLeaf, sharedWith: readonly string[]): CheckpointEntry {
   const { ref } = leaf;
   const { dtype, shape } = describeRef(ref);
   const kind = 'kind' in ref ? ref.kind : 'strided';
@@ -555,7 +578,7 @@ function describeEntry(leaf: TensorLeaf): CheckpointEntry {
   else if (ref.kind === 'inline') byteLength = ref.data.byteLength;
   else byteLength = 0;
   const location = primaryStorage(ref)?.location ?? ('kind' in ref && ref.kind === 'inline' ? ref.device : 'meta');
-  return Object.freeze({ name: leaf.name, path: leaf.path, kind, dtype, shape, location, byteLength, ref });
+  return Object.freeze({ name: leaf.name, path: leaf.path, kind, dtype, shape, location, byteLength, sharedWith, ref });
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * `openContainer`: recognises a checkpoint by its first bytes and opens it. Probe order: torch zip
+ * `openContainer`: recognises a checkpoint by its first bytes and opens it: torch zip
  * (`PK\x03\x04` at byte 0; TorchScript when the archive has `constants.pkl`, as `torch.load`
  * dispatches), tar (`ustar` at byte 257), safetensors (a fitting u64 header length then `{`),
- * legacy stream (a pickle `PROTO` opcode), sharded index (a JSON object). Anything else fails with
- * `UNSUPPORTED_FORMAT` naming what the head looks like.
+ * legacy stream (a pickle `PROTO` byte that does not start a safetensors head), sharded index (a
+ * JSON object). The tests are disjoint (`heads.ts`), so no format wins by being tried first.
+ * Anything else fails with `UNSUPPORTED_FORMAT` naming what the head looks like.
  *
  * @module
  */
@@ -17,7 +18,7 @@ import { tarFormat } from './tar.js';
 import { torchZipFormat } from './torch-zip.js';
 
 /**
- * The formats `openContainer` probes, in order.
+ * The formats `openContainer` recognises (their order does not matter).
  *
  * @example
  * ```ts

@@ -12,7 +12,8 @@ import { PyGlobal } from '../pickle/globals.js';
 import { createStorageTable } from '../pickle/storage.js';
 import type { ByteSource } from '../source.js';
 import type { StorageRef } from '../values.js';
-import { closeSource, startsWith, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { closeSource, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { isLegacyHead } from './heads.js';
 import { makeContainer } from './make-container.js';
 import { readPickleAt } from './pickle-stream.js';
 import { createStorageViews, type StorageViews } from './storage-views.js';
@@ -23,7 +24,7 @@ const MAGIC_NUMBER = 0x1950a86a20f9469cfc6cn;
 const PROTOCOL_VERSION = 1001;
 
 /**
- * The legacy stream reader. `test` accepts a protocol-2+ pickle start (`0x80`); `open` checks the
+ * The legacy stream reader. `test` accepts a pickle start that is not a safetensors head (`isLegacyHead`); `open` checks the
  * magic number (`LEGACY_BAD_MAGIC`), protocol and `sys_info` (`LEGACY_BAD_HEADER`), the key list
  * and every storage's count and extent (`LEGACY_BAD_STORAGE`), and that the storages end exactly at
  * the end of the file (`LEGACY_TRAILING_DATA`, so an appended zip cannot hide there).
@@ -36,7 +37,7 @@ const PROTOCOL_VERSION = 1001;
  */
 export const legacyFormat = {
   id: 'legacy',
-  test: (head: Uint8Array) => startsWith(head, [0x80]),
+  test: (head: Uint8Array, source: ByteSource) => isLegacyHead(head, source.size),
   async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
     const limits = resolveLimits(options.limits);
     const magic = await readPickleAt(source, 0, { limits });

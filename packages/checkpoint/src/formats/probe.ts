@@ -1,8 +1,10 @@
 /**
- * Choosing a format from the file head: the first reader whose magic-byte `test` accepts the head
- * opens the file (no fallback to the next one when opening fails: a file that looks like one
- * format and is broken must not be read as another). When none accepts it, `UNSUPPORTED_FORMAT`
- * names what the head looks like.
+ * Choosing a format from the file head: the one reader whose magic-byte `test` accepts the head
+ * opens the file. The tests are disjoint (`heads.ts` says why), so the order readers are listed
+ * in never matters; a head that two accept is refused rather than guessed, and there is no
+ * fallback to another reader when opening fails (a file that looks like one format and is broken
+ * must not be read as another). When none accepts it, `UNSUPPORTED_FORMAT` names what the head
+ * looks like.
  *
  * @module
  */
@@ -49,7 +51,8 @@ function indexOf(bytes: Uint8Array, needle: readonly number[]): number {
 }
 
 /**
- * Opens `source` with the first of `formats` whose `test` accepts its head.
+ * Opens `source` with the one of `formats` whose `test` accepts its head; `UNSUPPORTED_FORMAT`
+ * when none does, or when several do (`details.candidates`).
  *
  * @example
  * ```ts
@@ -58,7 +61,15 @@ function indexOf(bytes: Uint8Array, needle: readonly number[]): number {
  */
 export async function probe(source: ByteSource, formats: readonly CheckpointFormatReader[], options: OpenOptions): Promise<FormatContainer> {
   const head = await source.read(0, Math.min(HEAD_BYTES, source.size));
-  const format = formats.find((f) => f.test(head, source));
+  const accepting = formats.filter((f) => f.test(head, source));
+  if (accepting.length > 1) {
+    const candidates = accepting.map((f) => f.id);
+    throw new CheckpointError('UNSUPPORTED_FORMAT', `the file head fits more than one format (${candidates.join(', ')}); refusing to guess`, {
+      offset: 0,
+      details: { candidates, size: source.size },
+    });
+  }
+  const format = accepting[0];
   if (format === undefined) {
     const expected = formats.map((f) => f.id).join(', ');
     throw new CheckpointError('UNSUPPORTED_FORMAT', `not a checkpoint this reader knows (${expected}): found ${describeHead(head, source.size)}`, {

@@ -12,11 +12,12 @@ import type { ByteSource } from '../source.js';
 import { checkGeometry, contiguousStrides } from '../tensor-refs.js';
 import { OrderedDict, type StorageRef, type TensorRef } from '../values.js';
 import { closeSource, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { isSafetensorsHead } from './heads.js';
 import { makeContainer } from './make-container.js';
 
 /**
  * The safetensors reader. `test`: the first 8 bytes are a header length that fits the file and
- * the header starts with `{`. The root is an `OrderedDict` of names to tensors in data order;
+ * the reference reader's cap, and the header starts with `{` (`isSafetensorsHead`). The root is an `OrderedDict` of names to tensors in data order;
  * `metadata` is `__metadata__`.
  *
  * @example
@@ -28,9 +29,7 @@ import { makeContainer } from './make-container.js';
 export const safetensorsFormat = {
   id: 'safetensors',
   test(head: Uint8Array, source: ByteSource): boolean {
-    if (head.length < 9) return false;
-    const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-    return n >= 2n && n <= BigInt(source.size - 8) && head[8] === 0x7b;
+    return isSafetensorsHead(head, source.size);
   },
   async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
     const limits = resolveLimits(options.limits);

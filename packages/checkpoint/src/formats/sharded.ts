@@ -12,6 +12,7 @@ import type { ByteSource } from '../source.js';
 import { OrderedDict, type StorageRef } from '../values.js';
 import { closeSource, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
 import { legacyFormat } from './legacy.js';
+import { isIndexHead } from './heads.js';
 import { makeContainer } from './make-container.js';
 import { probe } from './probe.js';
 import { safetensorsFormat } from './safetensors-format.js';
@@ -23,7 +24,7 @@ const SHARD_FORMATS = [torchZipFormat, legacyFormat, safetensorsFormat] as const
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The sharded-index reader. `test`: the head is a JSON object (after optional whitespace) and the
+ * The sharded-index reader. `test` (`isIndexHead`): the head is JSON text opening an object and the
  * file is named `*.json` or mentions `"weight_map"`. The root is one `OrderedDict` of every
  * shard's tensors, **in shard order** (shards in order of first appearance in `weight_map`, each
  * shard's own order inside); storages keep their shard-local keys (two shards may both have a
@@ -41,8 +42,7 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 export const shardedFormat = {
   id: 'sharded',
   test(head: Uint8Array, source: ByteSource): boolean {
-    const text = String.fromCharCode(...head);
-    return /^\s*\{/.test(text) && ((source.name ?? '').endsWith('.json') || text.includes('"weight_map"'));
+    return isIndexHead(head, source);
   },
   async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
     const limits = resolveLimits(options.limits);

@@ -1,0 +1,73 @@
+/**
+ * Magic-byte tests of the container formats whose heads could be confused; with the zip test
+ * (`format-reader.ts`) and the tar test (`tar-members.ts`), no real file head passes two of them
+ * (detection must not depend on the order formats are tried in):
+ *
+ * | format | head |
+ * |---|---|
+ * | zip | `PK\x03\x04` at byte 0 (what torch sniffs) |
+ * | tar | `ustar` at byte 257 |
+ * | safetensors | u64 LE header length `n` with `2 ≤ n ≤ 100 000 000` (the reference's cap) and `8 + n ≤` file size, `{` at byte 8 |
+ * | legacy | a pickle `PROTO` byte (`0x80`) that does not start a safetensors head (a real one starts the magic number's pickle, `LONG1` of 10 bytes) |
+ * | sharded | a JSON object (no control bytes but whitespace) from a `*.json` file or mentioning `"weight_map"` |
+ *
+ * Why they are disjoint: safetensors' bytes 4–7 are zero (n < 2^32), which no JSON text has, and
+ * the legacy test excludes safetensors heads by name, losing no real legacy file (its magic
+ * number's `LONG1` puts nonzero bytes at 4–7, or a `FRAME` length that would have to be ≥ 2^46
+ * for byte 8 to be `{`); zip, legacy and JSON differ in byte 0. The remaining overlaps need coincidences (a safetensors header
+ * of exactly 67 324 752 bytes that starts `PK\x03\x04`; `ustar` at byte 257 of another format's
+ * head); {@link probe} then refuses the file instead of guessing.
+ *
+ * @module
+ */
+import { SAFETENSORS_MAX_HEADER } from '../safetensors.js';
+import type { ByteSource } from '../source.js';
+
+/** The pickle `PROTO` opcode (pickletools). */
+const PROTO = 0x80;
+
+/**
+ * Whether the head starts a safetensors file whose header fits `size` and the reference reader's cap.
+ *
+ * @example
+ * ```ts
+ * isSafetensorsHead(new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]), 10); // true: '{}'
+ * ```
+ */
+export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
+  if (head.length < 9) return false;
+  const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  return n >= 2n && n <= BigInt(SAFETENSORS_MAX_HEADER) && n <= BigInt(size - 8) && head[8] === 0x7b;
+}
+
+/**
+ * Whether the head starts torch's legacy stream: a pickle `PROTO` byte that does not start a
+ * safetensors head (see {@link isSafetensorsHead}). A real legacy file never looks like one: its first pickle
+ * is the magic number, a 10-byte `LONG1` (`80 0p 8a 0a` then the magic's nonzero bytes, or a
+ * `FRAME` first), so excluding safetensors heads loses none. Any other pickle start still goes to
+ * the legacy reader, which names what it finds (`PICKLE_PROTOCOL`, `PICKLE_TRUNCATED`,
+ * `LEGACY_BAD_MAGIC`, or the unsafe global of a magic number computed by a call).
+ *
+ * @example
+ * ```ts
+ * isLegacyHead(Uint8Array.of(0x80, 2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e), 1000); // true
+ * ```
+ */
+export function isLegacyHead(head: Uint8Array, size: number): boolean {
+  return head[0] === PROTO && !isSafetensorsHead(head, size);
+}
+
+/**
+ * Whether the head is the start of a sharded index: JSON text (no control bytes other than
+ * whitespace) opening an object, in a file named `*.json` or mentioning `"weight_map"`.
+ *
+ * @example
+ * ```ts
+ * isIndexHead(new TextEncoder().encode('{"weight_map": {}}'), fromBytes(new Uint8Array())); // true
+ * ```
+ */
+export function isIndexHead(head: Uint8Array, source: ByteSource): boolean {
+  const text = String.fromCharCode(...head);
+  if (!/^[\t\n\r ]*\{/.test(text) || /[\0-\x08\x0b\x0c\x0e-\x1f]/.test(text)) return false;
+  return (source.name ?? '').endsWith('.json') || text.includes('"weight_map"');
+}
