@@ -155,3 +155,27 @@ export async function planCheckpoint(source: CheckpointSource, options: PlanChec
   const entries = ordered([...fileEntries, ...(options.extraTensors ?? [])], options.order);
   return { plan: planDeviceMap(entries, options), entries, sizing, resized, format: ckpt.format, bytesRead };
 }
+
+/**
+ * One line saying which bytes a checkpoint plan counts, for `x-migrate plan`: with `'tfjs'`
+ * sizing, the tensors whose planned size differs from the file's, per dtype.
+ *
+ * @example
+ * ```ts
+ * describeSizing(await planCheckpoint('llama-bf16.bin', { maxMemory: { cpu: '1GiB' } }));
+ * // 'sizes: bytes TF.js holds (--sizing tfjs): bfloat16 ×30 planned at 144320 B (file 72160 B); --sizing torch counts the file's dtypes, as accelerate does'
+ * ```
+ */
+export function describeSizing({ sizing, resized }: Pick<CheckpointPlan, 'sizing' | 'resized'>): string {
+  if (sizing === 'torch') {
+    return "sizes: each tensor's own dtype, as torch and accelerate count it (--sizing torch); TF.js holds float16/bfloat16 at 4 bytes per element";
+  }
+  if (resized.length === 0) return 'sizes: bytes TF.js holds (--sizing tfjs), equal to the file sizes for every tensor';
+  const byDtype = new Map<string, { count: number; file: number; planned: number }>();
+  for (const r of resized) {
+    const sum = byDtype.get(r.dtype) ?? { count: 0, file: 0, planned: 0 };
+    byDtype.set(r.dtype, { count: sum.count + 1, file: sum.file + r.fileBytes, planned: sum.planned + r.plannedBytes });
+  }
+  const parts = [...byDtype].map(([dtype, s]) => `${dtype} ×${s.count} planned at ${s.planned} B (file ${s.file} B)`);
+  return `sizes: bytes TF.js holds (--sizing tfjs): ${parts.join(', ')}; --sizing torch counts the file's dtypes, as accelerate does`;
+}
