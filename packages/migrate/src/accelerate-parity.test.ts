@@ -218,9 +218,13 @@ describe.skipIf(!available && process.env.CI === undefined)('planCheckpoint matc
     expect(resized.length).toBe(m.stateDictOrder.length);
     expect(resized.every((r) => r.dtype === 'bfloat16' && r.plannedBytes === 2 * r.fileBytes)).toBe(true);
     const failures: string[] = [];
+    let differAtSameLimits = 0;
     for (const run of m.runs) {
       for (const kind of KINDS) failures.push(...mismatches(await planFor(m, kind, run, 'tfjs', 2), run).map((f) => `${kind} ${run.strategy} ${f}`));
+      if (mismatches(await planFor(m, 'bin', run, 'tfjs', 1), run).length > 0) differAtSameLimits += 1;
     }
     expect(failures).toEqual([]);
+    // At accelerate's own limits the model is twice as large for us, so tight limits plan differently.
+    expect(differAtSameLimits).toBeGreaterThan(0);
   });
 });
