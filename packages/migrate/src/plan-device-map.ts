@@ -60,7 +60,9 @@ export interface PlanOptions {
   /**
    * Modules that must not be split across devices (accelerate's `no_split_module_classes`; our
    * trees have paths, not classes): dotted-path globs where `*` matches one path segment, e.g.
-   * `'encoder.layer.*'`.
+   * `'encoder.layer.*'`. One glob stands for one class: the balanced strategies size their extra
+   * room by the first module each glob matches, as accelerate does by the first module of each
+   * class, so write one glob per class (T5's encoder and decoder `T5Block`s: `'*.block.*'`).
    */
   noSplit?: readonly string[];
   /** More groups of tied tensor names, in addition to `tiedTo` and shared tensors of a Module. */
