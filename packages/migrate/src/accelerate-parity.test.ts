@@ -170,7 +170,7 @@ describe.skipIf(!available && process.env.CI === undefined)('planCheckpoint matc
           expect(planned.plan.modelBytes, label).toBe(m.accelerateBytes);
         }
         expect(failures).toEqual([]);
-      });
+      }, 60_000);
     }
   }
 
@@ -226,5 +226,5 @@ describe.skipIf(!available && process.env.CI === undefined)('planCheckpoint matc
     expect(failures).toEqual([]);
     // At accelerate's own limits the model is twice as large for us, so tight limits plan differently.
     expect(differAtSameLimits).toBeGreaterThan(0);
-  });
+  }, 60_000);
 });
