@@ -163,7 +163,7 @@ export async function planCheckpoint(source: CheckpointSource, options: PlanChec
  * @example
  * ```ts
  * describeSizing(await planCheckpoint('llama-bf16.bin', { maxMemory: { cpu: '1GiB' } }));
- * // 'sizes: bytes TF.js holds (--sizing tfjs): bfloat16 ×30 planned at 144320 B (file 72160 B); --sizing torch counts the file's dtypes, as accelerate does'
+ * // 'sizes: bytes TF.js holds (--sizing tfjs): bfloat16 ×30 planned at 144256 B (file 72128 B); --sizing torch counts the file's dtypes, as accelerate does'
  * ```
  */
 export function describeSizing({ sizing, resized }: Pick<CheckpointPlan, 'sizing' | 'resized'>): string {
