@@ -12,7 +12,7 @@ import { compareStrategies } from './compare-strategies.js';
 import { printable } from './errors.js';
 import { parseAssignments, parseMapLocation, parseMaxMemory, usage } from './cli-specs.js';
 import { formatLedgers, formatPlan, formatTable } from './format-table.js';
-import { planCheckpoint } from './plan-checkpoint.js';
+import { describeSizing, planCheckpoint, type PlanSizing } from './plan-checkpoint.js';
 import type { PlanStrategy } from './plan-device-map.js';
 import { relocateCheckpoint } from './relocate-file.js';
 
@@ -32,7 +32,7 @@ export interface CliIo {
 const USAGE = `usage:
   x-migrate relocate IN OUT --map-location SPEC [--unknown-classes record]    SPEC: cpu | cuda:1=cpu,cuda:0=cpu
   x-migrate plan FILE --max-memory cuda:0=2GiB,cpu=8GiB [--strategy auto|balanced|balanced_low_0|sequential]
-                      [--no-split PATTERN]... [--json]
+                      [--no-split PATTERN]... [--sizing tfjs|torch] [--json]
   x-migrate compare FILE --target DEVICE [--map module=device,...] [--bind cuda=wasm,...] [--json]`;
 
 /**
@@ -96,6 +96,7 @@ async function planCommand(args: readonly string[], io: CliIo): Promise<number> 
       'max-memory': { type: 'string' },
       strategy: { type: 'string', default: 'auto' },
       'no-split': { type: 'string', multiple: true, default: [] },
+      sizing: { type: 'string', default: 'tfjs' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -103,8 +104,13 @@ async function planCommand(args: readonly string[], io: CliIo): Promise<number> 
   if (file === undefined || extra !== undefined) throw usage('plan takes one FILE');
   if (values['max-memory'] === undefined) throw usage('plan needs --max-memory, e.g. cuda:0=2GiB,cpu=8GiB');
   const maxMemory = parseMaxMemory(values['max-memory']);
-  const { plan, entries, bytesRead } = await planCheckpoint(file, { strategy: values.strategy as PlanStrategy, maxMemory, noSplit: values['no-split'] });
-  io.stdout(values.json ? `${JSON.stringify({ ...plan, bytesRead }, null, 2)}\n` : `${formatPlan(plan, entries)}\n`);
+  const { plan, entries, bytesRead, sizing, resized } = await planCheckpoint(file, {
+    strategy: values.strategy as PlanStrategy,
+    maxMemory,
+    noSplit: values['no-split'],
+    sizing: values.sizing as PlanSizing,
+  });
+  io.stdout(values.json ? `${JSON.stringify({ ...plan, sizing, resized, bytesRead }, null, 2)}\n` : `${formatPlan(plan, entries)}\n${describeSizing({ sizing, resized })}\n`);
   return 0;
 }
 

@@ -28,5 +28,5 @@ export type { RelocateOptions, RelocateReport, RelocatedStorage } from './reloca
 export { relocateCheckpoint } from './relocate-file.js';
 export { formatTable, formatLedgers, formatPlan, ledgerDevices } from './format-table.js';
 export { parseAssignments, parseMaxMemory } from './cli-specs.js';
-export { planCheckpoint } from './plan-checkpoint.js';
-export type { CheckpointPlan } from './plan-checkpoint.js';
+export { describeSizing, planCheckpoint } from './plan-checkpoint.js';
+export type { CheckpointPlan, PlanCheckpointOptions, PlanSizing } from './plan-checkpoint.js';

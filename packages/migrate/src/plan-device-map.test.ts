@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MetaTensor, device } from '@x/device';
+import { Module } from './module.js';
 import { planDeviceMap, type SizeEntry } from './plan-device-map.js';
 import { thrown } from './test-errors.js';
 
@@ -64,11 +66,32 @@ describe('planDeviceMap', () => {
       strategy: 'sequential',
       maxMemory: { 'cuda:0': 1800, 'cuda:1': 1500, cpu: 10_000 },
     });
-    // largest layer = head (1000 tied + 100) = 1100, kept free on cuda:0: room 700 -> a (600);
-    // emb + head = 1100 does not fit the remaining 100 -> cuda:1 (no reserve), b then overflows to cpu
+    // largest layer = emb (1000; head counts only its bias, as in accelerate), kept free on cuda:0:
+    // room 800 -> a (600); emb + head = 1100 does not fit the remaining 200 -> cuda:1 (no
+    // reserve), b then overflows to cpu
     expect(plan.deviceMap).toEqual({ a: 'cuda:0', emb: 'cuda:1', head: 'cuda:1', b: 'cpu' });
     expect(plan.totals).toEqual({ 'cuda:0': 600, 'cuda:1': 1000 + 100, cpu: 600 });
     expect(plan.modelBytes).toBe(600 + 1000 + 600 + 100);
+  });
+
+  it('counts a shared tensor object once, under its first name: an alias module weighs only its own tensors', () => {
+    const meta = (n: number): MetaTensor => new MetaTensor([n], 'float32', device('meta'));
+    const emb = meta(250);
+    const model = Module.fromStateDict(
+      new Map([
+        ['a.weight', meta(150)],
+        ['emb.weight', emb],
+        ['head.weight', emb],
+        ['head.bias', meta(25)],
+      ]),
+    );
+    const plan = planDeviceMap(model, { strategy: 'sequential', maxMemory: { 'cuda:0': 1800, 'cuda:1': 1000, cpu: 10_000 } });
+    // layers: a 600, emb 1000, head 100 (its bias; the shared weight counts under emb), not 1100.
+    // a: 600 <= 1800 - 1000 reserve. emb with its tied head: 600 + 1100 <= 1800 - 100 (largest
+    // layer left is head). Counting head at 1100 would keep 1100 free and send emb to cuda:1.
+    expect(plan.deviceMap).toEqual({ '': 'cuda:0' });
+    expect(plan.totals).toEqual({ 'cuda:0': 1700 });
+    expect(plan.modelBytes).toBe(1700);
   });
 
   it('takes ties from the tiedGroups option too', () => {

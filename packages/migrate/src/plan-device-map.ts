@@ -60,7 +60,9 @@ export interface PlanOptions {
   /**
    * Modules that must not be split across devices (accelerate's `no_split_module_classes`; our
    * trees have paths, not classes): dotted-path globs where `*` matches one path segment, e.g.
-   * `'encoder.layer.*'`.
+   * `'encoder.layer.*'`. One glob stands for one class: the balanced strategies size their extra
+   * room by the first module each glob matches, as accelerate does by the first module of each
+   * class, so write one glob per class (T5's encoder and decoder `T5Block`s: `'*.block.*'`).
    */
   noSplit?: readonly string[];
   /** More groups of tied tensor names, in addition to `tiedTo` and shared tensors of a Module. */
@@ -115,30 +117,46 @@ interface Node {
   params: Node[];
   children: Node[];
   buffers: Node[];
-  /** Distinct tensor ids under this node. */
-  ids: Set<number>;
+  /**
+   * Accelerate's `module_sizes[name]`: bytes of the tensors under this node, a tied tensor counted
+   * only under its first name (so a module holding only alias names weighs 0).
+   */
+  size: number;
 }
 
 /** The model as the planner sees it. */
 interface Tree {
   root: Node;
+  /** Bytes per entry index: the first name of each distinct tensor carries them, aliases 0. */
   bytes: number[];
+  /** Entry index of each name. */
+  index: Map<string, number>;
+  /** Entry index of each name's distinct tensor (its first name). */
+  tensorOf: Map<string, number>;
   tiedGroups: string[][];
   names: string[];
+  /** Accelerate's `module_sizes` keys in insertion order (first names, then every prefix). */
+  sizedPaths: string[];
 }
 
 /**
- * Plans a device map under per-device memory budgets, following accelerate:
+ * Plans a device map under per-device memory budgets, following accelerate 1.15's
+ * `get_balanced_memory` and `infer_auto_device_map` step for step:
  * `balanced`/`balanced_low_0`/`auto` first shrink the budgets of all but the last non-cpu device
- * to `floor(model / n) + buffer`, `buffer = floor(1.25 × max(first noSplit block, mean leaf module))`
- * (`balanced_low_0`: the first device gets `max(0, model − sum of the others)`), then modules are
- * taken in definition order (direct parameters, child modules, direct buffers) and put on the
- * current device when they fit together with the modules holding their tied tensors; a module that
- * does not fit is replaced by its items unless it is a leaf or matches `noSplit`; otherwise the
- * next device is used (never going back). Differences from accelerate: there is no disk — running
- * out of devices is an error; a module's size counts a tied tensor once in every module that holds
- * it (accelerate only under its first name); a split module keeps its own buffers as items; tied
- * names are matched by dotted prefix, not substring.
+ * to `floor(model / n) + buffer`, `buffer = floor(1.25 × max(largest first noSplit block, mean
+ * leaf module))` (`balanced_low_0`: the first device gets `max(0, model − sum of the others)`);
+ * then items are taken in definition order (direct parameters, child modules, direct buffers) and
+ * put on the current device when they fit together with the modules holding their tied tensors,
+ * the first non-cpu device and cpu keeping room for the largest remaining layer; a module that
+ * does not fit is replaced by its parameters and child modules unless it is a leaf or matches
+ * `noSplit`; otherwise the next device is used (never going back). Sizes are accelerate's: a tied
+ * tensor counts once, under its first name, so a module holding only alias names weighs 0.
+ *
+ * Entries must come in the model's definition order (`model.state_dict()` order): the order
+ * decides the plan. Differences from accelerate: there is no disk, so running out of devices is
+ * an error; tied names are matched by dotted prefix (accelerate tests substrings); a split
+ * module's direct buffers stay items after its children (accelerate drops them from the plan);
+ * `noSplit` patterns stand for classes (see {@link PlanOptions.noSplit}).
  *
  * @throws MigrateError `PLAN_DOES_NOT_FIT` with the numbers, `DEVICE_MAP_INVALID`, `MEMORY_INVALID`.
  * @example
@@ -160,10 +178,10 @@ export function planDeviceMap(source: Module | readonly SizeEntry[], options: Pl
     );
   }
   const tree = buildTree(Array.isArray(source) ? (source as readonly SizeEntry[]) : sizeEntries(source as Module), options.tiedGroups);
-  const noSplit = compileGlobs(options.noSplit ?? []);
-  const isNoSplit = (n: Node): boolean => noSplit.some((re) => re.test(n.name));
+  const patterns = compileGlobs(options.noSplit ?? []);
+  const isNoSplit = (n: Node): boolean => !n.tensor && patterns.some((re) => re.test(n.name));
   let budgets = orderBudgets(options.maxMemory);
-  if (strategy !== 'sequential') budgets = balance(tree, budgets, strategy === 'balanced_low_0', isNoSplit);
+  if (strategy !== 'sequential') budgets = balance(tree, budgets, strategy === 'balanced_low_0', patterns);
   const placed = infer(tree, budgets, isNoSplit);
   const deviceMap = cleanDeviceMap(placed);
   const { placement } = resolveDeviceMap(Object.fromEntries(deviceMap), tree.names, { tiedGroups: tree.tiedGroups });
@@ -171,7 +189,7 @@ export function planDeviceMap(source: Module | readonly SizeEntry[], options: Pl
     deviceMap: Object.fromEntries(deviceMap),
     totals: totalsOf(tree, placement),
     budgets: Object.fromEntries(budgets),
-    modelBytes: sizeOf(tree, tree.root.ids),
+    modelBytes: tree.root.size,
   };
 }
 
@@ -187,7 +205,7 @@ function buildTree(entries: readonly SizeEntry[], extraTies: TiedGroups | undefi
     if (index.has(e.name)) throw new MigrateError('DEVICE_MAP_INVALID', `tensor "${printable(e.name)}" is listed twice`, { name: e.name });
     index.set(e.name, i);
   });
-  // Union-find over entry indexes: one id per distinct tensor.
+  // Union-find over entry indexes; the root of a set is its first entry (the name accelerate counts).
   const parent = entries.map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i] as number] as number;
@@ -207,18 +225,16 @@ function buildTree(entries: readonly SizeEntry[], extraTies: TiedGroups | undefi
   for (const group of extraTies ?? []) for (const name of group.slice(1)) unite(group[0] as string, name);
 
   const bytes = entries.map((e, i) => (find(i) === i ? e.bytes : 0));
+  const tensorOf = new Map(entries.map((e, i) => [e.name, find(i)]));
   const groups = new Map<number, string[]>();
-  entries.forEach((e, i) => {
-    const root = find(i);
-    groups.set(root, [...(groups.get(root) ?? []), e.name]);
-  });
+  entries.forEach((e, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), e.name]));
   const root = makeNode('', false);
   const modules = new Map<string, Node>([['', root]]);
   entries.forEach((e, i) => {
-    const id = find(i);
+    const size = bytes[i] as number;
     const segments = e.name.split('.');
     let node = root;
-    node.ids.add(id);
+    node.size += size;
     for (let depth = 1; depth < segments.length; depth++) {
       const path = segments.slice(0, depth).join('.');
       let child = modules.get(path);
@@ -228,20 +244,36 @@ function buildTree(entries: readonly SizeEntry[], extraTies: TiedGroups | undefi
         modules.set(path, child);
         node.children.push(child);
       }
-      child.ids.add(id);
+      child.size += size;
       node = child;
     }
     if (modules.has(e.name)) throw taken(e.name);
     const leaf = makeNode(e.name, true);
-    leaf.ids.add(id);
+    leaf.size = size;
     (e.buffer === true ? node.buffers : node.params).push(leaf);
   });
   return {
     root,
     bytes,
+    index,
+    tensorOf,
     tiedGroups: [...groups.values()].filter((g) => g.length > 1),
     names: entries.map((e) => e.name),
+    sizedPaths: sizedPaths(entries.filter((_, i) => find(i) === i)),
   };
+}
+
+/**
+ * Keys of accelerate's `compute_module_sizes` in insertion order: it walks `named_parameters()` then
+ * `named_buffers()` (each distinct tensor once) and adds every prefix of each name.
+ */
+function sizedPaths(counted: readonly SizeEntry[]): string[] {
+  const keys = new Set<string>();
+  for (const e of [...counted.filter((c) => c.buffer !== true), ...counted.filter((c) => c.buffer === true)]) {
+    const segments = e.name.split('.');
+    for (let depth = 0; depth <= segments.length; depth++) keys.add(segments.slice(0, depth).join('.'));
+  }
+  return [...keys];
 }
 
 function taken(name: string): MigrateError {
@@ -249,17 +281,11 @@ function taken(name: string): MigrateError {
 }
 
 function makeNode(name: string, tensor: boolean): Node {
-  return { name, tensor, params: [], children: [], buffers: [], ids: new Set() };
+  return { name, tensor, params: [], children: [], buffers: [], size: 0 };
 }
 
 function itemsOf(node: Node): Node[] {
   return [...node.params, ...node.children, ...node.buffers];
-}
-
-function sizeOf(tree: Tree, ids: Iterable<number>): number {
-  let total = 0;
-  for (const id of ids) total += tree.bytes[id] as number;
-  return total;
 }
 
 function compileGlobs(patterns: readonly string[]): RegExp[] {
@@ -282,17 +308,20 @@ function orderBudgets(maxMemory: Readonly<Record<string, MemorySize>>): Map<stri
 }
 
 /** Accelerate's `get_balanced_memory`, over non-cpu devices with a positive budget. */
-function balance(tree: Tree, budgets: Map<string, number>, lowZero: boolean, isNoSplit: (n: Node) => boolean): Map<string, number> {
+function balance(tree: Tree, budgets: Map<string, number>, lowZero: boolean, patterns: readonly RegExp[]): Map<string, number> {
   const gpus = [...budgets].filter(([d, bytes]) => d !== 'cpu' && bytes > 0).map(([d]) => d);
   if (gpus.length === 0) return budgets;
   const low = lowZero && gpus.length > 1;
-  const total = sizeOf(tree, tree.root.ids);
-  let perGpu = Math.floor(total / (low ? gpus.length - 1 : gpus.length));
-  const modules = preOrderModules(tree.root);
-  const noSplitBlock = modules.find(isNoSplit);
-  const leaves = modules.filter((m) => m.name !== '' && m.children.length === 0);
-  const meanLeaves = Math.floor(leaves.reduce((s, m) => s + sizeOf(tree, m.ids), 0) / Math.max(leaves.length, 1));
-  perGpu += Math.floor(1.25 * Math.max(noSplitBlock === undefined ? 0 : sizeOf(tree, noSplitBlock.ids), meanLeaves));
+  const total = tree.root.size;
+  const sizes = moduleSizes(tree);
+  const modulePaths = tree.sizedPaths.filter((p) => p !== '' && !tree.tensorOf.has(p));
+  // One noSplit pattern stands for one class: its first module (in module_sizes order) counts.
+  const blocks = patterns.map((re) => modulePaths.find((p) => re.test(p))).filter((p) => p !== undefined);
+  const block = Math.max(0, ...blocks.map((p) => sizes.get(p) as number));
+  const tensorLeaves = new Set(moduleLeaves(tree.sizedPaths));
+  const leaves = moduleLeaves(tree.sizedPaths.filter((p) => !tensorLeaves.has(p)));
+  const meanLeaves = Math.trunc(leaves.reduce((s, p) => s + (sizes.get(p) as number), 0) / Math.max(leaves.length, 1));
+  const perGpu = Math.floor(total / (low ? gpus.length - 1 : gpus.length)) + Math.trunc(1.25 * Math.max(block, meanLeaves));
   const out = new Map(budgets);
   for (const d of gpus.slice(0, -1)) if (!(low && d === gpus[0])) out.set(d, Math.min(perGpu, out.get(d) as number));
   if (low) {
@@ -303,19 +332,26 @@ function balance(tree: Tree, budgets: Map<string, number>, lowZero: boolean, isN
   return out;
 }
 
-function preOrderModules(root: Node): Node[] {
-  const out: Node[] = [];
-  const stack = [root];
-  while (stack.length > 0) {
-    const node = stack.pop() as Node;
-    out.push(node);
-    for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i] as Node);
+function moduleSizes(tree: Tree): Map<string, number> {
+  const sizes = new Map<string, number>();
+  const walk = [tree.root];
+  while (walk.length > 0) {
+    const node = walk.pop() as Node;
+    sizes.set(node.name, node.size);
+    walk.push(...itemsOf(node));
   }
-  return out;
+  return sizes;
 }
 
-/** Accelerate's `get_max_layer_size`: largest leaf module or noSplit block in `items`. */
-function maxLayer(tree: Tree, items: readonly Node[], isNoSplit: (n: Node) => boolean): { size: number; names: string[] } {
+/** Accelerate's `get_module_leaves`: paths no other path names as its parent (top-level paths never do). */
+function moduleLeaves(paths: Iterable<string>): string[] {
+  const list = [...paths];
+  const parents = new Set(list.filter((p) => p.includes('.')).map((p) => p.slice(0, p.lastIndexOf('.'))));
+  return list.filter((p) => p !== '' && !parents.has(p));
+}
+
+/** Accelerate's `get_max_layer_size`: largest leaf module, noSplit block or tensor in `items`. */
+function maxLayer(items: readonly Node[], isNoSplit: (n: Node) => boolean): { size: number; names: string[] } {
   let size = 0;
   let names: string[] = [];
   const queue = [...items];
@@ -325,9 +361,8 @@ function maxLayer(tree: Tree, items: readonly Node[], isNoSplit: (n: Node) => bo
       queue.unshift(...node.children);
       continue;
     }
-    const s = sizeOf(tree, node.ids);
-    if (s > size) [size, names] = [s, [node.name]];
-    else if (s === size) names.push(node.name);
+    if (node.size > size) [size, names] = [node.size, [node.name]];
+    else if (node.size === size) names.push(node.name);
   }
   return { size, names };
 }
@@ -345,20 +380,25 @@ function infer(tree: Tree, budgets: Map<string, number>, isNoSplit: (n: Node) =>
   const map = new Map<string, string>();
   let list = itemsOf(tree.root);
   let current = 0;
-  let { size: maxLayerSize, names: maxLayerNames } = maxLayer(tree, list, isNoSplit);
+  let { size: maxLayerSize, names: maxLayerNames } = maxLayer(list, isNoSplit);
   const refreshMaxLayer = (): void => {
-    ({ size: maxLayerSize, names: maxLayerNames } = maxLayer(tree, list.filter((n) => !n.tensor), isNoSplit));
+    ({ size: maxLayerSize, names: maxLayerNames } = maxLayer(list.filter((n) => !n.tensor), isNoSplit));
   };
   while (list.length > 0) {
     const node = list.shift() as Node;
     maxLayerNames = maxLayerNames.filter((n) => !inside(node.name, n));
     if (maxLayerNames.length === 0) refreshMaxLayer();
-    const moduleSize = sizeOf(tree, node.ids);
     const tiedOutside = tree.tiedGroups
       .filter((g) => g.some((n) => inside(node.name, n)) && !g.every((n) => inside(node.name, n)))
       .flatMap((g) => g.filter((n) => !inside(node.name, n)));
-    const tiedNodes = [...new Set(tiedOutside.map((n) => list.find((item) => inside(item.name, n))).filter((n) => n !== undefined))];
-    const withTies = sizeOf(tree, new Set([...node.ids, ...tiedNodes.flatMap((n) => [...n.ids])]));
+    // Accelerate's get_module_size_with_ties: each tied name outside adds the module holding it,
+    // minus that name's own counted bytes (a module holding two such names is added twice).
+    const holders = tiedOutside.map((n) => list.find((item) => inside(item.name, n)));
+    let withTies = node.size;
+    tiedOutside.forEach((n, i) => {
+      const holder = holders[i];
+      if (holder !== undefined) withTies += holder.size - (tree.bytes[tree.index.get(n) as number] as number);
+    });
     const device = devices[current];
     if (device === undefined) throw doesNotFit(tree, node, withTies, budgets, used, maxLayerSize);
     const reserved = mainDevices.has(device) ? maxLayerSize : 0;
@@ -367,21 +407,22 @@ function infer(tree: Tree, budgets: Map<string, number>, isNoSplit: (n: Node) =>
     if (deviceUsed + withTies <= budget) {
       used.set(device, deviceUsed + withTies);
       map.set(node.name, device);
-      for (const tied of tiedNodes) {
-        list = list.filter((n) => n !== tied);
-        map.set(tied.name, device);
+      for (const holder of holders) {
+        if (holder === undefined) continue;
+        list = list.filter((n) => n !== holder);
+        map.set(holder.name, device);
       }
       continue;
     }
-    if (tiedOutside.length > 0 && deviceUsed + moduleSize <= budget) {
-      const splittable = tiedNodes.find((n) => n.children.length > 0 && !isNoSplit(n));
+    if (tiedOutside.length > 0 && deviceUsed + node.size <= budget) {
+      const splittable = holders.find((n) => n !== undefined && n.children.length > 0 && !isNoSplit(n));
       if (splittable !== undefined) {
         list = [node, ...list.flatMap((n) => (n === splittable ? itemsOf(n) : [n]))];
         refreshMaxLayer();
         continue;
       }
     }
-    if (deviceUsed + moduleSize >= budget && node.children.length > 0 && !isNoSplit(node)) {
+    if (deviceUsed + node.size >= budget && node.children.length > 0 && !isNoSplit(node)) {
       list = [...itemsOf(node), ...list];
       refreshMaxLayer();
       continue;
@@ -401,7 +442,7 @@ function doesNotFit(
   used: ReadonlyMap<string, number>,
   maxLayerSize: number,
 ): MigrateError {
-  const modelBytes = sizeOf(tree, tree.root.ids);
+  const modelBytes = tree.root.size;
   const perDevice = [...budgets].map(([d, b]) => `${d} ${b} B (filled ${used.get(d) ?? 0} B incl. reserve)`).join(', ');
   return new MigrateError(
     'PLAN_DOES_NOT_FIT',
@@ -436,17 +477,10 @@ function cleanDeviceMap(map: Map<string, string>): Map<string, string> {
 
 function totalsOf(tree: Tree, placement: ReadonlyMap<string, string>): Record<string, number> {
   const ids = new Map<string, Set<number>>();
-  const idOf = new Map<string, number>();
-  const walk = [tree.root];
-  while (walk.length > 0) {
-    const node = walk.pop() as Node;
-    if (node.tensor) idOf.set(node.name, [...node.ids][0] as number);
-    walk.push(...itemsOf(node));
-  }
   for (const [name, device] of placement) {
     const set = ids.get(device) ?? new Set<number>();
-    set.add(idOf.get(name) as number);
+    set.add(tree.tensorOf.get(name) as number);
     ids.set(device, set);
   }
-  return Object.fromEntries([...ids].map(([d, set]) => [d, sizeOf(tree, set)]));
+  return Object.fromEntries([...ids].map(([d, set]) => [d, [...set].reduce((s, id) => s + (tree.bytes[id] as number), 0)]));
 }
