@@ -9,6 +9,7 @@ import { errorBox } from './errors-view.js';
 import { formatBytes } from './format.js';
 import { planChart, type StrategyBars } from './plan-chart.js';
 import { html } from './svg.js';
+import { yieldToPage } from './yield-to-page.js';
 
 /** `auto` and `balanced` are one plan (as in accelerate), shown once. */
 const STRATEGIES: readonly [PlanStrategy, string][] = [
@@ -53,7 +54,11 @@ export function planPanel(ckpt: Checkpoint, devices: readonly string[]): HTMLEle
   const run = html('button', { type: 'submit' }, 'Plan');
   const out = html('div', { class: 'plan-out' });
   const form = html('form', { class: 'plan-form' }, html('label', {}, 'Memory limits (device=size, …) ', limits), ' ', run);
-  const draw = (): void => {
+  let drawing = 0;
+  /** Plans every strategy, giving the page a turn before each (a large model takes a while). */
+  const draw = async (): Promise<void> => {
+    const mine = ++drawing;
+    out.replaceChildren(html('p', { class: 'hint' }, 'Planning…'));
     let maxMemory: Record<string, string | number>;
     try {
       maxMemory = parseMaxMemory(limits.value);
@@ -65,6 +70,8 @@ export function planPanel(ckpt: Checkpoint, devices: readonly string[]): HTMLEle
     const failures: HTMLElement[] = [];
     const maps: HTMLElement[] = [];
     for (const [strategy, label] of STRATEGIES) {
+      await yieldToPage();
+      if (mine !== drawing) return;
       let plan: DevicePlan;
       try {
         plan = planDeviceMap(sizes, { strategy, maxMemory });
@@ -84,9 +91,9 @@ export function planPanel(ckpt: Checkpoint, devices: readonly string[]): HTMLEle
   };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    draw();
+    void draw();
   });
-  draw();
+  void draw();
   return html('section', { class: 'plan' }, html('h2', {}, 'Device map plan'), form, out);
 }
 

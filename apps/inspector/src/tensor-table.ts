@@ -49,6 +49,7 @@ export class TensorTable {
     const filter = html('input', { type: 'search', placeholder: 'filter by name, dtype or location', 'aria-label': 'filter tensors', class: 'filter' });
     filter.addEventListener('input', () => {
       this.#filter = filter.value.trim().toLowerCase();
+      this.#viewport.scrollTop = 0;
       this.#apply();
     });
     this.#count = html('span', { class: 'count' });
@@ -58,6 +59,7 @@ export class TensorTable {
       button.addEventListener('click', () => {
         this.#descending = this.#sort === key ? !this.#descending : key === 'bytes' || key === 'shape';
         this.#sort = key;
+        this.#viewport.scrollTop = 0;
         this.#apply();
       });
       this.#headers.set(key, button);
@@ -99,15 +101,16 @@ export class TensorTable {
     const shown = this.#filter === '' ? [...this.#rows] : this.#rows.filter((r) => r.search.includes(this.#filter));
     const key = this.#sort;
     const sign = this.#descending ? -1 : 1;
-    const compare: (a: Row, b: Row) => number =
+    const primary: (a: Row, b: Row) => number =
       key === 'index'
         ? (a, b) => a.index - b.index
         : key === 'bytes'
-          ? (a, b) => a.entry.byteLength - b.entry.byteLength || a.index - b.index
+          ? (a, b) => a.entry.byteLength - b.entry.byteLength
           : key === 'shape'
-            ? (a, b) => a.numel - b.numel || a.index - b.index
-            : (a, b) => (a.entry[key] < b.entry[key] ? -1 : a.entry[key] > b.entry[key] ? 1 : a.index - b.index);
-    shown.sort((a, b) => sign * compare(a, b));
+            ? (a, b) => a.numel - b.numel
+            : (a, b) => (a.entry[key] < b.entry[key] ? -1 : a.entry[key] > b.entry[key] ? 1 : 0);
+    // ties keep file order in both directions
+    shown.sort((a, b) => sign * primary(a, b) || a.index - b.index);
     this.#shown = shown;
     for (const [k, button] of this.#headers) {
       button.setAttribute('aria-sort', k === key ? (this.#descending ? 'descending' : 'ascending') : 'none');

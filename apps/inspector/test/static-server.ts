@@ -19,12 +19,15 @@ const TYPES: Record<string, string> = {
 /** A running server: its origin (`http://127.0.0.1:PORT`) and a way to stop it. */
 export interface StaticServer {
   readonly origin: string;
+  /** The `Range` header of every request that had one, in order. */
+  readonly ranges: readonly string[];
   close(): Promise<void>;
 }
 
 /** Serves `mounts` (URL prefix -> folder; `/` for the site root) until closed. */
 export async function serveStatic(mounts: Record<string, string>): Promise<StaticServer> {
   const prefixes = Object.entries(mounts).sort(([a], [b]) => b.length - a.length);
+  const ranges: string[] = [];
   const server: Server = createServer((req, res) => {
     void (async () => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -42,6 +45,7 @@ export async function serveStatic(mounts: Record<string, string>): Promise<Stati
         return void res.writeHead(404).end();
       }
       const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'accept-ranges': 'bytes' };
+      if (req.headers.range !== undefined) ranges.push(req.headers.range);
       const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
       if (range === null) {
         res.writeHead(200, { ...headers, 'content-length': size });
@@ -59,6 +63,7 @@ export async function serveStatic(mounts: Record<string, string>): Promise<Stati
   if (address === null || typeof address === 'string') throw new Error('the server has no TCP address');
   return {
     origin: `http://127.0.0.1:${address.port}`,
+    ranges,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
