@@ -38,9 +38,10 @@ async function openSource(make: (onRead: (bytes: number) => void) => Opening | P
   $('error').replaceChildren();
   let read = 0;
   let total = 0;
+  let opening = true; // later reads (one tensor, a placement) report their own progress
   const onRead = (bytes: number): void => {
     read += bytes;
-    showProgress('reading', read, total);
+    if (opening) showProgress('reading', read, total);
   };
   const previous = current;
   current = undefined;
@@ -60,12 +61,13 @@ async function openSource(make: (onRead: (bytes: number) => void) => Opening | P
     $('explorer').hidden = true;
     body.dataset.state = 'error';
   } finally {
+    opening = false;
     progressBox.hidden = true;
   }
 }
 
 function show(ckpt: Checkpoint, opening: Opening, openMs: number): void {
-  const bytes = ckpt.entries.reduce((s, e) => s + e.byteLength, 0);
+  const bytes = ckpt.container.storages.reduce((s, storage) => s + storage.byteLength, 0);
   $('summary').replaceChildren(
     html(
       'div',
@@ -73,7 +75,7 @@ function show(ckpt: Checkpoint, opening: Opening, openMs: number): void {
       html('span', {}, html('b', {}, 'file '), opening.label),
       html('span', { 'data-format': ckpt.format }, html('b', {}, 'format '), ckpt.format),
       html('span', {}, html('b', {}, 'tensors '), ckpt.entries.length.toLocaleString('en-US')),
-      html('span', {}, html('b', {}, 'tensor bytes '), formatBytes(bytes)),
+      html('span', {}, html('b', {}, 'storage bytes '), formatBytes(bytes)),
       html('span', {}, html('b', {}, 'file size '), formatBytes(opening.resolved.source.size)),
       html('span', {}, html('b', {}, 'opened in '), formatMs(openMs)),
     ),
