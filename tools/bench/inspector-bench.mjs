@@ -11,6 +11,7 @@
  *
  *   page list        file input `change` -> every tensor listed in the table (the page's own clock)
  *   page list (wall) setInputFiles -> the table shown, measured from Node (includes the CDP round trips)
+ *   setInputFiles (wall)  the part of that spent in Playwright's setInputFiles call alone
  *   page histogram   click on TENSOR's row -> statistics and histogram drawn, once per backend
  *                    (cpu, wasm, webgl when the browser has it: headless Chromium draws WebGL with
  *                    SwiftShader, a CPU rasteriser, so webgl numbers here are not GPU numbers)
@@ -49,6 +50,7 @@ async function pageRun(browser, url) {
   const devices = (await page.getAttribute('body', 'data-devices')).split(',');
   const t0 = performance.now();
   await page.setInputFiles('#file', file);
+  record('setInputFiles (wall)', performance.now() - t0);
   await page.waitForSelector('body[data-state=ready]', { timeout: 60_000 });
   record('page list (wall)', performance.now() - t0);
   record('page list', Number(await page.getAttribute('body', 'data-listed-ms')));

@@ -15,8 +15,13 @@ export interface LocationsContext {
   readonly runtime: DeviceRuntime;
   /** Devices with data this browser has (`webgl`, `wasm`, `cpu`, …). */
   readonly devices: readonly string[];
-  /** The opened source (re-opened with the chosen `mapLocation`). */
+  /** The opened source (re-opened with the chosen `mapLocation` to place every tensor). */
   readonly resolved: ResolvedSource;
+  /**
+   * Saved location -> device, as chosen in the panel; the checkpoint was opened with a
+   * `mapLocation` that reads it, so `ckpt.plan` follows the choices without re-opening the file.
+   */
+  readonly remap: Map<string, string>;
   /** Reports placement progress (bytes done of total). */
   readonly onProgress: (label: string, done: number, total: number) => void;
 }
@@ -45,7 +50,7 @@ function savedLocations(ckpt: Checkpoint): SavedLocation[] {
 /** The panel for `ckpt`. */
 export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLElement {
   const saved = savedLocations(ckpt);
-  const remap = new Map<string, string>();
+  const { remap } = ctx;
   const outcome = html('div', { class: 'outcome', 'aria-live': 'polite' });
   const ledger = html('div', { class: 'ledger' });
   const rows = saved.map(({ location, tensors, bytes }) => {
@@ -63,7 +68,7 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
     select.addEventListener('change', () => {
       if (select.value === '') remap.delete(location);
       else remap.set(location, select.value);
-      void check();
+      check();
     });
     return html('tr', {}, html('td', {}, html('code', {}, location)), html('td', {}, String(tensors)), html('td', {}, formatBytes(bytes)), html('td', {}, status), html('td', {}, select));
   });
@@ -71,21 +76,12 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
   placeButton.addEventListener('click', () => void place());
 
   const mapLocation = (): Record<string, string> => Object.fromEntries(remap);
-  const reopen = (onProgress?: (done: number, total: number) => void): Promise<Checkpoint> =>
-    openResolved(ctx.resolved, {
-      mapLocation: mapLocation(),
-      runtime: ctx.runtime,
-      limits: ckpt.options.limits,
-      ...(onProgress === undefined ? {} : { onProgress: (p) => onProgress(p.bytesDone, p.bytesTotal) }),
-    });
 
-  /** Where every storage would go with the chosen remapping; no tensor data is read. */
-  async function check(): Promise<void> {
+  /** Where every storage goes with the chosen remapping; no tensor data is read. */
+  function check(): void {
     ledger.replaceChildren();
-    let target: Checkpoint | undefined;
     try {
-      target = await reopen();
-      const plan = target.plan([...new Set(target.entries.map((e) => e.ref))], ctx.runtime);
+      const plan = ckpt.plan([...new Set(ckpt.entries.map((e) => e.ref))], ctx.runtime);
       const perDevice = new Map<string, number>();
       for (const [s, d] of plan.storages) perDevice.set(String(d), (perDevice.get(String(d)) ?? 0) + s.byteLength);
       outcome.replaceChildren(
@@ -96,8 +92,6 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
     } catch (e) {
       outcome.replaceChildren(errorBox(e, `mapLocation ${JSON.stringify(mapLocation())}:`));
       placeButton.disabled = true;
-    } finally {
-      await target?.close();
     }
   }
 
@@ -107,7 +101,13 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
     ctx.runtime.ledger.reset();
     const started = performance.now();
     try {
-      const { value, report } = await loadCheckpoint(await reopen((done, total) => ctx.onProgress('placing', done, total)));
+      const target = await openResolved(ctx.resolved, {
+        mapLocation: mapLocation(),
+        runtime: ctx.runtime,
+        limits: ckpt.options.limits,
+        onProgress: (p) => ctx.onProgress('placing', p.bytesDone, p.bytesTotal),
+      });
+      const { value, report } = await loadCheckpoint(target);
       ledger.replaceChildren(ledgerTable(report, performance.now() - started));
       disposePlaced(value, ctx.runtime);
     } catch (e) {
@@ -118,7 +118,7 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
     }
   }
 
-  void check();
+  check();
   return html(
     'section',
     { class: 'locations' },

@@ -50,10 +50,12 @@ async function openSource(make: (onRead: (bytes: number) => void) => Opening | P
     const opening = await make(onRead);
     total = opening.resolved.source.size;
     showProgress('reading', read, total);
-    const ckpt = await openResolved(opening.resolved, { runtime });
+    const remap = new Map<string, string>();
+    // unmapped locations stay as saved (undefined), like torch's dict map_location
+    const ckpt = await openResolved(opening.resolved, { runtime, mapLocation: (_storage, saved) => remap.get(saved) });
     if (mine !== generation) return void (await ckpt.close());
     current = ckpt;
-    show(ckpt, opening, performance.now() - started);
+    show(ckpt, opening, remap, performance.now() - started);
   } catch (e) {
     if (mine !== generation) return;
     $('error').replaceChildren(errorBox(e, 'Could not open this checkpoint:'));
@@ -66,7 +68,7 @@ async function openSource(make: (onRead: (bytes: number) => void) => Opening | P
   }
 }
 
-function show(ckpt: Checkpoint, opening: Opening, openMs: number): void {
+function show(ckpt: Checkpoint, opening: Opening, remap: Map<string, string>, openMs: number): void {
   const bytes = ckpt.container.storages.reduce((s, storage) => s + storage.byteLength, 0);
   $('summary').replaceChildren(
     html(
@@ -83,7 +85,7 @@ function show(ckpt: Checkpoint, opening: Opening, openMs: number): void {
   $('explorer').hidden = false;
   table.setEntries(ckpt.entries);
   $('tensor').replaceChildren(html('p', { class: 'hint' }, 'Select a tensor to see its statistics and histogram.'));
-  $('locations').replaceChildren(locationsPanel(ckpt, { runtime, devices, resolved: opening.resolved, onProgress: showProgress }));
+  $('locations').replaceChildren(locationsPanel(ckpt, { runtime, devices, resolved: opening.resolved, remap, onProgress: showProgress }));
   $('plan').replaceChildren(planPanel(ckpt, devices));
   body.dataset.listedMs = openMs.toFixed(1);
   body.dataset.state = 'ready';

@@ -38,6 +38,9 @@ export function plannerSizes(entries: readonly CheckpointEntry[]): SizeEntry[] {
   return sizes;
 }
 
+/** Models with more tensors are planned on request only (each strategy takes a moment of the page's time). */
+const AUTO_PLAN_TENSORS = 2000;
+
 /** Default limits: each accelerator a third of the model (in whole MiB), cpu room for all of it. */
 export function defaultLimits(devices: readonly string[], modelBytes: number): string {
   const mib = 2 ** 20;
@@ -93,7 +96,8 @@ export function planPanel(ckpt: Checkpoint, devices: readonly string[]): HTMLEle
     event.preventDefault();
     void draw();
   });
-  void draw();
+  if (sizes.length <= AUTO_PLAN_TENSORS) void draw();
+  else out.replaceChildren(html('p', { class: 'hint' }, `${sizes.length.toLocaleString('en-US')} tensors: press Plan to plan every strategy.`));
   return html('section', { class: 'plan' }, html('h2', {}, 'Device map plan'), form, out);
 }
 

@@ -3,7 +3,8 @@
  * (and a URL over HTTP Range requests), checked against the fixture manifest written from real
  * PyTorch and against arithmetic shown here. Screenshots land in test-artifacts/ (git-ignored).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -42,6 +43,7 @@ const SPECIAL: F32Tensor = { name: 'special', shape: [2, 4], values: [1, 2, 3, 4
 const PLAIN: F32Tensor = { name: 'plain', shape: [8], values: [1, 2, 3, 4, 5, 6, 7, 8] };
 
 let server: StaticServer;
+let scratch: string;
 let browser: Browser;
 let page: Page;
 
@@ -55,6 +57,13 @@ async function openFiles(input: '#file' | '#folder', files: Parameters<Page['set
   await page.setInputFiles(input, files);
   await page.waitForSelector('body[data-state=ready], body[data-state=error]');
   return (await page.getAttribute('body', 'data-state'))!;
+}
+
+/** Writes `bytes` to a scratch file and returns its path (a path reaches the page faster than a buffer). */
+function scratchFile(name: string, bytes: Uint8Array): string {
+  const path = join(scratch, name);
+  writeFileSync(path, bytes);
+  return path;
 }
 
 async function rowNames(): Promise<string[]> {
@@ -76,6 +85,7 @@ describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(join(DIST, 'index.html'))) await build({ root: APP, logLevel: 'warn' });
     mkdirSync(ARTIFACTS, { recursive: true });
+    scratch = mkdtempSync(join(tmpdir(), 'inspector-test-'));
     server = await serveStatic({ '/': DIST, '/fixtures/': FIXTURES });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -86,6 +96,7 @@ describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   test('starts with the backends this browser really has, wasm from the build itself', async () => {
@@ -122,8 +133,7 @@ describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
   });
 
   test('statistics and a 64-bin histogram, the same on every backend', async () => {
-    const bytes = safetensorsBytes([SPECIAL, PLAIN]);
-    expect(await openFiles('#file', { name: 'special.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })).toBe('ready');
+    expect(await openFiles('#file', scratchFile('special.safetensors', safetensorsBytes([SPECIAL, PLAIN])))).toBe('ready');
     const devices = (await page.getAttribute('body', 'data-devices'))!.split(',');
     const cases = [
       {
@@ -156,7 +166,7 @@ describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
   });
 
   test('10,000 tensors: only the rows in view exist; scroll, filter and sort', async () => {
-    expect(await openFiles('#file', { name: 'many.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(safetensorsBytes(MANY)) })).toBe('ready');
+    expect(await openFiles('#file', scratchFile('many.safetensors', safetensorsBytes(MANY)))).toBe('ready');
     expect(await page.textContent('.count')).toBe('10,000 of 10,000 tensors');
     const firstRows = await rowNames();
     expect(firstRows.length).toBeLessThan(60);
@@ -207,6 +217,15 @@ describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
     await screenshot('hostile');
     expect(await openFiles('#file', join(FIXTURES, 'zip/linear.pt'))).toBe('ready');
     expect(await page.textContent('#error')).toBe('');
+  });
+
+  test('a broken file (a zip cut in half): its error code, then the next file opens', async () => {
+    const whole = readFileSync(join(FIXTURES, 'zip/cuda0.pt'));
+    const half = whole.subarray(0, Math.floor(whole.length / 2));
+    expect(await openFiles('#file', scratchFile('cut.pt', half))).toBe('error');
+    expect(await page.getAttribute('#error .error', 'data-code')).toBe('ZIP_EOCD_NOT_FOUND');
+    expect(await page.textContent('#error .message')).toContain('truncated file?');
+    expect(await openFiles('#file', join(FIXTURES, 'zip/linear.pt'))).toBe('ready');
   });
 
   test('the device-map plan: every strategy, readable sizes, labels inside the chart', async () => {
