@@ -56,6 +56,11 @@ async function openSource(make: (onRead: (bytes: number) => void) => Opening | P
     if (mine !== generation) return void (await ckpt.close());
     current = ckpt;
     show(ckpt, opening, remap, performance.now() - started);
+    // listed: the rows are in the DOM and the next frame has been painted
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+    if (mine !== generation) return;
+    body.dataset.listedMs = (performance.now() - started).toFixed(1);
+    body.dataset.state = 'ready';
   } catch (e) {
     if (mine !== generation) return;
     $('error').replaceChildren(errorBox(e, 'Could not open this checkpoint:'));
@@ -87,8 +92,6 @@ function show(ckpt: Checkpoint, opening: Opening, remap: Map<string, string>, op
   $('tensor').replaceChildren(html('p', { class: 'hint' }, 'Select a tensor to see its statistics and histogram.'));
   $('locations').replaceChildren(locationsPanel(ckpt, { runtime, devices, resolved: opening.resolved, remap, onProgress: showProgress }));
   $('plan').replaceChildren(planPanel(ckpt, devices));
-  body.dataset.listedMs = openMs.toFixed(1);
-  body.dataset.state = 'ready';
 }
 
 async function select(entry: CheckpointEntry): Promise<void> {
