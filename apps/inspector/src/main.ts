@@ -22,7 +22,7 @@ let devices: string[] = [];
 let current: Checkpoint | undefined;
 let generation = 0;
 
-const table = new TensorTable((entry) => void select(entry));
+const table = new TensorTable((entry) => select(entry));
 $('table').append(table.element);
 
 /** Shows read progress: `done` of `total` bytes (hidden once done). */
@@ -94,10 +94,8 @@ function show(ckpt: Checkpoint, opening: Opening, remap: Map<string, string>, op
   $('plan').replaceChildren(planPanel(ckpt, devices));
 }
 
-async function select(entry: CheckpointEntry): Promise<void> {
-  const ckpt = current;
-  if (ckpt === undefined) return;
-  $('tensor').replaceChildren(await tensorPanel(ckpt, entry, runtime, devices));
+function select(entry: CheckpointEntry): void {
+  if (current !== undefined) $('tensor').replaceChildren(tensorPanel(current, entry, runtime, devices));
 }
 
 function wireInputs(): void {

@@ -4,7 +4,7 @@ import { MetaTensor, type DeviceRuntime, type Placed } from '@x/device';
 import type * as TF from '@tensorflow/tfjs-core';
 
 /** Every TF.js tensor and meta tensor in `value` (Maps, arrays, records, sparse components), each once. */
-export function placedIn(value: unknown, tf: typeof TF): Placed[] {
+function placedIn(value: unknown, tf: typeof TF): Placed[] {
   const found = new Set<Placed>();
   const seen = new Set<object>();
   const stack: unknown[] = [value];

@@ -22,7 +22,7 @@ const STRATEGIES: readonly [PlanStrategy, string][] = [
  * Planner sizes: bytes each tensor takes once in TF.js (float16 widens to 4 bytes per element), the
  * file's bytes for tensors TF.js has no dtype for; a second name of one tensor is tied to the first.
  */
-export function plannerSizes(entries: readonly CheckpointEntry[]): SizeEntry[] {
+function plannerSizes(entries: readonly CheckpointEntry[]): SizeEntry[] {
   const firstName = new Map<object, string>();
   const sizes: SizeEntry[] = [];
   for (const { ref, name, dtype, shape, byteLength } of entries) {
@@ -42,7 +42,7 @@ export function plannerSizes(entries: readonly CheckpointEntry[]): SizeEntry[] {
 const AUTO_PLAN_TENSORS = 2000;
 
 /** Default limits: each accelerator a third of the model (in whole MiB), cpu room for all of it. */
-export function defaultLimits(devices: readonly string[], modelBytes: number): string {
+function defaultLimits(devices: readonly string[], modelBytes: number): string {
   const mib = 2 ** 20;
   const third = Math.max(1, Math.ceil(modelBytes / 3 / mib));
   const all = Math.max(1, Math.ceil((modelBytes * 1.25) / mib));

@@ -11,7 +11,7 @@ import { tensorStats, type TensorStats } from './tensor-stats.js';
 let latest = 0;
 
 /** The panel for `entry`; statistics fill in when computed (a later selection supersedes them). */
-export async function tensorPanel(ckpt: Checkpoint, entry: CheckpointEntry, runtime: DeviceRuntime, devices: readonly string[]): Promise<HTMLElement> {
+export function tensorPanel(ckpt: Checkpoint, entry: CheckpointEntry, runtime: DeviceRuntime, devices: readonly string[]): HTMLElement {
   const select = html('select', { class: 'stats-device', 'aria-label': 'backend for statistics' }, ...devices.map((d) => html('option', { value: d }, d)));
   select.value = devices.includes('cpu') ? 'cpu' : (devices[0] ?? 'cpu');
   const result = html('div', { class: 'stats-result' });

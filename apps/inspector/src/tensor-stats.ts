@@ -43,7 +43,7 @@ function emptyStats(count: number, nan: number, posInf: number, negInf: number, 
 }
 
 /** The cpu path: two passes over the values, in chunks. */
-export async function valueStats(values: ArrayLike<number>, bins: number): Promise<TensorStats> {
+async function valueStats(values: ArrayLike<number>, bins: number): Promise<TensorStats> {
   const count = values.length;
   let nan = 0;
   let posInf = 0;
