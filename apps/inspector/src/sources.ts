@@ -66,9 +66,15 @@ export async function fromUrlText(text: string, onRead: (bytes: number) => void)
 
 /** The files of a drop: lone files, and every file under dropped folders with its path. */
 export async function droppedFiles(items: DataTransferItemList): Promise<PickedFile[]> {
-  const roots = [...items].map((item) => item.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
   const out: PickedFile[] = [];
-  const stack = roots;
+  const stack: FileSystemEntry[] = [];
+  // entries must be taken during the drop event; a file without one (a DataTransfer built by a script) is taken as is
+  for (const item of items) {
+    const entry = item.kind === 'file' ? item.webkitGetAsEntry() : null;
+    const file = entry === null && item.kind === 'file' ? item.getAsFile() : null;
+    if (entry !== null) stack.push(entry);
+    else if (file !== null) out.push({ file, path: file.name });
+  }
   while (stack.length > 0) {
     const entry = stack.pop()!;
     if (entry.isFile) {

@@ -198,6 +198,20 @@ describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
     await page.waitForSelector('.computed .histogram');
   });
 
+  test('a file dropped on the page', async () => {
+    const linear = fixture('zip/linear.pt');
+    const bytes = [...readFileSync(join(FIXTURES, linear.file))];
+    await page.evaluate(() => (document.body.dataset.state = 'waiting'));
+    await page.evaluate((data) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(data)], 'dropped.pt'));
+      document.querySelector('main')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForSelector('body[data-state=ready], body[data-state=error]');
+    expect(await page.textContent('.summary')).toContain('dropped.pt');
+    expect(await rowNames()).toEqual(linear.tensors.map((t) => t.path.join('.')));
+  });
+
   test('a URL read with HTTP Range requests', async () => {
     const linear = fixture('zip/linear.pt');
     const before = server.ranges.length;
