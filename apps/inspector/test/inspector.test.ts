@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { planDeviceMap } from '@x/migrate';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -242,17 +243,27 @@ describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
     expect(await openFiles('#file', join(FIXTURES, 'zip/linear.pt'))).toBe('ready');
   });
 
-  test('the device-map plan: every strategy, readable sizes, labels inside the chart', async () => {
+  test('the device-map plan: what the planner returns per strategy, readable sizes, labels inside the chart', async () => {
     expect(await openFiles('#folder', join(FIXTURES, 'sharded'))).toBe('ready');
-    const devices = (await page.getAttribute('body', 'data-devices'))!.split(',');
-    // the sharded fixture is 10·4 + 4·4 + 4 + … float32 elements: ask for 100-byte budgets on each accelerator
-    await page.fill('input.limits', devices.map((d) => `${d}=${d === 'cpu' ? '1KiB' : '100'}`).join(', '));
+    const maxMemory = { webgl: 250, wasm: 250, cpu: 1024 };
+    await page.fill('input.limits', 'webgl=250, wasm=250, cpu=1KiB');
     await page.click('.plan-form button');
     await page.waitForSelector('.plan-out .plan-chart');
     const strategies = await page.$$eval('.plan-chart text.strategy', (t) => t.map((e) => e.textContent));
     expect(strategies).toEqual(['auto / balanced', 'balanced_low_0', 'sequential']);
+    // the same plans made here from the manifest's sizes (float32: 4 bytes per element), in the page's order
+    const sizes = new Map(fixture('sharded/model.safetensors.index.json').tensors.map((t) => [t.path.join('.'), 4 * t.shape.reduce((a, b) => a * b, 1)]));
+    const entries = (await rowNames()).map((name) => ({ name, bytes: sizes.get(name)! }));
+    const expected = (['auto', 'balanced_low_0', 'sequential'] as const).flatMap((strategy) => {
+      const plan = planDeviceMap(entries, { strategy, maxMemory });
+      return Object.keys(plan.budgets).map((d) => [d, plan.totals[d] ?? 0]);
+    });
+    const drawn = await page.$$eval('.plan-chart rect.used', (rects) => rects.map((r) => [r.getAttribute('data-device'), Number(r.getAttribute('data-bytes'))]));
+    expect(drawn).toEqual(expected);
+    // more than one device holds bytes in some plan: the chart is not a one-device map
+    expect(new Set(drawn.filter(([, b]) => (b as number) > 0).map(([d]) => d)).size).toBeGreaterThan(1);
     const values = await page.$$eval('.plan-chart text.value', (t) => t.map((e) => e.textContent!));
-    expect(values.length).toBe(3 * devices.length);
+    expect(values).toHaveLength(expected.length);
     for (const v of values) expect(v).toMatch(/^\d+(\.\d+)? (B|KiB|MiB|GiB) of \d+(\.\d+)? (B|KiB|MiB|GiB)$/);
     const overflow = await page.$$eval('.plan-chart text', (texts) => {
       const box = (texts[0] as SVGTextElement).ownerSVGElement!.viewBox.baseVal;
