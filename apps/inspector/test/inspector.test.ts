@@ -11,7 +11,7 @@ import { planDeviceMap } from '@x/migrate';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RUN_BROWSER_TESTS, launchChromium } from './chromium.js';
+import { CHROMIUM, RUN_BROWSER_TESTS, launchChromium } from './chromium.js';
 import { serveStatic, type StaticServer } from './static-server.js';
 import { safetensorsBytes, type F32Tensor } from './synthetic-safetensors.js';
 
@@ -81,6 +81,11 @@ async function statsOn(name: string, device: string): Promise<Record<string, str
   await page.waitForSelector(`#tensor [data-name="${name}"] .computed[data-device="${device}"]`);
   return page.$$eval('#tensor .computed dl.stats dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent!, dt.nextElementSibling!.textContent!])));
 }
+
+// counted as a failed test (not only a failed hook) when CI lacks Chromium
+test.runIf(RUN_BROWSER_TESTS)('Chromium is installed', () => {
+  expect(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/setup/30-chromium.sh) or set X_CHROMIUM`).toBe(true);
+});
 
 describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
   beforeAll(async () => {
