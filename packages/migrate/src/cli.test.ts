@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { open } from '@x/checkpoint';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli-run.js';
-import { parseAssignments, parseMapLocation } from './cli-specs.js';
+import { parseMapLocation } from '@x/checkpoint/cli';
+import { parseAssignments } from './cli-specs.js';
 import { planDeviceMap } from './plan-device-map.js';
 import { APP_MODEL, appBatch, appBytes, fixture, tempDir } from './test-fixtures.js';
 
