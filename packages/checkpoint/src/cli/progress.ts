@@ -49,24 +49,26 @@ export function progressDisplay(io: CliIO, values: CliValues, label: string): Pr
     { stream, format: FORMAT, hideCursor: false, clearOnComplete: true, barsize: 24, etaBuffer: 50, fps: 10 },
     cliProgress.Presets.shades_classic,
   );
-  let started: number | undefined;
+  const created = performance.now();
+  let started = false;
   return {
     onProgress(p) {
-      const seconds = started === undefined ? 0 : (performance.now() - started) / 1000;
+      const seconds = (performance.now() - created) / 1000;
       const payload = {
         label,
         done: humanBytes(p.bytesDone),
         size: humanBytes(p.bytesTotal),
         tensors: p.tensorsTotal === undefined ? '' : ` | ${p.tensorsDone ?? 0}/${p.tensorsTotal} tensors`,
-        rate: seconds > 0 ? `${humanBytes(p.bytesDone / seconds)}/s` : '-',
+        rate: `${humanBytes(p.bytesDone / Math.max(seconds, 1e-3))}/s`,
       };
-      if (started === undefined) {
-        started = performance.now();
+      if (!started) {
+        started = true;
         bar.start(Math.max(p.bytesTotal, 1), p.bytesDone, payload);
       } else bar.update(p.bytesDone, payload);
     },
     stop() {
-      if (started !== undefined) bar.stop();
+      if (started) bar.stop();
+      started = false;
     },
   };
 }
