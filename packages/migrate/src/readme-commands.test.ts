@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { APP_MODEL, fixture, runPython, runTorchTests, tempDir } from './test-fixtures.js';
 
+/** Spawned processes (and torch's import) on a busy 2-core machine: generous, as a person would wait. */
+const SPAWNED = 120_000;
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'node_modules/.bin');
 const READMES = ['README.md', 'packages/checkpoint/README.md', 'packages/migrate/README.md'];
@@ -80,7 +83,7 @@ describe('every CLI command of the READMEs, spawned', () => {
       expect(r.stdout).toContain(`wrote ${written}`);
     }
     expect([...readdirSync(dir)].filter((f) => !before.has(f) && f !== written)).toEqual([]); // no temp files left
-  });
+  }, SPAWNED);
 });
 
 describe.runIf(runTorchTests)('what the CLIs write for a CPU-only machine, read by torch 1.13', () => {
@@ -103,7 +106,7 @@ print('ok')`,
     expect(out.trim()).toBe('ok');
     const plain = runPython(`import sys, torch\ntry:\n    torch.load(sys.argv[1])\nexcept RuntimeError as e:\n    print('refused')`, [join(dir, 'gpu.pt')]);
     expect(plain.trim()).toBe('refused'); // the input itself needs a map_location on this machine
-  });
+  }, SPAWNED);
 });
 
 describe('errors, spawned', () => {
@@ -123,7 +126,7 @@ describe('errors, spawned', () => {
       expect(r.stderr.trimEnd()).toMatch(pattern);
     }
     expect(existsSync(join(dir, 'out.pt'))).toBe(false);
-  });
+  }, SPAWNED);
 
   it('diff exits 1 when the files differ; --version and --help exit 0', () => {
     const dir = scratch();
@@ -136,5 +139,5 @@ describe('errors, spawned', () => {
       expect(help.status).toBe(0);
       expect(help.stdout).toMatch(/^exit status: 0 success; 1 a finding .*; 2 a usage or input error/m);
     }
-  });
+  }, SPAWNED);
 });
