@@ -4,7 +4,6 @@
  * @module
  */
 
-import * as tf from '@tensorflow/tfjs-core';
 import { createDeviceRuntime } from '@x/device';
 import { MODEL_PATH, readBatch } from './batch.js';
 import { runStory } from './story.js';
@@ -12,7 +11,6 @@ import { runStory } from './story.js';
 /** Largest difference from PyTorch's logits the app accepts. */
 const TOLERANCE = 1e-4;
 
-tf.enableProdMode(); // no "install tfjs-node" banner in the story's output
 const batch = await readBatch();
 const runtime = await createDeviceRuntime();
 const standIn = await createDeviceRuntime({ bindings: { cuda: 'wasm' }, cuda: false });

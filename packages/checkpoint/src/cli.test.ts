@@ -37,10 +37,12 @@ describe('x-checkpoint', () => {
     expect(lines.at(-1)).toBe(`total: 10 tensors, 5 storages, ${(24 + 24 + 1 + 0 + 1) * 4} bytes (200 B)`);
   });
 
-  it('load without --map-location fails on a CUDA file with torch’s text, no stack trace', async () => {
+  it('load without --map-location fails on a CUDA file with torch’s text and the flag that fixes it, no stack trace', async () => {
     const r = await run('load', pathOf('zip/cuda0.pt'));
-    expect(r.code).toBe(1);
-    expect(r.err.startsWith(`DEVICE_UNAVAILABLE: ${manifest.get('zip/cuda0.pt')!.torch_error!}`)).toBe(true);
+    expect(r.code).toBe(2);
+    expect(r.err.startsWith(`x-checkpoint: DEVICE_UNAVAILABLE: ${manifest.get('zip/cuda0.pt')!.torch_error!}`)).toBe(true);
+    expect(r.err).toMatch(/Fix: rerun with --map-location cpu, or --map-location cuda:0=cpu to remap this location only\.$/);
+    expect(r.err).not.toContain('mapLocation');
     expect(r.err).not.toMatch(/\n\s+at /);
     const j = await run('load', pathOf('zip/cuda0.pt'), '--json');
     expect(JSON.parse(j.err).error.code).toBe('DEVICE_UNAVAILABLE');
@@ -58,20 +60,62 @@ describe('x-checkpoint', () => {
     expect(text.out).toMatch(/^cpu\s+2\s+32\s+32$/m); // weight 2x3 + bias 2 float32
   });
 
-  it('usage mistakes exit 2 with code USAGE; unreadable files exit 1 with SOURCE_IO', async () => {
+  it('usage mistakes and unreadable files exit 2 with one x-checkpoint: CODE: message line', async () => {
     expect((await run('load')).code).toBe(2);
     const bad = await run('inspect', pathOf('zip/views.pt'), '--bogus');
-    expect([bad.code, bad.err.split(':')[0]]).toEqual([2, 'USAGE']);
-    expect((await run('frobnicate')).err).toMatch(/^USAGE: unknown command 'frobnicate'/);
+    expect([bad.code, bad.err.split(': ').slice(0, 2)]).toEqual([2, ['x-checkpoint', 'USAGE']]);
+    expect((await run('frobnicate')).err).toMatch(/^x-checkpoint: USAGE: unknown command "frobnicate"/);
     const missing = await run('inspect', pathOf('zip/missing.pt'), '--json');
-    expect([missing.code, JSON.parse(missing.err).error.code]).toEqual([1, 'SOURCE_IO']);
-    expect((await run('inspect', pathOf('hostile/system-zip.pt'))).err).toMatch(/^PICKLE_UNSAFE_GLOBAL: /);
+    expect([missing.code, JSON.parse(missing.err).error.code]).toEqual([2, 'SOURCE_IO']);
+    expect((await run('inspect', pathOf('hostile/system-zip.pt'))).err).toMatch(/^x-checkpoint: PICKLE_UNSAFE_GLOBAL: /);
+    for (const r of [bad, missing]) expect(r.err.split('\n')).toHaveLength(1);
+  });
+
+  it('an unknown class names the flag that keeps it as a record', async () => {
+    const r = await run('inspect', pathOf('zip/whole-module.pt'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^x-checkpoint: PICKLE_UNSAFE_GLOBAL: .*rerun with --unknown-classes record/);
+    expect(r.err).not.toContain('unknownClasses');
+    expect((await run('inspect', pathOf('zip/whole-module.pt'), '--unknown-classes', 'record')).code).toBe(0);
+  });
+
+  it('device strings and map keys are checked with torch’s grammar before the file is read', async () => {
+    for (const spec of ['gpu', 'cuda:x=cpu', 'cuda:0=gpu', 'cuda:01']) {
+      const bad = spec.split(/[=,]/).find((s) => !/^(cpu|cuda:0)$/.test(s))!;
+      const r = await run('load', pathOf('zip/missing.pt'), '--map-location', spec); // a missing file: SOURCE_IO if it were read
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`x-checkpoint: DEVICE_INVALID: --map-location: "${bad}" is not a device`);
+      expect(r.err).toContain('expected TYPE or TYPE:INDEX');
+    }
+  });
+
+  it('--version prints the package version; --help lists every option of every command and the exit codes', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(await run('--version')).toEqual({ code: 0, out: pkg.version, err: '' });
+    const help = await run('--help');
+    expect(help.code).toBe(0);
+    for (const [name, c] of COMMANDS) {
+      expect(help.out).toContain(`x-checkpoint ${name} ${c.args}`);
+      for (const o of Object.keys(c.options)) expect(help.out).toMatch(new RegExp(`^ +--${o}\\b`, 'm'));
+    }
+    expect(help.out).toContain('--unknown-classes error|record');
+    expect(help.out).toContain('exit status: 0 success; 1 a finding (diff: the files differ); 2 a usage or input error');
+    expect((await run('inspect', '--help')).out).toBe(help.out);
+  });
+
+  it('inspect --no-hash reads no tensor data and says the hashes are absent', async () => {
+    const r = await run('inspect', pathOf('zip/dtypes.pt'), '--no-hash', '--json');
+    expect(r.code).toBe(0);
+    const expected = manifest.get('zip/dtypes.pt')!.tensors.map(({ path, dtype, shape, location }) => ({ path, dtype, shape, location, sha256: null }));
+    expect(JSON.parse(r.out)).toEqual({ format: 'zip', hashed: false, tensors: expected });
+    expect((await run('inspect', pathOf('zip/views.pt'), '--no-hash')).out).toMatch(/; not hashed \(--no-hash\)$/);
   });
 
   it('parses map-location specs and keeps a command table', () => {
     expect(parseMapLocation('cpu')).toBe('cpu');
     expect(parseMapLocation('cuda:1=cpu, cuda:0=wasm')).toEqual({ 'cuda:1': 'cpu', 'cuda:0': 'wasm' });
-    expect(() => parseMapLocation('cuda:1=')).toThrow(/FROM=TO/);
+    expect(() => parseMapLocation('cuda:1=')).toThrow(/SAVED=DEVICE/);
+    expect(() => parseMapLocation('cuda:0=cpu,cuda:0=wasm')).toThrow(/twice/);
     expect([...COMMANDS.keys()]).toEqual(['inspect', 'load', 'convert', 'diff']);
   });
 });

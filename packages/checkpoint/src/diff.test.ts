@@ -87,11 +87,11 @@ describe('x-checkpoint diff', () => {
     expect(r.out).toContain('missing    weight  only in A');
   });
 
-  it('a usage mistake exits 2, a file that cannot be read exits 1 with CODE: message', async () => {
+  it('a usage mistake exits 2, a file that cannot be read exits 2 with x-checkpoint: CODE: message', async () => {
     expect((await run('only-one.pt')).code).toBe(2);
     const r = await run(join(FIXTURES, 'zip/linear.pt'), join(tempDir(), 'absent.pt'));
-    expect(r.code).toBe(1);
-    expect(r.err.join('\n')).toMatch(/^SOURCE_IO: /);
+    expect(r.code).toBe(2);
+    expect(r.err.join('\n')).toMatch(/^x-checkpoint: SOURCE_IO: /);
   });
 
   it.skipIf(!torchAvailable && process.env.CI === undefined)('a copy with bias + 0.5 and weight in float64: max abs diff as torch computes it, dtype mismatch', async () => {

@@ -1,7 +1,8 @@
 /**
  * The one error class of `@x/checkpoint`, with the stable codes of research/security.md
- * ("Suggested limits and error codes") plus `SOURCE_IO` (a byte source could not be read) and
- * `ZIP_CORRUPT_DATA` (a deflated record does not inflate).
+ * ("Suggested limits and error codes") plus `SOURCE_IO` (a byte source could not be read),
+ * `OUTPUT_IO` (a file could not be written: disk full, permission denied, a directory in the way)
+ * and `ZIP_CORRUPT_DATA` (a deflated record does not inflate).
  *
  * @module
  */
@@ -18,6 +19,7 @@ export type CheckpointErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'INPUT_TRUNCATED'
   | 'SOURCE_IO'
+  | 'OUTPUT_IO'
   | 'ARCHIVE_EMPTY'
   | 'ARCHIVE_LAYOUT'
   | 'ARCHIVE_MISSING_RECORD'

@@ -33,7 +33,7 @@ export type { CheckpointSource, LoadOptions, Progress, CheckpointEntry, TensorOp
 export { load, loadCheckpoint } from './load.js';
 export type { LoadResult, LoadReport, TensorPlacement, ConversionRecord } from './load.js';
 export { inspect, inspectCheckpoint, sha256Hex } from './inspect.js';
-export type { InspectResult, InspectedTensor } from './inspect.js';
+export type { InspectOptions, InspectResult, InspectedTensor } from './inspect.js';
 export { tensorInfo, RawTensor } from './materialise.js';
 export type { TensorInfo, RawQuantizer, SparseTensors, DenseValue, Materialised, DTypeConversion, AnyTensorRef } from './materialise.js';
 export { openContainer } from './formats/index.js';

@@ -31,9 +31,23 @@ export interface InspectedTensor {
   readonly sharedWith: readonly string[];
   /**
    * Lower-case hex SHA-256 of the elements (see the module description); `null` for meta tensors
-   * (no data) and for sparse tensors that are not COO or have duplicate coordinates.
+   * (no data), for sparse tensors that are not COO or have duplicate coordinates, and for every
+   * tensor when the inspect was made with `hash: false`.
    */
   readonly sha256: string | null;
+}
+
+/**
+ * Options of {@link inspect}: those of `open`, plus whether to hash.
+ *
+ * @example
+ * ```ts
+ * const quick: InspectOptions = { hash: false }; // reads no tensor data
+ * ```
+ */
+export interface InspectOptions extends LoadOptions {
+  /** Compute each tensor's SHA-256 (default `true`); `false` reads no tensor data. */
+  readonly hash?: boolean;
 }
 
 /** What {@link inspect} returns. */
@@ -44,27 +58,33 @@ export interface InspectResult {
   readonly storages: number;
   /** Bytes of all distinct storages (what a load reads). */
   readonly storageBytes: number;
+  /** Whether `sha256` was computed (`false` after `hash: false`). */
+  readonly hashed: boolean;
 }
 
 /**
- * Describes and hashes every tensor of an opened checkpoint, reading each storage once, and
- * closes it.
+ * Describes and hashes every tensor of an opened checkpoint, reading each storage once (none with
+ * `hash: false`), and closes it. The checkpoint's `onProgress` is called after each distinct tensor
+ * is hashed.
  *
  * @example
  * ```ts
  * const info = await inspectCheckpoint(await open(bytes));
  * ```
  */
-export async function inspectCheckpoint(ckpt: Checkpoint): Promise<InspectResult> {
+export async function inspectCheckpoint(ckpt: Checkpoint, options: { readonly hash?: boolean } = {}): Promise<InspectResult> {
   try {
-    const distinct = [...new Set(ckpt.entries.map((e) => e.ref))];
+    const hashed = options.hash !== false;
+    const distinct = hashed ? [...new Set(ckpt.entries.map((e) => e.ref))] : [];
+    const storages = ckpt.container.storages;
+    const bytesTotal = hashed ? storages.reduce((sum, s) => sum + s.byteLength, 0) : 0;
     for (const ref of distinct) ckpt.retain(ref);
     const hashes = new Map<AnyTensorRef, string | null>();
     for (const ref of distinct) {
       hashes.set(ref, await hashOf(ref, ckpt));
       ckpt.release(ref);
+      ckpt.options.onProgress?.({ bytesDone: ckpt.bytesRead, bytesTotal, tensorsDone: hashes.size, tensorsTotal: distinct.length });
     }
-    const storages = ckpt.container.storages;
     return {
       format: ckpt.format,
       tensors: ckpt.entries.map((e) => ({
@@ -76,10 +96,11 @@ export async function inspectCheckpoint(ckpt: Checkpoint): Promise<InspectResult
         location: e.location,
         byteLength: e.byteLength,
         sharedWith: e.sharedWith,
-        sha256: hashes.get(e.ref)!,
+        sha256: hashes.get(e.ref) ?? null,
       })),
       storages: storages.length,
       storageBytes: storages.reduce((sum, s) => sum + s.byteLength, 0),
+      hashed,
     };
   } finally {
     await ckpt.close();
@@ -96,8 +117,8 @@ export async function inspectCheckpoint(ckpt: Checkpoint): Promise<InspectResult
  * for (const t of tensors) console.log(t.name, t.dtype, t.shape, t.location, t.sha256);
  * ```
  */
-export async function inspect(source: CheckpointSource, options: LoadOptions = {}): Promise<InspectResult> {
-  return inspectCheckpoint(await open(source, options));
+export async function inspect(source: CheckpointSource, options: InspectOptions = {}): Promise<InspectResult> {
+  return inspectCheckpoint(await open(source, options), options);
 }
 
 /**

@@ -230,6 +230,9 @@ def locs(p):
 a, la = locs(src)
 b, lb = locs(kept)
 c, lc = locs(mapped)
+assert not torch.cuda.is_available()
+plain = torch.load(mapped)  # no map_location: restores every storage where the file says, here cpu
+assert {t.device.type for t in plain.values()} == {'cpu'}
 assert la == lb and set(la) == {'cuda:0', 'cuda:1', 'cpu'}, (la, lb)
 assert lc == ['cpu'] * len(la), lc
 for k in a:
@@ -256,13 +259,13 @@ print('ok', len(tensors))`, [join(FIXTURES, 'zip/conv-bn-sequential.pt'), dst, S
     expect(out.trim()).toMatch(/^ok \d+$/);
   });
 
-  it('usage mistakes exit 2; a checkpoint it cannot write exits 1; nothing is written', async () => {
+  it('usage mistakes exit 2; a checkpoint it cannot write exits 2; nothing is written', async () => {
     const dir = tempDir();
     expect((await run(join(FIXTURES, 'zip/linear.pt'), join(dir, 'x.onnx'))).code).toBe(2);
     expect((await run(join(FIXTURES, 'zip/linear.pt'), join(dir, 'x.pt'), '--dtype', 'int8')).code).toBe(2);
     const q = await run(join(FIXTURES, 'zip/quantized.pt'), join(dir, 'q.safetensors')); // safetensors has no quantized dtypes
-    expect(q.code).toBe(1);
-    expect(q.err.join('\n')).toMatch(/^TENSOR_UNSUPPORTED: /);
+    expect(q.code).toBe(2);
+    expect(q.err.join('\n')).toMatch(/^x-checkpoint: TENSOR_UNSUPPORTED: /);
     expect(readdirSync(dir)).toEqual([]);
   });
 });

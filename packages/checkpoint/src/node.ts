@@ -10,7 +10,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerConverter } from './convert-workers.js';
-import { inspectCheckpoint, type InspectResult } from './inspect.js';
+import { inspectCheckpoint, type InspectOptions, type InspectResult } from './inspect.js';
 import { loadCheckpoint, type LoadResult } from './load.js';
 import { openResolved, resolveSource, type Checkpoint, type CheckpointSource, type LoadOptions, type ResolvedSource } from './open.js';
 import { weightsFile } from './model-directory.js';
@@ -20,7 +20,7 @@ export * from './index.js';
 export { fromFile } from './source-node.js';
 export { MODEL_WEIGHTS_FILES, weightsFile } from './model-directory.js';
 export type { FileSource } from './source-node.js';
-export { save, saveSafetensors } from './save-node.js';
+export { save, saveSafetensors, writeFileAtomic } from './save-node.js';
 export { saveSharded } from './shards.js';
 export type { SaveShardedOptions, ShardedResult } from './shards.js';
 export { WorkerConverter } from './convert-workers.js';
@@ -88,6 +88,6 @@ export async function load<T = unknown>(source: CheckpointSource, options: LoadO
  * const { tensors } = await inspect('model.pt');
  * ```
  */
-export async function inspect(source: CheckpointSource, options: LoadOptions = {}): Promise<InspectResult> {
-  return inspectCheckpoint(await open(source, options));
+export async function inspect(source: CheckpointSource, options: InspectOptions = {}): Promise<InspectResult> {
+  return inspectCheckpoint(await open(source, options), options);
 }

@@ -45,15 +45,18 @@ import type { StorageRef, TensorRef } from './values.js';
  */
 export type CheckpointSource = ByteSource | Uint8Array | ArrayBuffer | Blob | URL | string;
 
-/** Progress of a `load`, reported after each tensor. */
+/**
+ * Progress of a `load` (after each tensor), an `inspect` (after each distinct tensor hashed) or a
+ * `save` (as each storage is read for writing).
+ */
 export interface Progress {
   /** Storage bytes read so far. */
   readonly bytesDone: number;
-  /** Storage bytes the load reads in all (storages placed on `meta` are not read). */
+  /** Storage bytes the operation reads in all (storages placed on `meta` are not read). */
   readonly bytesTotal: number;
-  /** Tensor entries materialised so far. */
+  /** Tensors done so far (entries for `load`, distinct tensors for `inspect`, tensor leaves for `save`). */
   readonly tensorsDone: number;
-  /** Tensor entries in the checkpoint. */
+  /** Tensors in all, counted as `tensorsDone` is. */
   readonly tensorsTotal: number;
 }
 
@@ -80,7 +83,7 @@ export interface LoadOptions {
   readonly verify?: boolean;
   /** `'error'` (default) or `'record'`: unknown pickled classes become inert `PyObject` records. */
   readonly unknownClasses?: 'error' | 'record';
-  /** Called after each tensor of a `load`. */
+  /** Called after each tensor of a `load`, and after each tensor an `inspect` hashes. */
   readonly onProgress?: (progress: Progress) => void;
 }
 

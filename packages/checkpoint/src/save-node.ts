@@ -1,13 +1,15 @@
 /**
  * Saving to files (Node only): the archive prefix from the file name as torch derives it, a
  * buffered {@link ByteSink} over a `FileHandle`, and atomic replacement (write `<dest>.tmp-<random>`,
- * then rename; the temporary file is removed on failure, so `dest` never holds a partial file).
+ * then rename; the temporary file is removed on failure, so `dest` never holds a partial file, and
+ * one a killed process left is removed by the next write to `dest`).
  *
  * @module
  */
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointError, quote } from './errors.js';
 import { saveSafetensors as saveSafetensorsToSink, type SaveSafetensorsOptions } from './save-safetensors.js';
@@ -91,29 +93,68 @@ export function fileSink(handle: WritableFile): ByteSink & { flush(): Promise<vo
   };
 }
 
+/** Our temporary names: `<base>.tmp-<12 hex digits>` beside the output. */
+const TEMP_SUFFIX = /^\.tmp-[0-9a-f]{12}$/;
+
+/** When this process started: temporary files older than this are left over from a killed write. */
+const RUN_STARTED = Date.now() - process.uptime() * 1000;
+
+/**
+ * A write failure as `OUTPUT_IO`, naming the output path and the system's reason
+ * (`ENOSPC: no space left on device`); errors that are not the system's pass through.
+ */
+function outputError(cause: unknown, dest: string, doing: string): unknown {
+  const sys = cause as NodeJS.ErrnoException;
+  if (!(cause instanceof Error) || typeof sys.code !== 'string' || !/^E[A-Z]+$/.test(sys.code)) return cause;
+  const reason = sys.code === 'EISDIR' ? 'a directory is in the way' : sys.message.replace(/^E[A-Z]+: /, '').replace(/, \w+(?: '.*')?$/, '');
+  const shown = dest.length > 64 ? `…${dest.slice(-63)}` : dest;
+  return new CheckpointError('OUTPUT_IO', `cannot write ${quote(shown)} (${doing}): ${sys.code}: ${reason}`, { cause, details: { path: dest, errno: sys.code } });
+}
+
+/** Removes `<dest>.tmp-…` files a killed write left (ours by name, older than this process). */
+async function removeStaleTemps(dest: string): Promise<void> {
+  const dir = dirname(dest);
+  const base = basename(dest);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(base) || !TEMP_SUFFIX.test(name.slice(base.length))) continue;
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isFile() === true && info.mtimeMs < RUN_STARTED) await rm(path, { force: true });
+  }
+}
+
 /**
  * Runs `write` against a sink over `<dest>.tmp-<random>` and renames the result to `dest` when it
- * succeeds; on failure the temporary file is removed and the error rethrown.
+ * succeeds; on failure the temporary file is removed and the error rethrown, so `dest` is either
+ * the old file or the complete new one. Temporary files that an earlier, killed write to `dest`
+ * left (`<dest>.tmp-` and 12 hex digits, older than this process) are removed first. A failure of
+ * the file system (disk full, permission denied, a directory at `dest`) is `OUTPUT_IO`.
  *
+ * @throws CheckpointError `OUTPUT_IO` naming `dest` and the system's reason; errors of `write` as they are.
  * @example
  * ```ts
  * await writeFileAtomic('model.safetensors', (sink) => writeSafetensors(tensors, sink));
  * ```
  */
 export async function writeFileAtomic<T>(dest: string, write: (sink: ByteSink) => Promise<T>): Promise<T> {
+  await removeStaleTemps(dest);
   const temp = `${dest}.tmp-${randomBytes(6).toString('hex')}`;
   let handle: FileHandle;
   try {
     handle = await open(temp, 'wx');
   } catch (cause) {
-    throw new CheckpointError('SOURCE_IO', `cannot create ${quote(temp)}: ${(cause as Error).message.slice(0, 200)}`, { cause });
+    throw outputError(cause, dest, `creating ${basename(temp)}`);
   }
   try {
     const sink = fileSink(handle);
-    const result = await write(sink);
-    await sink.flush();
-    await handle.close();
-    await rename(temp, dest);
+    const guarded: ByteSink = {
+      write: (chunk) => sink.write(chunk).catch((cause: unknown) => Promise.reject(outputError(cause, dest, 'writing'))),
+    };
+    const result = await write(guarded);
+    await sink.flush().catch((cause: unknown) => Promise.reject(outputError(cause, dest, 'writing')));
+    await handle.close().catch((cause: unknown) => Promise.reject(outputError(cause, dest, 'closing')));
+    await rename(temp, dest).catch((cause: unknown) => Promise.reject(outputError(cause, dest, 'renaming into place')));
     return result;
   } catch (error) {
     await handle.close().catch(() => undefined);

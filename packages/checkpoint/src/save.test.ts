@@ -189,10 +189,10 @@ describe('save to a path is atomic', () => {
     expect(readdirSync(dir)).toEqual(['model.pt']);
   });
 
-  it('an unwritable directory fails with SOURCE_IO and creates nothing', async () => {
+  it('an unwritable directory fails with OUTPUT_IO and creates nothing', async () => {
     const dest = join(tempDir(), 'missing', 'model.pt');
     const err = await saveFile([], dest).catch((e: unknown) => e);
-    expect(isCheckpointError(err) && err.code).toBe('SOURCE_IO');
+    expect(isCheckpointError(err) && err.code).toBe('OUTPUT_IO');
     expect(existsSync(dest)).toBe(false);
   });
 });

@@ -14,6 +14,7 @@ import { markNumpyScalar, numpyScalarType } from './pickle/numpy.js';
 import { contiguousStrides, isTensorKind, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
 import { writeTorchZip, type TorchZipLayout, type WriteTorchZipResult } from './torch-writer.js';
 import { isFloat, isTensorRef, markFloat, OrderedDict, PyObject, Tuple, type StorageRef, type TensorRef } from './values.js';
+import type { Progress } from './open.js';
 import type { ByteSink } from './zip-writer.js';
 
 /** The floating dtypes `castFloating` may produce (and the ones it converts). */
@@ -51,6 +52,8 @@ export interface PrepareOptions {
   readonly storageBytes?: (storage: StorageRef) => Promise<Uint8Array> | Uint8Array;
   /** Convert every float64/float32/float16/bfloat16 storage to this dtype (views stay views). */
   readonly castFloating?: FloatingDType;
+  /** Called as each storage is read for writing, the first time it is read (a storage read again adds nothing). */
+  readonly onProgress?: (progress: Progress) => void;
 }
 
 /**
@@ -151,6 +154,7 @@ class Preparer {
   run(value: unknown): PreparedValue {
     const root = this.visit(value, []);
     const sources = this.sources;
+    const report = this.progress();
     const storageBytes = async (storage: StorageRef): Promise<Uint8Array> => {
       const source = sources.get(storage);
       if (source === undefined) throw new CheckpointError('STORAGE_MISSING', `storage ${quote(storage.key)} is not part of this value`);
@@ -158,6 +162,7 @@ class Preparer {
       if (bytes.length !== storage.byteLength) {
         throw new CheckpointError('STORAGE_SIZE_MISMATCH', `storage ${quote(storage.key)} should be ${storage.byteLength} bytes, its source gave ${bytes.length}`);
       }
+      report?.(storage);
       return bytes;
     };
     return {
@@ -165,6 +170,25 @@ class Preparer {
       tensors: this.tensors,
       storageBytes,
       contiguous: async (ref) => gather(await storageBytes(ref.storage), ref, dtypeInfo(ref.dtype).itemSize),
+    };
+  }
+
+  /** Counts each storage once, with the tensor leaves over it, into `onProgress`. */
+  private progress(): ((storage: StorageRef) => void) | undefined {
+    const onProgress = this.options.onProgress;
+    if (onProgress === undefined) return undefined;
+    const leaves = new Map<StorageRef, number>();
+    for (const t of this.tensors) leaves.set(t.ref.storage, (leaves.get(t.ref.storage) ?? 0) + 1);
+    const bytesTotal = [...this.sources.keys()].reduce((n, s) => n + s.byteLength, 0);
+    const seen = new Set<StorageRef>();
+    let bytesDone = 0;
+    let tensorsDone = 0;
+    return (storage) => {
+      if (seen.has(storage)) return;
+      seen.add(storage);
+      bytesDone += storage.byteLength;
+      tensorsDone += leaves.get(storage) ?? 0;
+      onProgress({ bytesDone, bytesTotal, tensorsDone, tensorsTotal: this.tensors.length });
     };
   }
 

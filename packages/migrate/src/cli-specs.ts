@@ -1,29 +1,12 @@
 /**
  * The small argument languages of `x-migrate` and the example apps: `key=value,…` lists and
- * `--map-location` specs.
+ * `--max-memory` budgets (`--map-location` is `parseMapLocation` of `@x/checkpoint/cli`).
  *
  * @module
  */
 
-import type { MapLocation } from '@x/device';
 import { MigrateError, printable } from './errors.js';
 import type { MemorySize } from './memory.js';
-
-/**
- * A `--map-location` spec: a device (`cpu`) for every storage, or `saved=device` pairs
- * (`cuda:1=cpu,cuda:0=cpu`) remapping exact saved tags as torch's dict form does.
- *
- * @throws MigrateError `CLI_USAGE` for an empty spec or a malformed pair.
- * @example
- * ```ts
- * parseMapLocation('cuda:1=cpu,cuda:0=cpu'); // { 'cuda:1': 'cpu', 'cuda:0': 'cpu' }
- * parseMapLocation('cpu');                   // 'cpu'
- * ```
- */
-export function parseMapLocation(spec: string): MapLocation {
-  if (spec.trim() === '') throw usage('--map-location is empty');
-  return spec.includes('=') ? parseAssignments(spec, '--map-location') : spec.trim();
-}
 
 /**
  * `key=value,key=value` as a record (keys may be empty: `=cpu` is the whole model in a device map).

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { open } from '@x/checkpoint';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli-run.js';
-import { parseAssignments, parseMapLocation } from './cli-specs.js';
+import { parseMapLocation } from '@x/checkpoint/cli';
+import { parseAssignments } from './cli-specs.js';
 import { planDeviceMap } from './plan-device-map.js';
 import { APP_MODEL, appBatch, appBytes, fixture, tempDir } from './test-fixtures.js';
 
@@ -42,19 +43,21 @@ describe('x-migrate relocate', () => {
   it('reports bad input with a code, no stack trace, non-zero exit, and no output file', async () => {
     const dir = tempDir();
     const missing = await cli('relocate', join(dir, 'nope.pt'), join(dir, 'out.pt'), '--map-location', 'cpu');
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^x-migrate: SOURCE_IO: /);
     expect(missing.stderr).not.toMatch(/\n\s+at /);
     const badSpec = await cli('relocate', fixture('zip/cuda0.pt'), join(dir, 'out.pt'), '--map-location', 'cuda:0=');
     expect(badSpec.code).toBe(2);
-    expect(badSpec.stderr).toMatch(/^x-migrate: CLI_USAGE: --map-location expects key=value pairs/);
+    expect(badSpec.stderr).toMatch(/^x-migrate: USAGE: --map-location: expected SAVED=DEVICE pairs/);
     const badDevice = await cli('relocate', fixture('zip/cuda0.pt'), join(dir, 'out.pt'), '--map-location', 'cuda:01');
-    expect(badDevice.code).toBe(1);
-    expect(badDevice.stderr).toMatch(/^x-migrate: DEVICE_INVALID: Invalid device string: 'cuda:01'/);
+    expect(badDevice.code).toBe(2);
+    expect(badDevice.stderr).toMatch(/^x-migrate: DEVICE_INVALID: --map-location: "cuda:01" is not a device \(Invalid device string: 'cuda:01'\)/);
+    const badTarget = await cli('compare', APP_MODEL, '--target', 'gpu');
+    expect([badTarget.code, badTarget.stderr]).toEqual([2, expect.stringMatching(/^x-migrate: DEVICE_INVALID: --target: "gpu" is not a device .*expected TYPE or TYPE:INDEX/)]);
     expect(readdirSync(dir)).toEqual([]);
     expect((await cli('relocate', 'a')).code).toBe(2);
-    expect((await cli('frobnicate')).stderr).toMatch(/^x-migrate: CLI_USAGE: unknown command frobnicate/);
-    expect((await cli('plan', APP_MODEL, '--max-memory', 'cpu=1GiB', '--bogus')).stderr).toMatch(/^x-migrate: CLI_USAGE: Unknown option '--bogus'/);
+    expect((await cli('frobnicate')).stderr).toMatch(/^x-migrate: USAGE: unknown command "frobnicate"/);
+    expect((await cli('plan', APP_MODEL, '--max-memory', 'cpu=1GiB', '--bogus')).stderr).toMatch(/^x-migrate: USAGE: Unknown option '--bogus'/);
   });
 });
 
@@ -85,7 +88,7 @@ describe('x-migrate plan', () => {
 
   it('passes planner errors through with their code', async () => {
     const r = await cli('plan', APP_MODEL, '--max-memory', 'cpu=100');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^x-migrate: PLAN_DOES_NOT_FIT: /);
     expect((await cli('plan', APP_MODEL, '--max-memory', 'cpu=lots')).stderr).toMatch(/^x-migrate: MEMORY_INVALID: /);
   });
@@ -109,6 +112,12 @@ describe('x-migrate compare', () => {
     expect(table.stdout).toContain("load(f).to('cpu')");
     expect(table.stdout).toContain('failed: DEVICE_UNAVAILABLE');
   });
+
+  it('exits 1 when a strategy that should work fails (load-then-to failing for an absent saved device is expected)', async () => {
+    const r = await cli('compare', APP_MODEL, '--target', 'cpu', '--map', 'features=cuda:0,classifier=cpu');
+    expect(r.code).toBe(1); // no cuda binding: the device-map strategy cannot place features
+    expect(r.stdout).toMatch(/^loadWithDeviceMap.*failed: DEVICE_UNAVAILABLE/m);
+  });
 });
 
 describe('the x-migrate executable (bin/x-migrate.js over dist, built before tests)', () => {
@@ -117,7 +126,7 @@ describe('the x-migrate executable (bin/x-migrate.js over dist, built before tes
   it('exits non-zero with code and message on stderr, no stack trace', () => {
     expect(existsSync(bin)).toBe(true);
     const r = spawnSync(process.execPath, [bin, 'relocate', '/nonexistent/in.pt', join(tempDir(), 'o.pt'), '--map-location', 'cpu'], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^x-migrate: SOURCE_IO: cannot open/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });

@@ -30,7 +30,7 @@ async function expectRefused(input: string, global: string): Promise<void> {
   expect(isCheckpointError(error) && error.code).toBe('PICKLE_UNSAFE_GLOBAL');
   expect((error as Error).message).toContain(`"${global}"`);
   const stderr: string[] = [];
-  expect(await runCli(['relocate', input, output, '--map-location', 'cpu'], { stdout: () => undefined, stderr: (t) => stderr.push(t) })).toBe(1);
+  expect(await runCli(['relocate', input, output, '--map-location', 'cpu'], { stdout: () => undefined, stderr: (t) => stderr.push(t) })).toBe(2);
   expect(stderr.join('')).toContain(`PICKLE_UNSAFE_GLOBAL: unsupported global: "${global}"`);
   expect(stderr.join('')).not.toMatch(/\n\s+at /);
   expect(existsSync(output)).toBe(false);

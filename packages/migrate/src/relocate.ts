@@ -81,6 +81,11 @@ export interface RelocateOptions {
    * `load` refuses them; `'record'` accepts them as inert records (nothing is executed either way).
    */
   readonly unknownClasses?: 'error' | 'record';
+  /**
+   * Called after each write with the bytes written so far and the input's size (the output is
+   * about as long: only location strings change).
+   */
+  readonly onProgress?: (progress: { readonly bytesDone: number; readonly bytesTotal: number }) => void;
 }
 
 /**
@@ -107,7 +112,7 @@ export async function relocateSource(
   options: RelocateOptions = {},
 ): Promise<RelocateReport> {
   const head = await source.read(0, Math.min(source.size, 512));
-  const counted = countingSink(sink);
+  const counted = countingSink(sink, (written) => options.onProgress?.({ bytesDone: written, bytesTotal: source.size }));
   // the loader's own reader (allow list, limits) checks a zip or legacy file before a byte is written; the view has no close, so `source` stays open
   const view = { size: source.size, name: source.name, read: (offset: number, length: number) => source.read(offset, length) };
   const check = async (): Promise<void> => (await openContainer(view, { unknownClasses: options.unknownClasses ?? 'error' })).close();
@@ -217,12 +222,13 @@ function copyRecord(source: ByteSource, offset: number, size: number): ChunkedDa
   };
 }
 
-function countingSink(sink: ByteSink): ByteSink & { written: number } {
+function countingSink(sink: ByteSink, onWrite: (written: number) => void): ByteSink & { written: number } {
   const counted = {
     written: 0,
     async write(chunk: Uint8Array) {
       await sink.write(chunk);
       counted.written += chunk.length;
+      onWrite(counted.written);
     },
   };
   return counted;

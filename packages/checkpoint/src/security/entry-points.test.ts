@@ -105,16 +105,17 @@ describe('x-checkpoint CLI on one case of every vector', () => {
   const byVector = new Map<number, HostileCase>();
   for (const c of allVectors()) if (c.code !== undefined && c.stage !== 'load' && c.options === undefined && !byVector.has(c.vector)) byVector.set(c.vector, c);
   for (const c of byVector.values()) {
-    it(`${c.vector} ${c.name}: inspect exits 1 with "${c.code}: …" on stderr`, async () => {
+    it(`${c.vector} ${c.name}: inspect exits 2 with "x-checkpoint: ${c.code}: …" on stderr`, async () => {
       const path = join(dir, `cli-${c.vector}.bin`);
       writeFileSync(path, c.bytes);
       const err: string[] = [];
       const out: string[] = [];
-      expect(await main(['inspect', path], { out: (t) => out.push(t), err: (t) => err.push(t) })).toBe(1);
+      expect(await main(['inspect', path], { out: (t) => out.push(t), err: (t) => err.push(t) })).toBe(2);
       expect(out).toEqual([]);
       expect(err).toHaveLength(1);
-      expect(err[0]!.startsWith(`${c.code}: `)).toBe(true);
-      expectCleanMessage(err[0]!.slice(c.code!.length + 2), c.secret);
+      const prefix = `x-checkpoint: ${c.code}: `;
+      expect(err[0]!.startsWith(prefix)).toBe(true);
+      expectCleanMessage(err[0]!.slice(prefix.length), c.secret);
     });
   }
 });

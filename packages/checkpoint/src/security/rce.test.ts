@@ -40,24 +40,24 @@ describe('hostile fixtures pickled by CPython', () => {
       }
     });
 
-    it(`${fx.file}: x-checkpoint inspect / load exit 1 with the code on stderr and no stack trace`, async () => {
+    it(`${fx.file}: x-checkpoint inspect / load exit 2 with the code on stderr and no stack trace`, async () => {
       for (const args of [['inspect', path], ['load', path, '--map-location', 'cpu'], ['inspect', path, '--unknown-classes', 'record']]) {
         const out: string[] = [];
         const err: string[] = [];
-        expect(await main(args, { out: (t) => out.push(t), err: (t) => err.push(t) })).toBe(1);
+        expect(await main(args, { out: (t) => out.push(t), err: (t) => err.push(t) })).toBe(2);
         expect(out).toEqual([]);
         expect(err).toHaveLength(1);
-        expect(err[0]).toMatch(/^PICKLE_UNSAFE_GLOBAL: unsupported global: "posix\.system"/);
+        expect(err[0]).toMatch(/^x-checkpoint: PICKLE_UNSAFE_GLOBAL: unsupported global: "posix\.system"/);
         expect(err[0]).not.toMatch(/\n\s+at /);
         expectCleanMessage(err[0]!, 'echo pwned');
       }
       const err: string[] = [];
-      expect(await main(['inspect', path, '--json'], { out: () => undefined, err: (t) => err.push(t) })).toBe(1);
+      expect(await main(['inspect', path, '--json'], { out: () => undefined, err: (t) => err.push(t) })).toBe(2);
       expect(JSON.parse(err[0]!)).toMatchObject({ error: { code: 'PICKLE_UNSAFE_GLOBAL' } });
     });
   }
 
-  it('the built x-checkpoint binary exits 1 with one line on stderr (spawned)', async () => {
+  it('the built x-checkpoint binary exits 2 with one line on stderr (spawned)', async () => {
     const cli = fileURLToPath(new URL('../../bin/x-checkpoint.js', import.meta.url));
     expect(existsSync(cli), 'build @x/checkpoint first (npx tsc -b)').toBe(true);
     const run = promisify(execFile);
@@ -65,10 +65,10 @@ describe('hostile fixtures pickled by CPython', () => {
       () => expect.fail('x-checkpoint inspect succeeded on a hostile file'),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
-    expect(failure.code).toBe(1);
+    expect(failure.code).toBe(2);
     expect(failure.stdout).toBe('');
     expect(failure.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(failure.stderr).toMatch(/^PICKLE_UNSAFE_GLOBAL: /);
+    expect(failure.stderr).toMatch(/^x-checkpoint: PICKLE_UNSAFE_GLOBAL: /);
   });
 });
 

@@ -1,0 +1,107 @@
+/**
+ * Reading command-line values: usage mistakes, device strings and `--map-location` specs checked
+ * with torch's device grammar before any file is read.
+ *
+ * @module
+ */
+
+import { device, DeviceError, isDeviceError, type MapLocation } from '@x/device';
+import type { CliValues } from './command.js';
+
+/**
+ * A command-line mistake (code `USAGE`, exit 2).
+ *
+ * @example
+ * ```ts
+ * throw new UsageError('expected IN and OUT');
+ * ```
+ */
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+  override readonly name = 'UsageError';
+}
+
+/** What `--help` and errors say a device string looks like. */
+export const DEVICE_FORMS = 'TYPE or TYPE:INDEX, e.g. cpu, cuda, cuda:0, mps, meta, wasm';
+
+const shown = (s: string): string => JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
+
+/**
+ * A device string as torch parses it (`cpu`, `cuda:1`, `wasm`), returned trimmed; anything else
+ * is `DEVICE_INVALID` naming the string, the flag and the valid forms.
+ *
+ * @throws DeviceError `DEVICE_INVALID`.
+ * @example
+ * ```ts
+ * parseDevice('cuda:1', '--target'); // 'cuda:1'
+ * parseDevice('gpu', '--target');    // throws DEVICE_INVALID: --target: "gpu" is not a device …
+ * ```
+ */
+export function parseDevice(spec: string, flag: string): string {
+  const s = spec.trim();
+  try {
+    return String(device(s));
+  } catch (e) {
+    if (!isDeviceError(e)) throw e;
+    throw new DeviceError('DEVICE_INVALID', `${flag}: ${shown(s)} is not a device (${e.message}); expected ${DEVICE_FORMS}`);
+  }
+}
+
+/**
+ * `--map-location`: a device for every storage (`cpu`), or `SAVED=DEVICE` pairs separated by
+ * commas (`cuda:1=cpu,cuda:0=cpu`) remapping exact saved tags as torch's dict form does. Both
+ * sides are checked as devices.
+ *
+ * @throws UsageError for a malformed pair; DeviceError `DEVICE_INVALID` for a bad device string.
+ * @example
+ * ```ts
+ * parseMapLocation('cuda:1=cpu, cuda:0=cpu'); // { 'cuda:1': 'cpu', 'cuda:0': 'cpu' }
+ * parseMapLocation('cpu'); // 'cpu'
+ * ```
+ */
+export function parseMapLocation(spec: string, flag = '--map-location'): MapLocation {
+  if (spec.trim() === '') throw new UsageError(`${flag} is empty; expected a device (${DEVICE_FORMS}) or SAVED=DEVICE pairs such as cuda:1=cpu,cuda:0=cpu`);
+  if (!spec.includes('=')) return parseDevice(spec, flag);
+  const map: Record<string, string> = {};
+  for (const pair of spec.split(',')) {
+    const [from, to, extra] = pair.split('=').map((s) => s.trim());
+    if (!from || !to || extra !== undefined) throw new UsageError(`${flag}: expected SAVED=DEVICE pairs separated by commas (cuda:1=cpu,cuda:0=cpu), found ${shown(pair)}`);
+    const key = parseDevice(from, flag);
+    if (Object.hasOwn(map, key)) throw new UsageError(`${flag} names ${shown(key)} twice`);
+    map[key] = parseDevice(to, flag);
+  }
+  return map;
+}
+
+/**
+ * The value of a string option that must be one of `allowed` (the first is the default).
+ *
+ * @throws UsageError naming the flag and the allowed values.
+ * @example
+ * ```ts
+ * oneOf(values, 'unknown-classes', ['error', 'record'] as const); // 'error' when absent
+ * ```
+ */
+export function oneOf<const T extends string>(values: CliValues, name: string, allowed: readonly [T, ...T[]]): T {
+  const v = values[name];
+  if (v === undefined) return allowed[0];
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name}: expected ${allowed.join(' or ')}, found ${shown(String(v))}`);
+  return v as T;
+}
+
+/**
+ * The positionals, checked to be exactly `names` (e.g. `['IN', 'OUT']`).
+ *
+ * @throws UsageError `expected IN and OUT, found 1 argument`.
+ * @example
+ * ```ts
+ * const [input, output] = expectArgs(positionals, ['IN', 'OUT']);
+ * ```
+ */
+export function expectArgs(positionals: readonly string[], names: readonly string[]): string[] {
+  if (positionals.length !== names.length) {
+    const want = names.length === 1 ? `one ${names[0]}` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+    throw new UsageError(`expected ${want}, found ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+  }
+  return [...positionals];
+}
