@@ -82,6 +82,13 @@ export interface LoadOptions {
   readonly unknownClasses?: 'error' | 'record';
   /** Called after each tensor of a `load`. */
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Node entry, file paths: map the file (private, copy-on-write) so float32, int32, bool and raw
+   * storages become tensors over the mapping without a copy, and half types widen straight from
+   * it. Default `true`; used only where the `@x/mmap` addon is built (`report.io` says which
+   * path was taken). `false`: positional reads into new buffers.
+   */
+  readonly mmap?: boolean;
 }
 
 /** One tensor of a checkpoint, as described by the file (no data read). */
@@ -119,6 +126,8 @@ export interface ResolvedSource {
   readonly resolve?: ((relativeName: string) => Promise<ByteSource>) | undefined;
   /** Closes what resolving opened (file handles). */
   readonly close?: (() => Promise<void>) | undefined;
+  /** `'mmap'` when large reads are views over a mapping of the file; absent: copies. */
+  readonly io?: 'mmap' | 'read' | undefined;
 }
 
 /**
@@ -258,6 +267,8 @@ export class Checkpoint {
   readonly #owned = new WeakSet<ArrayBufferLike>();
   readonly #close: (() => Promise<void>) | undefined;
   readonly #converter: WideningConverter | undefined;
+  /** How storage bytes arrive: views over a mapping of the file, or copies. */
+  readonly io: 'mmap' | 'read';
   #bytesRead = 0;
   #closed = false;
 
@@ -268,19 +279,21 @@ export class Checkpoint {
    * @param options - Load options.
    * @param close - Closes what opening the source opened.
    * @param converter - Where large widening conversions run (default: here).
+   * @param io - How the source delivers storage bytes (`'mmap'`: views over a mapping, widened straight from it).
    */
-  constructor(container: FormatContainer, options: LoadOptions, close: (() => Promise<void>) | undefined, converter?: WideningConverter) {
+  constructor(container: FormatContainer, options: LoadOptions, close: (() => Promise<void>) | undefined, converter?: WideningConverter, io: 'mmap' | 'read' = 'read') {
     this.container = container;
     this.format = container.format;
     this.options = options;
     this.limits = resolveLimits(options.limits);
     this.#close = close;
     this.#converter = converter;
+    this.io = io;
     this.leaves = tensorLeaves(container.root, this.limits);
     this.entries = Object.freeze(this.leaves.map((leaf) => describeEntry(leaf)));
     this.names = Object.freeze(this.entries.map((e) => e.name));
     this.#byName = new Map(this.entries.map((e) => [e.name, e]));
-    this.#widening = wideningStorages(this.entries);
+    this.#widening = io === 'mmap' ? new Set() : wideningStorages(this.entries);
     this.#cache = new StorageCache(async (s, widen) => {
       const bytes = await container.readStorage(s, widen && this.#widening.has(s) ? this.#widenable(s) : undefined);
       this.#bytesRead += bytes.length;
@@ -612,7 +625,7 @@ export async function openResolved(resolved: ResolvedSource, options: LoadOption
     throw e;
   }
   try {
-    return new Checkpoint(container, options, resolved.close, converter);
+    return new Checkpoint(container, options, resolved.close, converter, resolved.io);
   } catch (e) {
     await container.close();
     await resolved.close?.();

@@ -1,10 +1,13 @@
 /**
  * File sources for Node: positional reads through one `FileHandle`, so files larger than 2 GiB
- * work and only the requested bytes are in memory (never `readFile`).
+ * work and only the requested bytes are in memory (never `readFile`); with the `@x/mmap` addon,
+ * large ranges are private memory mappings instead (no copy; pages are read when touched).
  *
  * @module
  */
+import { fstatSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { MmapBinding } from '@x/mmap';
 import { CheckpointError, quote } from './errors.js';
 import { checkRange, type ByteSource } from './source.js';
 
@@ -17,17 +20,54 @@ import { checkRange, type ByteSource } from './source.js';
  * ```
  */
 export interface FileSource extends ByteSource {
-  /** Closes the file handle; later reads fail with `SOURCE_IO`. */
+  /**
+   * How `read` delivers large ranges: `'mmap'`, views over private mappings of the file (no
+   * copy), or `'read'`, positional reads into new buffers.
+   */
+  readonly io: 'mmap' | 'read';
+  /** Closes the file handle; later reads fail with `SOURCE_IO`. Mapped views stay valid. */
   close(): Promise<void>;
+}
+
+/** Options of {@link fromFile}. */
+export interface FileSourceOptions {
+  /**
+   * Map large ranges instead of copying them (default `true`; used when the `@x/mmap` addon is
+   * installed and built, else positional reads).
+   */
+  readonly mmap?: boolean;
+}
+
+/** Reads at least this long are mapped (smaller ones, e.g. zip headers and pickles, are copied). */
+const MAP_MIN = 64 * 1024;
+
+let binding: Promise<MmapBinding | undefined> | undefined;
+
+/** The `@x/mmap` addon (an optional dependency), or `undefined` where it is absent or not built. */
+function mmapBinding(): Promise<MmapBinding | undefined> {
+  binding ??= import('@x/mmap').then(
+    (m) => m.loadMmap().binding,
+    () => undefined,
+  );
+  return binding;
 }
 
 /** Largest single `FileHandle.read` (Node refuses reads above 2 GiB − 1). */
 const MAX_CHUNK = 2 ** 30;
 
 /**
- * Opens `path` for positional reads. Every `read(offset, length)` allocates exactly `length`
- * bytes and fills them with `FileHandle.read` at explicit positions; `readInto(target, offset)`
- * fills the caller's `target` the same way, without allocating.
+ * Opens `path` for reading. Every `read(offset, length)` allocates exactly `length` bytes and
+ * fills them with `FileHandle.read` at explicit positions; `readInto(target, offset)` fills the
+ * caller's `target` the same way, without allocating. With `mmap` (the default where the
+ * `@x/mmap` addon is built), a `read` of 64 KiB or more instead returns a view over a private,
+ * copy-on-write mapping of that range: no bytes are copied, pages are read from the page cache
+ * when first touched, and writes to the view never reach the file. A mapping lives as long as any
+ * view of it (it is unmapped when the last one is garbage-collected), so `close()` and the
+ * disposal of tensors over it may happen in any order.
+ *
+ * Before each mapping the file is `fstat`ed through the open descriptor: a file truncated since it
+ * was opened fails with `INPUT_TRUNCATED`, one otherwise modified (size or mtime changed) with
+ * `SOURCE_IO`, instead of handing out views whose pages would fault (`SIGBUS`) when touched.
  *
  * @example
  * ```ts
@@ -35,7 +75,7 @@ const MAX_CHUNK = 2 ** 30;
  * try { const tail = await src.read(src.size - 22, 22); } finally { await src.close(); }
  * ```
  */
-export async function fromFile(path: string | URL): Promise<FileSource> {
+export async function fromFile(path: string | URL, options: FileSourceOptions = {}): Promise<FileSource> {
   const name = String(path);
   let handle: Awaited<ReturnType<typeof open>>;
   let size: number;
@@ -44,12 +84,15 @@ export async function fromFile(path: string | URL): Promise<FileSource> {
   } catch (cause) {
     throw new CheckpointError('SOURCE_IO', `cannot open ${quote(name)}: ${ioReason(cause)}`, { cause });
   }
+  let opened: BigIntStats;
   try {
-    size = (await handle.stat()).size;
+    opened = await handle.stat({ bigint: true });
+    size = Number(opened.size);
   } catch (cause) {
     await handle.close();
     throw new CheckpointError('SOURCE_IO', `cannot stat ${quote(name)}: ${ioReason(cause)}`, { cause });
   }
+  const mmap = options.mmap === false ? undefined : await mmapBinding();
   let closed = false;
   /** Positional reads of `target.length` bytes at `offset` into `target`, in chunks Node accepts. */
   const fill = async (target: Uint8Array, offset: number): Promise<void> => {
@@ -72,11 +115,25 @@ export async function fromFile(path: string | URL): Promise<FileSource> {
       done += bytesRead;
     }
   };
+  /** A view of `length` bytes at `offset` over a new mapping, once the file is checked unchanged. */
+  const map = (binding: MmapBinding, offset: number, length: number): Uint8Array => {
+    if (closed) throw new CheckpointError('SOURCE_IO', `${quote(name)} is closed`, { offset });
+    checkUnchanged(handle.fd, opened, name, offset);
+    let buffer: ArrayBuffer;
+    try {
+      buffer = binding.map(handle.fd, offset, length);
+    } catch (cause) {
+      throw new CheckpointError('SOURCE_IO', `mapping ${quote(name)} failed: ${ioReason(cause)}`, { offset, cause });
+    }
+    return new Uint8Array(buffer, buffer.byteLength - length, length);
+  };
   return {
     size,
     name,
+    io: mmap === undefined ? 'read' : 'mmap',
     async read(offset, length) {
       checkRange(size, offset, length);
+      if (mmap !== undefined && length >= MAP_MIN) return map(mmap, offset, length);
       const out = new Uint8Array(length);
       await fill(out, offset);
       return out;
@@ -88,6 +145,26 @@ export async function fromFile(path: string | URL): Promise<FileSource> {
       await handle.close();
     },
   };
+}
+
+/**
+ * Throws unless the open file still has the size and modification time it had when opened: pages
+ * of a mapping past a shrunken end raise `SIGBUS`, and a file rewritten in place mixes two files.
+ */
+function checkUnchanged(fd: number, opened: BigIntStats, name: string, offset: number): void {
+  let now: BigIntStats;
+  try {
+    now = fstatSync(fd, { bigint: true });
+  } catch (cause) {
+    throw new CheckpointError('SOURCE_IO', `cannot stat ${quote(name)}: ${ioReason(cause)}`, { offset, cause });
+  }
+  const details = { size: Number(now.size), openedSize: Number(opened.size) };
+  if (now.size < opened.size) {
+    throw new CheckpointError('INPUT_TRUNCATED', `${quote(name)} was truncated to ${now.size} bytes while open (it had ${opened.size})`, { offset, details });
+  }
+  if (now.size !== opened.size || now.mtimeNs !== opened.mtimeNs) {
+    throw new CheckpointError('SOURCE_IO', `${quote(name)} was modified while open (size or modification time changed); open it again`, { offset, details });
+  }
 }
 
 function ioReason(cause: unknown): string {
