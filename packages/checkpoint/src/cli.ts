@@ -117,7 +117,7 @@ const loadCommand: Command = {
   async run(positionals, values, io) {
     const spec = values['map-location'];
     const mapLocation = typeof spec === 'string' ? parseMapLocation(spec) : undefined;
-    const runtime = await createDeviceRuntime(); // a fresh ledger: the report counts this load only
+    const runtime = await createDeviceRuntime({ devices: ['cpu'] }); // a fresh ledger: the report counts this load only; load prepares other devices it places on
     const { report } = await load(file(positionals, this.usage), { mapLocation, runtime, unknownClasses: unknownClasses(values) });
     if (values.json === true) {
       const tensors = report.tensors.map((t) => ({ path: t.path, device: t.device, dtype: t.dtype, torchDType: t.torchDType }));

@@ -83,7 +83,7 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
   try {
     runtime = await ckpt.runtime();
     const distinct = [...new Set(ckpt.entries.map((e) => e.ref))];
-    const plan = ckpt.plan(distinct, runtime);
+    const plan = await ckpt.preparePlan(distinct, runtime);
     let bytesTotal = 0;
     for (const [s, target] of plan.storages) if (target.type !== 'meta') bytesTotal += s.byteLength;
     checkBound(bytesTotal, ckpt.limits.maxTotalBytes, 'maxTotalBytes', 'bytes of all storages');

@@ -66,7 +66,10 @@ export interface LoadOptions {
    * `DEVICE_UNAVAILABLE` before any tensor is created.
    */
   readonly mapLocation?: MapLocation;
-  /** Devices and backends (default: one shared `createDeviceRuntime()`: cpu, wasm when installed, meta). */
+  /**
+   * Devices and backends (default: one shared `createDeviceRuntime({ devices: ['cpu'] })`: cpu,
+   * meta, and wasm when installed, its backend loaded only when a tensor goes there).
+   */
   readonly runtime?: DeviceRuntime;
   /**
    * `'convert'` (default): dtypes TF.js lacks are converted, every lossy step reported;
@@ -161,7 +164,7 @@ let sharedRuntime: Promise<DeviceRuntime> | undefined;
 
 /** The runtime used when none is given, created on first use. */
 function defaultRuntime(): Promise<DeviceRuntime> {
-  sharedRuntime ??= createDeviceRuntime();
+  sharedRuntime ??= createDeviceRuntime({ devices: ['cpu'] });
   return sharedRuntime;
 }
 
@@ -355,7 +358,7 @@ export class Checkpoint {
     this.#assertOpen();
     const { ref } = this.entry(name);
     const runtime = await this.runtime();
-    const plan = this.plan([ref], runtime, options.device);
+    const plan = await this.preparePlan([ref], runtime, options.device);
     return (await this.materialise(ref, name, runtime, plan, options.dtype ?? this.options.dtype ?? 'convert')).value;
   }
 
@@ -392,6 +395,22 @@ export class Checkpoint {
       }
     }
     return { storages, inline };
+  }
+
+  /**
+   * {@link Checkpoint.plan}, then initialises the backends of the planned devices
+   * (`runtime.prepare`) and plans again, so a backend that failed to start fails here, before any
+   * tensor is created.
+   *
+   * @example
+   * ```ts
+   * const plan = await ckpt.preparePlan(ckpt.entries.map((e) => e.ref), runtime);
+   * ```
+   */
+  async preparePlan(refs: readonly AnyTensorRef[], runtime: DeviceRuntime, override?: DeviceLike): Promise<Placement> {
+    const plan = this.plan(refs, runtime, override);
+    await runtime.prepare(new Set([...plan.storages.values(), ...plan.inline.values()].map(String)));
+    return this.plan(refs, runtime, override);
   }
 
   /**

@@ -36,10 +36,12 @@ export interface FileSourceOptions {
    * installed and built, else positional reads).
    */
   readonly mmap?: boolean;
+  /**
+   * With `mmap`: reads shorter than this are copied, not mapped (default 64 KiB: zip headers,
+   * pickles and small tensors cost less to copy than to map).
+   */
+  readonly minMapBytes?: number;
 }
-
-/** Reads at least this long are mapped (smaller ones, e.g. zip headers and pickles, are copied). */
-const MAP_MIN = 64 * 1024;
 
 let binding: Promise<MmapBinding | undefined> | undefined;
 
@@ -65,7 +67,7 @@ const MAX_CHUNK = 2 ** 30;
  * view of it (it is unmapped when the last one is garbage-collected), so `close()` and the
  * disposal of tensors over it may happen in any order.
  *
- * Before each mapping the file is `fstat`ed through the open descriptor: a file truncated since it
+ * Before each read the file is `fstat`ed through the open descriptor: a file truncated since it
  * was opened fails with `INPUT_TRUNCATED`, one otherwise modified (size or mtime changed) with
  * `SOURCE_IO`, instead of handing out views whose pages would fault (`SIGBUS`) when touched.
  *
@@ -93,6 +95,7 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
     throw new CheckpointError('SOURCE_IO', `cannot stat ${quote(name)}: ${ioReason(cause)}`, { cause });
   }
   const mmap = options.mmap === false ? undefined : await mmapBinding();
+  const minMapBytes = Math.max(1, options.minMapBytes ?? 64 * 1024);
   let closed = false;
   /** Positional reads of `target.length` bytes at `offset` into `target`, in chunks Node accepts. */
   const fill = async (target: Uint8Array, offset: number): Promise<void> => {
@@ -133,7 +136,8 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
     io: mmap === undefined ? 'read' : 'mmap',
     async read(offset, length) {
       checkRange(size, offset, length);
-      if (mmap !== undefined && length >= MAP_MIN) return map(mmap, offset, length);
+      if (mmap !== undefined && length >= minMapBytes) return map(mmap, offset, length);
+      if (mmap !== undefined) checkUnchanged(handle.fd, opened, name, offset); // the same file as the mapped reads
       const out = new Uint8Array(length);
       await fill(out, offset);
       return out;
