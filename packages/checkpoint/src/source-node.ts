@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fstatSync, type BigIntStats } from 'node:fs';
+import { fstatSync, readSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { MmapBinding } from '@x/mmap';
 import { CheckpointError, quote } from './errors.js';
@@ -120,7 +120,6 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
   };
   /** A view of `length` bytes at `offset` over a new mapping, once the file is checked unchanged. */
   const map = (binding: MmapBinding, offset: number, length: number): Uint8Array => {
-    if (closed) throw new CheckpointError('SOURCE_IO', `${quote(name)} is closed`, { offset });
     checkUnchanged(handle.fd, opened, name, offset);
     let buffer: ArrayBuffer;
     try {
@@ -136,10 +135,15 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
     io: mmap === undefined ? 'read' : 'mmap',
     async read(offset, length) {
       checkRange(size, offset, length);
+      if (closed) throw new CheckpointError('SOURCE_IO', `${quote(name)} is closed`, { offset });
       if (mmap !== undefined && length >= minMapBytes) return map(mmap, offset, length);
-      if (mmap !== undefined) checkUnchanged(handle.fd, opened, name, offset); // the same file as the mapped reads
       const out = new Uint8Array(length);
-      await fill(out, offset);
+      if (mmap === undefined) await fill(out, offset);
+      else {
+        // small reads of a mapped file (headers, pickles) are served at once, with no round trip through libuv's thread pool
+        checkUnchanged(handle.fd, opened, name, offset);
+        readExactlySync(handle.fd, out, offset, name);
+      }
       return out;
     },
     readInto: fill,
@@ -149,6 +153,21 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
       await handle.close();
     },
   };
+}
+
+/** `pread`s exactly `target.length` (< 2 GiB) bytes at `offset`, synchronously. */
+function readExactlySync(fd: number, target: Uint8Array, offset: number, name: string): void {
+  let done = 0;
+  while (done < target.length) {
+    let n: number;
+    try {
+      n = readSync(fd, target, done, target.length - done, offset + done);
+    } catch (cause) {
+      throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, { offset: offset + done, cause });
+    }
+    if (n === 0) throw new CheckpointError('INPUT_TRUNCATED', `${quote(name)} ended at byte ${offset + done}, expected ${target.length - done} more bytes`, { offset: offset + done });
+    done += n;
+  }
 }
 
 /**
