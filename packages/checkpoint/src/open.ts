@@ -399,8 +399,8 @@ export class Checkpoint {
 
   /**
    * {@link Checkpoint.plan}, then initialises the backends of the planned devices
-   * (`runtime.prepare`) and plans again, so a backend that failed to start fails here, before any
-   * tensor is created.
+   * (`runtime.prepare`) and checks them again, so a backend that failed to start fails here
+   * (`DEVICE_UNAVAILABLE`), before any tensor is created. `mapLocation` is asked once per storage.
    *
    * @example
    * ```ts
@@ -409,8 +409,10 @@ export class Checkpoint {
    */
   async preparePlan(refs: readonly AnyTensorRef[], runtime: DeviceRuntime, override?: DeviceLike): Promise<Placement> {
     const plan = this.plan(refs, runtime, override);
-    await runtime.prepare(new Set([...plan.storages.values(), ...plan.inline.values()].map(String)));
-    return this.plan(refs, runtime, override);
+    const devices = new Set([...plan.storages.values(), ...plan.inline.values()].map(String));
+    await runtime.prepare(devices);
+    for (const d of devices) runtime.check(d);
+    return plan;
   }
 
   /**
