@@ -4,7 +4,7 @@
  * side in one run with torch 2.13 and the safetensors library from the venv (env X_TORCH2_PYTHON,
  * default `<repo>/.venv-torch2/bin/python`).
  *
- *   node tools/bench/mmap-bench.mjs FILE.pt FILE.safetensors [--runs 3]
+ *   node tools/bench/mmap-bench.mjs FILE.pt FILE.safetensors [--runs 3] [--only touch,open16,eager,describe]
  *
  * Every measurement runs in a fresh child process (its wall time measured inside it, its peak RSS
  * from getrusage), and the measurements of one comparison alternate, `--runs` times; the table shows
@@ -48,6 +48,10 @@ function touch(values) {
 
 /** Child side: one measurement, printed as JSON on the last stdout line. */
 async function child(mode, file) {
+  if (mode === 'bare') {
+    console.log('{}');
+    return;
+  }
   const ck = await import(checkpointDist.href);
   if (mode === 'describe') {
     const ckpt = await ck.open(file);
@@ -177,6 +181,8 @@ async function main() {
   const args = process.argv.slice(2);
   const runsAt = args.indexOf('--runs');
   const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 3;
+  const onlyAt = args.indexOf('--only');
+  const only = new Set(onlyAt >= 0 ? args.splice(onlyAt, 2)[1].split(',') : ['touch', 'open16', 'eager', 'describe']);
   const [pt, st] = args;
   if (pt === undefined || st === undefined || !existsSync(pt) || !existsSync(st)) {
     console.error('usage: node tools/bench/mmap-bench.mjs FILE.pt FILE.safetensors [--runs 3]');
@@ -191,21 +197,31 @@ async function main() {
 
   const name16 = await stNear16(st);
   for (const [file, kind] of [[pt, '.pt'], [st, '.safetensors']]) {
-    const peerTouch = kind === '.pt' ? () => py('torch-touch', file) : () => py('st-touch', file);
-    const [touchOurs, touchPeer] = compare(runs, [() => node('touch', file), peerTouch]);
-    if (touchOurs.io !== 'mmap') throw new Error(`io is ${touchOurs.io}: build @x/mmap first`);
-    row(`${kind} whole file, every page touched`, touchOurs, touchPeer, kind === '.pt' ? 'torch.load(mmap=True) + touch' : 'safe_open + get_tensor (all) + touch', '<= 1.3x', touchOurs.ms <= 1.3 * touchPeer.ms);
-    const rss = touchOurs.rssAfterLoad;
-    rows.push([`${kind} RSS right after load (mmap)`, `+${fmt(rss / MB)} MB`, '', '', '', '', '', '< +100 MB', rss < 100 * MB ? 'met' : 'NOT met']);
+    if (only.has('touch')) {
+      const peerTouch = kind === '.pt' ? () => py('torch-touch', file) : () => py('st-touch', file);
+      const [touchOurs, touchPeer] = compare(runs, [() => node('touch', file), peerTouch]);
+      if (touchOurs.io !== 'mmap') throw new Error(`io is ${touchOurs.io}: build @x/mmap first`);
+      row(`${kind} whole file, every page touched`, touchOurs, touchPeer, kind === '.pt' ? 'torch.load(mmap=True) + touch' : 'safe_open + get_tensor (all) + touch', '<= 1.3x', touchOurs.ms <= 1.3 * touchPeer.ms);
+      const rss = touchOurs.rssAfterLoad;
+      rows.push([`${kind} RSS right after load (mmap)`, `+${fmt(rss / MB)} MB`, '', '', '', '', '', '< +100 MB', rss < 100 * MB ? 'met' : 'NOT met']);
+    }
+    if (only.has('open16')) {
     const [open16, stOpen16] = compare(runs, [() => node('open16', file), () => py('st-open16', st, name16)]);
     row(`${kind} open + ${open16.tensor}, first call in the process`, open16, stOpen16, 'safe_open + get_tensor (.safetensors)', '<= 2x', open16.ms <= 2 * stOpen16.ms);
     const [warm, stWarm] = compare(runs, [() => node('open16warm', file), () => py('st-open16warm', st, name16)]);
     row(`${kind} open + the same tensor, second call in the process`, warm, stWarm, 'safe_open + get_tensor, second call', '<= 2x', warm.ms <= 2 * stWarm.ms);
+    }
+    if (only.has('eager')) {
     const [eager, raw, peerEager] = compare(runs, [() => node('eager', file), () => node('raw', file), kind === '.pt' ? () => py('torch-eager', file) : () => py('st-load', file)]);
     row(`${kind} eager load (mmap: false)`, eager, raw, 'positional read of the whole file', '<= 1.0x', eager.ms <= raw.ms);
     row(`${kind} reference: eager peer`, eager, peerEager, kind === '.pt' ? 'torch.load (eager)' : 'safetensors load_file', '', true);
+    }
+    if (only.has('describe')) {
     const [describe] = compare(runs, [() => endToEnd('describe', file)]);
     row(`${kind} open + list tensors, end to end (inspect --no-hash)`, describe, undefined, '', '< 300 ms', describe.ms < 300);
+    const [bare] = compare(runs, [() => endToEnd('bare', file)]);
+    row('  of which: a bare `node` start (same measure, nothing imported)', bare, undefined, '', '', true);
+    }
   }
 
   console.log(`files: ${pt} (${fmt(statSync(pt).size / MB)} MB), ${st} (${fmt(statSync(st).size / MB)} MB); ${runs} alternating runs, medians (all runs in parentheses), ms`);

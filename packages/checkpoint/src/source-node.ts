@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fstatSync, readSync, type BigIntStats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { MmapBinding } from '@x/mmap';
 import { CheckpointError, quote } from './errors.js';
@@ -67,9 +67,10 @@ const MAX_CHUNK = 2 ** 30;
  * view of it (it is unmapped when the last one is garbage-collected), so `close()` and the
  * disposal of tensors over it may happen in any order.
  *
- * Before each read the file is `fstat`ed through the open descriptor: a file truncated since it
- * was opened fails with `INPUT_TRUNCATED`, one otherwise modified (size or mtime changed) with
- * `SOURCE_IO`, instead of handing out views whose pages would fault (`SIGBUS`) when touched.
+ * With `mmap`, every read (synchronous under the promise: small ones are `pread`s) first `fstat`s
+ * the file through its open descriptor: a file truncated since it was opened fails with
+ * `INPUT_TRUNCATED`, one otherwise modified (size or mtime changed) with `SOURCE_IO`, instead of
+ * handing out views whose pages would fault (`SIGBUS`) when touched.
  *
  * @example
  * ```ts
@@ -79,23 +80,21 @@ const MAX_CHUNK = 2 ** 30;
  */
 export async function fromFile(path: string | URL, options: FileSourceOptions = {}): Promise<FileSource> {
   const name = String(path);
+  const mmap = options.mmap === false ? undefined : await mmapBinding();
+  if (mmap !== undefined) return mappedFile(path, name, mmap, Math.max(1, options.minMapBytes ?? 64 * 1024));
   let handle: Awaited<ReturnType<typeof open>>;
   let size: number;
   try {
     handle = await open(path, 'r');
   } catch (cause) {
-    throw new CheckpointError('SOURCE_IO', `cannot open ${quote(name)}: ${ioReason(cause)}`, { cause });
+    throw openError(name, cause);
   }
-  let opened: BigIntStats;
   try {
-    opened = await handle.stat({ bigint: true });
-    size = Number(opened.size);
+    size = (await handle.stat()).size;
   } catch (cause) {
     await handle.close();
     throw new CheckpointError('SOURCE_IO', `cannot stat ${quote(name)}: ${ioReason(cause)}`, { cause });
   }
-  const mmap = options.mmap === false ? undefined : await mmapBinding();
-  const minMapBytes = Math.max(1, options.minMapBytes ?? 64 * 1024);
   let closed = false;
   /** Positional reads of `target.length` bytes at `offset` into `target`, in chunks Node accepts. */
   const fill = async (target: Uint8Array, offset: number): Promise<void> => {
@@ -110,40 +109,18 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
       } catch (cause) {
         throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, { offset: offset + done, cause });
       }
-      if (bytesRead === 0) {
-        throw new CheckpointError('INPUT_TRUNCATED', `${quote(name)} ended at byte ${offset + done}, expected ${length - done} more bytes (was it truncated while open?)`, {
-          offset: offset + done,
-        });
-      }
+      if (bytesRead === 0) throw endedEarly(name, offset + done, length - done);
       done += bytesRead;
     }
-  };
-  /** A view of `length` bytes at `offset` over a new mapping, once the file is checked unchanged. */
-  const map = (binding: MmapBinding, offset: number, length: number): Uint8Array => {
-    checkUnchanged(handle.fd, opened, name, offset);
-    let buffer: ArrayBuffer;
-    try {
-      buffer = binding.map(handle.fd, offset, length);
-    } catch (cause) {
-      throw new CheckpointError('SOURCE_IO', `mapping ${quote(name)} failed: ${ioReason(cause)}`, { offset, cause });
-    }
-    return new Uint8Array(buffer, buffer.byteLength - length, length);
   };
   return {
     size,
     name,
-    io: mmap === undefined ? 'read' : 'mmap',
+    io: 'read',
     async read(offset, length) {
       checkRange(size, offset, length);
-      if (closed) throw new CheckpointError('SOURCE_IO', `${quote(name)} is closed`, { offset });
-      if (mmap !== undefined && length >= minMapBytes) return map(mmap, offset, length);
       const out = new Uint8Array(length);
-      if (mmap === undefined) await fill(out, offset);
-      else {
-        // small reads of a mapped file (headers, pickles) are served at once, with no round trip through libuv's thread pool
-        checkUnchanged(handle.fd, opened, name, offset);
-        readExactlySync(handle.fd, out, offset, name);
-      }
+      await fill(out, offset);
       return out;
     },
     readInto: fill,
@@ -155,19 +132,81 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
   };
 }
 
-/** `pread`s exactly `target.length` (< 2 GiB) bytes at `offset`, synchronously. */
-function readExactlySync(fd: number, target: Uint8Array, offset: number, name: string): void {
-  let done = 0;
-  while (done < target.length) {
-    let n: number;
-    try {
-      n = readSync(fd, target, done, target.length - done, offset + done);
-    } catch (cause) {
-      throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, { offset: offset + done, cause });
-    }
-    if (n === 0) throw new CheckpointError('INPUT_TRUNCATED', `${quote(name)} ended at byte ${offset + done}, expected ${target.length - done} more bytes`, { offset: offset + done });
-    done += n;
+/**
+ * A file source over a descriptor and `binding`: reads of `minMapBytes` or more are views over new
+ * mappings, smaller ones synchronous `pread`s (no round trip through libuv's thread pool: opening
+ * a checkpoint takes a few small reads); each checks first that the file is unchanged.
+ */
+function mappedFile(path: string | URL, name: string, binding: MmapBinding, minMapBytes: number): FileSource {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (cause) {
+    throw openError(name, cause);
   }
+  let opened: BigIntStats;
+  try {
+    opened = fstatSync(fd, { bigint: true });
+  } catch (cause) {
+    closeSync(fd);
+    throw new CheckpointError('SOURCE_IO', `cannot stat ${quote(name)}: ${ioReason(cause)}`, { cause });
+  }
+  const size = Number(opened.size);
+  let closed = false;
+  /** Checks that `[offset, offset + length)` may be read now: in range, open, the file unchanged. */
+  const check = (offset: number, length: number): void => {
+    checkRange(size, offset, length);
+    if (closed) throw new CheckpointError('SOURCE_IO', `${quote(name)} is closed`, { offset });
+    checkUnchanged(fd, opened, name, offset);
+  };
+  const fill = async (target: Uint8Array, offset: number): Promise<void> => {
+    check(offset, target.length);
+    let done = 0;
+    while (done < target.length) {
+      let n: number;
+      try {
+        n = readSync(fd, target, done, Math.min(MAX_CHUNK, target.length - done), offset + done);
+      } catch (cause) {
+        throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, { offset: offset + done, cause });
+      }
+      if (n === 0) throw endedEarly(name, offset + done, target.length - done);
+      done += n;
+    }
+  };
+  return {
+    size,
+    name,
+    io: 'mmap',
+    async read(offset, length) {
+      if (length < minMapBytes) {
+        const out = new Uint8Array(length);
+        await fill(out, offset);
+        return out;
+      }
+      check(offset, length);
+      let buffer: ArrayBuffer;
+      try {
+        buffer = binding.map(fd, offset, length);
+      } catch (cause) {
+        throw new CheckpointError('SOURCE_IO', `mapping ${quote(name)} failed: ${ioReason(cause)}`, { offset, cause });
+      }
+      return new Uint8Array(buffer, buffer.byteLength - length, length);
+    },
+    readInto: fill,
+    async close() {
+      if (closed) return;
+      closed = true;
+      closeSync(fd);
+    },
+  };
+}
+
+function openError(name: string, cause: unknown): CheckpointError {
+  return new CheckpointError('SOURCE_IO', `cannot open ${quote(name)}: ${ioReason(cause)}`, { cause });
+}
+
+function endedEarly(name: string, at: number, missing: number): CheckpointError {
+  return new CheckpointError('INPUT_TRUNCATED', `${quote(name)} ended at byte ${at}, expected ${missing} more bytes (was it truncated while open?)`, { offset: at });
 }
 
 /**

@@ -222,7 +222,8 @@ function appState(tf: Tf): AppState {
  * "has not yet been initialized". It gets the backend it would have picked before (cpu when none).
  */
 async function restoreAppState(tf: Tf, found: AppState): Promise<void> {
-  if (found.active !== undefined || appState(tf).best === found.best) return;
+  const now = appState(tf);
+  if (found.active !== undefined || now.active !== undefined || now.best === found.best) return;
   await tf.setBackend(found.best ?? 'cpu');
 }
 
