@@ -206,21 +206,21 @@ async function main() {
       rows.push([`${kind} RSS right after load (mmap)`, `+${fmt(rss / MB)} MB`, '', '', '', '', '', '< +100 MB', rss < 100 * MB ? 'met' : 'NOT met']);
     }
     if (only.has('open16')) {
-    const [open16, stOpen16] = compare(runs, [() => node('open16', file), () => py('st-open16', st, name16)]);
-    row(`${kind} open + ${open16.tensor}, first call in the process`, open16, stOpen16, 'safe_open + get_tensor (.safetensors)', '<= 2x', open16.ms <= 2 * stOpen16.ms);
-    const [warm, stWarm] = compare(runs, [() => node('open16warm', file), () => py('st-open16warm', st, name16)]);
-    row(`${kind} open + the same tensor, second call in the process`, warm, stWarm, 'safe_open + get_tensor, second call', '<= 2x', warm.ms <= 2 * stWarm.ms);
+      const [open16, stOpen16] = compare(runs, [() => node('open16', file), () => py('st-open16', st, name16)]);
+      row(`${kind} open + ${open16.tensor}, first call in the process`, open16, stOpen16, 'safe_open + get_tensor (.safetensors)', '<= 2x', open16.ms <= 2 * stOpen16.ms);
+      const [warm, stWarm] = compare(runs, [() => node('open16warm', file), () => py('st-open16warm', st, name16)]);
+      row(`${kind} open + the same tensor, second call in the process`, warm, stWarm, 'safe_open + get_tensor, second call', '<= 2x', warm.ms <= 2 * stWarm.ms);
     }
     if (only.has('eager')) {
-    const [eager, raw, peerEager] = compare(runs, [() => node('eager', file), () => node('raw', file), kind === '.pt' ? () => py('torch-eager', file) : () => py('st-load', file)]);
-    row(`${kind} eager load (mmap: false)`, eager, raw, 'positional read of the whole file', '<= 1.0x', eager.ms <= raw.ms);
-    row(`${kind} reference: eager peer`, eager, peerEager, kind === '.pt' ? 'torch.load (eager)' : 'safetensors load_file', '', true);
+      const [eager, raw, peerEager] = compare(runs, [() => node('eager', file), () => node('raw', file), kind === '.pt' ? () => py('torch-eager', file) : () => py('st-load', file)]);
+      row(`${kind} eager load (mmap: false)`, eager, raw, 'positional read of the whole file', '<= 1.0x', eager.ms <= raw.ms);
+      row(`${kind} reference: eager peer`, eager, peerEager, kind === '.pt' ? 'torch.load (eager)' : 'safetensors load_file', '', true);
     }
     if (only.has('describe')) {
-    const [describe] = compare(runs, [() => endToEnd('describe', file)]);
-    row(`${kind} open + list tensors, end to end (inspect --no-hash)`, describe, undefined, '', '< 300 ms', describe.ms < 300);
-    const [bare] = compare(runs, [() => endToEnd('bare', file)]);
-    row('  of which: a bare `node` start (same measure, nothing imported)', bare, undefined, '', '', true);
+      const [describe] = compare(runs, [() => endToEnd('describe', file)]);
+      row(`${kind} open + list tensors, end to end (inspect --no-hash)`, describe, undefined, '', '< 300 ms', describe.ms < 300);
+      const [bare] = compare(runs, [() => endToEnd('bare', file)]);
+      row('  of which: a bare `node` start (same measure, nothing imported)', bare, undefined, '', '', true);
     }
   }
 
