@@ -20,12 +20,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { open as openFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { readWhole } from './read-whole.mjs';
 
 const checkpointDist = new URL('../../packages/checkpoint/dist/node.js', import.meta.url);
 const MB = 2 ** 20;
-const CHUNK = 2 ** 30;
 
 /** Child side: one measurement, printed as JSON on the last stdout line. */
 async function child(mode, file) {
@@ -36,14 +35,9 @@ async function child(mode, file) {
   const t0 = performance.now();
   let extra = {};
   if (mode === 'raw') {
-    const fh = await openFile(file, 'r');
-    const { size } = await fh.stat();
-    const buf = new Uint8Array(size);
-    for (let done = 0; done < size; ) done += (await fh.read(buf, done, Math.min(CHUNK, size - done), done)).bytesRead;
-    await fh.close();
-    extra = { bytes: buf.length };
+    extra = { bytes: (await readWhole(file)).length };
   } else if (mode === 'load') {
-    const { report } = await ck.load(file, { mapLocation: 'cpu', runtime });
+    const { report } = await ck.load(file, { mapLocation: 'cpu', runtime, mmap: false });
     extra = { bytes: report.bytesRead, tensors: report.tensors.length, placed: report.ledger.bytesPlaced };
   } else if (mode === 'open16') {
     const ckpt = await ck.open(file, { mapLocation: 'cpu', runtime });

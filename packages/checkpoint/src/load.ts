@@ -39,8 +39,10 @@ export interface LoadReport {
   readonly conversions: readonly ConversionRecord[];
   /** The runtime's ledger after the load (bytes per device, peak, copies, bytes moved). */
   readonly ledger: LedgerSnapshot;
-  /** Storage bytes read from the source. */
+  /** Storage bytes read from the source (mapped bytes count as read, though pages load only when touched). */
   readonly bytesRead: number;
+  /** `'mmap'`: storages are views over a mapping of the file (Node, `@x/mmap` built); `'read'`: copies. */
+  readonly io: 'mmap' | 'read';
 }
 
 /** What {@link load} returns. */
@@ -81,7 +83,7 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
   try {
     runtime = await ckpt.runtime();
     const distinct = [...new Set(ckpt.entries.map((e) => e.ref))];
-    const plan = ckpt.plan(distinct, runtime);
+    const plan = await ckpt.preparePlan(distinct, runtime);
     let bytesTotal = 0;
     for (const [s, target] of plan.storages) if (target.type !== 'meta') bytesTotal += s.byteLength;
     checkBound(bytesTotal, ckpt.limits.maxTotalBytes, 'maxTotalBytes', 'bytes of all storages');
@@ -141,6 +143,7 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
       }),
       ledger: runtime.ledger.snapshot(),
       bytesRead: ckpt.bytesRead,
+      io: ckpt.io,
     };
     return { value: value as T, report };
   } catch (e) {

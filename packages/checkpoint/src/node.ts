@@ -1,7 +1,8 @@
 /**
  * `@x/checkpoint` for Node: everything of the isomorphic entry plus file sources. `open`, `load`
- * and `inspect` here also take file paths and `file:` URLs (read with positional reads, never
- * whole), open the shards of a sharded index next to it, and take Hugging Face model directories
+ * and `inspect` here also take file paths and `file:` URLs (memory-mapped where the `@x/mmap`
+ * addon is built and `mmap` is not `false`, else read with positional reads; never whole), open
+ * the shards of a sharded index next to it, and take Hugging Face model directories
  * (`save_pretrained` output: single or sharded, safetensors or `.bin`). Large float16/bfloat16/int8/…
  * tensors are widened on worker threads (`convert-workers.ts`), overlapping the reads.
  *
@@ -19,7 +20,7 @@ import { fromFile } from './source-node.js';
 export * from './index.js';
 export { fromFile } from './source-node.js';
 export { MODEL_WEIGHTS_FILES, weightsFile } from './model-directory.js';
-export type { FileSource } from './source-node.js';
+export type { FileSource, FileSourceOptions } from './source-node.js';
 export { save, saveSafetensors, writeFileAtomic } from './save-node.js';
 export { saveSharded } from './shards.js';
 export type { SaveShardedOptions, ShardedResult } from './shards.js';
@@ -33,14 +34,15 @@ const converter = new WorkerConverter();
  * A {@link ResolvedSource} for Node: a path or `file:` URL becomes a file source whose siblings
  * (sharded index shards) are files in the same directory; a directory (a Hugging Face
  * `save_pretrained` folder) becomes its weights file, chosen as transformers does
- * ({@link MODEL_WEIGHTS_FILES}); http(s) URLs, bytes and Blobs as in the browser.
+ * ({@link MODEL_WEIGHTS_FILES}); http(s) URLs, bytes and Blobs as in the browser. Files are mapped
+ * unless `options.mmap` is `false` (see {@link fromFile}).
  *
  * @example
  * ```ts
- * const { source, close } = await resolveNodeSource('model.pt');
+ * const { source, close, io } = await resolveNodeSource('model.pt', { mmap: false }); // io: 'read'
  * ```
  */
-export async function resolveNodeSource(input: CheckpointSource): Promise<ResolvedSource> {
+export async function resolveNodeSource(input: CheckpointSource, options: Pick<LoadOptions, 'mmap'> = {}): Promise<ResolvedSource> {
   let path: string | undefined;
   if (input instanceof URL && input.protocol === 'file:') path = fileURLToPath(input);
   else if (typeof input === 'string') {
@@ -50,8 +52,9 @@ export async function resolveNodeSource(input: CheckpointSource): Promise<Resolv
   if (path === undefined) return resolveSource(input);
   path = await weightsFile(path);
   const dir = dirname(path);
-  const file = await fromFile(path);
-  return { source: file, resolve: (name) => fromFile(join(dir, name)), close: () => file.close() };
+  const mmap = { mmap: options.mmap ?? true };
+  const file = await fromFile(path, mmap);
+  return { source: file, resolve: (name) => fromFile(join(dir, name), mmap), close: () => file.close(), io: file.io };
 }
 
 /**
@@ -65,7 +68,7 @@ export async function resolveNodeSource(input: CheckpointSource): Promise<Resolv
  * ```
  */
 export async function open(source: CheckpointSource, options: LoadOptions = {}): Promise<Checkpoint> {
-  return openResolved(await resolveNodeSource(source), options, converter);
+  return openResolved(await resolveNodeSource(source, options), options, converter);
 }
 
 /**

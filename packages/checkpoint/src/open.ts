@@ -69,7 +69,10 @@ export interface LoadOptions {
    * `DEVICE_UNAVAILABLE` before any tensor is created.
    */
   readonly mapLocation?: MapLocation;
-  /** Devices and backends (default: one shared `createDeviceRuntime()`: cpu, wasm when installed, meta). */
+  /**
+   * Devices and backends (default: one shared `createDeviceRuntime({ devices: ['cpu'] })`: cpu,
+   * meta, and wasm when installed, its backend loaded only when a tensor goes there).
+   */
   readonly runtime?: DeviceRuntime;
   /**
    * `'convert'` (default): dtypes TF.js lacks are converted, every lossy step reported;
@@ -85,6 +88,13 @@ export interface LoadOptions {
   readonly unknownClasses?: 'error' | 'record';
   /** Called after each tensor of a `load`, and after each tensor an `inspect` hashes. */
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Node entry, file paths: map the file (private, copy-on-write) so float32, int32, bool and raw
+   * storages become tensors over the mapping without a copy, and half types widen straight from
+   * it. Default `true`; used only where the `@x/mmap` addon is built (`report.io` says which
+   * path was taken). `false`: positional reads into new buffers.
+   */
+  readonly mmap?: boolean;
 }
 
 /** One tensor of a checkpoint, as described by the file (no data read). */
@@ -128,6 +138,8 @@ export interface ResolvedSource {
   readonly resolve?: ((relativeName: string) => Promise<ByteSource>) | undefined;
   /** Closes what resolving opened (file handles). */
   readonly close?: (() => Promise<void>) | undefined;
+  /** `'mmap'` when large reads are views over a mapping of the file; absent: copies. */
+  readonly io?: 'mmap' | 'read' | undefined;
 }
 
 /**
@@ -161,7 +173,7 @@ let sharedRuntime: Promise<DeviceRuntime> | undefined;
 
 /** The runtime used when none is given, created on first use. */
 function defaultRuntime(): Promise<DeviceRuntime> {
-  sharedRuntime ??= createDeviceRuntime();
+  sharedRuntime ??= createDeviceRuntime({ devices: ['cpu'] });
   return sharedRuntime;
 }
 
@@ -267,6 +279,8 @@ export class Checkpoint {
   readonly #owned = new WeakSet<ArrayBufferLike>();
   readonly #close: (() => Promise<void>) | undefined;
   readonly #converter: WideningConverter | undefined;
+  /** How storage bytes arrive: views over a mapping of the file, or copies. */
+  readonly io: 'mmap' | 'read';
   #bytesRead = 0;
   #closed = false;
 
@@ -277,19 +291,21 @@ export class Checkpoint {
    * @param options - Load options.
    * @param close - Closes what opening the source opened.
    * @param converter - Where large widening conversions run (default: here).
+   * @param io - How the source delivers storage bytes (`'mmap'`: views over a mapping, widened straight from it).
    */
-  constructor(container: FormatContainer, options: LoadOptions, close: (() => Promise<void>) | undefined, converter?: WideningConverter) {
+  constructor(container: FormatContainer, options: LoadOptions, close: (() => Promise<void>) | undefined, converter?: WideningConverter, io: 'mmap' | 'read' = 'read') {
     this.container = container;
     this.format = container.format;
     this.options = options;
     this.limits = resolveLimits(options.limits);
     this.#close = close;
     this.#converter = converter;
+    this.io = io;
     this.leaves = tensorLeaves(container.root, this.limits);
     this.entries = Object.freeze(describeEntries(this.leaves));
     this.names = Object.freeze(this.entries.map((e) => e.name));
     this.#byName = new Map(this.entries.map((e) => [e.name, e]));
-    this.#widening = wideningStorages(this.entries);
+    this.#widening = io === 'mmap' ? new Set() : wideningStorages(this.entries);
     this.#cache = new StorageCache(async (s, widen) => {
       const bytes = await container.readStorage(s, widen && this.#widening.has(s) ? this.#widenable(s) : undefined);
       this.#bytesRead += bytes.length;
@@ -351,7 +367,7 @@ export class Checkpoint {
     this.#assertOpen();
     const { ref } = this.entry(name);
     const runtime = await this.runtime();
-    const plan = this.plan([ref], runtime, options.device);
+    const plan = await this.preparePlan([ref], runtime, options.device);
     return (await this.materialise(ref, name, runtime, plan, options.dtype ?? this.options.dtype ?? 'convert')).value;
   }
 
@@ -388,6 +404,24 @@ export class Checkpoint {
       }
     }
     return { storages, inline };
+  }
+
+  /**
+   * {@link Checkpoint.plan}, then initialises the backends of the planned devices
+   * (`runtime.prepare`) and checks them again, so a backend that failed to start fails here
+   * (`DEVICE_UNAVAILABLE`), before any tensor is created. `mapLocation` is asked once per storage.
+   *
+   * @example
+   * ```ts
+   * const plan = await ckpt.preparePlan(ckpt.entries.map((e) => e.ref), runtime);
+   * ```
+   */
+  async preparePlan(refs: readonly AnyTensorRef[], runtime: DeviceRuntime, override?: DeviceLike): Promise<Placement> {
+    const plan = this.plan(refs, runtime, override);
+    const devices = new Set([...plan.storages.values(), ...plan.inline.values()].map(String));
+    await runtime.prepare(devices);
+    for (const d of devices) runtime.check(d);
+    return plan;
   }
 
   /**
@@ -638,7 +672,7 @@ export async function openResolved(resolved: ResolvedSource, options: LoadOption
     throw e;
   }
   try {
-    return new Checkpoint(container, options, resolved.close, converter);
+    return new Checkpoint(container, options, resolved.close, converter, resolved.io);
   } catch (e) {
     await container.close();
     await resolved.close?.();

@@ -94,6 +94,12 @@ export interface DeviceRuntime {
   deviceOf(t: Placed): Device;
   /** Disposes the tensor and releases it from the ledger. */
   dispose(t: Placed): void;
+  /**
+   * Initialises the backends of `devices` not initialised yet (see {@link RuntimeOptions.devices}),
+   * loading their TF.js module on first use. A backend that fails to initialise makes its device
+   * unavailable (`check` then throws `DEVICE_UNAVAILABLE` with the reason); nothing is thrown here.
+   */
+  prepare(devices: Iterable<DeviceLike>): Promise<void>;
 }
 
 /**
@@ -119,6 +125,13 @@ export interface RuntimeOptions {
   wasmPaths?: string;
   /** Replaces the import of `@tensorflow/tfjs-node-gpu` (tests). */
   loadCuda?: CudaLoader;
+  /**
+   * Device types whose backends are initialised now (default `'all'`). Others stay bound but
+   * uninitialised (in Node the wasm module is not even imported) until {@link DeviceRuntime.prepare}
+   * names them; `place` / `to` on them before that throws `DEVICE_UNAVAILABLE` saying so.
+   * `@x/checkpoint` creates its default runtime with `['cpu']` and prepares what a load places.
+   */
+  devices?: readonly string[] | 'all';
 }
 
 /** Device types whose availability errors use torch's `_validate_device` texts. */
@@ -130,13 +143,6 @@ interface Tracked {
   key: string;
   bytes: number;
   epoch: number;
-}
-
-interface Environment {
-  wasmLoaded: boolean;
-  wasmReason: string | undefined;
-  totalMemory: number | undefined;
-  cuda: CudaProbe | undefined;
 }
 
 /**
@@ -154,45 +160,92 @@ interface Environment {
  */
 export async function createDeviceRuntime(options: RuntimeOptions = {}): Promise<DeviceRuntime> {
   const tf = options.tf ?? (await import('@tensorflow/tfjs-core'));
+  const found = appState(tf);
   await import('@tensorflow/tfjs-backend-cpu');
   const userBindings = parseBindings(options.bindings ?? {});
-  const env: Environment = {
-    ...(await loadWasm(tf, options.wasmPaths)),
-    totalMemory: totalMemory(),
-    cuda: undefined,
-  };
-  if (options.cuda !== false && !userBindings.has('cuda')) env.cuda = await probeCuda(tf, options.loadCuda);
+  const userBackends = new Set([...userBindings.values()].flat());
+  const eager = options.devices ?? 'all';
+  const wanted = (type: string): boolean => eager === 'all' || eager.includes(type);
+  // the device types the wasm backend will hold; it is imported now only when one is wanted now (or Node cannot tell whether it is installed)
+  const wasmTypes = userBackends.has('wasm') ? [...userBindings].filter(([, b]) => b.includes('wasm')).map(([t]) => t) : userBindings.has('wasm') ? [] : ['wasm'];
+  const installed = wasmInstalled();
+  const wasm: WasmState =
+    wasmTypes.length > 0 && !wasmTypes.some(wanted) && installed !== undefined
+      ? { loaded: installed, reason: installed ? undefined : WASM_MISSING, load: installed ? () => loadWasm(tf, options.wasmPaths) : undefined }
+      : { ...(wasmTypes.length > 0 ? await loadWasm(tf, options.wasmPaths) : { loaded: false, reason: undefined }), load: undefined };
+  let cuda: CudaProbe | undefined;
+  if (options.cuda !== false && !userBindings.has('cuda')) cuda = await probeCuda(tf, options.loadCuda);
 
   const slots = new Map<string, string[]>();
-  const userBackends = new Set([...userBindings.values()].flat());
   const defaults: [string, string, boolean][] = [
     ['cpu', 'cpu', true],
-    ['wasm', 'wasm', env.wasmLoaded],
+    ['wasm', 'wasm', wasm.loaded],
     ['webgl', 'webgl', tf.engine().backendNames().includes('webgl')],
     ['webgpu', 'webgpu', tf.engine().backendNames().includes('webgpu')],
-    ['cuda', env.cuda?.backendName ?? '', (env.cuda?.gpuCount ?? 0) > 0],
+    ['cuda', cuda?.backendName ?? '', (cuda?.gpuCount ?? 0) > 0],
   ];
   for (const [type, backend, present] of defaults) {
     if (present && !userBindings.has(type) && !userBackends.has(backend)) slots.set(type, [backend]);
   }
   for (const [type, backends] of userBindings) slots.set(type, backends);
-
-  const reasons = new Map<string, string>();
-  if (env.wasmReason !== undefined) reasons.set('wasm', env.wasmReason);
-  if (env.cuda?.reason !== undefined) reasons.set('cuda', env.cuda.reason);
-  const instances = new Map<string, KernelBackend>();
-  for (const [type, backends] of slots) {
+  for (const backends of slots.values()) {
     for (const name of backends) {
-      const instance = await initBackend(tf, name);
-      if (instance === null) {
-        slots.delete(type);
-        reasons.set(type, `TF.js backend '${clip(name)}' failed to initialise`);
-        break;
-      }
-      instances.set(name, instance);
+      if (!(name === 'wasm' && wasm.load !== undefined)) checkRegistered(tf, name);
     }
   }
-  return new Runtime(tf, slots, instances, reasons, env.totalMemory);
+
+  const reasons = new Map<string, string>();
+  if (wasm.reason !== undefined) reasons.set('wasm', wasm.reason);
+  if (cuda?.reason !== undefined) reasons.set('cuda', cuda.reason);
+  const runtime = new Runtime(tf, slots, reasons, totalMemory(), wasm.load, found);
+  await runtime.prepare([...slots.keys()].filter(wanted));
+  return runtime;
+}
+
+/** What the application's TF.js looked like before a runtime touched it. */
+interface AppState {
+  /** The active backend's name, `undefined` when none is active yet. */
+  readonly active: string | undefined;
+  /** The backend the application's next op would pick when none is active: the highest-priority registered one. */
+  readonly best: string | undefined;
+}
+
+function appState(tf: Tf): AppState {
+  const engine = tf.engine() as unknown as { backendName: string | null | undefined; registryFactory: Record<string, { priority: number }> };
+  const ranked = Object.entries(engine.registryFactory).sort((a, b) => b[1].priority - a[1].priority);
+  return { active: engine.backendName ?? undefined, best: ranked[0]?.[0] };
+}
+
+/**
+ * Undoes what registering backends did to an application that had no active backend yet: its next
+ * op would pick the highest-priority backend, and an async one it never initialised (wasm) throws
+ * "has not yet been initialized". It gets the backend it would have picked before (cpu when none).
+ */
+async function restoreAppState(tf: Tf, found: AppState): Promise<void> {
+  const now = appState(tf);
+  if (found.active !== undefined || now.active !== undefined || now.best === found.best) return;
+  await tf.setBackend(found.best ?? 'cpu');
+}
+
+const WASM_MISSING = '@tensorflow/tfjs-backend-wasm is not installed';
+
+interface WasmState {
+  readonly loaded: boolean;
+  readonly reason: string | undefined;
+  /** Imports the wasm backend later (Node, installed, not wanted at creation). */
+  readonly load: (() => Promise<{ loaded: boolean; reason: string | undefined }>) | undefined;
+}
+
+/** In Node: whether tfjs-backend-wasm resolves (without importing it); elsewhere `undefined` (unknown). */
+function wasmInstalled(): boolean | undefined {
+  if (!hasNodeBuiltins()) return undefined;
+  const { createRequire } = process.getBuiltinModule('node:module');
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `{ cuda: 'wasm', 'cuda:1': 'cpu2' }` -> `cuda -> ['wasm', 'cpu2']`, rejecting gaps, meta and shared backends. */
@@ -226,18 +279,18 @@ function bindingError(message: string): DeviceError {
   return new DeviceError('DEVICE_INVALID', `bindings: ${message}`);
 }
 
-async function loadWasm(tf: Tf, wasmPaths: string | undefined): Promise<Pick<Environment, 'wasmLoaded' | 'wasmReason'>> {
+async function loadWasm(tf: Tf, wasmPaths: string | undefined): Promise<{ loaded: boolean; reason: string | undefined }> {
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
   } catch (e) {
-    return { wasmLoaded: false, wasmReason: `@tensorflow/tfjs-backend-wasm could not be loaded: ${clip(String(e))}` };
+    return { loaded: false, reason: `@tensorflow/tfjs-backend-wasm could not be loaded: ${clip(String(e))}` };
   }
   if (!('wasm' in tf.engine().registry)) {
     const paths = wasmPaths ?? nodeWasmDist();
     if (paths !== undefined) wasm.setWasmPaths(paths);
   }
-  return { wasmLoaded: true, wasmReason: undefined };
+  return { loaded: true, reason: undefined };
 }
 
 /**
@@ -260,13 +313,26 @@ function totalMemory(): number | undefined {
   return hasNodeBuiltins() ? process.getBuiltinModule('node:os').totalmem() : undefined;
 }
 
-/** The backend instance, initialising it (async backends too) without making it active; `null` on failure. */
-async function initBackend(tf: Tf, name: string): Promise<KernelBackend | null> {
+function checkRegistered(tf: Tf, name: string): void {
   const engine = tf.engine();
   if (!engine.backendNames().includes(name)) {
     throw bindingError(`no TF.js backend named '${clip(name)}' is registered (registered: ${engine.backendNames().join(', ')})`);
   }
-  if (tf.findBackend(name) === null) await tf.ready();
+}
+
+/** The backend instance, initialising it (async backends too) without making it active; `null` on failure. */
+async function initBackend(tf: Tf, name: string): Promise<KernelBackend | null> {
+  const engine = tf.engine();
+  checkRegistered(tf, name);
+  if (!(name in engine.registry)) {
+    try {
+      // the engine's own initialiser: unlike tf.ready() / tf.setBackend() it leaves the active backend alone
+      const init = (engine as unknown as { initializeBackend(n: string): { success: boolean | Promise<boolean> } }).initializeBackend(name);
+      if (!(await init.success)) return null;
+    } catch {
+      return null;
+    }
+  }
   const backend = engine.registry[name] ?? null;
   // tfjs-backend-cpu prints a banner recommending tfjs-node on its first write in Node; the cpu
   // binding is deliberate here (tfjs-node is the optional cuda peer), so the banner is only noise.
@@ -278,29 +344,61 @@ class Runtime implements DeviceRuntime {
   readonly ledger = new Ledger();
   readonly tf: Tf;
   readonly #slots: Map<string, string[]>;
-  readonly #instances: Map<string, KernelBackend>;
+  readonly #instances = new Map<string, KernelBackend>();
   readonly #deviceOfBackend = new Map<object, Device>();
   readonly #reasons: Map<string, string>;
   readonly #totalMemory: number | undefined;
   readonly #tracked = new WeakMap<object, Tracked>();
+  /** Imports the wasm backend when it was deferred, else `undefined`. */
+  #loadWasm: (() => Promise<{ loaded: boolean; reason: string | undefined }>) | undefined;
+  readonly #found: AppState;
 
   constructor(
     tf: Tf,
     slots: Map<string, string[]>,
-    instances: Map<string, KernelBackend>,
     reasons: Map<string, string>,
     totalMemory: number | undefined,
+    loadWasm: (() => Promise<{ loaded: boolean; reason: string | undefined }>) | undefined,
+    found: AppState,
   ) {
     this.tf = tf;
     this.#slots = slots;
-    this.#instances = instances;
     this.#reasons = reasons;
     this.#totalMemory = totalMemory;
-    for (const [type, backends] of slots) {
-      backends.forEach((name, i) => {
-        this.#deviceOfBackend.set(instances.get(name) as object, type === 'cpu' ? new Device('cpu') : new Device(type, i));
-      });
+    this.#loadWasm = loadWasm;
+    this.#found = found;
+  }
+
+  async prepare(devices: Iterable<DeviceLike>): Promise<void> {
+    for (const d of devices) {
+      const dev = device(d);
+      const backends = this.#slots.get(dev.type);
+      if (backends === undefined || backends.every((name) => this.#instances.has(name))) continue;
+      if (backends.includes('wasm') && this.#loadWasm !== undefined) {
+        const loaded = await this.#loadWasm();
+        this.#loadWasm = undefined;
+        if (!loaded.loaded) {
+          this.#unbind(dev.type, loaded.reason ?? WASM_MISSING);
+          continue;
+        }
+      }
+      for (const [i, name] of backends.entries()) {
+        if (this.#instances.has(name)) continue;
+        const instance = await initBackend(this.tf, name);
+        if (instance === null) {
+          this.#unbind(dev.type, `TF.js backend '${clip(name)}' failed to initialise`);
+          break;
+        }
+        this.#instances.set(name, instance);
+        this.#deviceOfBackend.set(instance as object, dev.type === 'cpu' ? new Device('cpu') : new Device(dev.type, i));
+      }
     }
+    await restoreAppState(this.tf, this.#found);
+  }
+
+  #unbind(type: string, reason: string): void {
+    this.#slots.delete(type);
+    this.#reasons.set(type, reason);
   }
 
   isAvailable(d: DeviceLike): boolean {
@@ -354,7 +452,7 @@ class Runtime implements DeviceRuntime {
     }
     if (dev.type === 'meta') return this.#track(new MetaTensor(shape, dtype, dev), dev, 0);
     const name = this.backendName(dev) as string;
-    const backend = this.#instances.get(name) as KernelBackend;
+    const backend = this.#backend(dev, name);
     const t = dtype === 'complex64' ? this.#makeComplex(values as Float32Array, shape, name, backend) : this.tf.engine().makeTensor(values, [...shape], dtype, backend);
     return this.#track(t, dev, numel * tfItemSize(dtype));
   }
@@ -396,6 +494,17 @@ class Runtime implements DeviceRuntime {
     if (tracked === undefined) return;
     this.#tracked.delete(t);
     if (tracked.epoch === this.ledger.epoch) this.ledger.release(tracked.key, tracked.bytes);
+  }
+
+  /** The initialised backend of an available device, or `DEVICE_UNAVAILABLE` naming `prepare`. */
+  #backend(dev: Device, name: string): KernelBackend {
+    const backend = this.#instances.get(name);
+    if (backend !== undefined) return backend;
+    throw new DeviceError(
+      'DEVICE_UNAVAILABLE',
+      `Device '${dev}' is bound to TF.js backend '${clip(name)}', which is not initialised yet. Fix: await runtime.prepare(['${dev}']) first, or create the runtime with devices: 'all'.`,
+      { device: String(dev), backend: name },
+    );
   }
 
   #track<T extends Placed>(t: T, dev: Device, bytes: number): T {
