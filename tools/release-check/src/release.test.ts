@@ -144,6 +144,6 @@ describe('a user project that installs @x/migrate from the registry', () => {
 
   it.concurrent.each(['x-checkpoint', 'x-migrate'])('npx %s --help runs', async (name) => {
     const { stdout } = await run('npx', [name, '--help'], { cwd: consumer, env: cleanNpmEnv() });
-    expect(stdout).toMatch(new RegExp(`^usage:\\n  ${name} `));
+    expect(stdout).toMatch(new RegExp(`^usage: ${name} COMMAND`));
   });
 });
