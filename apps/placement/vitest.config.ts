@@ -7,5 +7,6 @@ export default defineProject({
     clearMocks: true,
     restoreMocks: true,
     testTimeout: 30_000,
+    hookTimeout: 60_000, // hooks that start Python + torch take seconds on a busy 2-core machine
   },
 });

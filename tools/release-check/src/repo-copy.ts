@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The publishable workspace folders, relative to the root. */
-export const publishedPackages = ['packages/device', 'packages/checkpoint', 'packages/migrate'] as const;
+export const publishedPackages = ['packages/device', 'packages/checkpoint', 'packages/migrate', 'packages/mmap'] as const;
 
 /** Unpublished workspaces the packages' builds depend on (turbo builds them first). */
 const buildDependencies = ['tools/test-utils'];

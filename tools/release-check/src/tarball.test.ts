@@ -50,11 +50,12 @@ describe.each(publishedPackages)('tarball of %s', (dir) => {
     expect(await readFile(join(root, 'README.md'), 'utf8')).toBe(await readFile(join(repoRoot, dir, 'README.md'), 'utf8'));
   });
 
-  it('holds only what a user needs: JS and declarations built from current sources, bins, docs', () => {
+  it('holds only what a user needs: JS and declarations built from current sources, bins, docs, files listed by name', async () => {
+    const { files } = JSON.parse(await readFile(join(repoRoot, dir, 'package.json'), 'utf8')) as { files: string[] };
     const unexpected = get()
       .files.map((f) => f.path)
       .filter((path) => {
-        if (['package.json', 'README.md', 'LICENSE'].includes(path)) return false;
+        if (['package.json', 'README.md', 'LICENSE', ...files].includes(path)) return false;
         if (/^bin\/[\w-]+\.js$/.test(path)) return false;
         const built = /^dist\/(.+)\.(js|d\.ts)$/.exec(path);
         if (built === null || /(^|\/)(test-[^/]*|[^/]*\.(test|bench))$/.test(built[1]!)) return true;
