@@ -19,11 +19,14 @@ import { createStorageViews, type StorageViews } from './storage-views.js';
 
 /** `torch.serialization.MAGIC_NUMBER`. */
 const MAGIC_NUMBER = 0x1950a86a20f9469cfc6cn;
+/** How pickle protocols 0 and 1 write {@link MAGIC_NUMBER}: a text `LONG` opcode (no `PROTO` before it). */
+const TEXT_MAGIC = [...new TextEncoder().encode(`L${MAGIC_NUMBER}L\n`)];
 /** `torch.serialization.PROTOCOL_VERSION`. */
 const PROTOCOL_VERSION = 1001;
 
 /**
- * The legacy stream reader. `test` accepts a protocol-2+ pickle start (`0x80`); `open` checks the
+ * The legacy stream reader. `test` accepts a protocol-2+ pickle start (`0x80`) or the magic number
+ * as protocols 0 and 1 write it (`torch.save(..., pickle_protocol=1)`); `open` checks the
  * magic number (`LEGACY_BAD_MAGIC`), protocol and `sys_info` (`LEGACY_BAD_HEADER`), the key list
  * and every storage's count and extent (`LEGACY_BAD_STORAGE`), and that the storages end exactly at
  * the end of the file (`LEGACY_TRAILING_DATA`, so an appended zip cannot hide there).
@@ -36,7 +39,7 @@ const PROTOCOL_VERSION = 1001;
  */
 export const legacyFormat = {
   id: 'legacy',
-  test: (head: Uint8Array) => startsWith(head, [0x80]),
+  test: (head: Uint8Array) => startsWith(head, [0x80]) || startsWith(head, TEXT_MAGIC),
   async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
     const limits = resolveLimits(options.limits);
     const magic = await readPickleAt(source, 0, { limits });

@@ -7,7 +7,7 @@
  */
 import { dtypeInfo } from '@x/device';
 import { resolveLimits } from '../limits.js';
-import { parseSafetensorsHeader, safetensorsHeaderLength } from '../safetensors.js';
+import { jsonWhitespaceEnd, parseSafetensorsHeader, safetensorsHeaderLength } from '../safetensors.js';
 import type { ByteSource } from '../source.js';
 import { checkGeometry, contiguousStrides } from '../tensor-refs.js';
 import { OrderedDict, type StorageRef, type TensorRef } from '../values.js';
@@ -30,7 +30,7 @@ export const safetensorsFormat = {
   test(head: Uint8Array, source: ByteSource): boolean {
     if (head.length < 9) return false;
     const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-    return n >= 2n && n <= BigInt(source.size - 8) && head[8] === 0x7b;
+    return n >= 2n && n <= BigInt(source.size - 8) && head[8 + jsonWhitespaceEnd(head.subarray(8))] === 0x7b;
   },
   async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
     const limits = resolveLimits(options.limits);
