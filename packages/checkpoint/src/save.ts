@@ -66,6 +66,11 @@ export interface SaveOptions extends PrepareOptions {
   readonly prefix?: string;
   /** Record layout of the torch generation to imitate (default `'1.13'`). */
   readonly layout?: TorchZipLayout;
+  /**
+   * `.data/serialization_id` (40 digits, `'2.7'` layout): pass a loaded file's
+   * `metadata.get('serialization_id')` to write its bytes again.
+   */
+  readonly serializationId?: string;
   /** The location written for each storage; overrides `keepLocations` (e.g. a `map_location` rewrite). */
   readonly location?: (storage: StorageRef) => string;
 }
@@ -476,5 +481,6 @@ export async function save(value: unknown, sink: ByteSink, options: SaveOptions 
     location: options.location ?? (options.keepLocations === true ? (s) => s.location : () => 'cpu'),
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
     ...(options.layout === undefined ? {} : { layout: options.layout }),
+    ...(options.serializationId === undefined ? {} : { serializationId: options.serializationId }),
   });
 }
