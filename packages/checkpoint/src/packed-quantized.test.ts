@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { fixturePath, MANIFEST, sha256 } from './formats/test-manifest.js';
 import { load } from './node.js';
