@@ -25,7 +25,7 @@ async function layoutOf(file: string): Promise<Pick<SaveOptions, 'layout' | 'ser
   const c = await openFixture(file, { unknownClasses: 'record' });
   try {
     const id = c.metadata?.get('serialization_id') as string | undefined;
-    return c.metadata?.has('format_version') === true ? { layout: '2.7', ...(id === undefined ? {} : { serializationId: id }) } : {};
+    return c.metadata?.has('format_version') === true ? { layout: '2.7', ...(id === undefined ? {} : { serializationId: id }) } : { layout: '1.13' };
   } finally {
     await c.close();
   }

@@ -64,7 +64,7 @@ export interface PrepareOptions {
 export interface SaveOptions extends PrepareOptions {
   /** Archive directory name; `archive` (torch's choice for file objects) by default. */
   readonly prefix?: string;
-  /** Record layout of the torch generation to imitate (default `'1.13'`). */
+  /** Record layout of the torch generation to imitate: `'2.7'` (torch 2.13's default, the default here) or `'1.13'` for old consumers. */
   readonly layout?: TorchZipLayout;
   /**
    * `.data/serialization_id` (40 digits, `'2.7'` layout): pass a loaded file's
