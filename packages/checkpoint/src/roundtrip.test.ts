@@ -53,10 +53,10 @@ async function roundTrip(file: string): Promise<{ ours: Uint8Array; torch: Uint8
 
 /**
  * torch 2.13 files whose pickles the pickler does not yet write as 2.13 does (issue 9, left open):
- * the 4-tuple sparse COO rebuild, `_rebuild_tensor_v3` dtypes, sub-byte dtype objects, compressed
- * sparse layouts, a zero-byte storage under several dtypes, and 2.13's optimizer state pickling.
+ * the 4-tuple sparse COO rebuild, compressed sparse layouts, a zero-byte storage under several
+ * dtypes, and numpy 2's `numpy._core` globals in the training checkpoint.
  */
-const NOT_YET = new Set(['torch2/zip/training-checkpoint.pt', 'torch2/zip/sparse-coo.pt', 'torch2/zip/dtypes-2x.pt', 'torch2/zip/dtype-objects.pt', 'torch2/zip/sparse-compressed.pt', 'torch2/zip/zero-storage-dtypes.pt']);
+const NOT_YET = new Set(['torch2/zip/training-checkpoint.pt', 'torch2/zip/sparse-coo.pt', 'torch2/zip/sparse-compressed.pt', 'torch2/zip/zero-storage-dtypes.pt']);
 
 const marked = manifest.fixtures.filter((f) => f.roundtrip && !NOT_YET.has(f.file)).map((f) => f.file);
 

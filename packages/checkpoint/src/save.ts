@@ -337,7 +337,9 @@ class Preparer {
       for (const { view, data } of all) scatterView(out, view, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       return out;
     });
-    const out: TensorRef = { storage, offset: ref.offset, shape: ref.shape, stride: ref.stride, dtype: storage.dtype, requiresGrad: ref.requiresGrad, parameter: ref.parameter };
+    // a cast storage takes its new dtype; otherwise the view keeps its own (a v3 dtype over untyped bytes)
+    const dtype = storage === ref.storage ? ref.dtype : storage.dtype;
+    const out: TensorRef = { storage, offset: ref.offset, shape: ref.shape, stride: ref.stride, dtype, requiresGrad: ref.requiresGrad, parameter: ref.parameter };
     this.copies.set(ref, out);
     return out;
   }
