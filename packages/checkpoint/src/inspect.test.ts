@@ -1,26 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
+import { MANIFEST as manifest } from './formats/test-manifest.js';
 import { inspect, sha256Hex } from './node.js';
 
-/** manifest.json, written by tools/fixtures/make_fixtures.py from real torch 1.13 (tools/fixtures/README.md). */
-interface ManifestTensor {
-  path: unknown[];
-  dtype: string;
-  shape: number[];
-  location: string;
-  sha256: string | null;
-}
-interface ManifestFixture {
-  file: string;
-  format: string;
-  tensors: ManifestTensor[];
-  error?: { code: string };
-}
-
 const fixtures = new URL('../test/fixtures/', import.meta.url);
-const manifest = JSON.parse(readFileSync(new URL('manifest.json', fixtures), 'utf8')) as { fixtures: ManifestFixture[] };
 
 /** A manifest path step as our paths write it: tuple dict keys as their Python repr. */
 function step(p: unknown): string | number {
@@ -31,7 +15,7 @@ function step(p: unknown): string | number {
   return p as string | number;
 }
 
-describe('inspect matches the manifest sha256 of every tensor of every fixture (real torch 1.13)', () => {
+describe('inspect matches the manifest sha256 of every tensor of every fixture (real torch 1.13 and 2.13)', () => {
   for (const fx of manifest.fixtures) {
     it(fx.file, async () => {
       const path = fileURLToPath(new URL(fx.file, fixtures));

@@ -2,7 +2,7 @@
  * `inspect()`: what a checkpoint holds, with a SHA-256 of every tensor's elements, without
  * creating any tensor. The hash is of the elements in C order in the tensor's own dtype,
  * little-endian (bool 1 byte, complex interleaved re/im, float16/bfloat16 their raw 2 bytes,
- * quantized tensors their integer representation, sparse COO tensors their dense form): the
+ * quantized tensors their integer representation (packed bytes for quint4x2/quint2x4), sparse tensors their dense form): the
  * `sha256` that tools/fixtures computes with PyTorch.
  *
  * @module
@@ -13,7 +13,8 @@ import { CheckpointError } from './errors.js';
 import { checkBound } from './limits.js';
 import { gather, numel, type AnyTensorRef } from './materialise.js';
 import { open, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
-import type { InlineTensorRef, SparseTensorRef } from './tensor-refs.js';
+import { elementsPerByte, packedBytes } from './packed-quantized.js';
+import type { CompressedLayout, InlineTensorRef, SparseTensorRef } from './tensor-refs.js';
 import type { TensorRef } from './values.js';
 
 /** One tensor as {@link inspect} describes it. */
@@ -31,8 +32,8 @@ export interface InspectedTensor {
   readonly sharedWith: readonly string[];
   /**
    * Lower-case hex SHA-256 of the elements (see the module description); `null` for meta tensors
-   * (no data), for sparse tensors that are not COO or have duplicate coordinates, and for every
-   * tensor when the inspect was made with `hash: false`.
+   * (no data), for sparse tensors with duplicate coordinates or a batched / hybrid compressed
+   * layout, and for every tensor when the inspect was made with `hash: false`.
    */
   readonly sha256: string | null;
 }
@@ -140,9 +141,11 @@ async function hashOf(ref: AnyTensorRef, ckpt: Checkpoint): Promise<string | nul
   if (!('kind' in ref)) return sha256Hex(await elements(ref, ckpt));
   switch (ref.kind) {
     case 'quantized':
+      // packed dtypes: int_repr() is the packed bytes
+      if (elementsPerByte(ref.data.dtype) > 1) return sha256Hex(packedBytes(await ckpt.storage(ref.data.storage), ref.data, ref.data.storage.key));
       return sha256Hex(await elements(ref.data, ckpt));
     case 'sparse': {
-      const dense = await denseCoo(ref, ckpt);
+      const dense = ref.layout === 'sparse_coo' ? await denseCoo(ref, ckpt) : await denseCompressed(ref, ckpt);
       return dense === undefined ? null : sha256Hex(dense);
     }
     case 'inline':
@@ -166,11 +169,9 @@ function inlineBytes(ref: InlineTensorRef): Uint8Array {
 
 /**
  * The dense form of a sparse COO tensor (`to_dense()`), built by placing each value block at its
- * coordinates; `undefined` for compressed layouts and for duplicate coordinates (which `to_dense`
- * would sum).
+ * coordinates; `undefined` for duplicate coordinates (which `to_dense` would sum).
  */
-async function denseCoo(ref: SparseTensorRef, ckpt: Checkpoint): Promise<Uint8Array | undefined> {
-  if (ref.layout !== 'sparse_coo') return undefined;
+async function denseCoo(ref: SparseTensorRef & { layout: 'sparse_coo' }, ckpt: Checkpoint): Promise<Uint8Array | undefined> {
   const indexBytes = await elements(ref.indices, ckpt);
   const indices = rawView(indexBytes, ref.indices.dtype);
   const values = await elements(ref.values, ckpt);
@@ -193,6 +194,41 @@ async function denseCoo(ref: SparseTensorRef, ckpt: Checkpoint): Promise<Uint8Ar
     if (seen.has(flat)) return undefined;
     seen.add(flat);
     out.set(values.subarray(k * block, (k + 1) * block), flat * block);
+  }
+  return out;
+}
+
+/**
+ * The dense form of a 2-D CSR/CSC/BSR/BSC tensor (`to_dense()`): each value (block) placed at its
+ * row and column; `undefined` for batched or hybrid layouts and for duplicate positions.
+ */
+async function denseCompressed(ref: SparseTensorRef & { layout: CompressedLayout }, ckpt: Checkpoint): Promise<Uint8Array | undefined> {
+  const blocked = ref.layout === 'sparse_bsr' || ref.layout === 'sparse_bsc';
+  if (ref.shape.length !== 2 || ref.compressedIndices.shape.length !== 1 || ref.values.shape.length !== (blocked ? 3 : 1)) return undefined;
+  const [rows, cols] = ref.shape as [number, number];
+  const [bRows, bCols] = blocked ? [ref.values.shape[1]!, ref.values.shape[2]!] : [1, 1];
+  const item = dtypeInfo(ref.values.dtype).itemSize;
+  checkBound(rows * cols * item, ckpt.limits.maxTensorBytes, 'maxTensorBytes', 'dense sparse tensor (bytes)');
+  const compressed = rawView(await elements(ref.compressedIndices, ckpt), ref.compressedIndices.dtype);
+  const plain = rawView(await elements(ref.plainIndices, ckpt), ref.plainIndices.dtype);
+  const values = await elements(ref.values, ckpt);
+  const byRow = ref.layout === 'sparse_csr' || ref.layout === 'sparse_bsr';
+  const out = new Uint8Array(rows * cols * item);
+  const seen = new Set<number>();
+  for (let i = 0; i + 1 < compressed.length; i++) {
+    for (let k = Number(compressed[i]); k < Number(compressed[i + 1]); k++) {
+      const j = Number(plain[k]);
+      const [r, c] = byRow ? [i, j] : [j, i];
+      if (!((r + 1) * bRows <= rows && (c + 1) * bCols <= cols && r >= 0 && c >= 0 && k < plain.length)) {
+        throw new CheckpointError('TENSOR_OUT_OF_BOUNDS', `${ref.layout} entry ${k} at block (${r}, ${c}) is outside the ${rows}x${cols} tensor`, { details: { index: k } });
+      }
+      if (seen.has(r * cols + c)) return undefined;
+      seen.add(r * cols + c);
+      for (let br = 0; br < bRows; br++) {
+        const from = (k * bRows * bCols + br * bCols) * item;
+        out.set(values.subarray(from, from + bCols * item), ((r * bRows + br) * cols + c * bCols) * item);
+      }
+    }
   }
   return out;
 }

@@ -5,7 +5,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { createDeviceRuntime, isDeviceError, MetaTensor, type DeviceRuntime, type StorageInfo } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
-import { fixturePath, manifestFixture, type ManifestTensor } from './formats/test-manifest.js';
+import { fixturePath, MANIFEST, manifestFixture, type ManifestTensor } from './formats/test-manifest.js';
 import { sha256Hex } from './inspect.js';
 import { RawTensor, tensorInfo } from './materialise.js';
 import { load, open } from './node.js';
@@ -39,7 +39,8 @@ beforeAll(() => {
   }
 });
 
-const CUDA_FIXTURES = ['zip/cuda0.pt', 'zip/cuda-mixed.pt', 'legacy/cuda0.pt'];
+/** Every CUDA-tagged fixture of both torch versions, the 0.4-era legacy file among them. */
+const CUDA_FIXTURES = MANIFEST.fixtures.filter((f) => f.torch_error !== undefined).map((f) => f.file);
 
 describe('placement of CUDA-saved files (torch.load map_location rules)', () => {
   let rt: DeviceRuntime;

@@ -26,6 +26,7 @@ import {
   type TypedArray,
 } from '@x/device';
 import { CheckpointError, quote } from './errors.js';
+import { dequantizePacked, elementsPerByte, packedBytes } from './packed-quantized.js';
 import type {
   CompressedLayout,
   Geometry,
@@ -450,13 +451,9 @@ function quantized(ref: QuantizedTensorRef, name: string, ctx: MaterialiseContex
   const data = ref.data;
   const target = ctx.target(data.storage);
   if (target.type === 'meta') return meta(ref, data.shape, 'float32');
-  if (data.dtype === 'quint4x2' || data.dtype === 'quint2x4') {
-    throw new CheckpointError('TENSOR_UNSUPPORTED', `tensor ${quote(name)}: packed quantized dtype ${data.dtype} is not supported`, {
-      details: { dtype: data.dtype },
-    });
-  }
-  const elements = gather(ctx.bytes(data.storage), data, dtypeInfo(data.dtype).itemSize);
   const q = ref.quantizer;
+  if (elementsPerByte(data.dtype) > 1) return packedQuantized(ref, name, target, ctx);
+  const elements = gather(ctx.bytes(data.storage), data, dtypeInfo(data.dtype).itemSize);
   if (ctx.mode === 'raw') {
     const quantizer: RawQuantizer =
       'scales' in q
@@ -471,6 +468,19 @@ function quantized(ref: QuantizedTensorRef, name: string, ctx: MaterialiseContex
   const params = 'scales' in q ? `axis ${q.axis}` : `scale ${q.scale}, zero_point ${q.zeroPoint}`;
   const conversion: DTypeConversion = { from: data.dtype, to: 'float32', lossy: undefined, step: `dequantized (${q.qscheme}, ${params})` };
   return register(placed, ref, data.dtype, target, 'float32', conversion);
+}
+
+/** quint4x2 / quint2x4: raw mode keeps the packed bytes (`int_repr()`), convert mode dequantizes per tensor. */
+function packedQuantized(ref: QuantizedTensorRef, name: string, target: Device, ctx: MaterialiseContext): MaterialiseResult {
+  const { data, quantizer: q } = ref;
+  if ('scales' in q) {
+    throw new CheckpointError('TENSOR_UNSUPPORTED', `tensor ${quote(name)}: per-channel ${data.dtype} is not supported`, { details: { dtype: data.dtype } });
+  }
+  const packed = packedBytes(ctx.bytes(data.storage), data, name);
+  if (ctx.mode === 'raw') return register(new RawTensor(data.dtype, data.shape, packed.slice(), q), ref, data.dtype, target, data.dtype, undefined);
+  const values = dequantizePacked(packed, numel(data.shape), data.dtype, q.scale, q.zeroPoint);
+  const conversion: DTypeConversion = { from: data.dtype, to: 'float32', lossy: undefined, step: `dequantized (${q.qscheme}, scale ${q.scale}, zero_point ${q.zeroPoint})` };
+  return register(ctx.runtime.place(values, data.shape, 'float32', target), ref, data.dtype, target, 'float32', conversion);
 }
 
 /**

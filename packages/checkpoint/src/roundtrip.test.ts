@@ -13,19 +13,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FIXTURES, MANIFEST as manifest, openFixture } from './formats/test-manifest.js';
 import { load } from './load.js';
+import type { SaveOptions } from './save.js';
 import { save } from './save-node.js';
 import { fromFile } from './source-node.js';
 import { sameBytes, tempDir } from './test-torch.js';
 
-const FIXTURES = join(import.meta.dirname, '../test/fixtures');
-
-interface Fixture {
-  readonly file: string;
-  readonly roundtrip?: boolean;
+/** The layout options a file's own records call for: torch 2.x's records and serialization id, carried over. */
+async function layoutOf(file: string): Promise<Pick<SaveOptions, 'layout' | 'serializationId'>> {
+  const c = await openFixture(file, { unknownClasses: 'record' });
+  try {
+    const id = c.metadata?.get('serialization_id') as string | undefined;
+    return c.metadata?.has('format_version') === true ? { layout: '2.7', ...(id === undefined ? {} : { serializationId: id }) } : { layout: '1.13' };
+  } finally {
+    await c.close();
+  }
 }
-
-const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { fixtures: Fixture[] };
 
 /** The archive prefix: the first local header's name up to its `/`. */
 function prefixOf(bytes: Uint8Array): string {
@@ -40,16 +44,23 @@ async function roundTrip(file: string): Promise<{ ours: Uint8Array; torch: Uint8
   try {
     const { value } = await load(source, { dtype: 'raw', mapLocation: 'cpu', unknownClasses: 'record' });
     const out = join(tempDir(), file.split('/').pop()!);
-    await save(value, out, { keepLocations: true, prefix: prefixOf(torch) });
+    await save(value, out, { keepLocations: true, prefix: prefixOf(torch), ...(await layoutOf(file)) });
     return { ours: new Uint8Array(readFileSync(out)), torch };
   } finally {
     await source.close();
   }
 }
 
-const marked = manifest.fixtures.filter((f) => f.roundtrip === true).map((f) => f.file);
+/**
+ * torch 2.13 files whose pickles the pickler does not yet write as 2.13 does (issue 9, left open):
+ * the 4-tuple sparse COO rebuild, compressed sparse layouts, a zero-byte storage under several
+ * dtypes, and numpy 2's `numpy._core` globals in the training checkpoint.
+ */
+const NOT_YET = new Set(['torch2/zip/training-checkpoint.pt', 'torch2/zip/sparse-coo.pt', 'torch2/zip/sparse-compressed.pt', 'torch2/zip/zero-storage-dtypes.pt']);
 
-describe('round trip: load (raw) then save gives torch 1.13’s exact bytes', () => {
+const marked = manifest.fixtures.filter((f) => f.roundtrip && !NOT_YET.has(f.file)).map((f) => f.file);
+
+describe('round trip: load (raw) then save gives torch 1.13’s and torch 2.13’s exact bytes', () => {
   it('the manifest marks fixtures for round trip, among them every kind of value the pickler writes', () => {
     for (const file of ['zip/training-checkpoint.pt', 'zip/quantized.pt', 'zip/sparse-coo.pt', 'zip/meta.pt', 'zip/torch-objects.pt', 'zip/whole-module.pt', 'zip/cuda0.pt', 'zip/cuda-mixed.pt']) {
       expect(marked).toContain(file);

@@ -110,7 +110,7 @@ describe('safetensors header', () => {
   const tensor = (dtype: string, shape: unknown, offsets: unknown): string => JSON.stringify({ dtype, shape, data_offsets: offsets });
   const cases: [string, string | Uint8Array, number, string][] = [
     ['invalid UTF-8', Uint8Array.of(0x7b, 0xff, 0x7d), 0, 'UNSUPPORTED_FORMAT'],
-    ['not starting with {', ' {}', 0, 'UNSUPPORTED_FORMAT'],
+    ['not starting with { after whitespace', ' \n[]', 0, 'UNSUPPORTED_FORMAT'],
     ['invalid JSON', '{"a":', 0, 'UNSUPPORTED_FORMAT'],
     ['duplicate names', `{"a":${tensor('U8', [1], [0, 1])},"a":${tensor('U8', [1], [1, 2])}}`, 2, 'ARCHIVE_LAYOUT'],
     ['unknown dtype', `{"a":${tensor('F4', [2], [0, 1])}}`, 1, 'TENSOR_UNSUPPORTED'],

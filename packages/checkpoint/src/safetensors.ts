@@ -161,7 +161,7 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
   } catch (cause) {
     throw new CheckpointError('UNSUPPORTED_FORMAT', 'safetensors header is not valid UTF-8', { offset: 8, cause });
   }
-  if (!text.startsWith('{')) throw new CheckpointError('UNSUPPORTED_FORMAT', 'safetensors header must be a JSON object starting with "{"', { offset: 8 });
+  if (text[jsonWhitespaceEnd(text)] !== '{') throw new CheckpointError('UNSUPPORTED_FORMAT', 'safetensors header must be a JSON object starting with "{" (after optional whitespace)', { offset: 8 });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -177,7 +177,7 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
   let metadata: Map<string, string> | undefined;
   const tensors: SafetensorsTensorInfo[] = [];
   for (const [name, entry] of Object.entries(parsed)) {
-    if (name === '__metadata__') metadata = parseMetadata(entry);
+    if (name === '__metadata__') metadata = entry === null ? undefined : parseMetadata(entry); // null: absent, as the reference reads it
     else tensors.push(parseTensor(name, entry));
   }
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -195,6 +195,24 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
     });
   }
   return { metadata, tensors, dataStart, dataLength: end };
+}
+
+/**
+ * Where JSON whitespace (space, tab, LF, CR) at the start of `text` ends: the format lets a writer pad
+ * the header, and the reference reader accepts whitespace before the object too.
+ *
+ * @example
+ * ```ts
+ * jsonWhitespaceEnd(' \n{}'); // 2
+ * ```
+ */
+export function jsonWhitespaceEnd(text: string | Uint8Array): number {
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = typeof text === 'string' ? text.charCodeAt(i) : text[i]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+  }
+  return i;
 }
 
 function parseMetadata(entry: unknown): Map<string, string> {

@@ -134,7 +134,7 @@ describe.skipIf(!needTorch)('save: the bytes torch.save writes for the same valu
     ]);
     sd.set('again', sd.get('w'));
     const sink = memorySink();
-    await save(sd, sink);
+    await save(sd, sink, { layout: '1.13' });
     const expected = torchBytes(`
 w = torch.tensor([[0., 1, 2], [3, 4, 5]])
 sd = collections.OrderedDict([('w', w), ('i', torch.tensor([1, -2, 3], dtype=torch.int32)), ('m', torch.tensor([True, False])), ('again', w)])
@@ -144,7 +144,7 @@ buf = io.BytesIO(); torch.save(sd, buf); open(out, 'wb').write(buf.getvalue())`)
 
   it('raw tensors made by the caller get contiguous storages of their own dtype', async () => {
     const sink = memorySink();
-    await save(new Map([['d', new RawTensor('float64', [2], Float64Array.of(0.5, -1))], ['l', new RawTensor('int64', [1], BigInt64Array.of(-(2n ** 40n)))]]), sink);
+    await save(new Map([['d', new RawTensor('float64', [2], Float64Array.of(0.5, -1))], ['l', new RawTensor('int64', [1], BigInt64Array.of(-(2n ** 40n)))]]), sink, { layout: '1.13' });
     const expected = torchBytes(`
 buf = io.BytesIO(); torch.save({'d': torch.tensor([0.5, -1], dtype=torch.float64), 'l': torch.tensor([-2**40])}, buf); open(out, 'wb').write(buf.getvalue())`);
     expect(sameBytes(sink.bytes(), expected)).toBe('identical');
@@ -154,7 +154,7 @@ buf = io.BytesIO(); torch.save({'d': torch.tensor([0.5, -1], dtype=torch.float64
     const st = new Storages();
     const s = st.storage('float32', Float32Array.of(0, 1, 2, 3, 4, 5));
     const sink = memorySink();
-    await save([st.tensor(s, [2, 3], [3, 1]), st.tensor(s, [3, 2], [1, 3])], sink, { storageBytes: (x) => st.bytes.get(x)!, castFloating: 'float16' });
+    await save([st.tensor(s, [2, 3], [3, 1]), st.tensor(s, [3, 2], [1, 3])], sink, { storageBytes: (x) => st.bytes.get(x)!, castFloating: 'float16', layout: '1.13' });
     const expected = torchBytes(`
 h = torch.arange(6.).half().reshape(2, 3)
 buf = io.BytesIO(); torch.save([h, h.t()], buf); open(out, 'wb').write(buf.getvalue())`);
@@ -163,7 +163,7 @@ buf = io.BytesIO(); torch.save([h, h.t()], buf); open(out, 'wb').write(buf.getva
 
   it('to a path: prefix is the file stem, the file is torch.save(obj, path)', async () => {
     const dir = tempDir();
-    await saveFile(new Map([['x', tf.tensor1d([1.5, 2.5])]]), join(dir, 'my.model.pt'));
+    await saveFile(new Map([['x', tf.tensor1d([1.5, 2.5])]]), join(dir, 'my.model.pt'), { layout: '1.13' });
     const expected = torchBytes(`
 import os
 p = os.path.join(os.path.dirname(out), 'my.model.pt')

@@ -67,8 +67,13 @@ export interface PrepareOptions {
 export interface SaveOptions extends PrepareOptions {
   /** Archive directory name; `archive` (torch's choice for file objects) by default. */
   readonly prefix?: string;
-  /** Record layout of the torch generation to imitate (default `'1.13'`). */
+  /** Record layout of the torch generation to imitate: `'2.7'` (torch 2.13's default, the default here) or `'1.13'` for old consumers. */
   readonly layout?: TorchZipLayout;
+  /**
+   * `.data/serialization_id` (40 digits, `'2.7'` layout): pass a loaded file's
+   * `metadata.get('serialization_id')` to write its bytes again.
+   */
+  readonly serializationId?: string;
   /** The location written for each storage; overrides `keepLocations` (e.g. a `map_location` rewrite). */
   readonly location?: (storage: StorageRef) => string;
 }
@@ -356,7 +361,9 @@ class Preparer {
       for (const { view, data } of all) scatterView(out, view, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       return out;
     });
-    const out: TensorRef = { storage, offset: ref.offset, shape: ref.shape, stride: ref.stride, dtype: storage.dtype, requiresGrad: ref.requiresGrad, parameter: ref.parameter };
+    // a cast storage takes its new dtype; otherwise the view keeps its own (a v3 dtype over untyped bytes)
+    const dtype = storage === ref.storage ? ref.dtype : storage.dtype;
+    const out: TensorRef = { storage, offset: ref.offset, shape: ref.shape, stride: ref.stride, dtype, requiresGrad: ref.requiresGrad, parameter: ref.parameter };
     this.copies.set(ref, out);
     return out;
   }
@@ -500,5 +507,6 @@ export async function save(value: unknown, sink: ByteSink, options: SaveOptions 
     location: options.location ?? (options.keepLocations === true ? (s) => s.location : () => 'cpu'),
     ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
     ...(options.layout === undefined ? {} : { layout: options.layout }),
+    ...(options.serializationId === undefined ? {} : { serializationId: options.serializationId }),
   });
 }

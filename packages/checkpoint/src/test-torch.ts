@@ -28,9 +28,34 @@ export const torchAvailable: boolean = spawnSync(PYTHON, ['-c', 'import torch'],
 
 /** Runs a Python script with `args`; returns stdout, throws with stderr when it fails. */
 export function runPython(script: string, args: readonly string[] = []): string {
-  const r = spawnSync(PYTHON, ['-', ...args], { input: script, encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
+  return runWith(PYTHON, script, args);
+}
+
+function runWith(python: string, script: string, args: readonly string[]): string {
+  const r = spawnSync(python, ['-', ...args], { input: script, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`python failed (${python}, ${r.status}): ${r.stderr || r.error?.message}`);
   return r.stdout;
+}
+
+/**
+ * The interpreter with torch 2.13: `X_TORCH2_PYTHON`, else `<repo>/.venv-torch2/bin/python` (where
+ * CI's .ci/setup/20-python-torch2.sh creates it).
+ */
+export const PYTHON2 = process.env.X_TORCH2_PYTHON ?? join(import.meta.dirname, '../../../.venv-torch2/bin/python');
+
+/** Whether {@link PYTHON2} can import torch 2.x. */
+export const torch2Available: boolean =
+  spawnSync(PYTHON2, ['-c', 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Whether tests needing torch 2.13 run: they do when it is installed, and under CI (`CI` set) they
+ * run and fail when it is missing rather than being skipped.
+ */
+export const runTorch2Tests: boolean = torch2Available || process.env.CI !== undefined;
+
+/** Runs a Python script with torch 2.13 ({@link PYTHON2}); returns stdout, throws with stderr when it fails. */
+export function runPython2(script: string, args: readonly string[] = []): string {
+  return runWith(PYTHON2, script, args);
 }
 
 /** A fresh temporary directory. */

@@ -47,7 +47,7 @@ function dataOffsets(zip: Uint8Array): [string, number][] {
 
 describe('writeTorchZip', () => {
   it('writes the §1.11 golden vector (prefix "archive") without torch', async () => {
-    expect(sameBytes(await write(buildCases().golden!), goldenBytes())).toBe('identical');
+    expect(sameBytes(await write(buildCases().golden!, { layout: '1.13' }), goldenBytes())).toBe('identical');
   });
 
   it('writes the 2.7 layout: records, order and offsets of test_storage_alignment (§1.4)', async () => {
@@ -59,7 +59,7 @@ describe('writeTorchZip', () => {
     sd.metadata = new OrderedDict([['', new Map<string, unknown>([['version', 1]])]]);
     const c = { value: sd, bytes: st.bytes };
     const at64 = dataOffsets(await write(c, { layout: '2.7' }));
-    expect(at64.map(([n]) => n)).toEqual(['archive/data.pkl', 'archive/.format_version', 'archive/.storage_alignment', 'archive/byteorder', 'archive/data/0', 'archive/data/1', 'archive/version']);
+    expect(at64.map(([n]) => n)).toEqual(['archive/data.pkl', 'archive/.format_version', 'archive/.storage_alignment', 'archive/byteorder', 'archive/data/0', 'archive/data/1', 'archive/version', 'archive/.data/serialization_id']);
     expect(at64.slice(0, 6).map(([, o]) => o)).toEqual([64, 448, 576, 704, 832, 1344]);
     const at4096 = new Map(dataOffsets(await write(c, { layout: '2.7', alignment: 4096 })));
     expect([at4096.get('archive/data/0'), at4096.get('archive/data/1')]).toEqual([20480, 24576]);
@@ -69,7 +69,8 @@ describe('writeTorchZip', () => {
 
   it('rejects options torch would not produce and storages of the wrong size', async () => {
     const c = buildCases().golden!;
-    await expect(write(c, { alignment: 128 })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
+    await expect(write(c, { layout: '1.13', alignment: 128 })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
+    await expect(write(c, { layout: '1.13', serializationId: '0'.repeat(40) })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
     await expect(write(c, { serializationId: '12' })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
     await expect(write(c, { prefix: 'a/b' })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
     await expect(writeTorchZip(c.value, memorySink(), { storageBytes: () => new Uint8Array(3) })).rejects.toMatchObject({
@@ -88,7 +89,7 @@ describe.skipIf(!torchAvailable)('writeTorchZip matches torch.save (1.13) byte f
   for (const name of CASE_NAMES) {
     it(`"${name}"`, async () => {
       const c = buildCases()[name]!;
-      const ours = await write(c, { prefix: name === 'golden' ? 'archive' : name });
+      const ours = await write(c, { prefix: name === 'golden' ? 'archive' : name, layout: '1.13' });
       expect(sameBytes(ours, readCase(dir, `${name}.pt`))).toBe('identical');
     });
   }
@@ -109,8 +110,8 @@ describe.skipIf(!torchAvailable)('writeTorchZip matches torch.save (1.13) byte f
     markFloat(floats, 'lr');
     const tmp = tempDir();
     const file = join(tmp, 'ours.pt');
-    writeFileSync(file, await write({ value: new Map<string, unknown>([['model', sd], ['hp', hp]]), bytes: st.bytes }, { prefix: 'other' }));
-    writeFileSync(join(tmp, 'floats.pt'), await write({ value: floats, bytes: new Map() }, { prefix: 'floats' }));
+    writeFileSync(file, await write({ value: new Map<string, unknown>([['model', sd], ['hp', hp]]), bytes: st.bytes }, { prefix: 'other', layout: '1.13' }));
+    writeFileSync(join(tmp, 'floats.pt'), await write({ value: floats, bytes: new Map() }, { prefix: 'floats', layout: '1.13' }));
     const out = runPython(
       String.raw`
 import sys, zipfile, torch, collections

@@ -8,13 +8,15 @@
 import { CheckpointError } from './errors.js';
 import { pickle, type PickledStorage, type PickleOptions } from './pickler.js';
 import type { StorageRef } from './values.js';
+import { serializationId, type WrittenRecord } from './serialization-id.js';
 import { ZipWriter, type ByteSink, type ChunkedData } from './zip-writer.js';
 
 /**
  * Record layout:
  * - `'1.13'` (torch 1.6–2.0): `data.pkl`, `data/<key>` in lexicographic key order, `version`;
- * - `'2.7'` (torch ≥ 2.7): `data.pkl`, `.format_version`, `.storage_alignment`, `byteorder`,
- *   `data/<key>` in numeric order, `version`, and `.data/serialization_id` when one is given.
+ * - `'2.7'` (torch ≥ 2.7, what torch 2.13 writes by default): `data.pkl`, `.format_version`,
+ *   `.storage_alignment`, `byteorder`, `data/<key>` in numeric order, `version`,
+ *   `.data/serialization_id` (computed as torch computes it, or the one given).
  *
  * @example
  * ```ts
@@ -39,11 +41,15 @@ export interface WriteTorchZipOptions extends PickleOptions {
    * over 4 GiB); called once per storage, just before its record is written.
    */
   readonly storageBytes: (storage: StorageRef) => Promise<Uint8Array | ChunkedData> | Uint8Array | ChunkedData;
-  /** Default `'1.13'`. */
+  /** Default `'2.7'` (torch 2.13's layout); `'1.13'` for consumers older than torch 2.1. */
   readonly layout?: TorchZipLayout;
   /** Data alignment; only the `'2.7'` layout records it and lets it differ from 64. */
   readonly alignment?: number;
-  /** 40 ASCII digits for `.data/serialization_id` (`'2.7'` layout only); omitted when undefined. */
+  /**
+   * 40 ASCII digits for `.data/serialization_id` (`'2.7'` layout only), e.g. a loaded file's, to
+   * write its bytes again; by default the id torch would compute for these records
+   * (serialization-id.ts; omitted for archives too large for that).
+   */
   readonly serializationId?: string;
 }
 
@@ -76,7 +82,7 @@ const ascii = new TextEncoder();
  * ```
  */
 export async function writeTorchZip(value: unknown, sink: ByteSink, options: WriteTorchZipOptions): Promise<WriteTorchZipResult> {
-  const layout = options.layout ?? '1.13';
+  const layout = options.layout ?? '2.7';
   const alignment = options.alignment ?? 64;
   if (layout === '1.13' && alignment !== 64) {
     throw new CheckpointError('ARCHIVE_LAYOUT', `the 1.13 layout always aligns to 64 bytes, got alignment ${alignment}`);
@@ -88,9 +94,12 @@ export async function writeTorchZip(value: unknown, sink: ByteSink, options: Wri
   if (prefix === '' || prefix.includes('/')) {
     throw new CheckpointError('ARCHIVE_LAYOUT', `prefix must be a non-empty name without '/', got ${JSON.stringify(prefix.slice(0, 64))}`);
   }
-  const { bytes, storages } = pickle(value, options);
+  const { bytes, storages } = pickle(value, { ...options, csrAs113: options.csrAs113 ?? layout === '1.13' });
   const zip = new ZipWriter(sink, { alignment });
-  const record = (name: string, data: Uint8Array | ChunkedData): Promise<void> => zip.add(`${prefix}/${name}`, data);
+  const written: WrittenRecord[] = [];
+  const record = async (name: string, data: Uint8Array | ChunkedData): Promise<void> => {
+    written.push({ name, crc: await zip.add(`${prefix}/${name}`, data), size: data instanceof Uint8Array ? data.length : data.size });
+  };
 
   await record('data.pkl', bytes);
   if (layout === '2.7') {
@@ -110,7 +119,10 @@ export async function writeTorchZip(value: unknown, sink: ByteSink, options: Wri
     await record(`data/${key}`, data);
   }
   await record('version', ascii.encode('3\n'));
-  if (options.serializationId !== undefined) await record('.data/serialization_id', ascii.encode(options.serializationId));
+  if (layout === '2.7') {
+    const id = options.serializationId ?? serializationId(written);
+    if (id !== undefined) await record('.data/serialization_id', ascii.encode(id));
+  }
   await zip.finish();
   return { storages, size: zip.size };
 }

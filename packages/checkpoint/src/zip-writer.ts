@@ -122,14 +122,14 @@ export class ZipWriter {
 
   /**
    * Writes one stored record: local header with alignment padding, `data`, and a data descriptor
-   * when `data` is not empty. The CRC-32 is computed while the data streams through.
+   * when `data` is not empty. The CRC-32 is computed while the data streams through; `add` returns it.
    *
    * @example
    * ```ts
    * await zip.add('archive/data/0', storageBytes);
    * ```
    */
-  async add(name: string, data: Uint8Array | ChunkedData): Promise<void> {
+  async add(name: string, data: Uint8Array | ChunkedData): Promise<number> {
     if (this.finished) throw new CheckpointError('ARCHIVE_LAYOUT', `record ${JSON.stringify(name.slice(0, 64))} added after finish()`);
     const nameBytes = utf8.encode(name);
     if (nameBytes.length > 0xffff) throw new CheckpointError('ARCHIVE_LAYOUT', `record name is ${nameBytes.length} bytes, at most 65535 fit a ZIP header`);
@@ -199,6 +199,7 @@ export class ZipWriter {
       await this.emit(descriptor);
     }
     this.entries.push({ name: nameBytes, offset, size, crc });
+    return crc;
   }
 
   /**

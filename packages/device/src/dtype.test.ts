@@ -52,8 +52,11 @@ describe('dtype table (pytorch-format.md §6.1)', () => {
     expect(dtypeInfo(d).storageName).toBeUndefined();
   });
 
-  it('covers exactly the 31 dtypes of §6.1', () => {
-    expect(TORCH_DTYPES).toHaveLength(17 + 14);
+  it('covers the 31 dtypes of §6.1 and the 15 more torch 2.13 pickles (float4_e2m1fn_x2, uint1..7, int1..7)', () => {
+    expect(TORCH_DTYPES).toHaveLength(17 + 14 + 15);
+    for (const d of ['float4_e2m1fn_x2', 'uint1', 'uint7', 'int1', 'int7'] as const) {
+      expect([dtypeInfo(d).itemSize, dtypeInfo(d).tf, dtypeFromTorchName(d)]).toEqual([1, undefined, d]);
+    }
   });
 
   it('exactness follows DESIGN.md: f32/i32/bool/c64 exact, halves and small ints widen, int64/f64/c128/u32/u64 not', () => {

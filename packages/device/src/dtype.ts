@@ -31,7 +31,10 @@ export type TorchDType =
   | 'bool'
   | 'qint8' | 'quint8' | 'qint32' | 'quint4x2' | 'quint2x4'
   | 'float8_e4m3fn' | 'float8_e5m2' | 'float8_e4m3fnuz' | 'float8_e5m2fnuz' | 'float8_e8m0fnu'
-  | 'bits8' | 'bits16' | 'bits1x8' | 'bits2x4' | 'bits4x2';
+  | 'float4_e2m1fn_x2'
+  | 'bits8' | 'bits16' | 'bits1x8' | 'bits2x4' | 'bits4x2'
+  | 'uint1' | 'uint2' | 'uint3' | 'uint4' | 'uint5' | 'uint6' | 'uint7'
+  | 'int1' | 'int2' | 'int3' | 'int4' | 'int5' | 'int6' | 'int7';
 
 /**
  * dtypes a TF.js tensor can hold numbers in.
@@ -149,6 +152,23 @@ const TABLE: Readonly<Record<TorchDType, Row>> = {
   bits1x8: [1, undefined, undefined, false, []],
   bits2x4: [1, undefined, undefined, false, []],
   bits4x2: [1, undefined, undefined, false, []],
+  // two 4-bit floats per byte; torch counts elements in bytes
+  float4_e2m1fn_x2: [1, undefined, undefined, false, []],
+  // sub-byte integer dtypes: torch pickles the dtype objects (itemsize 1) but cannot save tensors of them
+  uint1: [1, undefined, undefined, false, []],
+  uint2: [1, undefined, undefined, false, []],
+  uint3: [1, undefined, undefined, false, []],
+  uint4: [1, undefined, undefined, false, []],
+  uint5: [1, undefined, undefined, false, []],
+  uint6: [1, undefined, undefined, false, []],
+  uint7: [1, undefined, undefined, false, []],
+  int1: [1, undefined, undefined, false, []],
+  int2: [1, undefined, undefined, false, []],
+  int3: [1, undefined, undefined, false, []],
+  int4: [1, undefined, undefined, false, []],
+  int5: [1, undefined, undefined, false, []],
+  int6: [1, undefined, undefined, false, []],
+  int7: [1, undefined, undefined, false, []],
 };
 
 const INFOS = new Map<TorchDType, DTypeInfo>();

@@ -7,20 +7,21 @@
  * |---|---|
  * | zip | `PK\x03\x04` at byte 0 (what torch sniffs) |
  * | tar | `ustar` at byte 257 |
- * | safetensors | u64 LE header length `n` with `2 ≤ n ≤ 100 000 000` (the reference's cap) and `8 + n ≤` file size, `{` at byte 8 |
- * | legacy | a pickle `PROTO` byte (`0x80`) that does not start a safetensors head (a real one starts the magic number's pickle, `LONG1` of 10 bytes) |
+ * | safetensors | u64 LE header length `n` with `2 ≤ n ≤ 100 000 000` (the reference's cap) and `8 + n ≤` file size, `{` at byte 8 after optional JSON whitespace |
+ * | legacy | a pickle `PROTO` byte (`0x80`) that does not start a safetensors head (a real one starts the magic number's pickle, `LONG1` of 10 bytes), or the magic number as protocols 0 and 1 write it (`L` and its decimal digits) |
  * | sharded | a JSON object (no control bytes but whitespace) from a `*.json` file or mentioning `"weight_map"` |
  *
  * Why they are disjoint: safetensors' bytes 4–7 are zero (n < 2^32), which no JSON text has, and
  * the legacy test excludes safetensors heads by name, losing no real legacy file (its magic
  * number's `LONG1` puts nonzero bytes at 4–7, or a `FRAME` length that would have to be ≥ 2^46
- * for byte 8 to be `{`); zip, legacy and JSON differ in byte 0. The remaining overlaps need coincidences (a safetensors header
+ * for byte 8 to be `{`); zip, legacy and JSON differ in byte 0; the protocol 0/1 magic (`L1950…`) would, read as a
+ * safetensors length, put ASCII digits in bytes 1–7, far above the header cap. The remaining overlaps need coincidences (a safetensors header
  * of exactly 67 324 752 bytes that starts `PK\x03\x04`; `ustar` at byte 257 of another format's
  * head); {@link probe} then refuses the file instead of guessing.
  *
  * @module
  */
-import { SAFETENSORS_MAX_HEADER } from '../safetensors.js';
+import { jsonWhitespaceEnd, SAFETENSORS_MAX_HEADER } from '../safetensors.js';
 import type { ByteSource } from '../source.js';
 
 /** The pickle `PROTO` opcode (pickletools). */
@@ -37,7 +38,7 @@ const PROTO = 0x80;
 export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
   if (head.length < 9) return false;
   const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-  return n >= 2n && n <= BigInt(SAFETENSORS_MAX_HEADER) && n <= BigInt(size - 8) && head[8] === 0x7b;
+  return n >= 2n && n <= BigInt(SAFETENSORS_MAX_HEADER) && n <= BigInt(size - 8) && head[8 + jsonWhitespaceEnd(head.subarray(8))] === 0x7b;
 }
 
 /**

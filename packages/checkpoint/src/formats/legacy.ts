@@ -12,7 +12,7 @@ import { PyGlobal } from '../pickle/globals.js';
 import { createStorageTable } from '../pickle/storage.js';
 import type { ByteSource } from '../source.js';
 import type { StorageRef } from '../values.js';
-import { closeSource, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { closeSource, startsWith, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
 import { isLegacyHead } from './heads.js';
 import { makeContainer } from './make-container.js';
 import { readPickleAt } from './pickle-stream.js';
@@ -20,11 +20,15 @@ import { createStorageViews, type StorageViews } from './storage-views.js';
 
 /** `torch.serialization.MAGIC_NUMBER`. */
 const MAGIC_NUMBER = 0x1950a86a20f9469cfc6cn;
+/** How pickle protocols 0 and 1 write {@link MAGIC_NUMBER}: a text `LONG` opcode (no `PROTO` before it). */
+const TEXT_MAGIC = [...new TextEncoder().encode(`L${MAGIC_NUMBER}L\n`)];
 /** `torch.serialization.PROTOCOL_VERSION`. */
 const PROTOCOL_VERSION = 1001;
 
 /**
- * The legacy stream reader. `test` accepts a pickle start that is not a safetensors head (`isLegacyHead`); `open` checks the
+ * The legacy stream reader. `test` accepts a pickle start that is not a safetensors head
+ * (`isLegacyHead`) or the magic number as protocols 0 and 1 write it
+ * (`torch.save(..., pickle_protocol=1)`); `open` checks the
  * magic number (`LEGACY_BAD_MAGIC`), protocol and `sys_info` (`LEGACY_BAD_HEADER`), the key list
  * and every storage's count and extent (`LEGACY_BAD_STORAGE`), and that the storages end exactly at
  * the end of the file (`LEGACY_TRAILING_DATA`, so an appended zip cannot hide there).
@@ -37,7 +41,7 @@ const PROTOCOL_VERSION = 1001;
  */
 export const legacyFormat = {
   id: 'legacy',
-  test: (head: Uint8Array, source: ByteSource) => isLegacyHead(head, source.size),
+  test: (head: Uint8Array, source: ByteSource) => isLegacyHead(head, source.size) || startsWith(head, TEXT_MAGIC),
   async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
     const limits = resolveLimits(options.limits);
     const magic = await readPickleAt(source, 0, { limits });

@@ -24,7 +24,7 @@ const MAX_VERSION = 10;
  *
  * @example
  * ```ts
- * const r: ArchiveRecords = { version: 3, byteorder: 'little', formatVersion: undefined, storageAlignment: undefined };
+ * const r: ArchiveRecords = { version: 3, byteorder: 'little', formatVersion: undefined, storageAlignment: undefined, serializationId: undefined };
  * ```
  */
 export interface ArchiveRecords {
@@ -36,6 +36,8 @@ export interface ArchiveRecords {
   readonly formatVersion: number | undefined;
   /** `.storage_alignment` (≈2.7+), when present. */
   readonly storageAlignment: number | undefined;
+  /** `.data/serialization_id` (≈2.2+), when present; never validated, as torch does not. */
+  readonly serializationId: string | undefined;
 }
 
 /**
@@ -72,6 +74,7 @@ export async function readArchiveRecords(zip: ZipArchive): Promise<ArchiveRecord
     byteorder,
     formatVersion: await optionalNumber(zip, '.format_version'),
     storageAlignment: await optionalNumber(zip, '.storage_alignment'),
+    serializationId: zip.entries.has('.data/serialization_id') ? await smallRecord(zip, '.data/serialization_id', 'ARCHIVE_LAYOUT') : undefined,
   };
 }
 
@@ -90,6 +93,7 @@ export function recordsMetadata(records: ArchiveRecords): Map<string, unknown> {
   ]);
   if (records.formatVersion !== undefined) out.set('format_version', records.formatVersion);
   if (records.storageAlignment !== undefined) out.set('storage_alignment', records.storageAlignment);
+  if (records.serializationId !== undefined) out.set('serialization_id', records.serializationId);
   return out;
 }
 
@@ -102,7 +106,7 @@ async function optionalNumber(zip: ZipArchive, name: string): Promise<number | u
   return Number(text);
 }
 
-async function smallRecord(zip: ZipArchive, name: string, code: 'ARCHIVE_BAD_VERSION' | 'ARCHIVE_BAD_BYTEORDER'): Promise<string> {
+async function smallRecord(zip: ZipArchive, name: string, code: 'ARCHIVE_BAD_VERSION' | 'ARCHIVE_BAD_BYTEORDER' | 'ARCHIVE_LAYOUT'): Promise<string> {
   const entry = zip.entry(name);
   if (entry.size > MAX_METADATA_RECORD) {
     throw new CheckpointError(code, `record is ${entry.size} bytes, at most ${MAX_METADATA_RECORD} expected`, { entry: entry.name });

@@ -167,9 +167,10 @@ export class Args {
     return this.fail(i, 'a torch dtype');
   }
 
-  /** An empty dict / OrderedDict (`backward_hooks`, which torch never serialises). */
+  /** An empty dict / OrderedDict (`backward_hooks`, which torch never serialises), or `None` as torch 0.4 wrote it. */
   emptyHooks(i: number): void {
     const v = this.items[i];
-    if (!(v instanceof Map) || v.size !== 0) this.fail(i, 'an empty OrderedDict (backward hooks are never saved)');
+    if (v === null) return;
+    if (!(v instanceof Map) || v.size !== 0) this.fail(i, 'an empty OrderedDict or None (backward hooks are never saved)');
   }
 }

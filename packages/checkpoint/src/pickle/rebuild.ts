@@ -20,6 +20,7 @@ import {
   type SparseTensorRef,
 } from '../tensor-refs.js';
 import { isStorageRef, isTensorRef, type StorageRef, type TensorRef } from '../values.js';
+import { elementsPerByte } from '../packed-quantized.js';
 import { Args } from './args.js';
 import { numpyInfo } from './numpy.js';
 
@@ -229,7 +230,10 @@ export function getLayout(a: Args): Layout {
 
 function strided(a: Args, storage: StorageRef, dtype: TorchDType | undefined, requiresGrad: boolean, metadata: unknown): RebuiltTensorRef {
   const d = dtype ?? storage.dtype;
-  const g = checkGeometry(a.int(1), a.ints(2), a.ints(3), dtypeInfo(d).itemSize, storage.byteLength, a.ctx.limits, a.ctx.where());
+  const perByte = elementsPerByte(d);
+  // packed dtypes count elements, not bytes: bound the elements by what the storage's bytes hold
+  const [itemSize, capacity] = perByte === 1 ? [dtypeInfo(d).itemSize, storage.byteLength] : [1, storage.byteLength * perByte];
+  const g = checkGeometry(a.int(1), a.ints(2), a.ints(3), itemSize, capacity, a.ctx.limits, a.ctx.where());
   const bits = tensorMetadata(a, metadata);
   return Object.freeze({ storage, offset: g.offset, shape: g.shape, stride: g.stride, dtype: d, requiresGrad, parameter: false, ...bits, state: undefined });
 }

@@ -76,7 +76,8 @@ export interface StorageTable {
   /**
    * A `persistentLoad` for the unpickler: validates the id, returns the one {@link StorageRef} of
    * its key (views share it), and throws `STORAGE_CONFLICT` when a key is declared again with a
-   * different dtype, location or numel.
+   * different dtype, location or numel. A zero-byte storage declared again under another dtype (torch
+   * allows it) gets a ref of that dtype with the same key, outside `storages`.
    */
   persistentLoad(pid: unknown, where: ErrorWhere): StorageRef;
 }
@@ -102,6 +103,8 @@ export function createStorageTable(): StorageTable {
         storages.set(ref.key, ref);
         return ref;
       }
+      // torch skips its one-dtype-per-storage check for a zero-byte storage: each view keeps its dtype
+      if (known.byteLength === 0 && ref.byteLength === 0 && known.location === ref.location && known.dtype !== ref.dtype) return ref;
       if (known.dtype !== ref.dtype || known.location !== ref.location || known.numel !== ref.numel) {
         throw new CheckpointError(
           'STORAGE_CONFLICT',
