@@ -7,4 +7,5 @@ export const sizeBudgets: Readonly<Record<string, { readonly packed: number; rea
   '@x/device': { packed: 36_000, unpacked: 120_000 },
   '@x/checkpoint': { packed: 200_000, unpacked: 710_000 },
   '@x/migrate': { packed: 64_000, unpacked: 215_000 },
+  '@x/mmap': { packed: 5_200, unpacked: 11_500 },
 };
