@@ -49,10 +49,11 @@ export interface PickleOptions {
   /** Deepest container nesting accepted (CPython's recursion limit is about 1000). Default 1000. */
   readonly maxDepth?: number;
   /**
-   * Sparse CSR as torch 1.13 writes it (`_rebuild_sparse_csr_tensor`, which torch 2.x's
-   * `weights_only` refuses) instead of torch ≥ 2.0's `_rebuild_sparse_tensor`. Default false.
+   * Sparse tensors as torch 1.13 writes them: CSR by `_rebuild_sparse_csr_tensor` (which torch 2.x's
+   * `weights_only` refuses) instead of torch ≥ 2.0's `_rebuild_sparse_tensor`, COO without the
+   * `is_coalesced` torch ≥ 2.0 adds (1.13 unpacks exactly three values). Default false.
    */
-  readonly csrAs113?: boolean;
+  readonly sparseAs113?: boolean;
 }
 
 /**
@@ -138,12 +139,12 @@ class Pickler {
   private readonly byNumpyDType = new Map<string, number>();
   private readonly location: (storage: StorageRef) => string;
   private readonly maxDepth: number;
-  private readonly csrAs113: boolean;
+  private readonly sparseAs113: boolean;
 
   constructor(options: PickleOptions) {
     this.location = options.location ?? ((s) => s.location);
     this.maxDepth = options.maxDepth ?? 1000;
-    this.csrAs113 = options.csrAs113 ?? false;
+    this.sparseAs113 = options.sparseAs113 ?? false;
   }
 
   save(value: unknown, container: object | undefined, slot: unknown, depth: number): void {
@@ -505,12 +506,12 @@ class Pickler {
 
   /**
    * `_rebuild_sparse_tensor(layout, (indices, values, size[, is_coalesced]))` as torch ≥ 2.0 writes
-   * it; CSR as 1.13 wrote it (`_rebuild_sparse_csr_tensor`) with `csrAs113`.
+   * it; with `sparseAs113` CSR as 1.13 wrote it (`_rebuild_sparse_csr_tensor`) and COO without `is_coalesced`.
    */
   private sparse(s: SparseTensorRef, depth: number): void {
     const parts = s.layout === 'sparse_coo' ? [s.indices, s.values] : [s.compressedIndices, s.plainIndices, s.values];
-    const coalesced = s.layout === 'sparse_coo' ? s.coalesced : undefined;
-    this.reduce('torch._utils', s.layout === 'sparse_csr' && this.csrAs113 ? '_rebuild_sparse_csr_tensor' : '_rebuild_sparse_tensor', () => {
+    const coalesced = s.layout === 'sparse_coo' && !this.sparseAs113 ? s.coalesced : undefined;
+    this.reduce('torch._utils', s.layout === 'sparse_csr' && this.sparseAs113 ? '_rebuild_sparse_csr_tensor' : '_rebuild_sparse_tensor', () => {
       this.layout(s.layout);
       this.freshTuple(parts.length + (coalesced === undefined ? 1 : 2), () => {
         for (const part of parts) this.save(part, undefined, undefined, depth);
