@@ -90,7 +90,14 @@ export type DenseValue = Placed | RawTensor;
  * ```
  */
 export type SparseTensors =
-  | { readonly layout: 'sparse_coo'; readonly shape: readonly number[]; readonly indices: DenseValue; readonly values: DenseValue }
+  | {
+      readonly layout: 'sparse_coo';
+      readonly shape: readonly number[];
+      readonly indices: DenseValue;
+      readonly values: DenseValue;
+      /** torch ≥ 2.0's saved `is_coalesced`; absent in files torch 1.x wrote. `save` writes it back. */
+      readonly coalesced?: boolean;
+    }
   | {
       readonly layout: CompressedLayout;
       readonly shape: readonly number[];
@@ -527,7 +534,13 @@ function sparse(ref: SparseTensorRef, name: string, ctx: MaterialiseContext): Ma
   const part = (r: TensorRef, what: string): DenseValue => dense(r, `${name}.${what}`, ctx).value as DenseValue;
   const value: SparseTensors =
     ref.layout === 'sparse_coo'
-      ? Object.freeze({ layout: ref.layout, shape: ref.shape, indices: part(ref.indices, 'indices'), values: values.value as DenseValue })
+      ? Object.freeze({
+          layout: ref.layout,
+          shape: ref.shape,
+          indices: part(ref.indices, 'indices'),
+          values: values.value as DenseValue,
+          ...(ref.coalesced === undefined ? {} : { coalesced: ref.coalesced }),
+        })
       : Object.freeze({
           layout: ref.layout,
           shape: ref.shape,

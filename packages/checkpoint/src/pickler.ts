@@ -19,7 +19,8 @@
 import { Device, dtypeInfo, type TorchDType, type TypedArray } from '@x/device';
 import { CheckpointError } from './errors.js';
 import { PyGlobal } from './pickle/globals.js';
-import { numpyArrayBytes, numpyInfo, numpyScalarBytes, numpyScalarType, parseDTypeStr, type NumpyInfo } from './pickle/numpy.js';
+import { numpyArrayBytes, numpyInfo, numpyScalarBytes, numpyScalarModule, numpyScalarType, parseDTypeStr, type NumpyInfo } from './pickle/numpy.js';
+import { sameStorage } from './pickle/storage.js';
 import { isTensorKind, Layout, type LayoutName, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
 import {
   DType,
@@ -48,10 +49,11 @@ export interface PickleOptions {
   /** Deepest container nesting accepted (CPython's recursion limit is about 1000). Default 1000. */
   readonly maxDepth?: number;
   /**
-   * Sparse CSR as torch 1.13 writes it (`_rebuild_sparse_csr_tensor`, which torch 2.x's
-   * `weights_only` refuses) instead of torch ≥ 2.0's `_rebuild_sparse_tensor`. Default false.
+   * Sparse tensors as torch 1.13 writes them: CSR by `_rebuild_sparse_csr_tensor` (which torch 2.x's
+   * `weights_only` refuses) instead of torch ≥ 2.0's `_rebuild_sparse_tensor`, COO without the
+   * `is_coalesced` torch ≥ 2.0 adds (1.13 unpacks exactly three values). Default false.
    */
-  readonly csrAs113?: boolean;
+  readonly sparseAs113?: boolean;
 }
 
 /**
@@ -137,12 +139,12 @@ class Pickler {
   private readonly byNumpyDType = new Map<string, number>();
   private readonly location: (storage: StorageRef) => string;
   private readonly maxDepth: number;
-  private readonly csrAs113: boolean;
+  private readonly sparseAs113: boolean;
 
   constructor(options: PickleOptions) {
     this.location = options.location ?? ((s) => s.location);
     this.maxDepth = options.maxDepth ?? 1000;
-    this.csrAs113 = options.csrAs113 ?? false;
+    this.sparseAs113 = options.sparseAs113 ?? false;
   }
 
   save(value: unknown, container: object | undefined, slot: unknown, depth: number): void {
@@ -152,8 +154,8 @@ class Pickler {
       });
     }
     const numpyScalar = container === undefined ? undefined : numpyScalarType(container, slot);
-    if (numpyScalar !== undefined && isScalar(value)) {
-      this.numpyScalar(value, numpyScalar);
+    if (container !== undefined && numpyScalar !== undefined && isScalar(value)) {
+      this.numpyScalar(value, numpyScalar, numpyScalarModule(container, slot));
       return;
     }
     switch (typeof value) {
@@ -504,12 +506,12 @@ class Pickler {
 
   /**
    * `_rebuild_sparse_tensor(layout, (indices, values, size[, is_coalesced]))` as torch ≥ 2.0 writes
-   * it; CSR as 1.13 wrote it (`_rebuild_sparse_csr_tensor`) with `csrAs113`.
+   * it; with `sparseAs113` CSR as 1.13 wrote it (`_rebuild_sparse_csr_tensor`) and COO without `is_coalesced`.
    */
   private sparse(s: SparseTensorRef, depth: number): void {
     const parts = s.layout === 'sparse_coo' ? [s.indices, s.values] : [s.compressedIndices, s.plainIndices, s.values];
-    const coalesced = s.layout === 'sparse_coo' ? s.coalesced : undefined;
-    this.reduce('torch._utils', s.layout === 'sparse_csr' && this.csrAs113 ? '_rebuild_sparse_csr_tensor' : '_rebuild_sparse_tensor', () => {
+    const coalesced = s.layout === 'sparse_coo' && !this.sparseAs113 ? s.coalesced : undefined;
+    this.reduce('torch._utils', s.layout === 'sparse_csr' && this.sparseAs113 ? '_rebuild_sparse_csr_tensor' : '_rebuild_sparse_tensor', () => {
       this.layout(s.layout);
       this.freshTuple(parts.length + (coalesced === undefined ? 1 : 2), () => {
         for (const part of parts) this.save(part, undefined, undefined, depth);
@@ -567,10 +569,11 @@ class Pickler {
 
   /** `('storage', storage_type, key, location, numel)` then BINPERSID; untyped storages count bytes. */
   private persistentId(storage: StorageRef, untyped: boolean): void {
-    let key = this.keys.get(storage);
+    const same = sameStorage(storage);
+    let key = this.keys.get(same);
     if (key === undefined) {
       key = String(this.storages.length);
-      this.keys.set(storage, key);
+      this.keys.set(same, key);
       this.storages.push({ key, storage });
     }
     const storageName = untyped ? undefined : dtypeInfo(storage.dtype).storageName;
@@ -578,10 +581,10 @@ class Pickler {
     this.str('storage', this.byString);
     if (storageName === undefined) this.global('torch.storage', 'UntypedStorage', undefined);
     else this.global('torch', storageName, undefined);
-    const keyMemo = this.byKeyOf.get(storage);
+    const keyMemo = this.byKeyOf.get(same);
     if (keyMemo === undefined) {
       this.str(key, undefined);
-      this.byKeyOf.set(storage, this.memoSize - 1);
+      this.byKeyOf.set(same, this.memoSize - 1);
     } else {
       this.get(keyMemo);
     }
@@ -595,9 +598,12 @@ class Pickler {
 
   // ---- numpy ----
 
-  /** `ndarray.__reduce__`: `_reconstruct(ndarray, (0,), b'b')`, then BUILD `(1, shape, dtype, is_fortran, rawdata)`. */
+  /**
+   * `ndarray.__reduce__`: `_reconstruct(ndarray, (0,), b'b')`, then BUILD `(1, shape, dtype, is_fortran, rawdata)`;
+   * `_reconstruct` from the module the array was read with (numpy 2's `numpy._core.multiarray` stays so).
+   */
   private ndarray(array: TypedArray, info: NumpyInfo): void {
-    this.reduce('numpy.core.multiarray', '_reconstruct', () => {
+    this.reduce(info.module ?? NUMPY_MULTIARRAY, '_reconstruct', () => {
       this.global('numpy', 'ndarray', undefined);
       this.freshTuple(1, () => this.int(0n));
       this.bytes(DUMMY_TYPECODE);
@@ -615,9 +621,9 @@ class Pickler {
     this.out.byte(OP.BUILD);
   }
 
-  /** `numpy.core.multiarray.scalar(dtype, bytes)`. */
-  private numpyScalar(value: unknown, dtype: string): void {
-    this.reduce('numpy.core.multiarray', 'scalar', () => {
+  /** `numpy.core.multiarray.scalar(dtype, bytes)`, or `scalar` from the module the value was read with. */
+  private numpyScalar(value: unknown, dtype: string, module: string | undefined): void {
+    this.reduce(module ?? NUMPY_MULTIARRAY, 'scalar', () => {
       this.numpyDType(dtype);
       this.bytes(numpyScalarBytes(value, dtype));
       this.out.byte(OP.TUPLE2);
@@ -685,6 +691,9 @@ const PY2_MODULES = new Map([
   ['builtins', '__builtin__'],
   ['copyreg', 'copy_reg'],
 ]);
+
+/** Where numpy 1.x keeps `_reconstruct` and `scalar`, which numpy 2 still loads (as `numpy._core.multiarray`). */
+const NUMPY_MULTIARRAY = 'numpy.core.multiarray';
 
 /** The dummy type code numpy's `_reconstruct` is called with (`b'b'`). */
 const DUMMY_TYPECODE = Uint8Array.of(0x62);

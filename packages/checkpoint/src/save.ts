@@ -10,7 +10,7 @@
 import { dtypeInfo, fromTensorData, MetaTensor, toTensorData, type DeviceRuntime, type TensorValues, type TorchDType } from '@x/device';
 import { CheckpointError, quote } from './errors.js';
 import { gather, isContiguous, numel, RawTensor, tensorInfo, type RawQuantizer, type SparseTensors } from './materialise.js';
-import { markNumpyScalar, numpyScalarType } from './pickle/numpy.js';
+import { markNumpyScalar, numpyScalarModule, numpyScalarType } from './pickle/numpy.js';
 import { contiguousStrides, isTensorKind, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
 import { writeTorchZip, type TorchZipLayout, type WriteTorchZipResult } from './torch-writer.js';
 import { isFloat, isTensorRef, markFloat, OrderedDict, PyObject, Tuple, type StorageRef, type TensorRef } from './values.js';
@@ -433,7 +433,7 @@ function metaOf(t: MetaTensor): MetaTensorRef {
 function copyMarks(from: object, to: object, slot: unknown): void {
   if (isFloat(from, slot)) markFloat(to, slot);
   const numpy = numpyScalarType(from, slot);
-  if (numpy !== undefined) markNumpyScalar(to, slot, numpy);
+  if (numpy !== undefined) markNumpyScalar(to, slot, numpy, numpyScalarModule(from, slot));
 }
 
 /** Whether `value` is a sparse tensor as `load` returns it (component tensors and a layout). */

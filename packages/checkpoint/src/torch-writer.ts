@@ -94,7 +94,7 @@ export async function writeTorchZip(value: unknown, sink: ByteSink, options: Wri
   if (prefix === '' || prefix.includes('/')) {
     throw new CheckpointError('ARCHIVE_LAYOUT', `prefix must be a non-empty name without '/', got ${JSON.stringify(prefix.slice(0, 64))}`);
   }
-  const { bytes, storages } = pickle(value, { ...options, csrAs113: options.csrAs113 ?? layout === '1.13' });
+  const { bytes, storages } = pickle(value, { ...options, sparseAs113: options.sparseAs113 ?? layout === '1.13' });
   const zip = new ZipWriter(sink, { alignment });
   const written: WrittenRecord[] = [];
   const record = async (name: string, data: Uint8Array | ChunkedData): Promise<void> => {

@@ -34,10 +34,12 @@ export class NumpyScalarBox {
   /**
    * @param value - the scalar's value.
    * @param dtype - numpy `dtype.str`, e.g. `<f8`.
+   * @param module - the module of the `scalar` global that made it, e.g. `numpy._core.multiarray`.
    */
   constructor(
     readonly value: unknown,
     readonly dtype: string,
+    readonly module?: string,
   ) {}
 }
 

@@ -59,6 +59,11 @@ export interface NumpyInfo {
   readonly dtype: string;
   /** Elements are in Fortran (column-major) order. */
   readonly fortranOrder: boolean;
+  /**
+   * The module whose `_reconstruct` built it: `numpy.core.multiarray` (numpy 1.x) or
+   * `numpy._core.multiarray` (numpy 2); a writer uses it, `numpy.core.multiarray` when absent.
+   */
+  readonly module?: string;
 }
 
 const infos = new WeakMap<object, NumpyInfo>();
@@ -138,10 +143,10 @@ export function reconstruct(a: Args, origin: PyGlobal): Pending {
  *
  * @example
  * ```ts
- * buildNdarray(tuple(1, tuple(2), dtypeF8, false, raw16Bytes), ctx); // Float64Array(2)
+ * buildNdarray(tuple(1, tuple(2), dtypeF8, false, raw16Bytes), pending.origin, ctx); // Float64Array(2)
  * ```
  */
-export function buildNdarray(state: unknown, ctx: Context): TypedArray {
+export function buildNdarray(state: unknown, origin: PyGlobal, ctx: Context): TypedArray {
   const a = new Args('numpy.ndarray state', Array.isArray(state) ? state : [], ctx);
   if (!Array.isArray(state)) a.fail(0, 'an array state tuple');
   a.arity(5);
@@ -155,7 +160,7 @@ export function buildNdarray(state: unknown, ctx: Context): TypedArray {
     throw new CheckpointError('PICKLE_TYPE', `numpy array of shape [${shape.join(', ')}] and dtype ${dtype.str} needs ${count * dtype.itemSize} bytes, the pickle has ${raw.length}`, ctx.where());
   }
   const array = typedArray(dtype, raw);
-  infos.set(array, Object.freeze({ shape: Object.freeze(shape), dtype: dtype.str, fortranOrder }));
+  infos.set(array, Object.freeze({ shape: Object.freeze(shape), dtype: dtype.str, fortranOrder, module: origin.module }));
   return array;
 }
 
@@ -165,16 +170,16 @@ export function buildNdarray(state: unknown, ctx: Context): TypedArray {
  *
  * @example
  * ```ts
- * numpyScalar(new Args('scalar', tuple(dtypeI8, eightBytes), ctx)).value; // e.g. -3
+ * numpyScalar(new Args('scalar', tuple(dtypeI8, eightBytes), ctx), scalarGlobal).value; // e.g. -3
  * ```
  */
-export function numpyScalar(a: Args): NumpyScalarBox {
+export function numpyScalar(a: Args, origin: PyGlobal): NumpyScalarBox {
   a.arity(2);
   const dtype = a.get(0);
   if (!(dtype instanceof NumpyDType)) return a.fail(0, 'a numpy dtype');
   const raw = rawBytes(a, 1);
   if (raw.length !== dtype.itemSize) a.fail(1, `${dtype.itemSize} bytes`);
-  return new NumpyScalarBox(scalarValue(dtype, typedArray(dtype, raw)), dtype.str);
+  return new NumpyScalarBox(scalarValue(dtype, typedArray(dtype, raw)), dtype.str, origin.module);
 }
 
 function scalarValue(dtype: NumpyDType, values: TypedArray): unknown {
@@ -207,12 +212,20 @@ export function complexRecord(re: number, im: number): PyObject {
   return complex;
 }
 
-const scalarTypes = new WeakMap<object, Map<unknown, string>>();
+/** A marked numpy scalar slot: its `dtype.str` and, when known, the module of its `scalar` global. */
+interface ScalarMark {
+  readonly dtype: string;
+  readonly module: string | undefined;
+}
+
+const scalarTypes = new WeakMap<object, Map<unknown, ScalarMark>>();
 
 /**
  * Records that `container[slot]` (an array index or a `Map` key) holds a numpy scalar of numpy
  * dtype `dtype` (`dtype.str`, e.g. `<f8`), so a writer saves it back as one. The unpickler marks
- * every numpy scalar it stores in a container.
+ * every numpy scalar it stores in a container, with the module its `scalar` global came from
+ * (`numpy.core.multiarray` or numpy 2's `numpy._core.multiarray`); a writer uses that module,
+ * `numpy.core.multiarray` when `module` is omitted.
  *
  * @example
  * ```ts
@@ -220,10 +233,10 @@ const scalarTypes = new WeakMap<object, Map<unknown, string>>();
  * markNumpyScalar(ckpt, 'best', '<f8'); // saved as numpy.float64(0.25)
  * ```
  */
-export function markNumpyScalar(container: object, slot: unknown, dtype: string): void {
+export function markNumpyScalar(container: object, slot: unknown, dtype: string, module?: string): void {
   let slots = scalarTypes.get(container);
   if (slots === undefined) scalarTypes.set(container, (slots = new Map()));
-  slots.set(slot, dtype);
+  slots.set(slot, { dtype, module });
 }
 
 /**
@@ -236,7 +249,20 @@ export function markNumpyScalar(container: object, slot: unknown, dtype: string)
  * ```
  */
 export function numpyScalarType(container: object, slot: unknown): string | undefined {
-  return scalarTypes.get(container)?.get(slot);
+  return scalarTypes.get(container)?.get(slot)?.dtype;
+}
+
+/**
+ * The module of the `scalar` global the numpy scalar at `container[slot]` was read with (see
+ * {@link markNumpyScalar}), or `undefined` when none was recorded.
+ *
+ * @example
+ * ```ts
+ * numpyScalarModule(ckpt, 'best'); // 'numpy._core.multiarray' when numpy 2 pickled it
+ * ```
+ */
+export function numpyScalarModule(container: object, slot: unknown): string | undefined {
+  return scalarTypes.get(container)?.get(slot)?.module;
 }
 
 /**

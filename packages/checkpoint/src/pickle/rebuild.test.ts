@@ -250,7 +250,7 @@ describe('numpy values', () => {
     const be = new Uint8Array([0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe]); // >i4: 1, -2
     const v = load(p().mark().raw(npArray(new PickleBuilder(), [2, 3], 'f8', '<', f64).bytes()).raw(npArray(new PickleBuilder(), [2], 'i4', '>', be).bytes()).list().stop()) as unknown[];
     expect(v[0]).toEqual(new Float64Array([1, 2, 3, 4, 5, 6]));
-    expect(numpyInfo(v[0])).toEqual({ shape: [2, 3], dtype: '<f8', fortranOrder: false });
+    expect(numpyInfo(v[0])).toEqual({ shape: [2, 3], dtype: '<f8', fortranOrder: false, module: 'numpy.core.multiarray' });
     expect(v[1]).toEqual(new Int32Array([1, -2]));
     expect(numpyInfo(v[1])?.dtype).toBe('>i4');
   });

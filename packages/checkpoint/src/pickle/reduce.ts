@@ -126,7 +126,7 @@ export function callGlobal(fn: PyGlobal, args: Tuple, ctx: Context, containers: 
     case 'np.dtype':
       return numpyDType(a);
     case 'np.scalar':
-      return numpyScalar(a);
+      return numpyScalar(a, fn);
     case 'np.ndarray':
     case 'dtype':
     case 'qscheme':
@@ -174,7 +174,7 @@ export function newObject(cls: unknown, args: Tuple, ctx: Context): unknown {
  */
 export function build(target: unknown, state: unknown, ctx: Context): unknown {
   if (target instanceof Pending && !target.resolved) {
-    target.result = target.kind === 'tensor' ? tensorFromState(new Args('torch.Tensor.__setstate__', Array.isArray(state) ? state : [], ctx)) : buildNdarray(state, ctx);
+    target.result = target.kind === 'tensor' ? tensorFromState(new Args('torch.Tensor.__setstate__', Array.isArray(state) ? state : [], ctx)) : buildNdarray(state, target.origin, ctx);
     target.resolved = true;
     return target.result;
   }

@@ -82,6 +82,22 @@ export interface StorageTable {
   persistentLoad(pid: unknown, where: ErrorWhere): StorageRef;
 }
 
+const redeclared = new WeakMap<StorageRef, StorageRef>();
+
+/**
+ * The storage `ref` is one more view of: for a zero-byte storage a file declared again under another
+ * dtype (see {@link StorageTable.persistentLoad}), the ref of its first declaration; otherwise `ref`.
+ * A writer gives both one key, as torch did.
+ *
+ * @example
+ * ```ts
+ * sameStorage(int64View.storage) === float32View.storage; // both declared key '0', zero bytes
+ * ```
+ */
+export function sameStorage(ref: StorageRef): StorageRef {
+  return redeclared.get(ref) ?? ref;
+}
+
 /**
  * A fresh {@link StorageTable}.
  *
@@ -104,7 +120,10 @@ export function createStorageTable(): StorageTable {
         return ref;
       }
       // torch skips its one-dtype-per-storage check for a zero-byte storage: each view keeps its dtype
-      if (known.byteLength === 0 && ref.byteLength === 0 && known.location === ref.location && known.dtype !== ref.dtype) return ref;
+      if (known.byteLength === 0 && ref.byteLength === 0 && known.location === ref.location && known.dtype !== ref.dtype) {
+        redeclared.set(ref, known);
+        return ref;
+      }
       if (known.dtype !== ref.dtype || known.location !== ref.location || known.numel !== ref.numel) {
         throw new CheckpointError(
           'STORAGE_CONFLICT',

@@ -260,7 +260,7 @@ class Machine implements Context, Containers {
   /** Unboxes a stack value stored at `slot` of `container`, marking integral floats. */
   private settle(container: object, slot: unknown, v: unknown): unknown {
     if (v instanceof NumpyScalarBox) {
-      markNumpyScalar(container, slot, v.dtype);
+      markNumpyScalar(container, slot, v.dtype, v.module);
       return this.settle(container, slot, v.value);
     }
     if (v instanceof FloatBox) {
