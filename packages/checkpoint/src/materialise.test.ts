@@ -144,6 +144,18 @@ describe('materialise', () => {
     expect(Array.from(raw.data as BigInt64Array)).toEqual([2n ** 40n, 4n]);
   });
 
+  it('raw mode keeps the whole storage under a view that does not cover it (only there, and never in convert mode)', () => {
+    // torch 2.13's CSR col_indices: 6 int64 at offset 6 of a 12-element storage whose first half is still written
+    const bytes = new Uint8Array(new BigInt64Array([0n, 0n, 1n, 2n, 3n, 3n, 0n, 3n, 2n, 1n, 0n, 3n]).buffer);
+    const s = storageRef('0', 'int64', bytes, 'cpu', 8);
+    const data = new Map([[s, bytes]]);
+    const tail = materialise(tensorRef(s, [6], [1], 6), 'col', ctx(data, 'raw')).value as RawTensor;
+    expect(Array.from(tail.data as BigInt64Array)).toEqual([0n, 3n, 2n, 1n, 0n, 3n]);
+    expect(tensorInfo(tail)?.storage).toBe(bytes);
+    expect(tensorInfo(materialise(tensorRef(s, [12], [1]), 'whole', ctx(data, 'raw')).value)?.storage).toBeUndefined();
+    expect(tensorInfo(materialise(tensorRef(s, [6], [1], 6), 'col', ctx(data)).value)?.storage).toBeUndefined();
+  });
+
   it('applies conj and neg bits without touching the shared storage', () => {
     const bytes = f32(1, 2, 3, -4); // complex64 [1+2i, 3-4i]
     const s = storageRef('0', 'complex64', bytes, 'cpu', 8);

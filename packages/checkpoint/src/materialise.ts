@@ -161,6 +161,12 @@ export interface TensorInfo {
   readonly torchDType: TorchDType;
   /** The description the tensor was built from. */
   readonly ref: AnyTensorRef;
+  /**
+   * In `'raw'` mode, the whole storage of a strided view that does not cover all of it (a slice,
+   * a sparse tensor's index storage with bytes past its view), so a writer puts back the bytes no
+   * view holds; `undefined` otherwise.
+   */
+  readonly storage?: Uint8Array;
 }
 
 const INFO = new WeakMap<object, TensorInfo>();
@@ -398,7 +404,11 @@ function dense(ref: TensorRef, name: string, ctx: MaterialiseContext): Materiali
   const bytes = ctx.bytes(ref.storage);
   const elements = gather(bytes, ref, dtypeInfo(ref.dtype).itemSize);
   const consume = (): boolean => elements.buffer === bytes.buffer && ctx.consume?.(ref.storage) === true;
-  return fromElements(ref, elements, ref.dtype, ref.shape, target, ctx, bits.conj === true, bits.neg === true, name, consume);
+  const result = fromElements(ref, elements, ref.dtype, ref.shape, target, ctx, bits.conj === true, bits.neg === true, name, consume);
+  if (ctx.mode === 'raw' && !(elements.byteOffset === bytes.byteOffset && elements.byteLength === bytes.byteLength && elements.buffer === bytes.buffer)) {
+    INFO.set(result.value, Object.freeze({ ...INFO.get(result.value)!, storage: bytes }));
+  }
+  return result;
 }
 
 function fromElements(

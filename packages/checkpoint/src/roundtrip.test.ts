@@ -51,14 +51,7 @@ async function roundTrip(file: string): Promise<{ ours: Uint8Array; torch: Uint8
   }
 }
 
-/**
- * torch 2.13 files `save` does not yet write as 2.13 did (issue 9, left open): in the compressed
- * sparse layouts torch's index storages hold bytes no view covers, which a raw load drops (save
- * writes zeros there); the pickle itself is identical.
- */
-const NOT_YET = new Set(['torch2/zip/sparse-compressed.pt']);
-
-const marked = manifest.fixtures.filter((f) => f.roundtrip && !NOT_YET.has(f.file)).map((f) => f.file);
+const marked = manifest.fixtures.filter((f) => f.roundtrip).map((f) => f.file);
 
 describe('round trip: load (raw) then save gives torch 1.13’s and torch 2.13’s exact bytes', () => {
   it('the manifest marks fixtures for round trip, among them every kind of value the pickler writes', () => {

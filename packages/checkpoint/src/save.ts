@@ -152,7 +152,7 @@ class Preparer {
   private readonly tensors: PreparedTensor[] = [];
   /** Tensor descriptions made so far, with the strided data each lists in `tensors` (none for meta and sparse ones). */
   private readonly leaves = new Map<unknown, TensorRef | undefined>();
-  private readonly rawViews = new Map<StorageRef, { view: TensorRef; data: ArrayBufferView }[]>();
+  private readonly rawViews = new Map<StorageRef, { view: TensorRef; data: ArrayBufferView; storage: Uint8Array | undefined }[]>();
 
   constructor(private readonly options: PrepareOptions) {}
 
@@ -336,8 +336,8 @@ class Preparer {
 
   /**
    * A raw tensor loaded from a file goes back onto its original storage and view (the storage is
-   * rebuilt from all raw views of it, so shared storages stay shared); one made by the caller gets
-   * a contiguous storage of its own.
+   * rebuilt from all raw views of it, so shared storages stay shared, over the whole storage the
+   * load kept when no view covers it); one made by the caller gets a contiguous storage of its own.
    */
   private rawTensor(t: RawTensor, file: TensorRef | undefined, path: readonly (string | number)[]): TensorRef {
     const ref = file !== undefined && file.dtype === t.dtype ? (file as TensorRef & { neg?: unknown; conj?: unknown }) : undefined;
@@ -352,12 +352,13 @@ class Preparer {
     if (known !== undefined) return known as TensorRef;
     let views = this.rawViews.get(ref.storage);
     if (views === undefined) this.rawViews.set(ref.storage, (views = []));
-    views.push({ view: ref, data: t.data });
+    views.push({ view: ref, data: t.data, storage: tensorInfo(t)?.storage });
     const all = views;
     const storage = this.storage(ref.storage, ref.dtype, async () => {
       const whole = all.find(({ view }) => view.offset === 0 && numel(view.shape) === ref.storage.numel && isContiguous(view.shape, view.stride));
       if (whole !== undefined) return new Uint8Array(whole.data.buffer, whole.data.byteOffset, whole.data.byteLength);
-      const out = new Uint8Array(ref.storage.byteLength);
+      const loaded = all.find((v) => v.storage?.byteLength === ref.storage.byteLength)?.storage;
+      const out = loaded === undefined ? new Uint8Array(ref.storage.byteLength) : loaded.slice();
       for (const { view, data } of all) scatterView(out, view, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       return out;
     });
