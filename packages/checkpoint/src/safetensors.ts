@@ -244,11 +244,21 @@ function parseTensor(name: string, entry: unknown): SafetensorsTensorInfo {
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors data_offsets [${begin}, ${end}] end before they begin`, where);
-  const bytes = shape.reduce((n: bigint, d: number) => n * BigInt(d), 1n) * BigInt(dtypeInfo(dtype).itemSize);
-  if (bytes !== BigInt(end - begin)) {
+  const bytes = byteCount(shape as number[], dtypeInfo(dtype).itemSize);
+  if (bytes !== end - begin) {
     throw new CheckpointError('TENSOR_GEOMETRY', `safetensors tensor of shape [${shape.join(', ')}] ${code} needs ${bytes} bytes, data_offsets give ${end - begin}`, where);
   }
   return { name, code, dtype, shape, begin, end };
+}
+
+/** The bytes of a tensor: a number while the product stays exact, a bigint once it would not. */
+function byteCount(shape: readonly number[], itemSize: number): number | bigint {
+  let n = itemSize;
+  for (const d of shape) {
+    n *= d;
+    if (!Number.isSafeInteger(n)) return shape.reduce((b, x) => b * BigInt(x), 1n) * BigInt(itemSize);
+  }
+  return n;
 }
 
 function isIndex(v: unknown): v is number {
