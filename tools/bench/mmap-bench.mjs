@@ -18,8 +18,9 @@
  *   eager      load(mmap: false)  vs  positional reads of the whole file into one buffer (`raw`);
  *              torch.load (eager) and safetensors load_file shown for reference
  *   rss        RSS growth right after load() with mmap (before any page is touched)
- *   describe   a fresh `node` that imports @x/checkpoint, opens FILE and lists every tensor (what
- *              `inspect --no-hash` does), end to end including Node's start
+ *   describe   `x-checkpoint inspect FILE --no-hash --json`, end to end, alternating with a fresh
+ *              `node` that imports @x/checkpoint, opens FILE and lists every tensor, and with a bare
+ *              `node -e 0` (Node's own start, the floor of both)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -48,10 +49,6 @@ function touch(values) {
 
 /** Child side: one measurement, printed as JSON on the last stdout line. */
 async function child(mode, file) {
-  if (mode === 'bare') {
-    console.log('{}');
-    return;
-  }
   const ck = await import(checkpointDist.href);
   if (mode === 'describe') {
     const ckpt = await ck.open(file);
@@ -145,6 +142,15 @@ function endToEnd(mode, file) {
   return { ...r, ms: performance.now() - t0, maxRSS: 0 };
 }
 
+const cliBin = fileURLToPath(new URL('../../packages/checkpoint/bin/x-checkpoint.js', import.meta.url));
+
+/** Wall time of `node ARGS` (its output discarded). */
+function wall(args) {
+  const t0 = performance.now();
+  execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return { ms: performance.now() - t0, maxRSS: 0 };
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -217,10 +223,10 @@ async function main() {
       row(`${kind} reference: eager peer`, eager, peerEager, kind === '.pt' ? 'torch.load (eager)' : 'safetensors load_file', '', true);
     }
     if (only.has('describe')) {
-      const [describe] = compare(runs, [() => endToEnd('describe', file)]);
-      row(`${kind} open + list tensors, end to end (inspect --no-hash)`, describe, undefined, '', '< 300 ms', describe.ms < 300);
-      const [bare] = compare(runs, [() => endToEnd('bare', file)]);
-      row('  of which: a bare `node` start (same measure, nothing imported)', bare, undefined, '', '', true);
+      const [cli, describe, bare] = compare(runs, [() => wall([cliBin, 'inspect', file, '--no-hash', '--json']), () => endToEnd('describe', file), () => wall(['-e', '0'])]);
+      row(`${kind} \`x-checkpoint inspect --no-hash --json\`, end to end`, cli, undefined, '', '< 300 ms', cli.ms < 300);
+      row(`${kind} open + list tensors through the library, end to end`, describe, undefined, '', '', true);
+      row('  of which: a bare `node -e 0` start', bare, undefined, '', '', true);
     }
   }
 

@@ -244,11 +244,21 @@ function parseTensor(name: string, entry: unknown): SafetensorsTensorInfo {
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors data_offsets [${begin}, ${end}] end before they begin`, where);
-  const bytes = shape.reduce((n: bigint, d: number) => n * BigInt(d), 1n) * BigInt(dtypeInfo(dtype).itemSize);
-  if (bytes !== BigInt(end - begin)) {
+  const bytes = byteCount(shape as number[], dtypeInfo(dtype).itemSize);
+  if (bytes !== end - begin) {
     throw new CheckpointError('TENSOR_GEOMETRY', `safetensors tensor of shape [${shape.join(', ')}] ${code} needs ${bytes} bytes, data_offsets give ${end - begin}`, where);
   }
   return { name, code, dtype, shape, begin, end };
+}
+
+/** The bytes of a tensor: a number while the product stays exact, a bigint once it would not. */
+function byteCount(shape: readonly number[], itemSize: number): number | bigint {
+  let n = itemSize;
+  for (const d of shape) {
+    n *= d;
+    if (!Number.isSafeInteger(n)) return shape.reduce((b, x) => b * BigInt(x), 1n) * BigInt(itemSize);
+  }
+  return n;
 }
 
 function isIndex(v: unknown): v is number {
@@ -265,27 +275,36 @@ function firstDuplicateKey(text: string): string | undefined {
   let depth = 0;
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') {
-      let j = i + 1;
-      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const j = closingQuote(text, i);
       if (depth === 1 && expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
         if (seen.has(key)) return key;
         seen.add(key);
         expectKey = false;
       }
       i = j;
-    } else if (c === '{' || c === '[') {
+    } else if (c === 0x7b || c === 0x5b) {
       depth++;
-      expectKey = depth === 1 && c === '{';
-    } else if (c === '}' || c === ']') {
+      expectKey = depth === 1 && c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
       depth--;
-    } else if (c === ',' && depth === 1) {
+    } else if (c === 0x2c && depth === 1) {
       expectKey = true;
     }
   }
   return undefined;
+}
+
+/** Where the JSON string opened by the quote at `open` closes (the first quote after an even run of backslashes). */
+function closingQuote(text: string, open: number): number {
+  for (let j = text.indexOf('"', open + 1); ; j = text.indexOf('"', j + 1)) {
+    let k = j - 1;
+    while (text.charCodeAt(k) === 0x5c) k--;
+    if ((j - 1 - k) % 2 === 0) return j;
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
 
 import { extname } from 'node:path';
 import { resolveLocation } from '@x/device';
-import { open, save, saveSafetensors } from '../node.js';
+import { open } from '../node-read.js';
 import type { FloatingDType } from '../save.js';
 import type { StorageRef } from '../values.js';
 import { EXIT, type Command } from './command.js';
@@ -60,6 +60,8 @@ export const convertCommand: Command = {
     const spec = values['map-location'];
     const mapLocation = typeof spec === 'string' ? parseMapLocation(spec) : undefined;
     const ckpt = await open(input, { unknownClasses: unknownClasses(values) });
+    // The writers are imported here, so that the other commands do not load them.
+    const { save, saveSafetensors } = await import('../save-node.js');
     const bar = progressDisplay(io, values, 'convert');
     try {
       const container = ckpt.container;

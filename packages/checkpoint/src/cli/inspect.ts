@@ -6,7 +6,7 @@
  * @module
  */
 
-import { inspect } from '../node.js';
+import { inspect } from '../node-read.js';
 import type { Command } from './command.js';
 import { EXIT } from './command.js';
 import { humanBytes } from './human.js';

@@ -7,7 +7,7 @@
  */
 
 import { createDeviceRuntime } from '@x/device';
-import { load } from '../node.js';
+import { load } from '../node-read.js';
 import { EXIT, type CliOption, type Command } from './command.js';
 import { humanBytes } from './human.js';
 import { progressDisplay } from './progress.js';

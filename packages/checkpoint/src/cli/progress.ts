@@ -6,7 +6,8 @@
  * @module
  */
 
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 import type { CliIO, CliValues } from './command.js';
 import { humanBytes } from './human.js';
 
@@ -25,6 +26,9 @@ export interface ProgressDisplay {
   /** Removes the bar from the terminal (call it on success and on failure). */
   stop(): void;
 }
+
+// Required only when a bar is drawn: a piped or `--json` call does not pay for loading it.
+const require = createRequire(import.meta.url);
 
 const FORMAT = '{label} [{bar}] {percentage}% | {done} / {size}{tensors} | {rate} | ETA {eta_formatted}';
 
@@ -45,6 +49,7 @@ const FORMAT = '{label} [{bar}] {percentage}% | {done} / {size}{tensors} | {rate
 export function progressDisplay(io: CliIO, values: CliValues, label: string): ProgressDisplay | undefined {
   const stream = io.progress;
   if (stream?.isTTY !== true || values.json === true || values.quiet === true) return undefined;
+  const cliProgress = require('cli-progress') as typeof cliProgressModule;
   const bar = new cliProgress.SingleBar(
     { stream, format: FORMAT, hideCursor: false, clearOnComplete: true, barsize: 24, etaBuffer: 50, fps: 10 },
     cliProgress.Presets.shades_classic,

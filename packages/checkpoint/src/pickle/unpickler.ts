@@ -181,7 +181,7 @@ class Machine implements Context, Containers {
   /** Length-prefixed payload: bounds-checked against the remaining bytes and `maxStringBytes` before any copy. */
   private payload(length: number, what: string): Uint8Array {
     if (this.pos + length > this.data.length) this.fail('PICKLE_TRUNCATED', `pickle data was truncated: ${what} declares ${length} bytes, ${this.data.length - this.pos} left`);
-    checkBound(length, this.limits.maxStringBytes, 'maxStringBytes', `${what} length`, this.where());
+    if (length > this.limits.maxStringBytes) checkBound(length, this.limits.maxStringBytes, 'maxStringBytes', `${what} length`, this.where());
     return this.bytes(length);
   }
 
@@ -286,13 +286,22 @@ class Machine implements Context, Containers {
     }
   }
 
+  /** As {@link nest} per item, with the tuple's depth kept in a local until the end (tuples are built once). */
   private makeTuple(items: readonly unknown[]): Tuple {
     const t = this.created(new Tuple());
-    for (const item of items) {
-      const v = this.settle(t, t.length, item);
-      this.nest(t, v);
+    let depth = 1;
+    for (let i = 0; i < items.length; i++) {
+      const v = this.settle(t, i, items[i]);
+      if (typeof v === 'object' && v !== null) {
+        const d = (this.depths.get(v) ?? 1) + 1;
+        if (d > depth) {
+          checkBound(d, this.limits.maxDepth, 'maxDepth', 'container nesting', this.where());
+          depth = d;
+        }
+      }
       t.push(v);
     }
+    if (depth > 1) this.depths.set(t, depth);
     return t;
   }
 

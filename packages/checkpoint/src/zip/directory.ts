@@ -115,7 +115,8 @@ async function readEndRecords(source: ByteSource): Promise<EndRecord> {
 
   const signatures: number[] = []; // descending
   const consistent: number[] = []; // records whose comment reaches the end of the file exactly
-  for (let i = tailLength - EOCD_SIZE; i >= 0; i--) {
+  // Every signature in the tail, found by the builtin byte search for its first byte ('P').
+  for (let i = tail.lastIndexOf(SIG_EOCD & 0xff, tailLength - EOCD_SIZE); i >= 0; i = i === 0 ? -1 : tail.lastIndexOf(SIG_EOCD & 0xff, i - 1)) {
     if (view.getUint32(i, true) !== SIG_EOCD) continue;
     signatures.push(i);
     if (i + EOCD_SIZE + view.getUint16(i + 20, true) === tailLength) consistent.push(i);
