@@ -11,8 +11,7 @@ import { planDeviceMap } from '@x/migrate';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CHROMIUM, RUN_BROWSER_TESTS, launchChromium } from './chromium.js';
-import { serveStatic, type StaticServer } from './static-server.js';
+import { browserTestsRun, chromiumPath, launchChromium, serveFolders, type StaticServer } from '@x-tools/browser-test';
 import { safetensorsBytes, type F32Tensor } from './synthetic-safetensors.js';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,16 +82,16 @@ async function statsOn(name: string, device: string): Promise<Record<string, str
 }
 
 // counted as a failed test (not only a failed hook) when CI lacks Chromium
-test.runIf(RUN_BROWSER_TESTS)('Chromium is installed', () => {
-  expect(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/setup/30-chromium.sh) or set X_CHROMIUM`).toBe(true);
+test.runIf(browserTestsRun())('Chromium is installed', () => {
+  expect(chromiumPath(), "no Chromium at X_CHROMIUM or /usr/bin/chromium: install Debian's chromium (.ci/setup/30-chromium.sh)").toBeDefined();
 });
 
-describe.runIf(RUN_BROWSER_TESTS)('inspector in headless Chromium', () => {
+describe.runIf(browserTestsRun())('inspector in headless Chromium', () => {
   beforeAll(async () => {
     if (!existsSync(join(DIST, 'index.html'))) await build({ root: APP, logLevel: 'warn' });
     mkdirSync(ARTIFACTS, { recursive: true });
     scratch = mkdtempSync(join(tmpdir(), 'inspector-test-'));
-    server = await serveStatic({ '/': DIST, '/fixtures/': FIXTURES });
+    server = await serveFolders({ '/': DIST, '/fixtures/': FIXTURES });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${server.origin}/`);

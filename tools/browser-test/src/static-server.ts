@@ -17,6 +17,8 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.wasm': 'application/wasm',
   '.map': 'application/json',
+  '.css': 'text/css; charset=utf-8',
+  '.png': 'image/png',
 };
 
 /**
@@ -32,6 +34,8 @@ const TYPES: Record<string, string> = {
 export interface StaticServer {
   /** `http://127.0.0.1:PORT`. */
   readonly origin: string;
+  /** The `Range` header of every request that had one, in order (to check that a reader used them). */
+  readonly ranges: readonly string[];
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -46,7 +50,9 @@ export interface StaticServer {
  * ```
  */
 export async function serveFolders(folders: Readonly<Record<string, string>>): Promise<StaticServer> {
+  const ranges: string[] = [];
   const server = createServer((req, res) => {
+    if (req.headers.range !== undefined) ranges.push(req.headers.range);
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const prefix = Object.keys(folders)
       .filter((p) => path.startsWith(p))
@@ -59,6 +65,7 @@ export async function serveFolders(folders: Readonly<Record<string, string>>): P
   const { port } = server.address() as AddressInfo;
   return {
     origin: `http://127.0.0.1:${port}`,
+    ranges,
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
