@@ -10,13 +10,13 @@ import type { DeviceRuntime, Placed } from '@x/device';
 import {
   callOn,
   compareStrategies,
-  formatLedgers,
   loadModule,
   loadWithDeviceMap,
   Module,
   type DeviceMap,
   type StrategyLedger,
 } from '@x/migrate';
+import { formatLedgers } from '@x/migrate/cli';
 import type { Batch, Layer } from './batch.js';
 import { argmaxRows, maxAbsDiff, runLayers } from './cnn.js';
 

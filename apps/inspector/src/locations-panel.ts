@@ -3,7 +3,8 @@
  * locations this browser lacks (torch's error text), a control remapping each one, where that
  * sends every byte, and a real placement with the runtime's ledger.
  */
-import { loadCheckpoint, openResolved, type Checkpoint, type LoadReport, type ResolvedSource } from '@x/checkpoint';
+import type { Checkpoint, LoadReport } from '@x/checkpoint';
+import { loadCheckpoint, openResolved, type ResolvedSource } from '@x/checkpoint/internal';
 import type { DeviceRuntime } from '@x/device';
 import { errorBox, errorCode, errorMessage } from './errors-view.js';
 import { formatBytes, formatMs } from './format.js';

@@ -1,5 +1,6 @@
 /** The page: opening sources, the summary, the tensor list and panel, map_location and plan panels. */
-import { openResolved, type Checkpoint, type CheckpointEntry } from '@x/checkpoint';
+import type { Checkpoint, CheckpointEntry } from '@x/checkpoint';
+import { openResolved } from '@x/checkpoint/internal';
 import type { DeviceRuntime } from '@x/device';
 import { availableDevices, createBrowserRuntime } from './browser-runtime.js';
 import { errorBox } from './errors-view.js';

@@ -4,7 +4,8 @@
  */
 import type { Checkpoint, CheckpointEntry } from '@x/checkpoint';
 import { dtypeInfo, tfItemSize } from '@x/device';
-import { parseMaxMemory, planDeviceMap, type DevicePlan, type PlanStrategy, type SizeEntry } from '@x/migrate';
+import { planDeviceMap, type DevicePlan, type PlanStrategy, type SizeEntry } from '@x/migrate';
+import { parseMaxMemory } from '@x/migrate/cli';
 import { errorBox } from './errors-view.js';
 import { formatBytes } from './format.js';
 import { planChart, type StrategyBars } from './plan-chart.js';

@@ -3,7 +3,8 @@
  * an index and shards), or a URL read with HTTP Range requests. Every source counts the bytes it
  * reads so long reads show progress.
  */
-import { CheckpointError, fromBlob, resolveSource, type ByteSource, type ResolvedSource } from '@x/checkpoint';
+import { CheckpointError, fromBlob, type ByteSource } from '@x/checkpoint';
+import { resolveSource, type ResolvedSource } from '@x/checkpoint/internal';
 
 /** A file with the path it had inside a dropped or picked folder (`''` for a lone file). */
 export interface PickedFile {

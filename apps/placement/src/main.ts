@@ -14,7 +14,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorLine, parseDevice, UsageError } from '@x/checkpoint/cli';
 import { createDeviceRuntime } from '@x/device';
-import { parseAssignments, parseMaxMemory, type PlanStrategy } from '@x/migrate';
+import type { PlanStrategy } from '@x/migrate';
+import { parseAssignments, parseMaxMemory } from '@x/migrate/cli';
 import { DEFAULT_CHECKPOINT, runPlacement } from './placement.js';
 
 /** Budgets that split the bundled CNN (7432 bytes): `features` fits on wasm, `classifier` goes to the cpu. */

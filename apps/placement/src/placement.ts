@@ -11,15 +11,13 @@ import { fileURLToPath } from 'node:url';
 import type { DeviceRuntime } from '@x/device';
 import {
   compareStrategies,
-  formatLedgers,
-  formatPlan,
-  formatTable,
   planCheckpoint,
   type DeviceMap,
   type MemorySize,
   type PlanStrategy,
   type StrategyLedger,
 } from '@x/migrate';
+import { formatLedgers, formatPlan, formatTable } from '@x/migrate/cli';
 import { renderReport } from './report-html.js';
 
 /**

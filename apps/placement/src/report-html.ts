@@ -8,7 +8,8 @@
  * @module
  */
 
-import { ledgerDevices, type StrategyLedger, type StrategyName } from '@x/migrate';
+import type { StrategyLedger, StrategyName } from '@x/migrate';
+import { ledgerDevices } from '@x/migrate/cli';
 import { byteTicks, formatBytes } from './byte-scale.js';
 
 /**

@@ -1,52 +1,38 @@
+/**
+ * `@x/checkpoint`: read every file `torch.load` reads into TensorFlow.js tensors on the device you
+ * ask for, safely, and write files `torch.load` reads back. This is the isomorphic entry (browsers,
+ * workers; `@x/checkpoint/browser`); the Node entry adds file paths. The zip, pickle and writer
+ * machinery the sister packages build on is in `@x/checkpoint/internal`.
+ *
+ * @packageDocumentation
+ */
 export { CheckpointError, isCheckpointError } from './errors.js';
-export type { CheckpointErrorCode, CheckpointErrorInit, ErrorWhere } from './errors.js';
-export { DEFAULT_LIMITS, resolveLimits } from './limits.js';
+export type { CheckpointErrorCode } from './errors.js';
+export { DEFAULT_LIMITS } from './limits.js';
 export type { Limits, LimitName } from './limits.js';
 export { fromBytes, fromBlob, fromUrl } from './source.js';
 export type { ByteSource, UrlSourceOptions } from './source.js';
-export { openZip } from './zip/archive.js';
-export type { ZipArchive, ZipEntry, ZipOptions } from './zip/archive.js';
-export { unpickle } from './pickle/unpickler.js';
-export type { UnpickleOptions } from './pickle/unpickler.js';
-export { PyGlobal } from './pickle/globals.js';
-export type { GlobalKind } from './pickle/globals.js';
-export { createStorageTable } from './pickle/storage.js';
-export type { StorageTable } from './pickle/storage.js';
-export { NumpyDType, numpyInfo } from './pickle/numpy.js';
-export type { NumpyInfo } from './pickle/numpy.js';
-export { Layout } from './tensor-refs.js';
-export type {
-  RebuiltTensorRef,
-  QuantizedTensorRef,
-  Quantizer,
-  QScheme,
-  SparseTensorRef,
-  CompressedLayout,
-  LayoutName,
-  MetaTensorRef,
-  InlineTensorRef,
-} from './tensor-refs.js';
-export { Tuple, tuple, OrderedDict, PyObject, markFloat, isFloat, DType, TorchSize, isStorageRef, isTensorRef } from './values.js';
-export type { StorageRef, TensorRef } from './values.js';
-export { open, openResolved, resolveSource, Checkpoint } from './open.js';
-export type { CheckpointSource, LoadOptions, Progress, CheckpointEntry, TensorOptions, ResolvedSource, Placement, WideningConverter } from './open.js';
-export { load, loadCheckpoint } from './load.js';
+export { open, Checkpoint } from './open.js';
+export type { CheckpointSource, LoadOptions, Progress, CheckpointEntry, TensorOptions } from './open.js';
+export { load } from './load.js';
 export type { LoadResult, LoadReport, TensorPlacement, ConversionRecord } from './load.js';
-export { inspect, inspectCheckpoint, sha256Hex } from './inspect.js';
+export { inspect, sha256Hex } from './inspect.js';
 export type { InspectOptions, InspectResult, InspectedTensor } from './inspect.js';
-export { tensorInfo, RawTensor } from './materialise.js';
-export type { TensorInfo, RawQuantizer, SparseTensors, DenseValue, Materialised, DTypeConversion, AnyTensorRef } from './materialise.js';
-export { openContainer } from './formats/index.js';
-export type { FormatContainer, OpenOptions } from './formats/index.js';
-export type { CheckpointFormat, Container, TensorEntry, PathKey } from './container.js';
 export { save } from './save.js';
-export type { SaveOptions, PrepareOptions, FloatingDType } from './save.js';
+export type { SaveOptions } from './save.js';
 export { saveSafetensors } from './save-safetensors.js';
 export type { SaveSafetensorsOptions } from './save-safetensors.js';
+export type { SafetensorsHeader } from './safetensors.js';
+export type { WriteTorchZipResult } from './torch-writer.js';
+export { memorySink } from './zip-writer.js';
+export type { ByteSink } from './zip-writer.js';
 export { diff } from './diff.js';
 export type { TensorDiff, DiffResult } from './diff.js';
-export { concatBytes } from './concat-bytes.js';
-export { ZipWriter, memorySink } from './zip-writer.js';
-export type { ByteSink, ChunkedData, ZipWriterOptions } from './zip-writer.js';
-export type { WriteTorchZipResult } from './torch-writer.js';
-export type { SafetensorsHeader } from './safetensors.js';
+export { Tuple, tuple, OrderedDict, PyObject, markFloat, isFloat, DType, TorchSize } from './values.js';
+export { PyGlobal } from './pickle/globals.js';
+export type { GlobalKind } from './pickle/globals.js';
+export { NumpyDType, numpyInfo } from './pickle/numpy.js';
+export type { NumpyInfo } from './pickle/numpy.js';
+export { tensorInfo, RawTensor } from './materialise.js';
+export type { TensorInfo, RawQuantizer, SparseTensors, DenseValue, Materialised, DTypeConversion } from './materialise.js';
+export type { CheckpointFormat, PathKey } from './container.js';

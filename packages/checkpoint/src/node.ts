@@ -4,7 +4,8 @@
  * addon is built and `mmap` is not `false`, else read with positional reads; never whole), open
  * the shards of a sharded index next to it, and take Hugging Face model directories
  * (`save_pretrained` output: single or sharded, safetensors or `.bin`). Large float16/bfloat16/int8/…
- * tensors are widened on worker threads (`convert-workers.ts`), overlapping the reads.
+ * tensors are widened on worker threads (`convert-workers.ts`), overlapping the reads. The
+ * internals, isomorphic, are in `@x/checkpoint/internal`.
  *
  * @packageDocumentation
  */
@@ -16,6 +17,4 @@ export type { FileSource, FileSourceOptions } from './source-node.js';
 export { save, saveSafetensors, writeFileAtomic } from './save-node.js';
 export { saveSharded } from './shards.js';
 export type { SaveShardedOptions, ShardedResult } from './shards.js';
-export { WorkerConverter } from './convert-workers.js';
-export type { WorkerConverterOptions } from './convert-workers.js';
-export { inspect, load, open, resolveNodeSource } from './node-read.js';
+export { inspect, load, open } from './node-read.js';

@@ -1,7 +1,8 @@
 /**
  * `@x/migrate`: module trees over PyTorch state dicts, `module.to(device)`, explicit and planned
  * device maps (accelerate's algorithm, tied weights kept together), and running a placed model
- * with inputs moved to each submodule's device.
+ * with inputs moved to each submodule's device. What the command line prints and parses (tables,
+ * `--max-memory`) is in `@x/migrate/cli`.
  *
  * @packageDocumentation
  */
@@ -26,7 +27,5 @@ export { compareStrategies } from './compare-strategies.js';
 export type { StrategyName, StrategyLedger, CompareOptions } from './compare-strategies.js';
 export type { RelocateOptions, RelocateReport, RelocatedStorage } from './relocate.js';
 export { relocateCheckpoint } from './relocate-file.js';
-export { formatTable, formatLedgers, formatPlan, ledgerDevices } from './format-table.js';
-export { parseAssignments, parseMaxMemory } from './cli-specs.js';
-export { describeSizing, planCheckpoint } from './plan-checkpoint.js';
+export { planCheckpoint } from './plan-checkpoint.js';
 export type { CheckpointPlan, PlanCheckpointOptions, PlanSizing } from './plan-checkpoint.js';

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { loadCheckpoint, open, type Checkpoint, type CheckpointSource, type LoadOptions, type LoadReport } from '@x/checkpoint';
+import { open, type Checkpoint, type CheckpointSource, type LoadOptions, type LoadReport } from '@x/checkpoint';
+import { loadCheckpoint } from '@x/checkpoint/internal';
 import type { DeviceRuntime, MapLocation, Placed } from '@x/device';
 import { MigrateError, printable } from './errors.js';
 import { Module, type FromStateDictOptions } from './module.js';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { fromBytes, memorySink, openZip } from '@x/checkpoint';
+import { fromBytes, memorySink } from '@x/checkpoint';
+import { openZip } from '@x/checkpoint/internal';
 import { describe, expect, it } from 'vitest';
 import { rewriteLocations, scanPickle } from './pickle-locations.js';
 import { relocateSource } from './relocate.js';

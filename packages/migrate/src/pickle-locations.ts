@@ -12,7 +12,8 @@
  * @module
  */
 
-import { CheckpointError, concatBytes } from '@x/checkpoint';
+import { CheckpointError } from '@x/checkpoint';
+import { concatBytes } from '@x/checkpoint/internal';
 import { dtypeFromStorageName, dtypeInfo, type StorageInfo, type TorchDType } from '@x/device';
 
 /** A string on the symbolic stack: the op that pushed it and the literal op its text came from. */

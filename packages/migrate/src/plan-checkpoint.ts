@@ -5,7 +5,8 @@
  * @module
  */
 
-import { isTensorRef, open, type CheckpointEntry, type CheckpointFormat, type CheckpointSource } from '@x/checkpoint';
+import { open, type CheckpointEntry, type CheckpointFormat, type CheckpointSource } from '@x/checkpoint';
+import { isTensorRef } from '@x/checkpoint/internal';
 import { dtypeInfo, tfItemSize } from '@x/device';
 import { MigrateError, printable } from './errors.js';
 import { planDeviceMap, type DevicePlan, type PlanOptions, type SizeEntry } from './plan-device-map.js';

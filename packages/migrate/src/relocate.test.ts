@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createStorageTable, fromBytes, memorySink, openZip, unpickle, type StorageRef } from '@x/checkpoint';
+import { fromBytes, memorySink } from '@x/checkpoint';
+import { createStorageTable, openZip, unpickle, type StorageRef } from '@x/checkpoint/internal';
 import { describe, expect, it } from 'vitest';
 import { scanPickle } from './pickle-locations.js';
 import { relocateCheckpoint } from './relocate-file.js';

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { openContainer, openZip, ZipWriter, type ByteSink, type ByteSource, type ChunkedData, type ZipArchive } from '@x/checkpoint';
+import type { ByteSink, ByteSource } from '@x/checkpoint';
+import { openContainer, openZip, ZipWriter, type ChunkedData, type ZipArchive } from '@x/checkpoint/internal';
 import { resolveLocation, type MapLocation, type StorageInfo } from '@x/device';
 import { MigrateError } from './errors.js';
 import { rewriteLocations, scanPickle, type PickleScan } from './pickle-locations.js';
