@@ -11,7 +11,8 @@
  * Exit status: 0 success, 1 a finding (`diff`: the files differ), 2 a usage or input error.
  * Failures print one line, `x-checkpoint: CODE: message` (with `--json`:
  * `{"error":{"code","message"}}`), never a stack trace. Progress is drawn on stderr when it is a
- * TTY. The commands live in `cli/`.
+ * TTY. The commands live in `cli/`; each imports the modules that read or write checkpoints when it
+ * runs, so `--help`, `--version` and usage errors load none of them, and a command only its own.
  *
  * @module
  */

@@ -11,7 +11,7 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { dtypeInfo, tfItemSize, toTensorData, type TensorData, type TorchDType } from '@x/device';
 import type { WideningConverter } from './open.js';
 
@@ -189,7 +189,9 @@ export class WorkerConverter implements WideningConverter {
   #start(): Promise<PoolWorker[]> {
     if (this.#pool !== undefined) return this.#pool;
     const pool = (async () => {
-      const all = Array.from({ length: this.threads }, () => new PoolWorker(this.#url));
+      // Imported when the first conversion needs the pool: opening a checkpoint does not load it.
+      const { Worker } = await import('node:worker_threads');
+      const all = Array.from({ length: this.threads }, () => new PoolWorker(new Worker(this.#url)));
       const up = await Promise.all(all.map((w) => w.ready));
       return all.filter((_, i) => up[i]);
     })();
@@ -215,9 +217,9 @@ class PoolWorker {
   readonly #pending = new Map<number, { resolve: (d: TensorData) => void; reject: (e: unknown) => void }>();
   #failure: unknown;
 
-  constructor(url: URL) {
-    // referenced while starting and while busy, so an awaited conversion keeps the process alive
-    this.#worker = new Worker(url);
+  /** @param worker - Just created: referenced while starting and while busy, so an awaited conversion keeps the process alive. */
+  constructor(worker: Worker) {
+    this.#worker = worker;
     this.ready = new Promise((resolve) => {
       this.#worker.on('message', (m: WidenReply) => {
         if ('ready' in m) {

@@ -2,7 +2,8 @@
  * `x-migrate`: relocate a checkpoint's saved devices, plan a device map, compare placement
  * strategies. The frame is `@x/checkpoint/cli`'s, shared with `x-checkpoint`: exit 0 success,
  * 1 a finding (`compare`: a strategy that should work failed), 2 a usage or input error; one
- * `x-migrate: CODE: message` line per failure, never a stack trace; `--help`, `--version`.
+ * `x-migrate: CODE: message` line per failure, never a stack trace; `--help`, `--version`. Each
+ * command imports its implementation when it runs, so the others' modules are not loaded.
  *
  * @module
  */
@@ -11,11 +12,10 @@ import { readFileSync } from 'node:fs';
 import { EXIT, expectArgs, MAP_LOCATION_OPTION, oneOf, parseDevice, parseMapLocation, progressDisplay, runTool, UNKNOWN_CLASSES_OPTION, unknownClasses, UsageError, type CliIO, type Command, type Tool } from '@x/checkpoint/cli';
 import { createDeviceRuntime } from '@x/device';
 import { parseAssignments, parseMaxMemory } from './cli-specs.js';
-import { compareStrategies, type StrategyLedger } from './compare-strategies.js';
+import type { StrategyLedger } from './compare-strategies.js';
 import { formatLedgers, formatPlan, formatTable } from './format-table.js';
-import { describeSizing, planCheckpoint, type PlanSizing } from './plan-checkpoint.js';
+import type { PlanSizing } from './plan-checkpoint.js';
 import type { PlanStrategy } from './plan-device-map.js';
-import { relocateCheckpoint } from './relocate-file.js';
 
 /**
  * Where the CLI writes.
@@ -44,6 +44,7 @@ const relocateCommand: Command = {
     const spec = values['map-location'];
     if (typeof spec !== 'string') throw new UsageError('relocate needs --map-location, e.g. --map-location cpu');
     const mapLocation = parseMapLocation(spec);
+    const { relocateCheckpoint } = await import('./relocate-file.js');
     const bar = progressDisplay(io, values, 'relocate');
     let report;
     try {
@@ -79,6 +80,7 @@ const planCommand: Command = {
     for (const d of Object.keys(maxMemory)) parseDevice(d, '--max-memory');
     const strategy: PlanStrategy = oneOf(values, 'strategy', STRATEGIES);
     const sizing: PlanSizing = oneOf(values, 'sizing', SIZINGS);
+    const { describeSizing, planCheckpoint } = await import('./plan-checkpoint.js');
     const { plan, entries, bytesRead, resized } = await planCheckpoint(file, { strategy, maxMemory, noSplit: (values['no-split'] as string[] | undefined) ?? [], sizing });
     io.out(values.json === true ? JSON.stringify({ ...plan, sizing, resized, bytesRead }, null, 2) : `${formatPlan(plan, entries)}\n${describeSizing({ sizing, resized })}`);
     return EXIT.ok;
@@ -113,6 +115,7 @@ const compareCommand: Command = {
     const target = parseDevice(values.target, '--target');
     const bindings = typeof values.bind === 'string' ? parseAssignments(values.bind, '--bind') : undefined;
     const deviceMap = typeof values.map === 'string' ? parseAssignments(values.map, '--map') : undefined;
+    const { compareStrategies } = await import('./compare-strategies.js');
     const runtime = await createDeviceRuntime(bindings === undefined ? {} : { bindings });
     const results = await compareStrategies(file, target, { runtime, ...(deviceMap === undefined ? {} : { deviceMap }) });
     io.out(values.json === true ? JSON.stringify(results, null, 2) : formatLedgers(results));

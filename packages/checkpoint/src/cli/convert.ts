@@ -10,7 +10,6 @@
 
 import { extname } from 'node:path';
 import { resolveLocation } from '@x/device';
-import { open } from '../node-read.js';
 import type { FloatingDType } from '../save.js';
 import type { StorageRef } from '../values.js';
 import { EXIT, type Command } from './command.js';
@@ -59,9 +58,8 @@ export const convertCommand: Command = {
     const dtype: FloatingDType | undefined = values.dtype === undefined ? undefined : oneOf(values, 'dtype', ['float16', 'bfloat16', 'float32']);
     const spec = values['map-location'];
     const mapLocation = typeof spec === 'string' ? parseMapLocation(spec) : undefined;
+    const [{ open }, { save, saveSafetensors }] = await Promise.all([import('../node-read.js'), import('../save-node.js')]);
     const ckpt = await open(input, { unknownClasses: unknownClasses(values) });
-    // The writers are imported here, so that the other commands do not load them.
-    const { save, saveSafetensors } = await import('../save-node.js');
     const bar = progressDisplay(io, values, 'convert');
     try {
       const container = ckpt.container;

@@ -7,7 +7,6 @@
  */
 
 import type { TensorDiff } from '../diff.js';
-import { open } from '../node-read.js';
 import type { Checkpoint } from '../open.js';
 import type { PreparedValue } from '../save.js';
 import { EXIT, type Command } from './command.js';
@@ -65,8 +64,7 @@ export const diffCommand: Command = {
       bar?.onProgress({ bytesDone: sum((x) => x.bytesDone), bytesTotal: sum((x) => x.bytesTotal), tensorsDone: sum((x) => x.tensorsDone), tensorsTotal: sum((x) => x.tensorsTotal) });
     };
     try {
-      // Imported here, so that the other commands do not load the writers' value walk.
-      const [{ diffPrepared }, { prepareValue }] = await Promise.all([import('../diff.js'), import('../save.js')]);
+      const [{ open }, { diffPrepared }, { prepareValue }] = await Promise.all([import('../node-read.js'), import('../diff.js'), import('../save.js')]);
       for (const p of files) opened.push(await open(p, { unknownClasses: classes }));
       const [a, b] = opened.map((c, i) =>
         prepareValue(c.container.root, { storageBytes: (s) => c.container.readStorage(s), ...(bar === undefined ? {} : { onProgress: onProgress(i) }) }),

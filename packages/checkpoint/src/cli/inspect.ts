@@ -6,7 +6,6 @@
  * @module
  */
 
-import { inspect } from '../node-read.js';
 import type { Command } from './command.js';
 import { EXIT } from './command.js';
 import { humanBytes } from './human.js';
@@ -33,6 +32,7 @@ export const inspectCommand: Command = {
   async run(positionals, values, io) {
     const [file] = expectArgs(positionals, ['FILE']) as [string];
     const hash = values['no-hash'] !== true;
+    const { inspect } = await import('../node-read.js');
     const bar = progressDisplay(io, values, 'inspect');
     let r;
     try {

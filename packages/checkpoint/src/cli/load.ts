@@ -7,7 +7,6 @@
  */
 
 import { createDeviceRuntime } from '@x/device';
-import { load } from '../node-read.js';
 import { EXIT, type CliOption, type Command } from './command.js';
 import { humanBytes } from './human.js';
 import { progressDisplay } from './progress.js';
@@ -46,6 +45,7 @@ export const loadCommand: Command = {
     const spec = values['map-location'];
     const mapLocation = typeof spec === 'string' ? parseMapLocation(spec) : undefined;
     const classes = unknownClasses(values);
+    const { load } = await import('../node-read.js');
     const runtime = await createDeviceRuntime({ devices: ['cpu'] }); // a fresh ledger: the report counts this load only; load prepares other devices it places on
     const bar = progressDisplay(io, values, 'load');
     let report;

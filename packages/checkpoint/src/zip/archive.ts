@@ -8,7 +8,6 @@
 import { CheckpointError, quote } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { readInto, type ByteSource } from '../source.js';
-import { crc32 } from './crc32.js';
 import { readDirectory, u64, type CentralEntry } from './directory.js';
 import { LFH_SIZE, SIG_DESCRIPTOR, SIG_LFH } from './layout.js';
 import { inflateRaw } from './inflate.js';
@@ -216,6 +215,8 @@ export async function openZip(source: ByteSource, options: ZipOptions = {}): Pro
         if (n > 0) checkDescriptor(await source.read(at + entry.compressedSize, n), e, at + entry.compressedSize);
       }
       if (options.verify === true) {
+        // Imported on the first check: an unverified read does not load zlib's native CRC-32.
+        const { crc32 } = await import('./crc32.js');
         const actual = crc32(data);
         if (actual !== entry.crc32) {
           throw new CheckpointError('ZIP_CRC_MISMATCH', `CRC-32 is 0x${hex(actual)}, the directory says 0x${hex(entry.crc32)}`, {
