@@ -4,9 +4,9 @@
  * sends every byte, and a real placement with the runtime's ledger.
  */
 import { loadCheckpoint, openResolved, type Checkpoint, type LoadReport, type ResolvedSource } from '@x/checkpoint';
-import type { DeviceRuntime } from '@x/device';
+import { formatBytes, type DeviceRuntime } from '@x/device';
 import { errorBox, errorCode, errorMessage } from './errors-view.js';
-import { formatBytes, formatMs } from './format.js';
+import { formatMs } from './format.js';
 import { disposePlaced } from './placed-values.js';
 import { html } from './svg.js';
 

@@ -3,10 +3,9 @@
  * run for every strategy and drawn as bytes per device per strategy.
  */
 import type { Checkpoint, CheckpointEntry } from '@x/checkpoint';
-import { dtypeInfo, tfItemSize } from '@x/device';
+import { dtypeInfo, formatBytes, tfItemSize } from '@x/device';
 import { parseMaxMemory, planDeviceMap, type DevicePlan, type PlanStrategy, type SizeEntry } from '@x/migrate';
 import { errorBox } from './errors-view.js';
-import { formatBytes } from './format.js';
 import { planChart, type StrategyBars } from './plan-chart.js';
 import { html } from './svg.js';
 import { yieldToPage } from './yield-to-page.js';

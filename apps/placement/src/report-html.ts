@@ -8,8 +8,9 @@
  * @module
  */
 
+import { formatBytes } from '@x/device';
 import { ledgerDevices, type StrategyLedger, type StrategyName } from '@x/migrate';
-import { byteTicks, formatBytes } from './byte-scale.js';
+import { byteTicks } from './byte-scale.js';
 
 /**
  * What {@link renderReport} shows.
