@@ -1,20 +1,5 @@
 /** Readable numbers for the page. */
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
-
-/** `16777216` -> `16 MiB`, `1419383121` -> `1.32 GiB` (binary units, three significant digits). */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return String(bytes);
-  let value = Math.abs(bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${bytes < 0 ? '-' : ''}${Number(value.toFixed(digits))} ${UNITS[unit]}`;
-}
-
 /** A statistic: up to 5 significant digits, exponent form for very large or small magnitudes. */
 export function formatValue(x: number): string {
   if (!Number.isFinite(x)) return String(x);

@@ -5,9 +5,9 @@
  */
 import type { Checkpoint, LoadReport } from '@x/checkpoint';
 import { loadCheckpoint, openResolved, type ResolvedSource } from '@x/checkpoint/internal';
-import type { DeviceRuntime } from '@x/device';
+import { formatBytes, type DeviceRuntime } from '@x/device';
 import { errorBox, errorCode, errorMessage } from './errors-view.js';
-import { formatBytes, formatMs } from './format.js';
+import { formatMs } from './format.js';
 import { disposePlaced } from './placed-values.js';
 import { html } from './svg.js';
 

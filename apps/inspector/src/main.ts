@@ -1,10 +1,10 @@
 /** The page: opening sources, the summary, the tensor list and panel, map_location and plan panels. */
 import type { Checkpoint, CheckpointEntry } from '@x/checkpoint';
 import { openResolved } from '@x/checkpoint/internal';
-import type { DeviceRuntime } from '@x/device';
+import { formatBytes, type DeviceRuntime } from '@x/device';
 import { availableDevices, createBrowserRuntime } from './browser-runtime.js';
 import { errorBox } from './errors-view.js';
-import { formatBytes, formatMs } from './format.js';
+import { formatMs } from './format.js';
 import { locationsPanel } from './locations-panel.js';
 import { planPanel } from './plan-panel.js';
 import { droppedFiles, fromPickedFiles, fromUrlText, pickedFiles, type Opening } from './sources.js';

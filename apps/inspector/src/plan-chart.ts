@@ -1,5 +1,5 @@
 /** Bytes per device per strategy as a horizontal bar chart: budget outline, used bytes filled, readable sizes. */
-import { formatBytes } from './format.js';
+import { formatBytes } from '@x/device';
 import { svg } from './svg.js';
 
 /** One strategy's bars. */

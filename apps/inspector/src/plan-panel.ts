@@ -3,11 +3,10 @@
  * run for every strategy and drawn as bytes per device per strategy.
  */
 import type { Checkpoint, CheckpointEntry } from '@x/checkpoint';
-import { dtypeInfo, tfItemSize } from '@x/device';
+import { dtypeInfo, formatBytes, tfItemSize } from '@x/device';
 import { planDeviceMap, type DevicePlan, type PlanStrategy, type SizeEntry } from '@x/migrate';
 import { parseMaxMemory } from '@x/migrate/cli';
 import { errorBox } from './errors-view.js';
-import { formatBytes } from './format.js';
 import { planChart, type StrategyBars } from './plan-chart.js';
 import { html } from './svg.js';
 import { yieldToPage } from './yield-to-page.js';

@@ -5,6 +5,7 @@
  */
 import { CheckpointError, fromBlob, type ByteSource } from '@x/checkpoint';
 import { resolveSource, type ResolvedSource } from '@x/checkpoint/internal';
+import { quote } from '@x/device';
 
 /** A file with the path it had inside a dropped or picked folder (`''` for a lone file). */
 export interface PickedFile {
@@ -44,7 +45,7 @@ export function fromPickedFiles(files: readonly PickedFile[], onRead: (bytes: nu
       resolve: async (name) => {
         const file = byName.get(name.split('/').pop() ?? name);
         if (file === undefined) {
-          throw new CheckpointError('SOURCE_IO', `shard ${JSON.stringify(name.slice(0, 64))} is not in the opened folder (${files.length} files)`);
+          throw new CheckpointError('SOURCE_IO', `shard ${quote(name)} is not in the opened folder (${files.length} files)`);
         }
         return counting(fromBlob(file, file.name), onRead);
       },

@@ -1,8 +1,8 @@
 /** The selected tensor: its description, and statistics with a histogram on the chosen backend. */
 import type { Checkpoint, CheckpointEntry, Materialised } from '@x/checkpoint';
-import type { DeviceRuntime } from '@x/device';
+import { formatBytes, type DeviceRuntime } from '@x/device';
 import { errorBox } from './errors-view.js';
-import { formatBytes, formatMs, formatShape, formatValue } from './format.js';
+import { formatMs, formatShape, formatValue } from './format.js';
 import { histogramChart } from './histogram-chart.js';
 import { disposePlaced, valuesTensor } from './placed-values.js';
 import { html } from './svg.js';

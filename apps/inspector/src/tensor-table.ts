@@ -3,7 +3,8 @@
  * so 10,000 tensors scroll as smoothly as ten.
  */
 import type { CheckpointEntry } from '@x/checkpoint';
-import { formatBytes, formatShape } from './format.js';
+import { formatBytes } from '@x/device';
+import { formatShape } from './format.js';
 import { html } from './svg.js';
 
 const ROW_HEIGHT = 26;

@@ -1,10 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { browserTestsRun, launchChromium } from '@x-tools/browser-test';
-import { createDeviceRuntime, type DeviceRuntime } from '@x/device';
+import { createDeviceRuntime, formatBytes, type DeviceRuntime } from '@x/device';
 import type { StrategyLedger } from '@x/migrate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatBytes } from './byte-scale.js';
 import { DEFAULT_CHECKPOINT, runPlacement } from './placement.js';
 import { renderReport } from './report-html.js';
 

@@ -8,9 +8,10 @@
  * @module
  */
 
+import { formatBytes } from '@x/device';
 import type { StrategyLedger, StrategyName } from '@x/migrate';
 import { ledgerDevices } from '@x/migrate/cli';
-import { byteTicks, formatBytes } from './byte-scale.js';
+import { byteTicks } from './byte-scale.js';
 
 /**
  * What {@link renderReport} shows.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CheckpointError, isCheckpointError, MAX_MESSAGE_LENGTH, quote } from './errors.js';
+import { MAX_MESSAGE_LENGTH } from '@x/device';
+import { CheckpointError, isCheckpointError } from './errors.js';
 
 describe('CheckpointError', () => {
   it('carries code, entry, offset, details and cause, and appends the location', () => {
@@ -17,19 +18,5 @@ describe('CheckpointError', () => {
     const e = new CheckpointError('PICKLE_TYPE', 'x'.repeat(2000), { entry: 'e'.repeat(2000) });
     expect(e.message.length).toBe(MAX_MESSAGE_LENGTH);
     expect(e.message.endsWith('…')).toBe(true);
-  });
-});
-
-describe('quote', () => {
-  it('escapes quotes, backslashes, controls, bidi and non-ASCII', () => {
-    expect(quote('a"b\\c')).toBe('"a\\"b\\\\c"');
-    expect(quote('os\nsystem')).toBe('"os\\x0asystem"');
-    expect(quote('\u001b[31m\u202e\u00e9')).toBe('"\\x1b[31m\\u202e\\xe9"');
-  });
-
-  it('cuts to 64 characters before escaping and marks the cut', () => {
-    const q = quote('a'.repeat(100));
-    expect(q).toBe(`"${'a'.repeat(64)}"…`);
-    expect(quote('\n'.repeat(100)).length).toBe(64 * 4 + 3);
   });
 });

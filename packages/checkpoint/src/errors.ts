@@ -1,11 +1,15 @@
 /**
  * The one error class of `@x/checkpoint`, with the stable codes of research/security.md
  * ("Suggested limits and error codes") plus `SOURCE_IO` (a byte source could not be read),
+ * `SOURCE_INVALID` (what was passed as the source is not bytes, a `Blob`, a URL, a path or a
+ * `ByteSource`), `OPTION_INVALID` (an option of `open`/`load`/`inspect` of the wrong type or value),
  * `OUTPUT_IO` (a file could not be written: disk full, permission denied, a directory in the way)
- * and `ZIP_CORRUPT_DATA` (a deflated record does not inflate).
+ * and `ZIP_CORRUPT_DATA` (a deflated record does not inflate). It extends `@x/device`'s
+ * `CodedError`; untrusted text goes into messages through `@x/device`'s `quote`.
  *
  * @module
  */
+import { CodedError, isCodedError, quote, type CodedErrorInit } from '@x/device';
 
 /**
  * Stable machine-readable error codes.
@@ -19,6 +23,8 @@ export type CheckpointErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'INPUT_TRUNCATED'
   | 'SOURCE_IO'
+  | 'SOURCE_INVALID'
+  | 'OPTION_INVALID'
   | 'OUTPUT_IO'
   | 'ARCHIVE_EMPTY'
   | 'ARCHIVE_LAYOUT'
@@ -81,26 +87,6 @@ export type CheckpointErrorCode =
   | 'RESERVED_NAME';
 
 /**
- * Longest message a {@link CheckpointError} carries (security.md `L_MSG`).
- *
- * @example
- * ```ts
- * e.message.length <= MAX_MESSAGE_LENGTH; // always true
- * ```
- */
-export const MAX_MESSAGE_LENGTH = 512;
-
-/**
- * Longest piece of untrusted text (names from the file, URLs) echoed into a message.
- *
- * @example
- * ```ts
- * quote('x'.repeat(MAX_QUOTED_LENGTH + 1)).endsWith('…'); // true
- * ```
- */
-export const MAX_QUOTED_LENGTH = 64;
-
-/**
  * Where an error happened: the archive entry and/or the absolute byte offset.
  *
  * @example
@@ -123,17 +109,12 @@ export interface ErrorWhere {
  * new CheckpointError('ZIP_OVERLAP', 'entries overlap', { entry: 'archive/data/0', offset: 320 });
  * ```
  */
-export interface CheckpointErrorInit extends ErrorWhere {
-  /** Structured facts (sizes, limits, type names); never raw file bytes. */
-  readonly details?: Record<string, unknown> | undefined;
-  /** The underlying error, when one was wrapped. */
-  readonly cause?: unknown;
-}
+export interface CheckpointErrorInit extends ErrorWhere, CodedErrorInit {}
 
 /**
  * Error thrown for every malformed, unsafe, oversized or unreadable input. The message says what
- * was expected, what was found and where; it is at most {@link MAX_MESSAGE_LENGTH} characters and
- * untrusted strings in it went through {@link quote}.
+ * was expected, what was found and where; it is at most 512 characters (`MAX_MESSAGE_LENGTH`)
+ * and untrusted strings in it went through `quote`.
  *
  * @example
  * ```ts
@@ -142,15 +123,11 @@ export interface CheckpointErrorInit extends ErrorWhere {
  * }
  * ```
  */
-export class CheckpointError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: CheckpointErrorCode;
+export class CheckpointError extends CodedError<CheckpointErrorCode> {
   /** Archive entry the error is about, if any (untrusted text, not escaped). */
   readonly entry: string | undefined;
   /** Absolute byte offset the error is about, if any. */
   readonly offset: number | undefined;
-  /** Structured facts about the failure. */
-  readonly details: Record<string, unknown> | undefined;
 
   /**
    * @param code - stable error code.
@@ -158,12 +135,9 @@ export class CheckpointError extends Error {
    * @param init - entry, offset, details and cause.
    */
   constructor(code: CheckpointErrorCode, message: string, init: CheckpointErrorInit = {}) {
-    super(bound(message + locationSuffix(init)), init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = 'CheckpointError';
-    this.code = code;
+    super('CheckpointError', code, message + locationSuffix(init), init);
     this.entry = init.entry;
     this.offset = init.offset;
-    this.details = init.details;
   }
 }
 
@@ -177,29 +151,7 @@ export class CheckpointError extends Error {
  * ```
  */
 export function isCheckpointError(e: unknown): e is CheckpointError {
-  return e instanceof Error && e.name === 'CheckpointError' && typeof (e as { code?: unknown }).code === 'string';
-}
-
-/**
- * Makes untrusted text safe to echo: cut to {@link MAX_QUOTED_LENGTH} UTF-16 units, `"` and `\`
- * escaped, everything outside printable ASCII written as `\xNN` or `\uNNNN`, wrapped in double
- * quotes; a cut is marked with `…`.
- *
- * @example
- * ```ts
- * quote('os\nsystem'); // '"os\\x0asystem"'
- * quote('a'.repeat(100)).length; // 67: 64 characters, two quotes and '…'
- * ```
- */
-export function quote(text: string): string {
-  const cut = text.length > MAX_QUOTED_LENGTH;
-  const head = cut ? text.slice(0, MAX_QUOTED_LENGTH) : text;
-  const escaped = head.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, (c) => {
-    const code = c.charCodeAt(0);
-    if (c === '"' || c === '\\') return `\\${c}`;
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-  return `"${escaped}"${cut ? '…' : ''}`;
+  return isCodedError(e, 'CheckpointError');
 }
 
 function locationSuffix({ entry, offset }: ErrorWhere): string {
@@ -207,8 +159,4 @@ function locationSuffix({ entry, offset }: ErrorWhere): string {
   if (entry !== undefined) parts.push(`entry ${quote(entry)}`);
   if (offset !== undefined) parts.push(`byte offset ${offset}`);
   return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
-}
-
-function bound(message: string): string {
-  return message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : message;
 }

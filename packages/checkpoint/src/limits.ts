@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { quote } from '@x/device';
 import { CheckpointError, type CheckpointErrorCode, type ErrorWhere } from './errors.js';
 
 /**
@@ -137,12 +138,27 @@ const LIMIT_CODES: Readonly<Record<LimitName, CheckpointErrorCode>> = {
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const merged: Record<string, number> = { ...DEFAULT_LIMITS };
   for (const [name, value] of Object.entries(overrides)) {
-    if (!Object.hasOwn(DEFAULT_LIMITS, name)) throw new TypeError(`unknown limit '${name}'`);
-    if (typeof value !== 'number' || !(value > 0)) throw new TypeError(`limit '${name}' must be a positive number`);
+    const problem = limitProblem(name, value);
+    if (problem !== undefined) throw new TypeError(problem);
     merged[name] = value;
   }
   merged.maxTensorBytes = Math.min(merged.maxTensorBytes!, PLATFORM_MAX_BYTES);
   return Object.freeze(merged as unknown as Limits);
+}
+
+/**
+ * What is wrong with overriding limit `name` by `value` (an unknown name, a value that is not a
+ * positive number), or `undefined` when nothing is.
+ *
+ * @example
+ * ```ts
+ * limitProblem('maxOps', 0); // "limit 'maxOps' must be a positive number; got 0"
+ * ```
+ */
+export function limitProblem(name: string, value: unknown): string | undefined {
+  if (!Object.hasOwn(DEFAULT_LIMITS, name)) return `unknown limit ${quote(name, "'")}`;
+  if (typeof value !== 'number' || !(value > 0)) return `limit '${name}' must be a positive number; got ${typeof value === 'string' ? quote(value) : quote(String(value), '')}`;
+  return undefined;
 }
 
 /**

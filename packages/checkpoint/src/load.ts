@@ -168,6 +168,15 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
  * const sd = value as Map<string, Tensor>;
  * report.tensors[0]; // { name: 'weight', device: 'cpu', dtype: 'float32', torchDType: 'float16', … }
  * ```
+ * @throws `CheckpointError` `SOURCE_INVALID` (not a source) or `OPTION_INVALID` (an option
+ *   of the wrong type or value) before anything is read; `SOURCE_IO` / `INPUT_TRUNCATED` when the
+ *   source cannot be read; the format, zip, pickle and limit codes for a malformed, unsafe or
+ *   oversized file (README "Errors").
+ * @throws `DeviceError` (from `@x/device`) `MAP_LOCATION_INVALID`, `DEVICE_INVALID` or
+ *   `LOCATION_UNKNOWN` for a `mapLocation` it cannot use and `DEVICE_UNAVAILABLE` for a device
+ *   the runtime does not have, all before any tensor is created; other codes of the runtime's
+ *   own (`BACKEND_UNBOUND`). An error thrown by a `mapLocation` function or an `onProgress`
+ *   callback propagates as thrown.
  */
 export async function load<T = unknown>(source: CheckpointSource, options: LoadOptions = {}): Promise<LoadResult<T>> {
   return loadCheckpoint<T>(await open(source, options));

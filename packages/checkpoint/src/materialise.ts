@@ -7,11 +7,12 @@
  * @module
  */
 import {
-  MetaTensor,
   device,
   dtypeInfo,
   float32ToBfloat16,
   isDeviceError,
+  MetaTensor,
+  quote,
   rawView,
   tfItemSize,
   toTensorData,
@@ -25,7 +26,7 @@ import {
   type TorchDType,
   type TypedArray,
 } from '@x/device';
-import { CheckpointError, quote } from './errors.js';
+import { CheckpointError } from './errors.js';
 import { dequantizePacked, elementsPerByte, packedBytes } from './packed-quantized.js';
 import type {
   CompressedLayout,

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerConverter } from './convert-workers.js';
 import { inspectCheckpoint, type InspectOptions, type InspectResult } from './inspect.js';
+import { checkLoadOptions } from './load-arguments.js';
 import { loadCheckpoint, type LoadResult } from './load.js';
 import { openResolved, resolveSource, type Checkpoint, type CheckpointSource, type LoadOptions, type ResolvedSource } from './open.js';
 import { weightsFile } from './model-directory.js';
@@ -53,8 +54,10 @@ export async function resolveNodeSource(input: CheckpointSource, options: Pick<L
  * console.log(ckpt.entries.map((e) => `${e.name} ${e.dtype} [${e.shape}] @${e.location}`));
  * await ckpt.close();
  * ```
+ * @throws As the isomorphic `open`; a path that cannot be opened or read is `SOURCE_IO`.
  */
 export async function open(source: CheckpointSource, options: LoadOptions = {}): Promise<Checkpoint> {
+  checkLoadOptions(options);
   return openResolved(await resolveNodeSource(source, options), options, converter);
 }
 
@@ -65,6 +68,7 @@ export async function open(source: CheckpointSource, options: LoadOptions = {}):
  * ```ts
  * const { value, report } = await load('model.pt', { mapLocation: 'cpu' });
  * ```
+ * @throws As the isomorphic `load`; a path that cannot be opened or read is `SOURCE_IO`.
  */
 export async function load<T = unknown>(source: CheckpointSource, options: LoadOptions = {}): Promise<LoadResult<T>> {
   return loadCheckpoint<T>(await open(source, options));

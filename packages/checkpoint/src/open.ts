@@ -8,6 +8,7 @@
 import {
   createDeviceRuntime,
   dtypeInfo,
+  quote,
   resolveLocation,
   tfItemSize,
   type Device,
@@ -19,9 +20,10 @@ import {
   type TorchDType,
 } from '@x/device';
 import type { CheckpointFormat, PathKey } from './container.js';
-import { CheckpointError, quote } from './errors.js';
+import { CheckpointError } from './errors.js';
 import type { FormatContainer } from './formats/format-reader.js';
 import { openContainer } from './formats/index.js';
+import { callerByteSource, checkLoadOptions } from './load-arguments.js';
 import { checkBound, resolveLimits, type Limits } from './limits.js';
 import {
   describeRef,
@@ -640,12 +642,7 @@ export async function resolveSource(input: CheckpointSource): Promise<ResolvedSo
     }
     return { source: await fromUrl(url), resolve: (name) => fromUrl(new URL(name, url)) };
   }
-  if (isByteSource(input)) return { source: input };
-  throw new TypeError('expected a ByteSource, Uint8Array, ArrayBuffer, Blob, URL or string');
-}
-
-function isByteSource(v: unknown): v is ByteSource {
-  return typeof v === 'object' && v !== null && typeof (v as ByteSource).read === 'function' && typeof (v as ByteSource).size === 'number';
+  return { source: callerByteSource(input) };
 }
 
 /**
@@ -692,7 +689,12 @@ export async function openResolved(resolved: ResolvedSource, options: LoadOption
  * const w = await ckpt.tensor(ckpt.names[0]!);
  * await ckpt.close();
  * ```
+ * @throws `CheckpointError` `SOURCE_INVALID` (not a source) or `OPTION_INVALID` (an option
+ *   of the wrong type or value) before anything is read; `SOURCE_IO` / `INPUT_TRUNCATED` when the
+ *   source cannot be read; the format, zip, pickle and limit codes for a malformed, unsafe or
+ *   oversized file (README "Errors").
  */
 export async function open(source: CheckpointSource, options: LoadOptions = {}): Promise<Checkpoint> {
+  checkLoadOptions(options);
   return openResolved(await resolveSource(source), options);
 }

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { TorchDType } from '@x/device';
-import { CheckpointError, quote } from './errors.js';
+import { quote, type TorchDType } from '@x/device';
+import { CheckpointError } from './errors.js';
 import { contiguousStrides } from './tensor-refs.js';
 import type { TensorRef } from './values.js';
 

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { dtypeInfo, type TorchDType } from '@x/device';
-import { CheckpointError, quote } from './errors.js';
+import { dtypeInfo, quote, type TorchDType } from '@x/device';
+import { CheckpointError } from './errors.js';
 import type { ByteSink } from './zip-writer.js';
 
 /**

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { CheckpointError, quote } from './errors.js';
+import { quote } from '@x/device';
+import { CheckpointError } from './errors.js';
 import { writeSafetensors, type SafetensorsHeader, type SafetensorsTensorInput } from './safetensors.js';
 import { isTfTensor, prepareValue, type PrepareOptions, type PreparedValue } from './save.js';
 import { isTensorRef } from './values.js';

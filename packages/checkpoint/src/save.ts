@@ -7,8 +7,8 @@
  * @module
  */
 
-import { dtypeInfo, fromTensorData, MetaTensor, toTensorData, type DeviceRuntime, type TensorValues, type TorchDType } from '@x/device';
-import { CheckpointError, quote } from './errors.js';
+import { dtypeInfo, fromTensorData, MetaTensor, quote, toTensorData, type DeviceRuntime, type TensorValues, type TorchDType } from '@x/device';
+import { CheckpointError } from './errors.js';
 import { gather, isContiguous, numel, RawTensor, tensorInfo, type RawQuantizer, type SparseTensors } from './materialise.js';
 import { markNumpyScalar, numpyScalarModule, numpyScalarType } from './pickle/numpy.js';
 import { contiguousStrides, isTensorKind, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';

@@ -8,8 +8,8 @@
  */
 
 import { join } from 'node:path';
-import { dtypeInfo } from '@x/device';
-import { CheckpointError, quote } from './errors.js';
+import { dtypeInfo, quote } from '@x/device';
+import { CheckpointError } from './errors.js';
 import { writeSafetensors } from './safetensors.js';
 import { checkFlatStateDict, safetensorsInputs } from './save-safetensors.js';
 import { archivePrefix, writeFileAtomic } from './save-node.js';

@@ -7,8 +7,9 @@
  */
 import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { quote } from '@x/device';
 import type { MmapBinding } from '@x/mmap';
-import { CheckpointError, quote } from './errors.js';
+import { CheckpointError } from './errors.js';
 import { checkRange, type ByteSource } from './source.js';
 
 /**

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { CheckpointError, quote } from './errors.js';
+import { quote } from '@x/device';
+import { CheckpointError } from './errors.js';
 
 /**
  * Random access to the bytes of a file, buffer, Blob or URL.

@@ -3,8 +3,9 @@
  * §1.11 / §2.8 and error assertions.
  */
 import { PickleBuilder } from '@x-tools/test-utils';
+import { MAX_MESSAGE_LENGTH } from '@x/device';
 import { expect } from 'vitest';
-import { isCheckpointError, MAX_MESSAGE_LENGTH, type CheckpointErrorCode } from './errors.js';
+import { isCheckpointError, type CheckpointErrorCode } from './errors.js';
 
 /** research/pytorch-format.md §1.11: `torch.save(torch.arange(6.).reshape(2,3), io.BytesIO())`, torch 1.13, copied verbatim. */
 export const GOLDEN_DUMP = `

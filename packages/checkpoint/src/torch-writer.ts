@@ -5,6 +5,7 @@
  * @module
  */
 
+import { quote } from '@x/device';
 import { CheckpointError } from './errors.js';
 import { pickle, type PickledStorage, type PickleOptions } from './pickler.js';
 import type { StorageRef } from './values.js';
@@ -92,7 +93,7 @@ export async function writeTorchZip(value: unknown, sink: ByteSink, options: Wri
   }
   const prefix = options.prefix ?? 'archive';
   if (prefix === '' || prefix.includes('/')) {
-    throw new CheckpointError('ARCHIVE_LAYOUT', `prefix must be a non-empty name without '/', got ${JSON.stringify(prefix.slice(0, 64))}`);
+    throw new CheckpointError('ARCHIVE_LAYOUT', `prefix must be a non-empty name without '/', got ${quote(prefix)}`);
   }
   const { bytes, storages } = pickle(value, { ...options, sparseAs113: options.sparseAs113 ?? layout === '1.13' });
   const zip = new ZipWriter(sink, { alignment });

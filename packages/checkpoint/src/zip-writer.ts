@@ -7,6 +7,7 @@
  * @module
  */
 
+import { quote } from '@x/device';
 import { concatBytes } from './concat-bytes.js';
 import { CheckpointError } from './errors.js';
 import { crc32 } from './zip/crc32.js';
@@ -130,7 +131,7 @@ export class ZipWriter {
    * ```
    */
   async add(name: string, data: Uint8Array | ChunkedData): Promise<number> {
-    if (this.finished) throw new CheckpointError('ARCHIVE_LAYOUT', `record ${JSON.stringify(name.slice(0, 64))} added after finish()`);
+    if (this.finished) throw new CheckpointError('ARCHIVE_LAYOUT', `record ${quote(name)} added after finish()`);
     const nameBytes = utf8.encode(name);
     if (nameBytes.length > 0xffff) throw new CheckpointError('ARCHIVE_LAYOUT', `record name is ${nameBytes.length} bytes, at most 65535 fit a ZIP header`);
     const offset = this.cursor;

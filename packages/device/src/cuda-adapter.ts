@@ -6,7 +6,7 @@
  * @module
  */
 import type * as TF from '@tensorflow/tfjs-core';
-import { clip } from './errors.js';
+import { quote } from './errors.js';
 
 /**
  * The backend name tfjs-node-gpu registers.
@@ -75,7 +75,7 @@ export async function probeCuda(tf: typeof TF, load: CudaLoader = importTfjsNode
   try {
     await load();
   } catch (e) {
-    return absent(`${PEER} could not be loaded: ${clip(e instanceof Error ? e.message : String(e))}`);
+    return absent(`${PEER} could not be loaded: ${quote(e instanceof Error ? e.message : String(e), '')}`);
   } finally {
     if (previous != null && tf.getBackend() !== previous) await tf.setBackend(previous);
   }

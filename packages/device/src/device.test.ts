@@ -87,7 +87,7 @@ describe('device(): grammar (devices.md §A1; texts as printed by torch 1.13 tor
     const long = `x${'\u0000'.repeat(100)}`;
     const e = errorOf(() => device(long));
     expect(e.message.length).toBeLessThan(512);
-    expect(e.message).toContain('\\u0000');
+    expect(e.message).toContain('\\x00');
     expect(e.message).not.toContain('\u0000');
   });
 });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DeviceError, clip } from './errors.js';
+import { DeviceError, quote } from './errors.js';
 
 /**
  * Device types torch 1.13 knows, in the order its error message lists them (verified against torch 1.13),
@@ -127,7 +127,7 @@ export function device(spec: DeviceLike | number, index?: number): Device {
   const parsed = parseDeviceString(spec);
   if (index === undefined) return parsed;
   if (parsed.index !== undefined) {
-    throw invalid(`type (string) must not include an index because index was passed explicitly: ${clip(spec)}`);
+    throw invalid(`type (string) must not include an index because index was passed explicitly: ${quote(spec, '')}`);
   }
   return new Device(parsed.type, checkIndex(index));
 }
@@ -135,22 +135,22 @@ export function device(spec: DeviceLike | number, index?: number): Device {
 function parseDeviceString(spec: string): Device {
   if (spec.length === 0) throw invalid('Device string must not be empty');
   const m = DEVICE_PATTERN.exec(spec);
-  if (m === null) throw invalid(`Invalid device string: '${clip(spec)}'`);
+  if (m === null) throw invalid(`Invalid device string: ${quote(spec, "'")}`);
   const type = m[1] as string;
   const digits = m[2];
   if (!KNOWN_TYPES.has(type)) {
-    throw invalid(`Expected one of ${[...KNOWN_TYPES].join(', ')} device type at start of device string: ${clip(type)}`);
+    throw invalid(`Expected one of ${[...KNOWN_TYPES].join(', ')} device type at start of device string: ${quote(type, '')}`);
   }
   if (digits === undefined) return new Device(type);
   const idx = Number(digits);
   if (idx > MAX_PARSED_INDEX) {
-    throw invalid(`Could not parse device index '${clip(digits)}' in device string '${clip(spec)}'`);
+    throw invalid(`Could not parse device index ${quote(digits, "'")} in device string ${quote(spec, "'")}`);
   }
   return new Device(type, idx);
 }
 
 function checkIndex(index: number): number {
-  if (!Number.isSafeInteger(index)) throw invalid(`Device index must be an integer, got ${clip(String(index))}`);
+  if (!Number.isSafeInteger(index)) throw invalid(`Device index must be an integer, got ${quote(String(index), '')}`);
   if (index < 0) throw invalid('Device index must not be negative');
   return index;
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { DeviceError, clip } from './errors.js';
+import { DeviceError, quote } from './errors.js';
 import {
   bfloat16ToFloat32,
   checkWidening,
@@ -200,7 +200,7 @@ export const TORCH_DTYPES: readonly TorchDType[] = Object.freeze([...INFOS.keys(
  */
 export function dtypeInfo(d: TorchDType): DTypeInfo {
   const info = INFOS.get(d);
-  if (info === undefined) throw new DeviceError('DTYPE_UNSUPPORTED', `unknown torch dtype '${clip(String(d))}'`);
+  if (info === undefined) throw new DeviceError('DTYPE_UNSUPPORTED', `unknown torch dtype ${quote(String(d), "'")}`);
   return info;
 }
 
@@ -562,5 +562,5 @@ function checkRange(values: Int32Array | Uint8Array, lo: number, hi: number, tar
 }
 
 function unsupportedWrite(kind: string, target: TorchDType): DeviceError {
-  return new DeviceError('DTYPE_UNSUPPORTED', `cannot write ${clip(kind)} tensor data as ${target}`, { dtype: target });
+  return new DeviceError('DTYPE_UNSUPPORTED', `cannot write ${quote(kind, '')} tensor data as ${target}`, { dtype: target });
 }

@@ -6,8 +6,8 @@
  */
 export { Device, device, TORCH_DEVICE_TYPES, TFJS_DEVICE_TYPES } from './device.js';
 export type { DeviceLike } from './device.js';
-export { DeviceError, isDeviceError, clip } from './errors.js';
-export type { DeviceErrorCode } from './errors.js';
+export { CodedError, DeviceError, isCodedError, isDeviceError, MAX_MESSAGE_LENGTH, quote } from './errors.js';
+export type { CodedErrorInit, DeviceErrorCode, QuoteMark } from './errors.js';
 export {
   dtypeInfo,
   dtypeFromStorageName,
@@ -28,6 +28,7 @@ export {
   float8Table,
 } from './float-bits.js';
 export type { Float8Format } from './float-bits.js';
+export { formatBytes } from './format-bytes.js';
 export { Ledger } from './ledger.js';
 export type { DeviceUsage, LedgerSnapshot } from './ledger.js';
 export { resolveLocation } from './map-location.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import { Device, device, type DeviceLike } from './device.js';
-import { DeviceError, clip } from './errors.js';
+import { DeviceError, quote } from './errors.js';
 import type { TorchDType } from './dtype.js';
 
 /**
@@ -103,8 +103,8 @@ function restoreTag(tag: string): Device {
   if (typeof tag === 'string' && PREFIX_TAGS.some((p) => tag.startsWith(p))) return device(tag);
   throw new DeviceError(
     'LOCATION_UNKNOWN',
-    `don't know how to restore data location of torch.storage.UntypedStorage (tagged with ${clip(String(tag))})`,
-    { location: clip(String(tag)) },
+    `don't know how to restore data location of torch.storage.UntypedStorage (tagged with ${quote(String(tag), '')})`,
+    { location: quote(String(tag), '') },
   );
 }
 
@@ -121,6 +121,6 @@ function isPlainRecord(value: unknown): value is Readonly<Record<string, DeviceL
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'object') return clip((value as object).constructor?.name ?? 'object');
+  if (typeof value === 'object') return quote((value as object).constructor?.name ?? 'object', '');
   return typeof value;
 }

@@ -9,7 +9,7 @@ import type * as TF from '@tensorflow/tfjs-core';
 import { probeCuda, type CudaLoader, type CudaProbe } from './cuda-adapter.js';
 import { Device, device, type DeviceLike } from './device.js';
 import { tfItemSize, type TensorValues, type TfDType } from './dtype.js';
-import { DeviceError, clip, isDeviceError } from './errors.js';
+import { DeviceError, quote, isDeviceError } from './errors.js';
 import { Ledger } from './ledger.js';
 
 type Tf = typeof TF;
@@ -255,11 +255,11 @@ function parseBindings(bindings: Record<string, string>): Map<string, string[]> 
   for (const [key, backend] of Object.entries(bindings)) {
     const d = device(key);
     if (d.type === 'meta') throw bindingError(`'meta' holds no data and cannot be bound to a backend`);
-    if (d.type === 'cpu' && d.index !== undefined) throw bindingError(`cpu has one device; bind 'cpu', not '${clip(key)}'`);
+    if (d.type === 'cpu' && d.index !== undefined) throw bindingError(`cpu has one device; bind 'cpu', not ${quote(key, "'")}`);
     const where = `${d.type}:${d.index ?? 0}`;
     const previous = owner.get(backend);
     if (previous !== undefined) {
-      throw bindingError(`backend '${clip(backend)}' is bound to both ${previous} and ${where}; one backend holds one device`);
+      throw bindingError(`backend ${quote(backend, "'")} is bound to both ${previous} and ${where}; one backend holds one device`);
     }
     owner.set(backend, where);
     const list = byType.get(d.type) ?? [];
@@ -284,7 +284,7 @@ async function loadWasm(tf: Tf, wasmPaths: string | undefined): Promise<{ loaded
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
   } catch (e) {
-    return { loaded: false, reason: `@tensorflow/tfjs-backend-wasm could not be loaded: ${clip(String(e))}` };
+    return { loaded: false, reason: `@tensorflow/tfjs-backend-wasm could not be loaded: ${quote(String(e), '')}` };
   }
   if (!('wasm' in tf.engine().registry)) {
     const paths = wasmPaths ?? nodeWasmDist();
@@ -316,7 +316,7 @@ function totalMemory(): number | undefined {
 function checkRegistered(tf: Tf, name: string): void {
   const engine = tf.engine();
   if (!engine.backendNames().includes(name)) {
-    throw bindingError(`no TF.js backend named '${clip(name)}' is registered (registered: ${engine.backendNames().join(', ')})`);
+    throw bindingError(`no TF.js backend named ${quote(name, "'")} is registered (registered: ${engine.backendNames().join(', ')})`);
   }
 }
 
@@ -386,7 +386,7 @@ class Runtime implements DeviceRuntime {
         if (this.#instances.has(name)) continue;
         const instance = await initBackend(this.tf, name);
         if (instance === null) {
-          this.#unbind(dev.type, `TF.js backend '${clip(name)}' failed to initialise`);
+          this.#unbind(dev.type, `TF.js backend ${quote(name, "'")} failed to initialise`);
           break;
         }
         this.#instances.set(name, instance);
@@ -483,7 +483,7 @@ class Runtime implements DeviceRuntime {
     const name = Object.entries(this.tf.engine().registry).find(([, b]) => b === info.backend)?.[0] ?? 'unknown';
     throw new DeviceError(
       'BACKEND_UNBOUND',
-      `tensor data lives on TF.js backend '${clip(name)}', which no device is bound to (TF.js moves data to the active backend when an op runs there)`,
+      `tensor data lives on TF.js backend ${quote(name, "'")}, which no device is bound to (TF.js moves data to the active backend when an op runs there)`,
       { backend: name },
     );
   }
@@ -502,7 +502,7 @@ class Runtime implements DeviceRuntime {
     if (backend !== undefined) return backend;
     throw new DeviceError(
       'DEVICE_UNAVAILABLE',
-      `Device '${dev}' is bound to TF.js backend '${clip(name)}', which is not initialised yet. Fix: await runtime.prepare(['${dev}']) first, or create the runtime with devices: 'all'.`,
+      `Device '${dev}' is bound to TF.js backend ${quote(name, "'")}, which is not initialised yet. Fix: await runtime.prepare(['${dev}']) first, or create the runtime with devices: 'all'.`,
       { device: String(dev), backend: name },
     );
   }
@@ -517,7 +517,7 @@ class Runtime implements DeviceRuntime {
   #makeComplex(values: Float32Array, shape: readonly number[], name: string, backend: KernelBackend): TF.Tensor {
     const kernel = this.tf.getKernel('Complex', name);
     if (kernel === undefined) {
-      throw new DeviceError('DTYPE_UNSUPPORTED', `TF.js backend '${clip(name)}' has no complex64 support (no Complex kernel)`, { backend: name });
+      throw new DeviceError('DTYPE_UNSUPPORTED', `TF.js backend ${quote(name, "'")} has no complex64 support (no Complex kernel)`, { backend: name });
     }
     const n = values.length / 2;
     const re = new Float32Array(n);

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { device, type DeviceLike } from '@x/device';
-import { MigrateError, listNames, printable } from './errors.js';
+import { device, quote, type DeviceLike } from '@x/device';
+import { MigrateError, listNames } from './errors.js';
 
 /**
  * A device in a device map: a device string or `Device`, or an accelerator index.
@@ -69,7 +69,7 @@ export function deviceString(key: string, value: DeviceMapValue): string {
   } catch (e) {
     throw new MigrateError(
       'DEVICE_MAP_INVALID',
-      `device map entry "${printable(key)}" is not a device: ${printable(String(value))} (${e instanceof Error ? e.message : String(e)})`,
+      `device map entry ${quote(key)} is not a device: ${quote(String(value), '')} (${e instanceof Error ? e.message : String(e)})`,
       { key, value: String(value), cause: e },
     );
   }
@@ -157,8 +157,8 @@ function checkTiedGroup(group: readonly string[], placement: ReadonlyMap<string,
   const otherDevice = placement.get(other) as string;
   throw new MigrateError(
     'DEVICE_MAP_TIED_SPLIT',
-    `Tied parameters are on different devices: "${printable(first)}" on ${printable(firstDevice)}, ` +
-      `"${printable(other)}" on ${printable(otherDevice)}. They share one tensor; put them on one device ` +
+    `Tied parameters are on different devices: ${quote(first)} on ${quote(firstDevice, '')}, ` +
+      `${quote(other)} on ${quote(otherDevice, '')}. They share one tensor; put them on one device ` +
       `(map their common parent module) or use a planned strategy such as 'auto'.`,
     { group: [...group], devices: Object.fromEntries(placed.map((n) => [n, placement.get(n)])) },
   );

@@ -1,8 +1,10 @@
 /**
- * The one error class of `@x/migrate`, with stable string codes.
+ * The one error class of `@x/migrate`, with stable string codes (a `CodedError` of `@x/device`),
+ * and {@link listNames}, which joins names for a message.
  *
  * @module
  */
+import { CodedError, isCodedError, quote } from '@x/device';
 
 /**
  * Stable codes of {@link MigrateError}. Match on the code, never on the message.
@@ -46,11 +48,6 @@ export type MigrateErrorCode =
   | 'RELOCATE_SAME_FILE'
   | 'CLI_USAGE';
 
-/** Longest message a {@link MigrateError} carries; the full data is in `details`. */
-const MAX_MESSAGE = 512;
-/** Longest piece of caller- or file-provided text quoted in a message. */
-const MAX_QUOTED = 64;
-
 /**
  * Error thrown by `@x/migrate`. `code` is stable; `message` says what was expected, what was
  * found and where, and is at most 512 characters; `details` holds the complete data (full key
@@ -65,22 +62,14 @@ const MAX_QUOTED = 64;
  * }
  * ```
  */
-export class MigrateError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: MigrateErrorCode;
-  /** Complete data behind the message (not bounded). */
-  readonly details: Record<string, unknown> | undefined;
-
+export class MigrateError extends CodedError<MigrateErrorCode> {
   /**
    * @param code - Stable code.
    * @param message - Human-readable text; cut to 512 characters.
    * @param details - Complete data for programs.
    */
   constructor(code: MigrateErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 1)}…` : message);
-    this.name = 'MigrateError';
-    this.code = code;
-    this.details = details;
+    super('MigrateError', code, message, { details });
   }
 }
 
@@ -93,36 +82,12 @@ export class MigrateError extends Error {
  * ```
  */
 export function isMigrateError(e: unknown): e is MigrateError {
-  return (
-    e instanceof MigrateError ||
-    (e instanceof Error && e.name === 'MigrateError' && typeof (e as { code?: unknown }).code === 'string')
-  );
+  return isCodedError(e, 'MigrateError');
 }
 
 /**
- * Makes caller- or file-provided text safe to show in a message: cut to 64 characters and with
- * control and non-ASCII characters escaped (`\n`, `\u00e9`), so names that came from a checkpoint
- * cannot forge lines or flood a log.
- *
- * @example
- * ```ts
- * printable('features.0.weight'); // 'features.0.weight'
- * printable('a\nb');              // 'a\\nb'
- * ```
- */
-export function printable(text: string): string {
-  const cut = text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
-  return cut.replace(/[^\x20-\x7e…]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
-}
-
-/**
- * Joins names for a message the way torch and accelerate do, each made {@link printable} and
- * optionally double-quoted; stops after `limit` names with "… and N more".
+ * Joins names for a message the way torch and accelerate do, each through `quote` (bare, or
+ * double-quoted with `quote: true`); stops after `limit` names with "… and N more".
  *
  * @example
  * ```ts
@@ -131,7 +96,7 @@ export function printable(text: string): string {
  */
 export function listNames(names: readonly string[], options: { quote?: boolean; limit?: number } = {}): string {
   const limit = options.limit ?? 8;
-  const shown = names.slice(0, limit).map((n) => (options.quote ? `"${printable(n)}"` : printable(n)));
+  const shown = names.slice(0, limit).map((n) => quote(n, options.quote ? '"' : ''));
   const rest = names.length - shown.length;
   return rest > 0 ? `${shown.join(', ')}, … and ${rest} more` : shown.join(', ');
 }

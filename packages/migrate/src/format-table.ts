@@ -4,8 +4,8 @@
  * @module
  */
 
+import { quote } from '@x/device';
 import type { StrategyLedger } from './compare-strategies.js';
-import { printable } from './errors.js';
 import type { DevicePlan, SizeEntry } from './plan-device-map.js';
 
 /**
@@ -82,7 +82,7 @@ export function formatPlan(plan: DevicePlan, entries: readonly SizeEntry[]): str
     entries
       .filter((e) => e.tiedTo === undefined && (module === '' || e.name === module || e.name.startsWith(`${module}.`)))
       .reduce((n, e) => n + e.bytes, 0);
-  const rows = Object.entries(plan.deviceMap).map(([module, d]) => [module === '' ? '(all)' : printable(module), d, String(bytesUnder(module))]);
+  const rows = Object.entries(plan.deviceMap).map(([module, d]) => [module === '' ? '(all)' : quote(module, ''), d, String(bytesUnder(module))]);
   const totals = Object.entries(plan.budgets).map(([d, budget]) => [d, String(plan.totals[d] ?? 0), String(budget)]);
   return [
     formatTable(['module', 'device', 'bytes'], rows, { right: [2] }),

@@ -6,8 +6,8 @@
 
 import { open, type Checkpoint, type CheckpointSource, type LoadOptions, type LoadReport } from '@x/checkpoint';
 import { loadCheckpoint } from '@x/checkpoint/internal';
-import type { DeviceRuntime, MapLocation, Placed } from '@x/device';
-import { MigrateError, printable } from './errors.js';
+import { quote, type DeviceRuntime, type MapLocation, type Placed } from '@x/device';
+import { MigrateError } from './errors.js';
 import { Module, type FromStateDictOptions } from './module.js';
 import { isPlaced } from './placed.js';
 
@@ -80,7 +80,7 @@ export async function moduleFromCheckpoint(ckpt: Checkpoint, options: LoadModule
       bad[1] === undefined
         ? 'is not reachable through dicts and lists (a module is built from state-dict-like checkpoints)'
         : "is not a dense tensor a module can hold (sparse tensors and dtype: 'raw' are not)";
-    throw new MigrateError('LOAD_STATE_DICT', `"${printable(bad[0])}" ${why}`, { name: bad[0] });
+    throw new MigrateError('LOAD_STATE_DICT', `${quote(bad[0])} ${why}`, { name: bad[0] });
   }
   const stateDict = new Map(found as (readonly [string, Placed])[]);
   const { buffers, className } = options;

@@ -6,9 +6,9 @@
  */
 
 import { open, type Checkpoint, type CheckpointSource } from '@x/checkpoint';
-import type { MapLocation, StorageInfo } from '@x/device';
+import { quote, type MapLocation, type StorageInfo } from '@x/device';
 import { resolveDeviceMap, type DeviceMap } from './device-map.js';
-import { MigrateError, printable } from './errors.js';
+import { MigrateError } from './errors.js';
 import { moduleFromCheckpoint, type LoadModuleOptions, type ModuleLoad } from './load-module.js';
 
 /**
@@ -85,7 +85,7 @@ function assignStorages(ckpt: Checkpoint, placement: ReadonlyMap<string, string>
         const other = owner.get(s.key) as string;
         throw new MigrateError(
           'STORAGE_SPLIT',
-          `"${printable(other)}" and "${printable(entry.name)}" share storage ${printable(s.key)} but the device map puts them on ${printable(previous)} and ${printable(d)}; ` +
+          `${quote(other)} and ${quote(entry.name)} share storage ${quote(s.key, '')} but the device map puts them on ${quote(previous, '')} and ${quote(d, '')}; ` +
             `a storage is one allocation, so map both to one device (e.g. their common parent module)`,
           { key: s.key, tensors: [other, entry.name], devices: [previous, d] },
         );

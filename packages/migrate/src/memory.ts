@@ -4,7 +4,8 @@
  * @module
  */
 
-import { MigrateError, printable } from './errors.js';
+import { quote } from '@x/device';
+import { MigrateError } from './errors.js';
 
 /**
  * A byte count, or a string with a unit such as `'2GiB'`, `'500MB'`, `'8Gb'`.
@@ -63,7 +64,7 @@ export function parseMemory(size: MemorySize): number {
 function invalid(size: string): MigrateError {
   return new MigrateError(
     'MEMORY_INVALID',
-    `\`size\` ${printable(size)} is not in a valid format. Use an integer for bytes, or a string with an unit (like '5.0GB').`,
+    `\`size\` ${quote(size, '')} is not in a valid format. Use an integer for bytes, or a string with an unit (like '5.0GB').`,
     { size },
   );
 }

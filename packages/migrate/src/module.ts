@@ -6,8 +6,8 @@
  * @module
  */
 
-import { MetaTensor, type DeviceLike, type DeviceRuntime, type Placed } from '@x/device';
-import { MigrateError, listNames, printable } from './errors.js';
+import { MetaTensor, quote, type DeviceLike, type DeviceRuntime, type Placed } from '@x/device';
+import { MigrateError, listNames } from './errors.js';
 import { isPlaced, relocate } from './placed.js';
 
 /**
@@ -145,7 +145,7 @@ export class Module {
     for (const [name, tensor] of stateDict) {
       const segments = name.split('.');
       if (segments.includes('')) {
-        throw new MigrateError('MODULE_NAME_INVALID', `state-dict key "${printable(name)}" has an empty name segment`, { key: name });
+        throw new MigrateError('MODULE_NAME_INVALID', `state-dict key ${quote(name)} has an empty name segment`, { key: name });
       }
       let node: Module = root;
       for (const segment of segments.slice(0, -1)) {
@@ -413,21 +413,21 @@ export class Module {
         const value = stateDict.get(key);
         if (!isPlaced(value, runtime)) {
           errors.push(
-            `While copying the parameter named "${printable(key)}", expected torch.Tensor or Tensor-like object from checkpoint but received ${pythonType(value)}`,
+            `While copying the parameter named ${quote(key)}, expected torch.Tensor or Tensor-like object from checkpoint but received ${pythonType(value)}`,
           );
         } else if (!sameShape(value.shape, current.shape)) {
           errors.push(
-            `size mismatch for ${printable(key)}: copying a param with shape ${torchSize(value.shape)} from checkpoint, the shape in current model is ${torchSize(current.shape)}.`,
+            `size mismatch for ${quote(key, '')}: copying a param with shape ${torchSize(value.shape)} from checkpoint, the shape in current model is ${torchSize(current.shape)}.`,
           );
         } else if (assign) {
           assignments.push([slots, name, value]);
         } else if (value.dtype !== current.dtype) {
           errors.push(
-            `dtype mismatch for ${printable(key)}: copying a param with dtype ${value.dtype} from checkpoint, the dtype in current model is ${current.dtype} (pass assign: true to keep the checkpoint's dtype).`,
+            `dtype mismatch for ${quote(key, '')}: copying a param with dtype ${value.dtype} from checkpoint, the dtype in current model is ${current.dtype} (pass assign: true to keep the checkpoint's dtype).`,
           );
         } else if (current instanceof MetaTensor && !(value instanceof MetaTensor)) {
           warnings.push(
-            `for ${printable(key)}: copying from a non-meta parameter in the checkpoint to a meta parameter in the current model, which is a no-op. (Did you mean to pass \`assign=True\` to assign items in the state dictionary to their corresponding key in the module instead of copying them in place?)`,
+            `for ${quote(key, '')}: copying from a non-meta parameter in the checkpoint to a meta parameter in the current model, which is a no-op. (Did you mean to pass \`assign=True\` to assign items in the state dictionary to their corresponding key in the module instead of copying them in place?)`,
           );
         } else {
           copies.set(current, value);
@@ -443,7 +443,7 @@ export class Module {
     if (strict && unexpectedKeys.length > 0) errors.unshift(`Unexpected key(s) in state_dict: ${listNames(unexpectedKeys, { quote: true })}. `);
     if (strict && missingKeys.length > 0) errors.unshift(`Missing key(s) in state_dict: ${listNames(missingKeys, { quote: true })}. `);
     if (errors.length > 0) {
-      throw new MigrateError('LOAD_STATE_DICT', `Error(s) in loading state_dict for ${printable(this.className)}:\n\t${errors.join('\n\t')}`, {
+      throw new MigrateError('LOAD_STATE_DICT', `Error(s) in loading state_dict for ${quote(this.className, '')}:\n\t${errors.join('\n\t')}`, {
         missingKeys,
         unexpectedKeys,
         errors,
@@ -489,13 +489,13 @@ export class Module {
 
   #checkName(what: 'parameter' | 'buffer' | 'module', name: string, own: ReadonlyMap<string, unknown>): void {
     if (name.includes('.')) {
-      const suffix = what === 'module' ? `, got: ${printable(name)}` : '';
+      const suffix = what === 'module' ? `, got: ${quote(name, '')}` : '';
       throw new MigrateError('MODULE_NAME_INVALID', `${what} name can't contain "."${suffix}`, { name });
     }
     if (name === '') throw new MigrateError('MODULE_NAME_INVALID', `${what} name can't be empty string ""`, { name });
     const taken = this.#parameters.has(name) || this.#buffers.has(name) || this.#modules.has(name);
     if (taken && !own.has(name)) {
-      throw new MigrateError('MODULE_NAME_TAKEN', `attribute '${printable(name)}' already exists`, { name });
+      throw new MigrateError('MODULE_NAME_TAKEN', `attribute ${quote(name, "'")} already exists`, { name });
     }
   }
 }
@@ -518,5 +518,5 @@ function pythonType(value: unknown): string {
   else if (value instanceof Map) name = 'dict';
   else if (Array.isArray(value)) name = 'list';
   else name = String(Object.getPrototypeOf(value)?.constructor?.name ?? 'object');
-  return `<class '${printable(name)}'>`;
+  return `<class ${quote(name, "'")}>`;
 }

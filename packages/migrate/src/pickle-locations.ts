@@ -14,7 +14,7 @@
 
 import { CheckpointError } from '@x/checkpoint';
 import { concatBytes } from '@x/checkpoint/internal';
-import { dtypeFromStorageName, dtypeInfo, type StorageInfo, type TorchDType } from '@x/device';
+import { dtypeFromStorageName, dtypeInfo, quote, type StorageInfo, type TorchDType } from '@x/device';
 
 /** A string on the symbolic stack: the op that pushed it and the literal op its text came from. */
 interface Str {
@@ -439,7 +439,7 @@ function storageSite(pid: Value, bad: (message: string) => never, ops: readonly 
   if (type?.t !== 'global' || type.module !== 'torch') bad('the storage type of a persistent id must be a torch storage class');
   const g = type as { module: string; name: string };
   const dtype: TorchDType | undefined = g.name === 'UntypedStorage' ? 'uint8' : dtypeFromStorageName(g.name);
-  if (dtype === undefined) bad(`unknown storage class torch.${g.name.slice(0, 64)}`);
+  if (dtype === undefined) bad(`unknown storage class torch.${quote(g.name, '')}`);
   const keyText = textOf(key);
   if (keyText === undefined || !/^[0-9]{1,20}$/.test(keyText)) bad('the storage key of a persistent id must be 1 to 20 decimal digits');
   const locationText = textOf(location);
@@ -492,7 +492,7 @@ export function rewriteLocations(
     const to = target(storage);
     const previous = wanted.get(entry);
     if (previous !== undefined && previous !== to) {
-      throw new CheckpointError('STORAGE_CONFLICT', `one location string serves two storages mapped to different locations (${previous.slice(0, 64)}, ${to.slice(0, 64)})`, {
+      throw new CheckpointError('STORAGE_CONFLICT', `one location string serves two storages mapped to different locations (${quote(previous, '')}, ${quote(to, '')})`, {
         details: { key: storage.key },
       });
     }

@@ -7,8 +7,8 @@
 
 import { open, type CheckpointEntry, type CheckpointFormat, type CheckpointSource } from '@x/checkpoint';
 import { isTensorRef } from '@x/checkpoint/internal';
-import { dtypeInfo, tfItemSize } from '@x/device';
-import { MigrateError, printable } from './errors.js';
+import { dtypeInfo, quote, tfItemSize } from '@x/device';
+import { MigrateError } from './errors.js';
 import { planDeviceMap, type DevicePlan, type PlanOptions, type SizeEntry } from './plan-device-map.js';
 
 /**
@@ -135,7 +135,7 @@ function ordered(entries: readonly SizeEntry[], order: readonly string[] | undef
 export async function planCheckpoint(source: CheckpointSource, options: PlanCheckpointOptions): Promise<CheckpointPlan> {
   const sizing = options.sizing ?? 'tfjs';
   if (sizing !== 'tfjs' && sizing !== 'torch') {
-    throw new MigrateError('DEVICE_MAP_INVALID', `sizing must be 'tfjs' or 'torch'; found ${printable(String(sizing))}`, { sizing });
+    throw new MigrateError('DEVICE_MAP_INVALID', `sizing must be 'tfjs' or 'torch'; found ${quote(String(sizing), '')}`, { sizing });
   }
   const ckpt = await open(source);
   let fileEntries: SizeEntry[];

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { tfItemSize, type TfDType } from '@x/device';
+import { quote, tfItemSize, type TfDType } from '@x/device';
 import { deviceString, resolveDeviceMap, type TiedGroups } from './device-map.js';
-import { MigrateError, printable } from './errors.js';
+import { MigrateError } from './errors.js';
 import { parseMemory, type MemorySize } from './memory.js';
 import type { Module } from './module.js';
 
@@ -173,7 +173,7 @@ export function planDeviceMap(source: Module | readonly SizeEntry[], options: Pl
   if (!STRATEGIES.includes(strategy)) {
     throw new MigrateError(
       'DEVICE_MAP_INVALID',
-      `If passing a string for \`device_map\`, please choose 'auto', 'balanced', 'balanced_low_0' or 'sequential'. Found ${printable(String(strategy))}.`,
+      `If passing a string for \`device_map\`, please choose 'auto', 'balanced', 'balanced_low_0' or 'sequential'. Found ${quote(String(strategy), '')}.`,
       { strategy },
     );
   }
@@ -197,12 +197,12 @@ function buildTree(entries: readonly SizeEntry[], extraTies: TiedGroups | undefi
   const index = new Map<string, number>();
   entries.forEach((e, i) => {
     if (e.name === '' || e.name.split('.').includes('')) {
-      throw new MigrateError('DEVICE_MAP_INVALID', `tensor name "${printable(e.name)}" has an empty path segment`, { name: e.name });
+      throw new MigrateError('DEVICE_MAP_INVALID', `tensor name ${quote(e.name)} has an empty path segment`, { name: e.name });
     }
     if (!(Number.isSafeInteger(e.bytes) && e.bytes >= 0) && e.tiedTo === undefined) {
-      throw new MigrateError('DEVICE_MAP_INVALID', `tensor "${printable(e.name)}" has ${printable(String(e.bytes))} bytes; expected a non-negative integer`, { name: e.name });
+      throw new MigrateError('DEVICE_MAP_INVALID', `tensor ${quote(e.name)} has ${quote(String(e.bytes), '')} bytes; expected a non-negative integer`, { name: e.name });
     }
-    if (index.has(e.name)) throw new MigrateError('DEVICE_MAP_INVALID', `tensor "${printable(e.name)}" is listed twice`, { name: e.name });
+    if (index.has(e.name)) throw new MigrateError('DEVICE_MAP_INVALID', `tensor ${quote(e.name)} is listed twice`, { name: e.name });
     index.set(e.name, i);
   });
   // Union-find over entry indexes; the root of a set is its first entry (the name accelerate counts).
@@ -216,7 +216,7 @@ function buildTree(entries: readonly SizeEntry[], extraTies: TiedGroups | undefi
     const ib = index.get(b);
     if (ia === undefined || ib === undefined) {
       const missing = ia === undefined ? a : b;
-      throw new MigrateError('DEVICE_MAP_INVALID', `tied name "${printable(missing)}" is not a tensor of the model`, { name: missing });
+      throw new MigrateError('DEVICE_MAP_INVALID', `tied name ${quote(missing)} is not a tensor of the model`, { name: missing });
     }
     const [ra, rb] = [find(ia), find(ib)];
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
@@ -277,7 +277,7 @@ function sizedPaths(counted: readonly SizeEntry[]): string[] {
 }
 
 function taken(name: string): MigrateError {
-  return new MigrateError('DEVICE_MAP_INVALID', `"${printable(name)}" is both a tensor and a module`, { name });
+  return new MigrateError('DEVICE_MAP_INVALID', `${quote(name)} is both a tensor and a module`, { name });
 }
 
 function makeNode(name: string, tensor: boolean): Node {
@@ -446,7 +446,7 @@ function doesNotFit(
   const perDevice = [...budgets].map(([d, b]) => `${d} ${b} B (filled ${used.get(d) ?? 0} B incl. reserve)`).join(', ');
   return new MigrateError(
     'PLAN_DOES_NOT_FIT',
-    `The model (${modelBytes} B) does not fit the memory budgets: "${printable(node.name)}" needs ${withTies} B ` +
+    `The model (${modelBytes} B) does not fit the memory budgets: ${quote(node.name)} needs ${withTies} B ` +
       `(with its tied tensors) and no device is left. Budgets: ${perDevice}; the first non-cpu device and cpu ` +
       `each keep ${maxLayerSize} B free for the largest layer. Raise maxMemory or add a device.`,
     { module: node.name, bytes: withTies, modelBytes, budgets: Object.fromEntries(budgets), used: Object.fromEntries(used), reserve: maxLayerSize },

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { MapLocation } from '@x/device';
-import { MigrateError, printable } from './errors.js';
+import { quote, type MapLocation } from '@x/device';
+import { MigrateError } from './errors.js';
 import { relocateSource, type RelocateOptions, type RelocateReport } from './relocate.js';
 
 /**
@@ -39,7 +39,7 @@ export async function relocateCheckpoint(
     const inputReal = await fs.realpath(input);
     const outputReal = await fs.realpath(output).catch(() => path.resolve(output));
     if (inputReal === outputReal) {
-      throw new MigrateError('RELOCATE_SAME_FILE', `the output ${printable(output)} is the input file; write to a new path`, { input, output });
+      throw new MigrateError('RELOCATE_SAME_FILE', `the output ${quote(output, '')} is the input file; write to a new path`, { input, output });
     }
     return await writeFileAtomic(output, (sink) => relocateSource(source, sink, mapLocation, options));
   } finally {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { DeviceLike, DeviceRuntime, Placed } from '@x/device';
-import { MigrateError, printable } from './errors.js';
+import { quote, type DeviceLike, type DeviceRuntime, type Placed } from '@x/device';
+import { MigrateError } from './errors.js';
 import type { Module } from './module.js';
 import { isPlaced } from './placed.js';
 
@@ -50,7 +50,7 @@ export function assertSameDevice(tensors: Iterable<Placed>, runtime: DeviceRunti
     else if (d !== first) {
       throw new MigrateError(
         'DEVICE_MISMATCH',
-        `Expected all tensors to be on the same device, but found at least two devices, ${printable(first)} and ${printable(d)}!`,
+        `Expected all tensors to be on the same device, but found at least two devices, ${quote(first, '')} and ${quote(d, '')}!`,
         { devices: [first, d] },
       );
     }
@@ -86,7 +86,7 @@ export async function callOn<I, R>(
   if (target === undefined) return fn(inputs, module);
   const backend = runtime.backendName(target);
   if (backend === undefined) {
-    throw new MigrateError('DEVICE_NOT_RUNNABLE', `cannot run a module on ${printable(target)}: no TF.js backend is bound to it`, { device: target });
+    throw new MigrateError('DEVICE_NOT_RUNNABLE', `cannot run a module on ${quote(target, '')}: no TF.js backend is bound to it`, { device: target });
   }
   const returnTo = options.strict ? undefined : options.returnTo === undefined ? firstDevice(given, runtime) : runtime.check(options.returnTo);
   const keep = new Set<Placed>([...own, ...given]);
@@ -121,7 +121,7 @@ async function withBackend<R>(runtime: DeviceRuntime, backend: string, fn: () =>
   // tfjs-core types getBackend() as string, but it is undefined before any backend was activated.
   const previous = runtime.tf.getBackend() as string | undefined;
   if (!(await runtime.tf.setBackend(backend))) {
-    throw new MigrateError('DEVICE_NOT_RUNNABLE', `TF.js backend ${printable(backend)} could not be activated`, { backend });
+    throw new MigrateError('DEVICE_NOT_RUNNABLE', `TF.js backend ${quote(backend, '')} could not be activated`, { backend });
   }
   try {
     return await fn();

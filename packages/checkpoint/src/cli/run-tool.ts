@@ -6,6 +6,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { quote } from '@x/device';
 import { EXIT, type CliIO, type CliOption, type CliValues, type Command } from './command.js';
 import { errorLine } from './error-line.js';
 import { UsageError } from './usage.js';
@@ -87,7 +88,7 @@ export async function runTool(tool: Tool, argv: readonly string[], io: CliIO): P
       return name === undefined ? EXIT.trouble : EXIT.ok;
     }
     const command = tool.commands.get(name);
-    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name.slice(0, 64))}; commands: ${[...tool.commands.keys()].join(', ')}`);
+    if (command === undefined) throw new UsageError(`unknown command ${quote(name)}; commands: ${[...tool.commands.keys()].join(', ')}`);
     let parsed: { values: CliValues; positionals: string[] };
     try {
       parsed = parseArgs({ args: [...rest], options: parseConfig(command), allowPositionals: true, strict: true }) as { values: CliValues; positionals: string[] };

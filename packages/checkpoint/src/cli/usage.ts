@@ -5,7 +5,7 @@
  * @module
  */
 
-import { device, DeviceError, isDeviceError, type MapLocation } from '@x/device';
+import { CodedError, device, DeviceError, isDeviceError, quote, type MapLocation } from '@x/device';
 import type { CliValues } from './command.js';
 
 /**
@@ -16,15 +16,15 @@ import type { CliValues } from './command.js';
  * throw new UsageError('expected IN and OUT');
  * ```
  */
-export class UsageError extends Error {
-  readonly code = 'USAGE';
-  override readonly name = 'UsageError';
+export class UsageError extends CodedError<'USAGE'> {
+  /** @param message - what was expected and what was found. */
+  constructor(message: string) {
+    super('UsageError', 'USAGE', message);
+  }
 }
 
 /** What `--help` and errors say a device string looks like. */
 export const DEVICE_FORMS = 'TYPE or TYPE:INDEX, e.g. cpu, cuda, cuda:0, mps, meta, wasm';
-
-const shown = (s: string): string => JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s);
 
 /**
  * A device string as torch parses it (`cpu`, `cuda:1`, `wasm`), returned trimmed; anything else
@@ -43,7 +43,7 @@ export function parseDevice(spec: string, flag: string): string {
     return String(device(s));
   } catch (e) {
     if (!isDeviceError(e)) throw e;
-    throw new DeviceError('DEVICE_INVALID', `${flag}: ${shown(s)} is not a device (${e.message}); expected ${DEVICE_FORMS}`);
+    throw new DeviceError('DEVICE_INVALID', `${flag}: ${quote(s)} is not a device (${e.message}); expected ${DEVICE_FORMS}`);
   }
 }
 
@@ -65,9 +65,9 @@ export function parseMapLocation(spec: string, flag = '--map-location'): MapLoca
   const map: Record<string, string> = {};
   for (const pair of spec.split(',')) {
     const [from, to, extra] = pair.split('=').map((s) => s.trim());
-    if (!from || !to || extra !== undefined) throw new UsageError(`${flag}: expected SAVED=DEVICE pairs separated by commas (cuda:1=cpu,cuda:0=cpu), found ${shown(pair)}`);
+    if (!from || !to || extra !== undefined) throw new UsageError(`${flag}: expected SAVED=DEVICE pairs separated by commas (cuda:1=cpu,cuda:0=cpu), found ${quote(pair)}`);
     const key = parseDevice(from, flag);
-    if (Object.hasOwn(map, key)) throw new UsageError(`${flag} names ${shown(key)} twice`);
+    if (Object.hasOwn(map, key)) throw new UsageError(`${flag} names ${quote(key)} twice`);
     map[key] = parseDevice(to, flag);
   }
   return map;
@@ -85,7 +85,7 @@ export function parseMapLocation(spec: string, flag = '--map-location'): MapLoca
 export function oneOf<const T extends string>(values: CliValues, name: string, allowed: readonly [T, ...T[]]): T {
   const v = values[name];
   if (v === undefined) return allowed[0];
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name}: expected ${allowed.join(' or ')}, found ${shown(String(v))}`);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name}: expected ${allowed.join(' or ')}, found ${quote(String(v))}`);
   return v as T;
 }
 

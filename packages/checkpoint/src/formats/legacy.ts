@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { CheckpointError, quote, type ErrorWhere } from '../errors.js';
+import { quote } from '@x/device';
+import { CheckpointError, type ErrorWhere } from '../errors.js';
 import { resolveLimits } from '../limits.js';
 import { PyGlobal } from '../pickle/globals.js';
 import { createStorageTable } from '../pickle/storage.js';

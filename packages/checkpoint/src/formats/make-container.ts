@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { dtypeInfo, type TorchDType } from '@x/device';
+import { dtypeInfo, quote, type TorchDType } from '@x/device';
 import type { CheckpointFormat } from '../container.js';
-import { CheckpointError, quote } from '../errors.js';
+import { CheckpointError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { StorageRef } from '../values.js';
 import { collectTensors } from './collect.js';

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { CheckpointError, quote } from '../errors.js';
+import { quote } from '@x/device';
+import { CheckpointError } from '../errors.js';
 import { checkBound, resolveLimits, type Limits } from '../limits.js';
 import type { ByteSource } from '../source.js';
 import { OrderedDict, type StorageRef } from '../values.js';

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { dtypeInfo } from '@x/device';
-import { CheckpointError, quote, type ErrorWhere } from '../errors.js';
+import { dtypeInfo, quote } from '@x/device';
+import { CheckpointError, type ErrorWhere } from '../errors.js';
 import type { StorageRef } from '../values.js';
 
 /**

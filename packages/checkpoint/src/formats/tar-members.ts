@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { CheckpointError, quote } from '../errors.js';
+import { quote } from '@x/device';
+import { CheckpointError } from '../errors.js';
 import { checkBound, type Limits } from '../limits.js';
 import { decodeUtf8 } from '../pickle/text.js';
 import type { ByteSource } from '../source.js';

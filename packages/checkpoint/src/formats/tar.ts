@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { dtypeFromStorageName, dtypeInfo } from '@x/device';
-import { CheckpointError, quote, type ErrorWhere } from '../errors.js';
+import { dtypeFromStorageName, dtypeInfo, quote } from '@x/device';
+import { CheckpointError, type ErrorWhere } from '../errors.js';
 import { checkBound, resolveLimits, type Limits } from '../limits.js';
 import { PyGlobal } from '../pickle/globals.js';
 import { storageFromPid } from '../pickle/storage.js';

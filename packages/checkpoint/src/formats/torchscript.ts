@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { CheckpointError, quote } from '../errors.js';
+import { quote } from '@x/device';
+import { CheckpointError } from '../errors.js';
 import { checkBound, resolveLimits, type Limits } from '../limits.js';
 import { lookupGlobal, PyGlobal } from '../pickle/globals.js';
 import { createStorageTable } from '../pickle/storage.js';

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { dtypeInfo } from '@x/device';
-import { CheckpointError, quote, type ErrorWhere } from '../errors.js';
+import { dtypeInfo, quote } from '@x/device';
+import { CheckpointError, type ErrorWhere } from '../errors.js';
 import { checkBound, type Limits } from '../limits.js';
 import { unpickle } from '../pickle/unpickler.js';
 import type { ZipArchive } from '../zip/archive.js';

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { dtypeFromStorageName, dtypeInfo, type TorchDType } from '@x/device';
-import { CheckpointError, quote, type ErrorWhere } from '../errors.js';
+import { dtypeFromStorageName, dtypeInfo, quote, type TorchDType } from '@x/device';
+import { CheckpointError, type ErrorWhere } from '../errors.js';
 import { isFloat, type StorageRef } from '../values.js';
 import { pyTypeName } from './args.js';
 import { PyGlobal } from './globals.js';

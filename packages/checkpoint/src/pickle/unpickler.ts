@@ -22,9 +22,9 @@
  *
  * @module
  */
-import { CheckpointError, quote, type ErrorWhere } from '../errors.js';
+import { CheckpointError, type ErrorWhere } from '../errors.js';
 import { checkBound, resolveLimits, type Limits } from '../limits.js';
-import { dtypeFromTorchName } from '@x/device';
+import { dtypeFromTorchName, quote } from '@x/device';
 import { DType, markFloat, PyObject, Tuple } from '../values.js';
 import { u64 } from '../zip/directory.js';
 import { pyTypeName, type Context } from './args.js';

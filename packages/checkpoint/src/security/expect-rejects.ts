@@ -17,8 +17,9 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { MAX_MESSAGE_LENGTH } from '@x/device';
 import { expect } from 'vitest';
-import { isCheckpointError, MAX_MESSAGE_LENGTH, type CheckpointError } from '../errors.js';
+import { isCheckpointError, type CheckpointError } from '../errors.js';
 
 // Node defines many globals (AbortController, ReadableStream, …) as lazy getters that turn into
 // plain values on first use; touch them all before @fast-check/poisoning snapshots the globals,

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { CheckpointError, quote } from '../errors.js';
+import { quote } from '@x/device';
+import { CheckpointError } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { readInto, type ByteSource } from '../source.js';
 import { readDirectory, u64, type CentralEntry } from './directory.js';
