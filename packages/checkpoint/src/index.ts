@@ -38,7 +38,7 @@ export { tensorInfo, RawTensor } from './materialise.js';
 export type { TensorInfo, RawQuantizer, SparseTensors, DenseValue, Materialised, DTypeConversion, AnyTensorRef } from './materialise.js';
 export { openContainer } from './formats/index.js';
 export type { FormatContainer, OpenOptions } from './formats/index.js';
-export type { CheckpointFormat, Container, TensorEntry, PathKey } from './container.js';
+export type { CheckpointFormat, Container, PathKey } from './container.js';
 export { save } from './save.js';
 export type { SaveOptions, PrepareOptions, FloatingDType } from './save.js';
 export { saveSafetensors } from './save-safetensors.js';

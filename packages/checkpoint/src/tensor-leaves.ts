@@ -1,27 +1,16 @@
 /**
- * The walk of an object graph that finds its tensors (the path, repr and child rules every tensor
- * list shares) and the tensor leaves it finds, whatever their kind (strided, quantized, sparse,
- * meta, inline), each with its path and the slot that holds it, so that a loader can list them by
- * name and replace them in place with tensors.
+ * The one walk of an object graph that finds its tensors, whatever their kind (strided, quantized,
+ * sparse, meta, inline), and describes each as a {@link CheckpointEntry}; the slot holding each
+ * is kept (see {@link slotOf}) so that a loader can replace it in place with a tensor.
  *
  * @module
  */
-import type { PathKey } from './container.js';
+import { dtypeInfo, type TorchDType } from '@x/device';
+import type { CheckpointEntry, PathKey } from './container.js';
 import { checkBound, type Limits } from './limits.js';
-import type { AnyTensorRef } from './materialise.js';
+import { describeRef, numel, primaryStorage, storagesOf, type AnyTensorRef } from './materialise.js';
 import { isTensorRef } from './tensor-refs.js';
-import { PyObject, Tuple } from './values.js';
-
-/** One tensor leaf: where it is and how to replace it. */
-export interface TensorLeaf {
-  /** Dict keys and list indices from the root (the same steps as the container's tensor list). */
-  readonly path: readonly PathKey[];
-  /** `path` joined with `.`. */
-  readonly name: string;
-  readonly ref: AnyTensorRef;
-  /** Puts `value` where the leaf was (`undefined` for the root itself). */
-  readonly replace: Slot | undefined;
-}
+import { PyObject, Tuple, type StorageRef } from './values.js';
 
 /**
  * Puts a value where a walked one was (`undefined` for the root and for constructor arguments and
@@ -32,7 +21,7 @@ export interface TensorLeaf {
  * const slot: Slot = (x) => (list[0] = x);
  * ```
  */
-export type Slot = (value: unknown) => void;
+type Slot = (value: unknown) => void;
 
 /**
  * What {@link walkGraph} asks at each object it reaches: whether `value` is a leaf. A leaf calls
@@ -45,7 +34,7 @@ export type Slot = (value: unknown) => void;
  * const visit: LeafVisitor = (value, path, _slot, list) => isTensorRef(value) && (list(path), true);
  * ```
  */
-export type LeafVisitor = (value: object, path: readonly PathKey[], slot: Slot | undefined, list: (path: readonly PathKey[]) => void) => boolean;
+type LeafVisitor = (value: object, path: readonly PathKey[], slot: Slot | undefined, list: (path: readonly PathKey[]) => void) => boolean;
 
 type Frame = { readonly value: unknown; readonly path: readonly PathKey[]; readonly slot: Slot | undefined } | { readonly leave: object; readonly found: number; readonly cuts: number };
 type Child = [key: PathKey | undefined, value: unknown, slot: Slot | undefined];
@@ -61,7 +50,7 @@ const KINDS: ReadonlySet<unknown> = new Set(['quantized', 'sparse', 'meta', 'inl
  * isTensorLeaf({ kind: 'meta', dtype: 'float32', shape: [2], stride: [1], requiresGrad: false }); // true
  * ```
  */
-export function isTensorLeaf(value: unknown): value is AnyTensorRef {
+function isTensorLeaf(value: unknown): value is AnyTensorRef {
   if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
   return isTensorRef(value) || KINDS.has((value as { kind?: unknown }).kind);
 }
@@ -82,7 +71,7 @@ export function isTensorLeaf(value: unknown): value is AnyTensorRef {
  * walkGraph(root, limits, (value, path, _slot, list) => isTensorRef(value) && (list(path), names.push(path.join('.')), true));
  * ```
  */
-export function walkGraph(root: unknown, limits: Limits, visit: LeafVisitor): void {
+function walkGraph(root: unknown, limits: Limits, visit: LeafVisitor): void {
   const ancestors = new Set<object>();
   const leafFree = new WeakSet<object>();
   const stack: Frame[] = [{ value: root, path: [], slot: undefined }];
@@ -120,24 +109,81 @@ export function walkGraph(root: unknown, limits: Limits, visit: LeafVisitor): vo
   }
 }
 
+/** The tensors of an object graph, as {@link describeTensors} finds them. */
+export interface DescribedTensors {
+  /** Every tensor leaf in depth-first (pickling) order; a leaf reached by two paths is listed twice (same `ref`). */
+  readonly entries: readonly CheckpointEntry[];
+  /** Every distinct storage the entries use, in order of first reference. */
+  readonly storages: readonly StorageRef[];
+}
+
+const slots = new WeakMap<CheckpointEntry, Slot>();
+
 /**
- * Every tensor leaf of `root` ({@link isTensorLeaf}) in depth-first (pickling) order, with the
- * steps of {@link walkGraph}. A leaf reached by two paths is listed twice (same `ref`).
+ * Walks `root` once with the steps of {@link walkGraph} and describes every tensor leaf
+ * ({@link isTensorLeaf}): its kind, dtype, shape, saved location, size and the other entries
+ * sharing one of its storages.
  *
  * @example
  * ```ts
- * for (const leaf of tensorLeaves(container.root, limits)) console.log(leaf.name, leaf.ref);
+ * const { entries, storages } = describeTensors(container.root, limits);
+ * entries.map((e) => e.name); // ['0.weight', '0.bias', …]
  * ```
  */
-export function tensorLeaves(root: unknown, limits: Limits): TensorLeaf[] {
-  const out: TensorLeaf[] = [];
+export function describeTensors(root: unknown, limits: Limits): DescribedTensors {
+  const leaves: { path: readonly PathKey[]; name: string; ref: AnyTensorRef; slot: Slot | undefined; storages: StorageRef[] }[] = [];
+  const viewers = new Map<StorageRef, string[]>();
   walkGraph(root, limits, (value, path, slot, list) => {
     if (!isTensorLeaf(value)) return false;
     list(path);
-    out.push(Object.freeze({ path, name: path.join('.'), ref: value, replace: slot }));
+    const name = path.join('.');
+    const storages = storagesOf(value);
+    for (const s of storages) {
+      const names = viewers.get(s);
+      if (names === undefined) viewers.set(s, [name]);
+      else if (names.at(-1) !== name) names.push(name);
+    }
+    leaves.push({ path, name, ref: value, slot, storages });
     return true;
   });
-  return out;
+  const entries = leaves.map(({ path, name, ref, slot, storages }) => {
+    const shared = new Set<string>();
+    for (const s of storages) for (const n of viewers.get(s)!) if (n !== name) shared.add(n);
+    const entry = describeEntry(path, name, ref, Object.freeze([...shared]));
+    if (slot !== undefined) slots.set(entry, slot);
+    return entry;
+  });
+  return { entries, storages: [...viewers.keys()] };
+}
+
+/**
+ * Puts `value` where `entry`'s tensor was in the graph it was described from; `false` when the
+ * entry is the root itself (nothing holds it).
+ *
+ * @example
+ * ```ts
+ * let value = container.root;
+ * for (const e of entries) if (!replaceEntry(e, tensors.get(e.ref))) value = tensors.get(e.ref);
+ * ```
+ */
+export function replaceEntry(entry: CheckpointEntry, value: unknown): boolean {
+  const slot = slots.get(entry);
+  slot?.(value);
+  return slot !== undefined;
+}
+
+function describeEntry(path: readonly PathKey[], name: string, ref: AnyTensorRef, sharedWith: readonly string[]): CheckpointEntry {
+  const { dtype, shape } = describeRef(ref);
+  const kind = 'kind' in ref ? ref.kind : 'strided';
+  const bytesOf = (d: TorchDType, s: readonly number[]): number => numel(s) * dtypeInfo(d).itemSize;
+  let byteLength: number;
+  if (!('kind' in ref)) byteLength = bytesOf(ref.dtype, ref.shape);
+  else if (ref.kind === 'quantized') byteLength = bytesOf(ref.data.dtype, ref.data.shape);
+  else if (ref.kind === 'sparse') byteLength = storagesOf(ref).reduce((sum, s) => sum + s.byteLength, 0);
+  else if (ref.kind === 'inline') byteLength = ref.data.byteLength;
+  else byteLength = 0;
+  const location = primaryStorage(ref)?.location ?? ('kind' in ref && ref.kind === 'inline' ? ref.device : 'meta');
+  return Object.freeze({ name, path, kind, dtype, shape, location, byteLength, sharedWith, ref });
 }
 
 function childrenOf(value: object): Child[] {
