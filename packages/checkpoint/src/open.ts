@@ -209,6 +209,9 @@ class StorageCache {
   }
 }
 
+/** Reads a checkpoint's {@link Scheduler} (set by `Checkpoint`'s static block, which can see its private field). */
+let schedulerOf: (ckpt: Checkpoint) => Scheduler;
+
 /**
  * A checkpoint opened lazily. Names, dtypes, shapes, saved locations and sizes are known without
  * reading tensor data; {@link Checkpoint.tensor} materialises one tensor.
@@ -267,7 +270,10 @@ export class Checkpoint {
     this.names = Object.freeze(this.entries.map((e) => e.name));
     this.#byName = new Map(this.entries.map((e) => [e.name, e]));
     this.#scheduler = new Scheduler(this, converter, () => this.#assertOpen());
-    schedulers.set(this, this.#scheduler);
+  }
+
+  static {
+    schedulerOf = (ckpt) => ckpt.#scheduler;
   }
 
   /** Storage bytes read so far. */
@@ -381,8 +387,6 @@ export interface Placement {
   readonly inline: ReadonlyMap<InlineTensorRef, Device>;
 }
 
-const schedulers = new WeakMap<Checkpoint, Scheduler>();
-
 /**
  * What `load` and `inspect` drive to read a whole checkpoint: placement, reference-counted storage
  * reads and read-ahead (not part of the public `Checkpoint`).
@@ -394,7 +398,7 @@ const schedulers = new WeakMap<Checkpoint, Scheduler>();
  * ```
  */
 export function scheduler(ckpt: Checkpoint): Scheduler {
-  return schedulers.get(ckpt)!;
+  return schedulerOf(ckpt);
 }
 
 /**
