@@ -34,12 +34,12 @@ import {
   type Materialised,
   type MaterialiseResult,
 } from './materialise.js';
-import { fromBlob, fromBytes, fromUrl, type ByteSource } from './source.js';
-
-export type { CheckpointEntry } from './container.js';
 import { readContext, type ReadContext, type ReadOptions } from './read-context.js';
+import { fromBlob, fromBytes, fromUrl, type ByteSource } from './source.js';
 import type { InlineTensorRef } from './tensor-refs.js';
 import type { StorageRef, TensorRef } from './values.js';
+
+export type { CheckpointEntry } from './container.js';
 
 /**
  * What `open` / `load` / `inspect` read: a {@link ByteSource}, bytes, a `Blob` / `File`, or a URL
