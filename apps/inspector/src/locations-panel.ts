@@ -20,7 +20,7 @@ export interface LocationsContext {
   readonly resolved: ResolvedSource;
   /**
    * Saved location -> device, as chosen in the panel; the checkpoint was opened with a
-   * `mapLocation` that reads it, so `ckpt.plan` follows the choices without re-opening the file.
+   * `mapLocation` that reads it, so `ckpt.placement` follows the choices without re-opening the file.
    */
   readonly remap: Map<string, string>;
   /** Reports placement progress (bytes done of total). */
@@ -82,7 +82,7 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
   function check(): void {
     ledger.replaceChildren();
     try {
-      const plan = ckpt.plan([...new Set(ckpt.entries.map((e) => e.ref))], ctx.runtime);
+      const plan = ckpt.placement(ctx.runtime);
       const perDevice = new Map<string, number>();
       for (const [s, d] of plan.storages) perDevice.set(String(d), (perDevice.get(String(d)) ?? 0) + s.byteLength);
       outcome.replaceChildren(

@@ -1,13 +1,15 @@
 /**
  * What every checkpoint format hands to the loader: the object graph as `torch.load` would build
- * it, with {@link TensorRef} leaves in place of tensors, and a way to read each storage's bytes.
+ * it, with tensor descriptions in place of tensors, and a way to read each storage's bytes.
  * Formats (torch zip, legacy stream, tar, TorchScript, safetensors, sharded indexes) each produce
  * one; materialisation and placement are format-independent.
  *
  * @module
  */
 
-import type { StorageRef, TensorRef } from './values.js';
+import type { TorchDType } from '@x/device';
+import type { AnyTensorRef } from './materialise.js';
+import type { StorageRef } from './values.js';
 
 /** The file formats `open()` recognises. */
 export type CheckpointFormat = 'zip' | 'legacy' | 'tar' | 'torchscript' | 'safetensors' | 'sharded';
@@ -15,21 +17,30 @@ export type CheckpointFormat = 'zip' | 'legacy' | 'tar' | 'torchscript' | 'safet
 /** A key step from a parent container to a child: a dict key (string or number) or a list index. */
 export type PathKey = string | number;
 
-/**
- * One tensor of a checkpoint: where it sits in the object graph and what the file says about it.
- *
- * @example
- * ```ts
- * for (const t of container.tensors) console.log(t.name, t.ref.dtype, t.ref.shape);
- * ```
- */
-export interface TensorEntry {
-  /** Chain of dict keys and list indices from the top-level object to the tensor. */
-  readonly path: readonly PathKey[];
-  /** The path joined with `.` (a state-dict name such as `features.0.weight`). */
+/** One tensor of a checkpoint, as described by the file (no data read). */
+export interface CheckpointEntry {
+  /** `path` joined with `.` (a state-dict name such as `features.0.weight`). */
   readonly name: string;
-  /** The tensor as described by the file (quantized, sparse and meta refs extend TensorRef). */
-  readonly ref: TensorRef;
+  /** Dict keys and list indices from the top-level object to the tensor. */
+  readonly path: readonly PathKey[];
+  /** What kind of tensor the file holds. */
+  readonly kind: 'strided' | 'quantized' | 'sparse' | 'meta' | 'inline';
+  /** dtype in the file (a quantized tensor's integer dtype, a sparse tensor's values dtype). */
+  readonly dtype: TorchDType;
+  /** Shape (a sparse tensor's dense shape). */
+  readonly shape: readonly number[];
+  /** Location tag as saved (`cpu`, `cuda:0`, `meta`, …). */
+  readonly location: string;
+  /** Bytes of its elements in its own dtype (all components of a sparse tensor; 0 for meta). */
+  readonly byteLength: number;
+  /**
+   * Names of the other entries that view a storage this one views, in entry order (tied weights:
+   * a transformers-4 `pytorch_model.bin` saves `lm_head.weight` and `transformer.wte.weight` as two
+   * tensors over one storage); empty when it shares none.
+   */
+  readonly sharedWith: readonly string[];
+  /** The file's description of the tensor. */
+  readonly ref: AnyTensorRef;
 }
 
 /**
@@ -38,16 +49,16 @@ export interface TensorEntry {
  * @example
  * ```ts
  * const c = await openContainer(fromBytes(bytes));
- * const bytes0 = await c.readStorage(c.tensors[0]!.ref.storage);
+ * const bytes0 = await c.readStorage(c.storages[0]!);
  * await c.close();
  * ```
  */
 export interface Container {
   readonly format: CheckpointFormat;
-  /** The object graph with {@link TensorRef} leaves (Maps, arrays, Tuples, …; see values.ts). */
+  /** The object graph with tensor descriptions as leaves (Maps, arrays, Tuples, …; see values.ts). */
   readonly root: unknown;
-  /** Every tensor leaf, in depth-first (pickling) order. Views of one storage share its StorageRef. */
-  readonly tensors: readonly TensorEntry[];
+  /** Every tensor, in depth-first (pickling) order. Views of one storage share its StorageRef. */
+  readonly entries: readonly CheckpointEntry[];
   /** Every distinct storage, in order of first reference. */
   readonly storages: readonly StorageRef[];
   /**

@@ -12,7 +12,7 @@ import type { CheckpointFormat, PathKey } from './container.js';
 import { CheckpointError } from './errors.js';
 import { checkBound } from './limits.js';
 import { gather, numel, type AnyTensorRef } from './materialise.js';
-import { open, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
+import { open, scheduler, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
 import { elementsPerByte, packedBytes } from './packed-quantized.js';
 import type { CompressedLayout, InlineTensorRef, SparseTensorRef } from './tensor-refs.js';
 import type { TensorRef } from './values.js';
@@ -79,11 +79,12 @@ export async function inspectCheckpoint(ckpt: Checkpoint, options: { readonly ha
     const distinct = hashed ? [...new Set(ckpt.entries.map((e) => e.ref))] : [];
     const storages = ckpt.container.storages;
     const bytesTotal = hashed ? storages.reduce((sum, s) => sum + s.byteLength, 0) : 0;
-    for (const ref of distinct) ckpt.retain(ref);
+    const s = scheduler(ckpt);
+    for (const ref of distinct) s.retain(ref);
     const hashes = new Map<AnyTensorRef, string | null>();
     for (const ref of distinct) {
       hashes.set(ref, await hashOf(ref, ckpt));
-      ckpt.release(ref);
+      s.release(ref);
       ckpt.options.onProgress?.({ bytesDone: ckpt.bytesRead, bytesTotal, tensorsDone: hashes.size, tensorsTotal: distinct.length });
     }
     return {

@@ -37,7 +37,7 @@ export { loadCheckpoint } from './load.js';
 export { inspectCheckpoint } from './inspect.js';
 export { openContainer } from './formats/index.js';
 export type { FormatContainer, OpenOptions } from './formats/index.js';
-export type { Container, TensorEntry } from './container.js';
+export type { Container } from './container.js';
 export type { PrepareOptions, FloatingDType } from './save.js';
 export { concatBytes } from './concat-bytes.js';
 export { ZipWriter } from './zip-writer.js';

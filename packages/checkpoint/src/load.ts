@@ -10,7 +10,8 @@ import type { CheckpointFormat, PathKey } from './container.js';
 import { checkBound } from './limits.js';
 import type { AnyTensorRef, DTypeConversion, Materialised, MaterialiseResult, SparseTensors } from './materialise.js';
 import { RawTensor } from './materialise.js';
-import { open, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
+import { open, scheduler, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
+import { replaceEntry } from './tensor-leaves.js';
 
 /** Where one tensor went. */
 export interface TensorPlacement {
@@ -81,18 +82,19 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
   const started: Promise<MaterialiseResult>[] = []; // materialisations of distinct[0 .. started.length - 1]
   let runtime: DeviceRuntime | undefined;
   try {
-    runtime = await ckpt.runtime();
+    const s = scheduler(ckpt);
+    runtime = await s.runtime();
     const distinct = [...new Set(ckpt.entries.map((e) => e.ref))];
-    const plan = await ckpt.preparePlan(distinct, runtime);
+    const plan = await s.preparePlan(distinct, runtime);
     let bytesTotal = 0;
     for (const [s, target] of plan.storages) if (target.type !== 'meta') bytesTotal += s.byteLength;
     checkBound(bytesTotal, ckpt.limits.maxTotalBytes, 'maxTotalBytes', 'bytes of all storages');
-    for (const ref of distinct) ckpt.retain(ref, plan);
+    for (const ref of distinct) s.retain(ref, plan);
 
     const mode = ckpt.options.dtype ?? 'convert';
     const results = new Map<AnyTensorRef, MaterialiseResult>();
     const sizes = new Map(ckpt.entries.map((e) => [e.ref, e.byteLength]));
-    const readAheadBytes = ckpt.convertsElsewhere ? 4 * READ_AHEAD : READ_AHEAD;
+    const readAheadBytes = s.convertsElsewhere ? 4 * READ_AHEAD : READ_AHEAD;
     let next = 0; // distinct[next] is the first ref whose storages are not being read yet
     let window = 0; // bytes of distinct[current + 1 .. next - 1]
     /** Starts reading the refs after distinct[current]: at least one, more while under `readAheadBytes`. */
@@ -100,7 +102,7 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
       if (current < next) window -= sizes.get(distinct[current]!)!;
       next = Math.max(next, current + 1);
       while (next < distinct.length && (next === current + 1 || window < readAheadBytes)) {
-        ckpt.prefetch(distinct[next]!, plan);
+        s.prefetch(distinct[next]!, plan);
         window += sizes.get(distinct[next]!)!;
         next++;
       }
@@ -110,7 +112,7 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
     /** Starts materialising distinct[started.length]. */
     const start = (rt: DeviceRuntime): void => {
       const ref = distinct[started.length]!;
-      const p = ckpt.materialise(ref, firstName.get(ref)!, rt, plan, mode);
+      const p = s.materialise(ref, firstName.get(ref)!, rt, plan, mode);
       p.then((r) => created.push(r), () => undefined);
       started.push(p);
     };
@@ -120,19 +122,18 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
       if (!results.has(entry.ref)) {
         const k = results.size; // `distinct` is in order of first appearance: entry.ref is distinct[k]
         readAhead(k);
-        while (started.length < (ckpt.convertsElsewhere ? next : k + 1)) start(runtime);
+        while (started.length < (s.convertsElsewhere ? next : k + 1)) start(runtime);
         const result = await started[k]!;
-        ckpt.release(entry.ref, plan);
+        s.release(entry.ref, plan);
         results.set(entry.ref, result);
       }
       ckpt.options.onProgress?.({ bytesDone: ckpt.bytesRead, bytesTotal, tensorsDone: i + 1, tensorsTotal });
     }
 
     let value: unknown = ckpt.container.root;
-    for (const leaf of ckpt.leaves) {
-      const placed = results.get(leaf.ref)!.value;
-      if (leaf.replace === undefined) value = placed;
-      else leaf.replace(placed);
+    for (const entry of ckpt.entries) {
+      const placed = results.get(entry.ref)!.value;
+      if (!replaceEntry(entry, placed)) value = placed;
     }
     const report: LoadReport = {
       format: ckpt.format,

@@ -9,37 +9,39 @@ import {
   createDeviceRuntime,
   dtypeInfo,
   quote,
-  resolveLocation,
+  restoreLocation,
   tfItemSize,
   type Device,
   type DeviceLike,
   type DeviceRuntime,
   type DTypeMode,
   type MapLocation,
+  type StorageInfo,
   type TensorData,
   type TorchDType,
 } from '@x/device';
-import type { CheckpointFormat, PathKey } from './container.js';
+import type { CheckpointEntry, CheckpointFormat } from './container.js';
 import { CheckpointError } from './errors.js';
 import type { FormatContainer } from './formats/format-reader.js';
-import { openContainer } from './formats/index.js';
+import { openFormat } from './formats/index.js';
 import { callerByteSource, checkLoadOptions } from './load-arguments.js';
-import { checkBound, resolveLimits, type Limits } from './limits.js';
+import { checkBound, type Limits } from './limits.js';
 import {
   describeRef,
   gather,
   materialise,
   numel,
-  primaryStorage,
   storagesOf,
   type AnyTensorRef,
   type Materialised,
   type MaterialiseResult,
 } from './materialise.js';
+import { readContext, type ReadContext, type ReadOptions } from './read-context.js';
 import { fromBlob, fromBytes, fromUrl, type ByteSource } from './source.js';
-import { tensorLeaves, type TensorLeaf } from './tensor-leaves.js';
 import type { InlineTensorRef } from './tensor-refs.js';
 import type { StorageRef, TensorRef } from './values.js';
+
+export type { CheckpointEntry } from './container.js';
 
 /**
  * What `open` / `load` / `inspect` read: a {@link ByteSource}, bytes, a `Blob` / `File`, or a URL
@@ -63,7 +65,7 @@ export interface Progress {
 }
 
 /** Options of `open`, `load` and `inspect`. */
-export interface LoadOptions {
+export interface LoadOptions extends ReadOptions {
   /**
    * torch's `map_location`: a device for everything (`'cpu'`), a record remapping saved location
    * tags (`{ 'cuda:1': 'cpu' }`), or a function `(storage, savedLocation) => device | undefined`.
@@ -82,12 +84,6 @@ export interface LoadOptions {
    * the original elements instead of TF.js tensors.
    */
   readonly dtype?: DTypeMode;
-  /** Resource limits (defaults: `DEFAULT_LIMITS`). */
-  readonly limits?: Partial<Limits>;
-  /** Verify zip CRC-32s of the records read (torch never does). */
-  readonly verify?: boolean;
-  /** `'error'` (default) or `'record'`: unknown pickled classes become inert `PyObject` records. */
-  readonly unknownClasses?: 'error' | 'record';
   /** Called after each tensor of a `load`, and after each tensor an `inspect` hashes. */
   readonly onProgress?: (progress: Progress) => void;
   /**
@@ -97,32 +93,6 @@ export interface LoadOptions {
    * path was taken). `false`: positional reads into new buffers.
    */
   readonly mmap?: boolean;
-}
-
-/** One tensor of a checkpoint, as described by the file (no data read). */
-export interface CheckpointEntry {
-  /** `path` joined with `.` (a state-dict name such as `features.0.weight`). */
-  readonly name: string;
-  /** Dict keys and list indices from the top-level object to the tensor. */
-  readonly path: readonly PathKey[];
-  /** What kind of tensor the file holds. */
-  readonly kind: 'strided' | 'quantized' | 'sparse' | 'meta' | 'inline';
-  /** dtype in the file (a quantized tensor's integer dtype, a sparse tensor's values dtype). */
-  readonly dtype: TorchDType;
-  /** Shape (a sparse tensor's dense shape). */
-  readonly shape: readonly number[];
-  /** Location tag as saved (`cpu`, `cuda:0`, `meta`, …). */
-  readonly location: string;
-  /** Bytes of its elements in its own dtype (all components of a sparse tensor; 0 for meta). */
-  readonly byteLength: number;
-  /**
-   * Names of the other entries that view a storage this one views, in entry order (tied weights:
-   * a transformers-4 `pytorch_model.bin` saves `lm_head.weight` and `transformer.wte.weight` as two
-   * tensors over one storage); empty when it shares none.
-   */
-  readonly sharedWith: readonly string[];
-  /** The file's description of the tensor. */
-  readonly ref: AnyTensorRef;
 }
 
 /** Options of {@link Checkpoint.tensor}. */
@@ -241,6 +211,9 @@ class StorageCache {
   }
 }
 
+/** Reads a checkpoint's {@link Scheduler} (set by `Checkpoint`'s static block, which can see its private field). */
+let schedulerOf: (ckpt: Checkpoint) => Scheduler;
+
 /**
  * A checkpoint opened lazily. Names, dtypes, shapes, saved locations and sizes are known without
  * reading tensor data; {@link Checkpoint.tensor} materialises one tensor.
@@ -271,19 +244,11 @@ export class Checkpoint {
   readonly options: LoadOptions;
   /** The limits in force. */
   readonly limits: Limits;
-  /** Where each entry sits in the object graph (for replacing it). */
-  readonly leaves: readonly TensorLeaf[];
-  readonly #byName: Map<string, CheckpointEntry>;
-  readonly #cache: StorageCache;
-  /** Storages read for widening in place: one tensor uses each, and its dtype widens. */
-  readonly #widening: ReadonlySet<StorageRef>;
-  /** Buffers this checkpoint allocated for storages (their bytes may be overwritten once claimed). */
-  readonly #owned = new WeakSet<ArrayBufferLike>();
-  readonly #close: (() => Promise<void>) | undefined;
-  readonly #converter: WideningConverter | undefined;
   /** How storage bytes arrive: views over a mapping of the file, or copies. */
   readonly io: 'mmap' | 'read';
-  #bytesRead = 0;
+  readonly #byName: Map<string, CheckpointEntry>;
+  readonly #scheduler: Scheduler;
+  readonly #close: (() => Promise<void>) | undefined;
   #closed = false;
 
   /**
@@ -291,50 +256,31 @@ export class Checkpoint {
    *
    * @param container - The opened container.
    * @param options - Load options.
+   * @param limits - `options.limits` resolved.
    * @param close - Closes what opening the source opened.
    * @param converter - Where large widening conversions run (default: here).
    * @param io - How the source delivers storage bytes (`'mmap'`: views over a mapping, widened straight from it).
    */
-  constructor(container: FormatContainer, options: LoadOptions, close: (() => Promise<void>) | undefined, converter?: WideningConverter, io: 'mmap' | 'read' = 'read') {
+  constructor(container: FormatContainer, options: LoadOptions, limits: Limits, close: (() => Promise<void>) | undefined, converter?: WideningConverter, io: 'mmap' | 'read' = 'read') {
     this.container = container;
     this.format = container.format;
     this.options = options;
-    this.limits = resolveLimits(options.limits);
+    this.limits = limits;
     this.#close = close;
-    this.#converter = converter;
     this.io = io;
-    this.leaves = tensorLeaves(container.root, this.limits);
-    this.entries = Object.freeze(describeEntries(this.leaves));
+    this.entries = container.entries;
     this.names = Object.freeze(this.entries.map((e) => e.name));
     this.#byName = new Map(this.entries.map((e) => [e.name, e]));
-    this.#widening = io === 'mmap' ? new Set() : wideningStorages(this.entries);
-    this.#cache = new StorageCache(async (s, widen) => {
-      const bytes = await container.readStorage(s, widen && this.#widening.has(s) ? this.#widenable(s) : undefined);
-      this.#bytesRead += bytes.length;
-      return bytes;
-    });
+    this.#scheduler = new Scheduler(this, converter, () => this.#assertOpen());
+  }
+
+  static {
+    schedulerOf = (ckpt) => ckpt.#scheduler;
   }
 
   /** Storage bytes read so far. */
   get bytesRead(): number {
-    return this.#bytesRead;
-  }
-
-  /** Whether large conversions run off this thread (a converter was given), so materialising several tensors at once pays. */
-  get convertsElsewhere(): boolean {
-    return this.#converter !== undefined && this.#converter.threads > 0;
-  }
-
-  /**
-   * The runtime of the options, or the shared default one.
-   *
-   * @example
-   * ```ts
-   * const rt = await ckpt.runtime();
-   * ```
-   */
-  runtime(): Promise<DeviceRuntime> {
-    return this.options.runtime === undefined ? defaultRuntime() : Promise.resolve(this.options.runtime);
+    return this.#scheduler.bytesRead;
   }
 
   /**
@@ -356,6 +302,19 @@ export class Checkpoint {
   }
 
   /**
+   * The storages `entry` views (a quantized tensor's data, scales and zero points; a sparse
+   * tensor's index and value storages; none for meta and inline tensors), without reading them.
+   *
+   * @example
+   * ```ts
+   * ckpt.storagesOf(ckpt.entry('lm_head.weight'))[0] === ckpt.storagesOf(ckpt.entry('wte.weight'))[0]; // tied
+   * ```
+   */
+  storagesOf(entry: CheckpointEntry): readonly StorageRef[] {
+    return storagesOf(entry.ref);
+  }
+
+  /**
    * Materialises one tensor: reads only the storages it uses (shared with concurrent calls for
    * other views of the same storage) and places it where `options.device`, else `mapLocation`,
    * says. Placement is checked before anything is read.
@@ -368,37 +327,147 @@ export class Checkpoint {
   async tensor(name: string, options: TensorOptions = {}): Promise<Materialised> {
     this.#assertOpen();
     const { ref } = this.entry(name);
-    const runtime = await this.runtime();
-    const plan = await this.preparePlan([ref], runtime, options.device);
-    return (await this.materialise(ref, name, runtime, plan, options.dtype ?? this.options.dtype ?? 'convert')).value;
+    const s = this.#scheduler;
+    const runtime = await s.runtime();
+    const plan = await s.preparePlan([ref], runtime, options.device);
+    return (await s.materialise(ref, name, runtime, plan, options.dtype ?? this.options.dtype ?? 'convert')).value;
+  }
+
+  /**
+   * Where every storage (and inline tensor) goes with this checkpoint's `mapLocation`, checked
+   * against `runtime`; throws `DEVICE_UNAVAILABLE` (torch's text plus the fix) or
+   * `TENSOR_TOO_LARGE`. Nothing is read.
+   *
+   * @example
+   * ```ts
+   * for (const [storage, device] of ckpt.placement(runtime).storages) console.log(storage.key, String(device));
+   * ```
+   */
+  placement(runtime: DeviceRuntime): Placement {
+    return this.#scheduler.plan([...new Set(this.entries.map((e) => e.ref))], runtime);
+  }
+
+  /**
+   * The bytes of one storage of this checkpoint, shared with other users while a load holds them.
+   *
+   * @example
+   * ```ts
+   * const bytes = await ckpt.storage(ckpt.container.storages[0]!);
+   * ```
+   */
+  storage(storage: StorageRef): Promise<Uint8Array> {
+    this.#assertOpen();
+    return this.#scheduler.take(storage);
+  }
+
+  /**
+   * Releases the source (file handles). Tensors already created stay valid.
+   *
+   * @example
+   * ```ts
+   * await ckpt.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.container.close();
+    } finally {
+      await this.#close?.();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new CheckpointError('SOURCE_IO', 'the checkpoint is closed');
+  }
+}
+
+/** Checked target devices of the storages and inline tensors of some tensors. */
+export interface Placement {
+  readonly storages: ReadonlyMap<StorageRef, Device>;
+  readonly inline: ReadonlyMap<InlineTensorRef, Device>;
+}
+
+/**
+ * What `load` and `inspect` drive to read a whole checkpoint: placement, reference-counted storage
+ * reads and read-ahead (not part of the public `Checkpoint`).
+ *
+ * @example
+ * ```ts
+ * const s = scheduler(ckpt);
+ * const plan = await s.preparePlan(refs, await s.runtime());
+ * ```
+ */
+export function scheduler(ckpt: Checkpoint): Scheduler {
+  return schedulerOf(ckpt);
+}
+
+/**
+ * The reading side of one {@link Checkpoint}: placement with one `mapLocation` resolver, the
+ * storage cache, and in-place widening.
+ */
+class Scheduler {
+  readonly #ckpt: Checkpoint;
+  readonly #cache: StorageCache;
+  /** torch's `restore_location`, built once from `mapLocation`. */
+  readonly #restore: (storage: StorageInfo) => Device;
+  /** Storages read for widening in place: one tensor uses each, and its dtype widens. */
+  #widening: ReadonlySet<StorageRef> | undefined;
+  /** Buffers this checkpoint allocated for storages (their bytes may be overwritten once claimed). */
+  readonly #owned = new WeakSet<ArrayBufferLike>();
+  readonly #converter: WideningConverter | undefined;
+  readonly #assertOpen: () => void;
+  #bytesRead = 0;
+
+  constructor(ckpt: Checkpoint, converter: WideningConverter | undefined, assertOpen: () => void) {
+    this.#ckpt = ckpt;
+    this.#converter = converter;
+    this.#assertOpen = assertOpen;
+    this.#restore = restoreLocation(ckpt.options.mapLocation);
+    this.#cache = new StorageCache(async (s, widen) => {
+      const bytes = await ckpt.container.readStorage(s, widen && this.#widens(s) ? this.#widenable(s) : undefined);
+      this.#bytesRead += bytes.length;
+      return bytes;
+    });
+  }
+
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Whether large conversions run off this thread (a converter was given), so materialising several tensors at once pays. */
+  get convertsElsewhere(): boolean {
+    return this.#converter !== undefined && this.#converter.threads > 0;
+  }
+
+  /** The runtime of the options, or the shared default one. */
+  runtime(): Promise<DeviceRuntime> {
+    const { runtime } = this.#ckpt.options;
+    return runtime === undefined ? defaultRuntime() : Promise.resolve(runtime);
   }
 
   /**
    * Resolves and checks the target device of every storage (and inline tensor) of `refs`, before
    * any tensor is created; throws `DEVICE_UNAVAILABLE` (torch's text plus the fix) or
    * `TENSOR_TOO_LARGE`.
-   *
-   * @example
-   * ```ts
-   * const plan = ckpt.plan(ckpt.entries.map((e) => e.ref), runtime);
-   * ```
    */
   plan(refs: readonly AnyTensorRef[], runtime: DeviceRuntime, override?: DeviceLike): Placement {
+    const { limits } = this.#ckpt;
     const forced = override === undefined ? undefined : runtime.check(override);
     const storages = new Map<StorageRef, Device>();
     const inline = new Map<InlineTensorRef, Device>();
-    const where = (info: { key: string; dtype: TorchDType; numel: number; byteLength: number; location: string }): Device =>
-      forced ?? runtime.check(resolveLocation(this.options.mapLocation, { ...info }));
+    const where = (info: StorageInfo): Device => forced ?? runtime.check(this.#restore({ ...info }));
     for (const ref of refs) {
       for (const s of storagesOf(ref)) {
         if (storages.has(s)) continue;
-        checkBound(s.byteLength, this.limits.maxTensorBytes, 'maxTensorBytes', `storage ${quote(s.key)} (bytes)`);
+        checkBound(s.byteLength, limits.maxTensorBytes, 'maxTensorBytes', `storage ${quote(s.key)} (bytes)`);
         storages.set(s, where(s));
       }
       if (!('kind' in ref) || ref.kind === 'quantized') {
         // a view can be far larger than its storage (stride 0): bound what materialising allocates
         const { dtype, shape } = describeRef(ref);
-        checkBound(numel(shape) * dtypeInfo(dtype).itemSize, this.limits.maxTensorBytes, 'maxTensorBytes', 'tensor elements (bytes)');
+        checkBound(numel(shape) * dtypeInfo(dtype).itemSize, limits.maxTensorBytes, 'maxTensorBytes', 'tensor elements (bytes)');
       }
       if ('kind' in ref && ref.kind === 'inline' && !inline.has(ref)) {
         const byteLength = ref.data.byteLength;
@@ -409,14 +478,9 @@ export class Checkpoint {
   }
 
   /**
-   * {@link Checkpoint.plan}, then initialises the backends of the planned devices
+   * {@link Scheduler.plan}, then initialises the backends of the planned devices
    * (`runtime.prepare`) and checks them again, so a backend that failed to start fails here
    * (`DEVICE_UNAVAILABLE`), before any tensor is created. `mapLocation` is asked once per storage.
-   *
-   * @example
-   * ```ts
-   * const plan = await ckpt.preparePlan(ckpt.entries.map((e) => e.ref), runtime);
-   * ```
    */
   async preparePlan(refs: readonly AnyTensorRef[], runtime: DeviceRuntime, override?: DeviceLike): Promise<Placement> {
     const plan = this.plan(refs, runtime, override);
@@ -427,13 +491,8 @@ export class Checkpoint {
   }
 
   /**
-   * Materialises `ref` with a placement from {@link Checkpoint.plan}: reads its storages through
+   * Materialises `ref` with a placement from {@link Scheduler.plan}: reads its storages through
    * the shared cache, then releases them. Storages placed on `meta` are not read.
-   *
-   * @example
-   * ```ts
-   * const r = await ckpt.materialise(entry.ref, entry.name, runtime, plan, 'convert');
-   * ```
    */
   async materialise(ref: AnyTensorRef, name: string, runtime: DeviceRuntime, plan: Placement, mode: DTypeMode): Promise<MaterialiseResult> {
     this.#assertOpen();
@@ -459,41 +518,21 @@ export class Checkpoint {
     }
   }
 
-  /**
-   * The bytes of one storage of this checkpoint, shared with other users while retained.
-   *
-   * @example
-   * ```ts
-   * const bytes = await ckpt.storage(ckpt.container.storages[0]!);
-   * ```
-   */
-  storage(storage: StorageRef): Promise<Uint8Array> {
-    this.#assertOpen();
+  /** The bytes of one storage, shared with other users while retained. */
+  take(storage: StorageRef): Promise<Uint8Array> {
     return this.#cache.take(storage, false).bytes;
   }
 
   /**
    * Declares one more future user of each storage `ref` reads (with a `plan`: except those placed
    * on `meta`), so bytes read for one user stay cached until the last one calls
-   * {@link Checkpoint.release}: views of one storage are read once.
-   *
-   * @example
-   * ```ts
-   * for (const e of ckpt.entries) ckpt.retain(e.ref, plan);
-   * ```
+   * {@link Scheduler.release}: views of one storage are read once.
    */
   retain(ref: AnyTensorRef, plan?: Placement): void {
     for (const s of readable(ref, plan)) this.#cache.retain(s);
   }
 
-  /**
-   * Drops one user declared by {@link Checkpoint.retain}.
-   *
-   * @example
-   * ```ts
-   * ckpt.release(e.ref, plan);
-   * ```
-   */
+  /** Drops one user declared by {@link Scheduler.retain}. */
   release(ref: AnyTensorRef, plan?: Placement): void {
     for (const s of readable(ref, plan)) this.#cache.release(s);
   }
@@ -501,32 +540,15 @@ export class Checkpoint {
   /**
    * Starts reading the storages of a retained `ref` without waiting, so the next tensor's read
    * overlaps this one's conversion (errors surface when the bytes are used).
-   *
-   * @example
-   * ```ts
-   * ckpt.prefetch(next.ref, plan);
-   * ```
    */
   prefetch(ref: AnyTensorRef, plan?: Placement): void {
-    for (const s of readable(ref, plan)) this.#cache.prefetch(s, this.options.dtype !== 'raw');
+    for (const s of readable(ref, plan)) this.#cache.prefetch(s, this.#ckpt.options.dtype !== 'raw');
   }
 
-  /**
-   * Releases the source (file handles). Tensors already created stay valid.
-   *
-   * @example
-   * ```ts
-   * await ckpt.close();
-   * ```
-   */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      await this.container.close();
-    } finally {
-      await this.#close?.();
-    }
+  /** Whether `storage` is read for widening in place (decided on the first read, over every entry). */
+  #widens(storage: StorageRef): boolean {
+    this.#widening ??= this.#ckpt.io === 'mmap' ? new Set() : wideningStorages(this.#ckpt.entries);
+    return this.#widening.has(storage);
   }
 
   /**
@@ -534,7 +556,7 @@ export class Checkpoint {
    * elements: contiguous, in a buffer this checkpoint allocated, claimed from the cache.
    */
   async #convertElsewhere(ref: AnyTensorRef, bytes: ReadonlyMap<StorageRef, Uint8Array>, taken: ReadonlyMap<StorageRef, TakenBytes>): Promise<TensorData | undefined> {
-    if (this.#converter === undefined || 'kind' in ref || !this.#widening.has(ref.storage)) return undefined;
+    if (this.#converter === undefined || 'kind' in ref || !this.#widens(ref.storage)) return undefined;
     const all = bytes.get(ref.storage);
     if (all === undefined) return undefined;
     const elements = gather(all, ref, dtypeInfo(ref.dtype).itemSize);
@@ -551,16 +573,6 @@ export class Checkpoint {
     this.#owned.add(buffer);
     return new Uint8Array(buffer, buffer.byteLength - storage.byteLength, storage.byteLength);
   }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new CheckpointError('SOURCE_IO', 'the checkpoint is closed');
-  }
-}
-
-/** Checked target devices of the storages and inline tensors of some tensors. */
-export interface Placement {
-  readonly storages: ReadonlyMap<StorageRef, Device>;
-  readonly inline: ReadonlyMap<InlineTensorRef, Device>;
 }
 
 /** The storages of `ref` that are read (those not placed on `meta`). */
@@ -586,38 +598,6 @@ function wideningStorages(entries: readonly CheckpointEntry[]): Set<StorageRef> 
     if (refs.size === 1 && !('kind' in only!) && info.tf !== undefined && info.itemSize < tfItemSize(info.tf)) widening.add(s);
   }
   return widening;
-}
-
-/** The entries of `leaves`, each with the names of the others sharing one of its storages. */
-function describeEntries(leaves: readonly TensorLeaf[]): CheckpointEntry[] {
-  const viewers = new Map<StorageRef, string[]>();
-  for (const { name, ref } of leaves) {
-    for (const s of storagesOf(ref)) {
-      const names = viewers.get(s) ?? [];
-      if (names.at(-1) !== name) names.push(name);
-      viewers.set(s, names);
-    }
-  }
-  return leaves.map((leaf) => {
-    const shared = new Set(storagesOf(leaf.ref).flatMap((s) => viewers.get(s)!));
-    shared.delete(leaf.name);
-    return describeEntry(leaf, Object.freeze([...shared]));
-  });
-}
-
-function describeEntry(leaf: TensorLeaf, sharedWith: readonly string[]): CheckpointEntry {
-  const { ref } = leaf;
-  const { dtype, shape } = describeRef(ref);
-  const kind = 'kind' in ref ? ref.kind : 'strided';
-  const bytesOf = (d: TorchDType, s: readonly number[]): number => numel(s) * dtypeInfo(d).itemSize;
-  let byteLength: number;
-  if (!('kind' in ref)) byteLength = bytesOf(ref.dtype, ref.shape);
-  else if (ref.kind === 'quantized') byteLength = bytesOf(ref.data.dtype, ref.data.shape);
-  else if (ref.kind === 'sparse') byteLength = storagesOf(ref).reduce((sum, s) => sum + s.byteLength, 0);
-  else if (ref.kind === 'inline') byteLength = ref.data.byteLength;
-  else byteLength = 0;
-  const location = primaryStorage(ref)?.location ?? ('kind' in ref && ref.kind === 'inline' ? ref.device : 'meta');
-  return Object.freeze({ name: leaf.name, path: leaf.path, kind, dtype, shape, location, byteLength, sharedWith, ref });
 }
 
 /**
@@ -657,19 +637,16 @@ export async function resolveSource(input: CheckpointSource): Promise<ResolvedSo
  */
 export async function openResolved(resolved: ResolvedSource, options: LoadOptions = {}, converter?: WideningConverter): Promise<Checkpoint> {
   let container: FormatContainer;
+  let ctx: ReadContext;
   try {
-    container = await openContainer(resolved.source, {
-      limits: options.limits,
-      verify: options.verify,
-      unknownClasses: options.unknownClasses,
-      resolve: resolved.resolve,
-    });
+    ctx = readContext({ ...options, resolve: resolved.resolve });
+    container = await openFormat(resolved.source, ctx);
   } catch (e) {
     await resolved.close?.();
     throw e;
   }
   try {
-    return new Checkpoint(container, options, resolved.close, converter, resolved.io);
+    return new Checkpoint(container, options, ctx.limits, resolved.close, converter, resolved.io);
   } catch (e) {
     await container.close();
     await resolved.close?.();

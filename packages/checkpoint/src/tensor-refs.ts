@@ -255,25 +255,17 @@ export function checkGeometry(
       details: { size: size.slice(0, 8).map(String), stride: stride.slice(0, 8).map(String), offset: String(offset) },
     });
   };
-  checkBound(size.length, limits.maxRank, 'maxRank', 'tensor rank', where);
+  if (size.length > limits.maxRank) checkBound(size.length, limits.maxRank, 'maxRank', 'tensor rank', where);
   if (size.length !== stride.length) bad(`${size.length} sizes but ${stride.length} strides`);
-  const safe = (v: number | bigint, what: string): number => {
-    if (typeof v === 'bigint' || !Number.isSafeInteger(v) || v < 0) bad(`${what} ${String(v)} is not a non-negative safe integer`);
-    return v as number;
-  };
-  const off = safe(offset, 'storage offset');
-  const shape = size.map((s) => safe(s, 'size'));
-  const strides = stride.map((s) => safe(s, 'stride'));
-  let numel = 1n;
-  let last = BigInt(off);
-  for (let i = 0; i < shape.length; i++) {
-    numel *= BigInt(shape[i]!);
-    if (shape[i]! > 0) last += BigInt(shape[i]! - 1) * BigInt(strides[i]!);
-  }
-  if (numel > BigInt(Number.MAX_SAFE_INTEGER)) bad(`element count ${numel} is not a safe integer`);
-  if (numel > 0n && storageBytes !== undefined) {
-    const needed = (last + 1n) * BigInt(itemSize);
-    if (needed > BigInt(storageBytes)) {
+  if (!isIndex(offset)) bad(`storage offset ${String(offset)} is not a non-negative safe integer`);
+  const off = offset as number;
+  const shape = safeIndices(size, 'size', bad);
+  const strides = safeIndices(stride, 'stride', bad);
+  const [numel, last] = extent(off, shape, strides);
+  if (typeof numel === 'bigint' && numel > BigInt(Number.MAX_SAFE_INTEGER)) bad(`element count ${numel} is not a safe integer`);
+  if (numel > 0 && storageBytes !== undefined) {
+    const needed = typeof last === 'number' && (last + 1) * itemSize <= Number.MAX_SAFE_INTEGER ? (last + 1) * itemSize : (BigInt(last) + 1n) * BigInt(itemSize);
+    if (needed > storageBytes) {
       throw new CheckpointError(
         'TENSOR_OUT_OF_BOUNDS',
         `setStorage: sizes [${shape.join(', ')}], strides [${strides.join(', ')}], storage offset ${off}, and itemsize ${itemSize} requiring a storage size of ${needed} are out of bounds for storage of size ${storageBytes}`,
@@ -282,6 +274,46 @@ export function checkGeometry(
     }
   }
   return Object.freeze({ offset: off, shape: Object.freeze(shape), stride: Object.freeze(strides) });
+}
+
+function isIndex(v: number | bigint): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** `values` as numbers, each a non-negative safe integer, else `bad`. */
+function safeIndices(values: readonly (number | bigint)[], what: string, bad: (why: string) => never): number[] {
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!isIndex(v)) bad(`${what} ${String(v)} is not a non-negative safe integer`);
+    out[i] = v as number;
+  }
+  return out;
+}
+
+/**
+ * The element count of `shape` and the index of its last element, as numbers while every step is
+ * exact (below 2^53; float rounding is monotonic, so a step past it shows), else as bigints.
+ */
+function extent(offset: number, shape: readonly number[], strides: readonly number[]): [numel: number | bigint, last: number | bigint] {
+  let numel = 1;
+  let last = offset;
+  for (let i = 0; i < shape.length; i++) {
+    numel *= shape[i]!;
+    if (shape[i]! > 0) last += (shape[i]! - 1) * strides[i]!;
+    if (numel > Number.MAX_SAFE_INTEGER || last > Number.MAX_SAFE_INTEGER) return exactExtent(offset, shape, strides);
+  }
+  return [numel, last];
+}
+
+function exactExtent(offset: number, shape: readonly number[], strides: readonly number[]): [numel: bigint, last: bigint] {
+  let numel = 1n;
+  let last = BigInt(offset);
+  for (let i = 0; i < shape.length; i++) {
+    numel *= BigInt(shape[i]!);
+    if (shape[i]! > 0) last += BigInt(shape[i]! - 1) * BigInt(strides[i]!);
+  }
+  return [numel, last];
 }
 
 export { isStorageRef, isTensorRef } from './values.js';

@@ -31,7 +31,7 @@ export type { Float8Format } from './float-bits.js';
 export { formatBytes } from './format-bytes.js';
 export { Ledger } from './ledger.js';
 export type { DeviceUsage, LedgerSnapshot } from './ledger.js';
-export { resolveLocation } from './map-location.js';
+export { resolveLocation, restoreLocation } from './map-location.js';
 export type { StorageInfo, MapLocation } from './map-location.js';
 export { createDeviceRuntime, MetaTensor } from './runtime.js';
 export type { DeviceRuntime, Placed, RuntimeOptions } from './runtime.js';

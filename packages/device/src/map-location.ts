@@ -77,25 +77,45 @@ const EXACT_TAGS: readonly string[] = ['cpu', 'mps', 'meta'];
  * ```
  */
 export function resolveLocation(mapLocation: MapLocation | undefined, storage: StorageInfo): Device {
-  const saved = storage.location;
-  if (mapLocation === undefined || mapLocation === null) return restoreTag(saved);
-  if (typeof mapLocation === 'string') return restoreTag(mapLocation);
-  if (mapLocation instanceof Device) return restoreTag(String(mapLocation));
+  return restoreLocation(mapLocation)(storage);
+}
+
+/**
+ * {@link resolveLocation} with `mapLocation` fixed: its form is looked at once, as torch's
+ * `_get_restore_location` builds one `restore_location` per `torch.load`. Errors (an unknown tag,
+ * an invalid `mapLocation`) surface when a storage is restored, as in torch.
+ *
+ * @example
+ * ```ts
+ * const restore = restoreLocation({ 'cuda:1': 'cpu' });
+ * String(restore({ key: '0', dtype: 'float32', numel: 6, byteLength: 24, location: 'cuda:1' })); // 'cpu'
+ * ```
+ */
+export function restoreLocation(mapLocation: MapLocation | undefined): (storage: StorageInfo) => Device {
+  if (mapLocation === undefined || mapLocation === null) return (s) => restoreTag(s.location);
+  if (typeof mapLocation === 'string' || mapLocation instanceof Device) {
+    const tag = String(mapLocation);
+    return () => restoreTag(tag);
+  }
   if (typeof mapLocation === 'function') {
-    const chosen = mapLocation(storage, saved);
-    return chosen === undefined || chosen === null ? restoreTag(saved) : device(chosen);
+    return (s) => {
+      const chosen = mapLocation(s, s.location);
+      return chosen === undefined || chosen === null ? restoreTag(s.location) : device(chosen);
+    };
   }
   if (mapLocation instanceof Map) {
-    const mapped = mapLocation.get(saved);
-    return restoreTag(mapped === undefined ? saved : tagOf(mapped));
+    return (s) => {
+      const mapped = mapLocation.get(s.location);
+      return restoreTag(mapped === undefined ? s.location : tagOf(mapped));
+    };
   }
-  if (isPlainRecord(mapLocation)) {
-    return restoreTag(Object.hasOwn(mapLocation, saved) ? tagOf(mapLocation[saved] as DeviceLike) : saved);
-  }
-  throw new DeviceError(
-    'MAP_LOCATION_INVALID',
-    `mapLocation must be a device string, a Device, a record or Map of location tags, or a function; got ${describe(mapLocation)}`,
-  );
+  if (isPlainRecord(mapLocation)) return (s) => restoreTag(Object.hasOwn(mapLocation, s.location) ? tagOf(mapLocation[s.location] as DeviceLike) : s.location);
+  return () => {
+    throw new DeviceError(
+      'MAP_LOCATION_INVALID',
+      `mapLocation must be a device string, a Device, a record or Map of location tags, or a function; got ${describe(mapLocation)}`,
+    );
+  };
 }
 
 function restoreTag(tag: string): Device {

@@ -78,8 +78,7 @@ function assignStorages(ckpt: Checkpoint, placement: ReadonlyMap<string, string>
   const owner = new Map<string, string>();
   for (const entry of ckpt.entries) {
     const d = String(options.runtime.check(placement.get(entry.name) as string));
-    // `plan` with a forced device lists the storages a tensor reads without resolving their locations.
-    for (const s of ckpt.plan([entry.ref], options.runtime, 'meta').storages.keys()) {
+    for (const s of ckpt.storagesOf(entry)) {
       const previous = storages.get(s.key);
       if (previous !== undefined && previous !== d) {
         const other = owner.get(s.key) as string;

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { readContext, type ReadContext } from '../read-context.js';
 import type { ByteSource } from '../source.js';
 import type { CheckpointFormatReader, FormatContainer, OpenOptions } from './format-reader.js';
 import { legacyFormat } from './legacy.js';
@@ -33,10 +34,22 @@ export const CONTAINER_FORMATS: readonly CheckpointFormatReader[] = Object.freez
  * @example
  * ```ts
  * const c = await openContainer(fromBytes(bytes));
- * for (const t of c.tensors) console.log(t.name, t.ref.dtype, t.ref.shape, t.ref.storage.location);
+ * for (const e of c.entries) console.log(e.name, e.dtype, e.shape, e.location);
  * await c.close();
  * ```
  */
 export function openContainer(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
-  return probe(source, CONTAINER_FORMATS, options);
+  return openFormat(source, readContext(options));
+}
+
+/**
+ * {@link openContainer} with the options resolved.
+ *
+ * @example
+ * ```ts
+ * const c = await openFormat(source, readContext({ unknownClasses: 'record' }));
+ * ```
+ */
+export function openFormat(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
+  return probe(source, CONTAINER_FORMATS, ctx);
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { CheckpointFormat, Container } from '../container.js';
-import type { Limits } from '../limits.js';
+import type { ReadContext, ReadOptions } from '../read-context.js';
 import type { ByteSource } from '../source.js';
 
 /**
@@ -20,30 +20,15 @@ import type { ByteSource } from '../source.js';
 export const HEAD_BYTES = 512;
 
 /**
- * Options of every format's `open` and of `openContainer`.
+ * Options of `openContainer`: {@link ReadOptions} and `resolve`, which opens a file next to the
+ * one being read (sharded indexes name their shards this way).
  *
  * @example
  * ```ts
  * const options: OpenOptions = { unknownClasses: 'record', resolve: (name) => fromFile(join(dir, name)) };
  * ```
  */
-export interface OpenOptions {
-  /** Resource limits (defaults: `DEFAULT_LIMITS`). */
-  readonly limits?: Partial<Limits>;
-  /**
-   * `'error'` (default): a pickle global outside the allow list fails with `PICKLE_UNSAFE_GLOBAL`.
-   * `'record'`: unknown classes become inert `PyObject` records (old `torch.save(model)` files).
-   * Nothing is executed either way.
-   */
-  readonly unknownClasses?: 'error' | 'record';
-  /** Verify zip CRC-32s (torch never does). */
-  readonly verify?: boolean;
-  /**
-   * Opens a file next to the one being read, by its name relative to it (sharded indexes name
-   * their shards this way). Names are validated first: no absolute paths, no `..`, no `\`.
-   */
-  readonly resolve?: (relativeName: string) => Promise<ByteSource>;
-}
+export interface OpenOptions extends ReadOptions, Pick<ReadContext, 'resolve'> {}
 
 /**
  * A {@link Container} plus file-level metadata that is not part of the object graph.
@@ -69,7 +54,7 @@ export interface FormatContainer extends Container {
  * @example
  * ```ts
  * const head = await source.read(0, Math.min(HEAD_BYTES, source.size));
- * if (safetensorsFormat.test(head, source)) return safetensorsFormat.open(source, {});
+ * if (safetensorsFormat.test(head, source)) return safetensorsFormat.open(source, readContext());
  * ```
  */
 export interface CheckpointFormatReader {
@@ -77,7 +62,7 @@ export interface CheckpointFormatReader {
   /** Whether the file head looks like this format (magic bytes only; may be a false positive, never reads). */
   test(head: Uint8Array, source: ByteSource): boolean;
   /** Opens and validates the file; tensor data is not read. */
-  open(source: ByteSource, options?: OpenOptions): Promise<FormatContainer>;
+  open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer>;
 }
 
 /**

@@ -3,5 +3,5 @@
  *
  * @module
  */
-export { openContainer } from './detect.js';
+export { openContainer, openFormat } from './detect.js';
 export type { FormatContainer, OpenOptions } from './format-reader.js';

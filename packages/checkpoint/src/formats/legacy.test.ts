@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { isCheckpointError } from '../errors.js';
 import { PyGlobal } from '../pickle/globals.js';
 import { fromBytes } from '../source.js';
+import { readContext } from '../read-context.js';
 import { legacyFormat } from './legacy.js';
+import { strided } from './test-manifest.js';
 
 const enc = (s: string) => [...new TextEncoder().encode(s)];
 /** BINUNICODE. */
@@ -25,8 +27,8 @@ describe('legacy storage views (view_metadata, 0.3-era writers)', () => {
   const root = [...new Uint8Array(new BigInt64Array([4n]).buffer), ...new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer)];
 
   it('a view is its own storage over part of the root', async () => {
-    const c = await legacyFormat.open(fromBytes(legacyFile(main, ['100'], [root])));
-    const [t] = c.tensors;
+    const c = await legacyFormat.open(fromBytes(legacyFile(main, ['100'], [root])), readContext());
+    const [t] = strided(c);
     expect([t!.name, t!.ref.storage.key, t!.ref.storage.numel, t!.ref.shape]).toEqual(['v', '101', 2, [2]]);
     expect([...new Float32Array((await c.readStorage(t!.ref.storage)).slice().buffer)]).toEqual([2, 3]);
   });
@@ -34,11 +36,11 @@ describe('legacy storage views (view_metadata, 0.3-era writers)', () => {
   it('a view past the end of its root is LEGACY_BAD_VIEW', async () => {
     const tooLong = main.map((b, i) => (i > 0 && main[i - 1] === 0x4b && b === 2 && main[i - 3] === 0x4b && main[i - 2] === 1 ? 4 : b));
     expect(tooLong).not.toEqual(main);
-    await expect(legacyFormat.open(fromBytes(legacyFile(tooLong, ['100'], [root])))).rejects.toMatchObject({ code: 'LEGACY_BAD_VIEW' });
+    await expect(legacyFormat.open(fromBytes(legacyFile(tooLong, ['100'], [root])), readContext())).rejects.toMatchObject({ code: 'LEGACY_BAD_VIEW' });
   });
 
   it('a referenced storage missing from the key list is LEGACY_BAD_STORAGE', async () => {
-    await expect(legacyFormat.open(fromBytes(legacyFile(main, [], [])))).rejects.toMatchObject({ code: 'LEGACY_BAD_STORAGE' });
+    await expect(legacyFormat.open(fromBytes(legacyFile(main, [], [])), readContext())).rejects.toMatchObject({ code: 'LEGACY_BAD_STORAGE' });
   });
 });
 
@@ -46,13 +48,13 @@ describe("legacy ('module', cls, file, source) persistent ids", () => {
   const main = [0x28, ...X('module'), ...GLOBAL('__main__', 'Net'), 0x4e, 0x4e, 0x74, 0x51];
 
   it('yield the class as an inert global when unknown classes are recorded', async () => {
-    const c = await legacyFormat.open(fromBytes(legacyFile(main, [], [])), { unknownClasses: 'record' });
+    const c = await legacyFormat.open(fromBytes(legacyFile(main, [], [])), readContext({ unknownClasses: 'record' }));
     expect(c.root).toBeInstanceOf(PyGlobal);
     expect(String(c.root)).toBe('__main__.Net');
   });
 
   it('fail with PICKLE_UNSAFE_GLOBAL by default', async () => {
-    const e = await legacyFormat.open(fromBytes(legacyFile(main, [], []))).catch((x: unknown) => x);
+    const e = await legacyFormat.open(fromBytes(legacyFile(main, [], [])), readContext()).catch((x: unknown) => x);
     expect(isCheckpointError(e) && e.code).toBe('PICKLE_UNSAFE_GLOBAL');
   });
 });

@@ -8,12 +8,12 @@
  */
 import { quote } from '@x/device';
 import { CheckpointError, type ErrorWhere } from '../errors.js';
-import { resolveLimits } from '../limits.js';
 import { PyGlobal } from '../pickle/globals.js';
 import { createStorageTable } from '../pickle/storage.js';
+import type { ReadContext } from '../read-context.js';
 import type { ByteSource } from '../source.js';
 import type { StorageRef } from '../values.js';
-import { closeSource, startsWith, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { closeSource, startsWith, type CheckpointFormatReader, type FormatContainer } from './format-reader.js';
 import { isLegacyHead } from './heads.js';
 import { makeContainer } from './make-container.js';
 import { readPickleAt } from './pickle-stream.js';
@@ -36,15 +36,15 @@ const PROTOCOL_VERSION = 1001;
  *
  * @example
  * ```ts
- * const c = await legacyFormat.open(fromBytes(bytes));
+ * const c = await legacyFormat.open(fromBytes(bytes), readContext());
  * c.metadata?.get('protocol_version'); // 1001
  * ```
  */
 export const legacyFormat = {
   id: 'legacy',
   test: (head: Uint8Array, source: ByteSource) => isLegacyHead(head, source.size) || startsWith(head, TEXT_MAGIC),
-  async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
-    const limits = resolveLimits(options.limits);
+  async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
+    const { limits } = ctx;
     const magic = await readPickleAt(source, 0, { limits });
     if (magic.value !== MAGIC_NUMBER) throw new CheckpointError('LEGACY_BAD_MAGIC', 'Invalid magic number; corrupt file?', { offset: 0 });
     const protocol = await readPickleAt(source, magic.end, { limits });
@@ -55,7 +55,7 @@ export const legacyFormat = {
     if (!(sysInfo.value instanceof Map)) throw new CheckpointError('LEGACY_BAD_HEADER', `sys_info must be a dict, found ${describe(sysInfo.value)}`, { offset: protocol.end });
     if (sysInfo.value.get('little_endian') === false) throw new CheckpointError('LEGACY_BAD_HEADER', 'big-endian legacy files are not supported (sys_info little_endian is False)', { offset: protocol.end });
     const table = legacyStorages();
-    const main = await readPickleAt(source, sysInfo.end, { limits, persistentLoad: table.persistentLoad, unknownClasses: options.unknownClasses });
+    const main = await readPickleAt(source, sysInfo.end, { limits, persistentLoad: table.persistentLoad, unknownClasses: ctx.unknownClasses });
     const keys = await readPickleAt(source, main.end, { limits });
     const offsets = await locateStorages(source, keys.value, table.roots, main.end, keys.end);
     const read = async (s: StorageRef): Promise<Uint8Array> => {

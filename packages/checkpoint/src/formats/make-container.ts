@@ -1,7 +1,7 @@
 /**
  * Builds a {@link FormatContainer} from what a format found: the object graph, a reader for each
- * storage and a close action. Tensors and storages are listed from the graph (see
- * {@link collectTensors}); `readStorage` accepts only this container's storages and checks the
+ * storage and a close action. Tensors and storages are listed from the graph in one walk (see
+ * {@link describeTensors}); `readStorage` accepts only this container's storages and checks the
  * byte count it returns.
  *
  * @module
@@ -10,8 +10,8 @@ import { dtypeInfo, quote, type TorchDType } from '@x/device';
 import type { CheckpointFormat } from '../container.js';
 import { CheckpointError } from '../errors.js';
 import type { Limits } from '../limits.js';
+import { describeTensors } from '../tensor-leaves.js';
 import type { StorageRef } from '../values.js';
-import { collectTensors } from './collect.js';
 import type { FormatContainer } from './format-reader.js';
 
 /**
@@ -45,12 +45,12 @@ export interface ContainerParts {
  * ```
  */
 export function makeContainer(parts: ContainerParts): FormatContainer {
-  const { tensors, storages } = collectTensors(parts.root, parts.limits);
+  const { entries, storages } = describeTensors(parts.root, parts.limits);
   const known = new Set(storages);
   return {
     format: parts.format,
     root: parts.root,
-    tensors,
+    entries,
     storages,
     metadata: parts.metadata,
     async readStorage(storage, into) {

@@ -7,7 +7,7 @@
  */
 import { isCheckpointError, type ErrorWhere } from '../errors.js';
 import type { Limits } from '../limits.js';
-import { unpickleAt } from '../pickle/unpickler.js';
+import { unpickleAt, type UnpickleContext } from '../pickle/unpickler.js';
 import type { ByteSource } from '../source.js';
 
 /** First window read for a pickle. */
@@ -21,14 +21,9 @@ const FIRST_WINDOW = 64 * 1024;
  * const options: StreamPickleOptions = { limits, end: member.offset + member.size, entry: 'storages' };
  * ```
  */
-export interface StreamPickleOptions {
-  readonly limits: Limits;
-  readonly persistentLoad?: (pid: unknown, where: ErrorWhere) => unknown;
-  readonly unknownClasses?: 'error' | 'record';
+export interface StreamPickleOptions extends Pick<UnpickleContext, 'limits' | 'persistentLoad' | 'unknownClasses' | 'entry'> {
   /** Where the enclosing stream ends (the pickle may not run past it); default the source end. */
   readonly end?: number;
-  /** Record name for errors (a tar member). */
-  readonly entry?: string;
 }
 
 /**
@@ -47,13 +42,7 @@ export async function readPickleAt(source: ByteSource, offset: number, options: 
   for (;;) {
     const bytes = await source.read(offset, window);
     try {
-      const { value, end } = unpickleAt(bytes, 0, {
-        limits: options.limits,
-        persistentLoad: options.persistentLoad,
-        unknownClasses: options.unknownClasses,
-        entry: options.entry,
-        baseOffset: offset,
-      });
+      const { value, end } = unpickleAt(bytes, 0, { ...options, baseOffset: offset });
       return { value, end: offset + end };
     } catch (e) {
       if (!(isCheckpointError(e) && e.code === 'PICKLE_TRUNCATED') || offset + window >= limit) throw e;

@@ -9,8 +9,9 @@
  * @module
  */
 import { CheckpointError } from '../errors.js';
+import type { ReadContext } from '../read-context.js';
 import type { ByteSource } from '../source.js';
-import { HEAD_BYTES, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { HEAD_BYTES, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer } from './format-reader.js';
 
 /** Known magic numbers of files that are not checkpoints, for the error message. */
 const FOREIGN: readonly (readonly [magic: readonly number[], what: string])[] = [
@@ -56,10 +57,10 @@ function indexOf(bytes: Uint8Array, needle: readonly number[]): number {
  *
  * @example
  * ```ts
- * const c = await probe(source, [torchZipFormat, safetensorsFormat], {});
+ * const c = await probe(source, [torchZipFormat, safetensorsFormat], readContext());
  * ```
  */
-export async function probe(source: ByteSource, formats: readonly CheckpointFormatReader[], options: OpenOptions): Promise<FormatContainer> {
+export async function probe(source: ByteSource, formats: readonly CheckpointFormatReader[], ctx: ReadContext): Promise<FormatContainer> {
   const head = await source.read(0, Math.min(HEAD_BYTES, source.size));
   const accepting = formats.filter((f) => f.test(head, source));
   if (accepting.length > 1) {
@@ -77,5 +78,5 @@ export async function probe(source: ByteSource, formats: readonly CheckpointForm
       details: { seen: describeHead(head, source.size), size: source.size },
     });
   }
-  return format.open(source, options);
+  return format.open(source, ctx);
 }

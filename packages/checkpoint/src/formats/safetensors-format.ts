@@ -6,12 +6,12 @@
  * @module
  */
 import { dtypeInfo } from '@x/device';
-import { resolveLimits } from '../limits.js';
+import type { ReadContext } from '../read-context.js';
 import { parseSafetensorsHeader, safetensorsHeaderLength } from '../safetensors.js';
 import type { ByteSource } from '../source.js';
 import { checkGeometry, contiguousStrides } from '../tensor-refs.js';
 import { OrderedDict, type StorageRef, type TensorRef } from '../values.js';
-import { closeSource, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { closeSource, type CheckpointFormatReader, type FormatContainer } from './format-reader.js';
 import { isSafetensorsHead } from './heads.js';
 import { makeContainer } from './make-container.js';
 
@@ -22,7 +22,7 @@ import { makeContainer } from './make-container.js';
  *
  * @example
  * ```ts
- * const c = await safetensorsFormat.open(fromBytes(bytes));
+ * const c = await safetensorsFormat.open(fromBytes(bytes), readContext());
  * c.metadata?.get('format'); // 'pt'
  * ```
  */
@@ -31,8 +31,8 @@ export const safetensorsFormat = {
   test(head: Uint8Array, source: ByteSource): boolean {
     return isSafetensorsHead(head, source.size);
   },
-  async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
-    const limits = resolveLimits(options.limits);
+  async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
+    const { limits } = ctx;
     const n = safetensorsHeaderLength(await source.read(0, Math.min(8, source.size)), source.size);
     const header = parseSafetensorsHeader(await source.read(8, n), source.size);
     const root = new OrderedDict<string, TensorRef>();

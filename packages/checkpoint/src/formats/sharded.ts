@@ -8,10 +8,11 @@
  */
 import { quote } from '@x/device';
 import { CheckpointError } from '../errors.js';
-import { checkBound, resolveLimits, type Limits } from '../limits.js';
+import { checkBound, type Limits } from '../limits.js';
+import type { ReadContext } from '../read-context.js';
 import type { ByteSource } from '../source.js';
 import { OrderedDict, type StorageRef } from '../values.js';
-import { closeSource, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { closeSource, type CheckpointFormatReader, type FormatContainer } from './format-reader.js';
 import { legacyFormat } from './legacy.js';
 import { isIndexHead } from './heads.js';
 import { makeContainer } from './make-container.js';
@@ -35,9 +36,9 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
  *
  * @example
  * ```ts
- * const c = await shardedFormat.open(await fromFile('model.safetensors.index.json'), {
+ * const c = await shardedFormat.open(await fromFile('model.safetensors.index.json'), readContext({
  *   resolve: (name) => fromFile(join(dir, name)),
- * });
+ * }));
  * ```
  */
 export const shardedFormat = {
@@ -45,9 +46,8 @@ export const shardedFormat = {
   test(head: Uint8Array, source: ByteSource): boolean {
     return isIndexHead(head, source);
   },
-  async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
-    const limits = resolveLimits(options.limits);
-    const resolve = options.resolve;
+  async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
+    const { limits, resolve } = ctx;
     if (resolve === undefined) {
       throw new CheckpointError('UNSUPPORTED_FORMAT', 'a sharded index needs the resolve option to open its shards (the Node entry supplies one for files)');
     }
@@ -62,7 +62,7 @@ export const shardedFormat = {
       const root = new OrderedDict<string, unknown>();
       const owner = new Map<StorageRef, FormatContainer>();
       for (const shardName of shardNames) {
-        const shard = await probe(await resolve(shardName), SHARD_FORMATS, options);
+        const shard = await probe(await resolve(shardName), SHARD_FORMATS, ctx);
         shards.push(shard);
         for (const [name, value] of shardEntries(shard, shardName)) {
           if (index.weightMap.get(name) !== shardName) {

@@ -9,13 +9,14 @@
  */
 import { dtypeFromStorageName, dtypeInfo, quote } from '@x/device';
 import { CheckpointError, type ErrorWhere } from '../errors.js';
-import { checkBound, resolveLimits, type Limits } from '../limits.js';
+import { checkBound, type Limits } from '../limits.js';
+import type { ReadContext } from '../read-context.js';
 import { PyGlobal } from '../pickle/globals.js';
 import { storageFromPid } from '../pickle/storage.js';
 import type { ByteSource } from '../source.js';
 import { checkGeometry } from '../tensor-refs.js';
 import type { StorageRef, TensorRef } from '../values.js';
-import { closeSource, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { closeSource, type CheckpointFormatReader, type FormatContainer } from './format-reader.js';
 import { makeContainer } from './make-container.js';
 import { readPickleAt } from './pickle-stream.js';
 import { createStorageViews, type StorageViews } from './storage-views.js';
@@ -29,15 +30,15 @@ const MEMBERS = ['sys_info', 'pickle', 'tensors', 'storages'] as const;
  *
  * @example
  * ```ts
- * const c = await tarFormat.open(await fromFile('old.tar'));
- * c.tensors.map((t) => t.name); // ['weight', 'ids', 'window']
+ * const c = await tarFormat.open(await fromFile('old.tar'), readContext());
+ * c.entries.map((e) => e.name); // ['weight', 'ids', 'window']
  * ```
  */
 export const tarFormat = {
   id: 'tar',
   test: (head: Uint8Array) => isTarHeader(head),
-  async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
-    const limits = resolveLimits(options.limits);
+  async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
+    const { limits } = ctx;
     const all = await readTarMembers(source, limits);
     const member = (name: (typeof MEMBERS)[number]): TarMember => {
       const m = all.get(name);
@@ -59,7 +60,7 @@ export const tarFormat = {
       if (found === undefined) throw new CheckpointError('STORAGE_MISSING', `no tensor or storage ${quote(pid)} in the tar checkpoint`, where);
       return found;
     };
-    const main = await readPickleAt(source, p.offset, { limits, persistentLoad, unknownClasses: options.unknownClasses, end: p.offset + p.size, entry: 'pickle' });
+    const main = await readPickleAt(source, p.offset, { limits, persistentLoad, unknownClasses: ctx.unknownClasses, end: p.offset + p.size, entry: 'pickle' });
     expectEnd(main.end, p);
     const read = async (s: StorageRef): Promise<Uint8Array> => {
       const view = stored.views.byRef.get(s);

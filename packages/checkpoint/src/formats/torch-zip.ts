@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { resolveLimits } from '../limits.js';
 import { createStorageTable } from '../pickle/storage.js';
 import type { ByteSource } from '../source.js';
-import { openZip, type ZipArchive } from '../zip/archive.js';
-import { closeSource, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import type { ReadContext } from '../read-context.js';
+import { openArchive, type ZipArchive } from '../zip/archive.js';
+import { closeSource, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer } from './format-reader.js';
 import { makeContainer } from './make-container.js';
 import { openTorchScriptArchive } from './torchscript.js';
 import { readArchiveRecords, readPickleRecord, recordsMetadata, storageRecords } from './zip-records.js';
@@ -19,16 +19,16 @@ import { readArchiveRecords, readPickleRecord, recordsMetadata, storageRecords }
  *
  * @example
  * ```ts
- * const c = await torchZipFormat.open(fromBytes(bytes));
- * c.tensors.map((t) => t.name); // ['weight', 'bias']
+ * const c = await torchZipFormat.open(fromBytes(bytes), readContext());
+ * c.entries.map((e) => e.name); // ['weight', 'bias']
  * ```
  */
 export const torchZipFormat = {
   id: 'zip',
   test: (head: Uint8Array) => startsWith(head, ZIP_MAGIC),
-  async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
-    const zip = await openZip(source, { limits: options.limits, verify: options.verify });
-    return zip.entries.has('constants.pkl') ? openTorchScriptArchive(zip, options) : openTorchArchive(zip, options);
+  async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
+    const zip = await openArchive(source, ctx);
+    return zip.entries.has('constants.pkl') ? openTorchScriptArchive(zip, ctx) : openTorchArchive(zip, ctx);
   },
 } as const satisfies CheckpointFormatReader;
 
@@ -38,14 +38,14 @@ export const torchZipFormat = {
  *
  * @example
  * ```ts
- * const c = await openTorchArchive(await openZip(source), {});
+ * const c = await openTorchArchive(await openArchive(source, ctx), ctx);
  * ```
  */
-export async function openTorchArchive(zip: ZipArchive, options: OpenOptions): Promise<FormatContainer> {
-  const limits = resolveLimits(options.limits);
+export async function openTorchArchive(zip: ZipArchive, ctx: ReadContext): Promise<FormatContainer> {
+  const { limits } = ctx;
   const records = await readArchiveRecords(zip);
   const table = createStorageTable();
-  const root = await readPickleRecord(zip, 'data.pkl', limits, { persistentLoad: table.persistentLoad, unknownClasses: options.unknownClasses ?? 'error' });
+  const root = await readPickleRecord(zip, 'data.pkl', { limits, persistentLoad: table.persistentLoad, unknownClasses: ctx.unknownClasses });
   const read = storageRecords(zip, 'data', table.storages.values(), records.byteorder);
   return makeContainer({ format: 'zip', root, limits, metadata: recordsMetadata(records), read, close: () => closeSource(zip.source) });
 }

@@ -9,15 +9,16 @@
  */
 import { quote } from '@x/device';
 import { CheckpointError } from '../errors.js';
-import { checkBound, resolveLimits, type Limits } from '../limits.js';
+import { checkBound, type Limits } from '../limits.js';
+import type { ReadContext } from '../read-context.js';
 import { lookupGlobal, PyGlobal } from '../pickle/globals.js';
 import { createStorageTable } from '../pickle/storage.js';
 import { decodeUtf8 } from '../pickle/text.js';
 import { isTensorRef } from '../tensor-refs.js';
 import type { ByteSource } from '../source.js';
 import { OrderedDict, PyObject, type TensorRef } from '../values.js';
-import { openZip, type ZipArchive } from '../zip/archive.js';
-import { closeSource, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer, type OpenOptions } from './format-reader.js';
+import { openArchive, type ZipArchive } from '../zip/archive.js';
+import { closeSource, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer } from './format-reader.js';
 import { makeContainer } from './make-container.js';
 import { readArchiveRecords, readPickleRecord, recordsMetadata, storageRecords } from './zip-records.js';
 
@@ -28,19 +29,19 @@ import { readArchiveRecords, readPickleRecord, recordsMetadata, storageRecords }
  *
  * @example
  * ```ts
- * const c = await torchScriptFormat.open(fromBytes(bytes));
+ * const c = await torchScriptFormat.open(fromBytes(bytes), readContext());
  * [...(c.root as Map<string, unknown>).keys()]; // ['scale', 'lin.weight', …]
  * ```
  */
 export const torchScriptFormat = {
   id: 'torchscript',
   test: (head: Uint8Array) => startsWith(head, ZIP_MAGIC),
-  async open(source: ByteSource, options: OpenOptions = {}): Promise<FormatContainer> {
-    const zip = await openZip(source, { limits: options.limits, verify: options.verify });
+  async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
+    const zip = await openArchive(source, ctx);
     if (!zip.entries.has('constants.pkl')) {
       throw new CheckpointError('UNSUPPORTED_FORMAT', `not a TorchScript archive: no ${quote(`${zip.prefix}/constants.pkl`)} record (a torch.save zip?)`);
     }
-    return openTorchScriptArchive(zip, options);
+    return openTorchScriptArchive(zip, ctx);
   },
 } as const satisfies CheckpointFormatReader;
 
@@ -58,19 +59,19 @@ function scriptGlobal(module: string): boolean {
  *
  * @example
  * ```ts
- * const c = await openTorchScriptArchive(await openZip(source), {});
+ * const c = await openTorchScriptArchive(await openArchive(source, ctx), ctx);
  * ```
  */
-export async function openTorchScriptArchive(zip: ZipArchive, options: OpenOptions): Promise<FormatContainer> {
-  const limits = resolveLimits(options.limits);
+export async function openTorchScriptArchive(zip: ZipArchive, ctx: ReadContext): Promise<FormatContainer> {
+  const { limits } = ctx;
   const records = await readArchiveRecords(zip);
-  const recordAll = options.unknownClasses === 'record';
+  const recordAll = ctx.unknownClasses === 'record';
   const constants = createStorageTable();
-  const constantsRoot = await readPickleRecord(zip, 'constants.pkl', limits, { persistentLoad: constants.persistentLoad, unknownClasses: 'record' });
+  const constantsRoot = await readPickleRecord(zip, 'constants.pkl', { limits, persistentLoad: constants.persistentLoad, unknownClasses: 'record' });
   if (!recordAll) rejectUnknownGlobals(constantsRoot, `${zip.prefix}/constants.pkl`, limits);
   storageRecords(zip, 'constants', constants.storages.values(), records.byteorder);
   const data = createStorageTable();
-  const module = await readPickleRecord(zip, 'data.pkl', limits, { persistentLoad: data.persistentLoad, unknownClasses: 'record' });
+  const module = await readPickleRecord(zip, 'data.pkl', { limits, persistentLoad: data.persistentLoad, unknownClasses: 'record' });
   if (!recordAll) rejectUnknownGlobals(module, `${zip.prefix}/data.pkl`, limits);
   const root = await stateDict(zip, module, limits);
   const read = storageRecords(zip, 'data', data.storages.values(), records.byteorder);

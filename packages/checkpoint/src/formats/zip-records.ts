@@ -8,8 +8,8 @@
  */
 import { dtypeInfo, quote } from '@x/device';
 import { CheckpointError, type ErrorWhere } from '../errors.js';
-import { checkBound, type Limits } from '../limits.js';
-import { unpickle } from '../pickle/unpickler.js';
+import { checkBound } from '../limits.js';
+import { unpickleWhole, type UnpickleContext } from '../pickle/unpickler.js';
 import type { ZipArchive } from '../zip/archive.js';
 import type { StorageRef } from '../values.js';
 import { swapToLittle } from './make-container.js';
@@ -121,19 +121,14 @@ async function smallRecord(zip: ZipArchive, name: string, code: 'ARCHIVE_BAD_VER
  *
  * @example
  * ```ts
- * const root = await readPickleRecord(zip, 'data.pkl', limits, { persistentLoad: table.persistentLoad });
+ * const root = await readPickleRecord(zip, 'data.pkl', { limits, persistentLoad: table.persistentLoad, unknownClasses: 'error' });
  * ```
  */
-export async function readPickleRecord(
-  zip: ZipArchive,
-  name: string,
-  limits: Limits,
-  options: { persistentLoad: (pid: unknown, where: ErrorWhere) => unknown; unknownClasses: 'error' | 'record' },
-): Promise<unknown> {
+export async function readPickleRecord(zip: ZipArchive, name: string, options: Required<Pick<UnpickleContext, 'limits' | 'persistentLoad' | 'unknownClasses'>>): Promise<unknown> {
   const entry = zip.entry(name);
-  checkBound(entry.size, limits.maxPickleBytes, 'maxPickleBytes', `${name} size`, { entry: entry.name });
+  checkBound(entry.size, options.limits.maxPickleBytes, 'maxPickleBytes', `${name} size`, { entry: entry.name });
   const bytes = await zip.read(entry);
-  return unpickle(bytes, { ...options, limits, entry: entry.name, baseOffset: entry.method === 'stored' ? await zip.dataOffset(entry) : undefined });
+  return unpickleWhole(bytes, { ...options, entry: entry.name, baseOffset: entry.method === 'stored' ? await zip.dataOffset(entry) : undefined });
 }
 
 /**

@@ -234,8 +234,8 @@ function strided(a: Args, storage: StorageRef, dtype: TorchDType | undefined, re
   // packed dtypes count elements, not bytes: bound the elements by what the storage's bytes hold
   const [itemSize, capacity] = perByte === 1 ? [dtypeInfo(d).itemSize, storage.byteLength] : [1, storage.byteLength * perByte];
   const g = checkGeometry(a.int(1), a.ints(2), a.ints(3), itemSize, capacity, a.ctx.limits, a.ctx.where());
-  const bits = tensorMetadata(a, metadata);
-  return Object.freeze({ storage, offset: g.offset, shape: g.shape, stride: g.stride, dtype: d, requiresGrad, parameter: false, ...bits, state: undefined });
+  const { conj, neg } = tensorMetadata(a, metadata);
+  return Object.freeze({ storage, offset: g.offset, shape: g.shape, stride: g.stride, dtype: d, requiresGrad, parameter: false, conj, neg, state: undefined });
 }
 
 function withFlags(t: TensorRef, changes: { parameter?: boolean; requiresGrad?: boolean; state?: unknown }): RebuiltTensorRef {
@@ -249,10 +249,12 @@ function withFlags(t: TensorRef, changes: { parameter?: boolean; requiresGrad?: 
   });
 }
 
+const NO_METADATA = Object.freeze({ conj: false, neg: false });
+
 /** `_rebuild_tensor_v2/v3` metadata: a dict of `conj` / `neg` booleans. */
 function tensorMetadata(a: Args, metadata: unknown): { conj: boolean; neg: boolean } {
+  if (metadata === undefined || metadata === null) return NO_METADATA;
   const bits = { conj: false, neg: false };
-  if (metadata === undefined || metadata === null) return bits;
   if (!(metadata instanceof Map)) return a.fail(a.length - 1, 'a dict of tensor metadata');
   for (const [k, v] of metadata) {
     if ((k !== 'conj' && k !== 'neg') || typeof v !== 'boolean') {

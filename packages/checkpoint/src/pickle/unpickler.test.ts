@@ -1,5 +1,6 @@
 import { OP, PickleBuilder } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
+import { resolveLimits } from '../limits.js';
 import { expectCode, goldenPickle, onlyCheckpointErrors } from '../test-helpers.js';
 import { isFloat, OrderedDict, PyObject, Tuple } from '../values.js';
 import { PyGlobal } from './globals.js';
@@ -129,9 +130,9 @@ describe('unpickle: data opcodes', () => {
 
   it('unpickleAt reads consecutive pickles (legacy files)', () => {
     const data = new PickleBuilder().proto(2).int(1001).stop().proto(2).str('x').stop().raw(1, 2, 3).bytes();
-    const first = unpickleAt(data, 0);
+    const first = unpickleAt(data, 0, { limits: resolveLimits() });
     expect(first.value).toBe(1001);
-    const second = unpickleAt(data, first.end);
+    const second = unpickleAt(data, first.end, { limits: resolveLimits() });
     expect(second).toEqual({ value: 'x', end: data.length - 3 });
   });
 });

@@ -25,6 +25,7 @@
 import { CheckpointError, type ErrorWhere } from '../errors.js';
 import { checkBound, resolveLimits, type Limits } from '../limits.js';
 import { dtypeFromTorchName, quote } from '@x/device';
+import type { ReadOptions } from '../read-context.js';
 import { DType, markFloat, PyObject, Tuple } from '../values.js';
 import { u64 } from '../zip/directory.js';
 import { pyTypeName, type Context } from './args.js';
@@ -44,34 +45,32 @@ import {
 } from './text.js';
 
 /**
- * Options of {@link unpickle}.
+ * Options of {@link unpickle}. `unknownClasses: 'record'` makes a global outside the allow list an
+ * inert {@link PyGlobal} at the `GLOBAL` opcode, and calling or building it a {@link PyObject}
+ * record.
  *
  * @example
  * ```ts
  * unpickle(bytes, { unknownClasses: 'record', encoding: 'latin1', limits: { maxOps: 1e6 } });
  * ```
  */
-export interface UnpickleOptions {
-  /** Limits (defaults: `DEFAULT_LIMITS`). */
-  readonly limits?: Partial<Limits>;
+export interface UnpickleOptions extends Pick<ReadOptions, 'limits' | 'unknownClasses'> {
   /**
    * Turns a persistent id (`BINPERSID` / `PERSID`) into a value, e.g. a `StorageTable`'s
    * `persistentLoad`. Without it, persistent ids are refused (`PICKLE_UNSUPPORTED_OPCODE`).
    */
   readonly persistentLoad?: (pid: unknown, where: ErrorWhere) => unknown;
-  /**
-   * `'error'` (default): a global outside the allow list fails with `PICKLE_UNSAFE_GLOBAL` at the
-   * `GLOBAL` opcode. `'record'`: it becomes an inert {@link PyGlobal}, and calling or building it
-   * makes a {@link PyObject} record (old `torch.save(model)` files still yield their tensors).
-   * Nothing is executed either way; `sys`, `os`, `posix`, `nt` are refused in both modes.
-   */
-  readonly unknownClasses?: 'error' | 'record';
   /** Decoding of Python 2 `str` opcodes: `'utf-8'` (torch.load's default), `'latin1'`, or `'bytes'` (Uint8Array). */
   readonly encoding?: 'utf-8' | 'latin1' | 'bytes';
   /** Archive entry the pickle came from, for errors. */
   readonly entry?: string;
   /** Added to positions in errors (e.g. the record's absolute data offset). */
   readonly baseOffset?: number;
+}
+
+/** {@link UnpickleOptions} with the limits resolved: what the readers inside the package pass. */
+export interface UnpickleContext extends Omit<UnpickleOptions, 'limits'> {
+  readonly limits: Limits;
 }
 
 /**
@@ -84,6 +83,18 @@ export interface UnpickleOptions {
  * ```
  */
 export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): unknown {
+  return unpickleWhole(data, { ...options, limits: resolveLimits(options.limits) });
+}
+
+/**
+ * {@link unpickle} with the limits already resolved.
+ *
+ * @example
+ * ```ts
+ * const root = unpickleWhole(bytes, { limits: ctx.limits, persistentLoad: table.persistentLoad });
+ * ```
+ */
+export function unpickleWhole(data: Uint8Array, options: UnpickleContext): unknown {
   const { value, end } = unpickleAt(data, 0, options);
   if (end !== data.length) {
     throw new CheckpointError('PICKLE_TRAILING_DATA', `${data.length - end} bytes follow the pickle's STOP`, {
@@ -100,12 +111,12 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): unkno
  *
  * @example
  * ```ts
- * const magic = unpickleAt(bytes, 0);
- * const version = unpickleAt(bytes, magic.end);
+ * const magic = unpickleAt(bytes, 0, { limits });
+ * const version = unpickleAt(bytes, magic.end, { limits });
  * ```
  */
-export function unpickleAt(data: Uint8Array, start: number, options: UnpickleOptions = {}): { value: unknown; end: number } {
-  const limits = resolveLimits(options.limits);
+export function unpickleAt(data: Uint8Array, start: number, options: UnpickleContext): { value: unknown; end: number } {
+  const { limits } = options;
   checkBound(data.length - start, limits.maxPickleBytes, 'maxPickleBytes', 'pickle size', { entry: options.entry });
   return new Machine(data, start, options, limits).run();
 }

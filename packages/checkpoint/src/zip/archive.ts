@@ -7,7 +7,7 @@
  */
 import { quote } from '@x/device';
 import { CheckpointError } from '../errors.js';
-import { resolveLimits, type Limits } from '../limits.js';
+import { readContext, type ReadContext, type ReadOptions } from '../read-context.js';
 import { readInto, type ByteSource } from '../source.js';
 import { readDirectory, u64, type CentralEntry } from './directory.js';
 import { LFH_SIZE, SIG_DESCRIPTOR, SIG_LFH } from './layout.js';
@@ -84,12 +84,7 @@ export interface ZipArchive {
  * await openZip(source, { verify: true, limits: { maxEntries: 1000 } });
  * ```
  */
-export interface ZipOptions {
-  /** Limits (defaults: `DEFAULT_LIMITS`). */
-  readonly limits?: Partial<Limits>;
-  /** Verify CRC-32 on every read (torch never does; records written with CRCs disabled then fail). */
-  readonly verify?: boolean;
-}
+export type ZipOptions = Pick<ReadOptions, 'limits' | 'verify'>;
 
 /** A stored record whose header, data and descriptor span at most this many bytes is read at once. */
 const SMALL_RECORD = 64 * 1024;
@@ -107,8 +102,21 @@ const U32_MAX = 0xffffffff;
  * const offset = await zip.dataOffset('data/0'); // 64-byte aligned in files torch wrote
  * ```
  */
-export async function openZip(source: ByteSource, options: ZipOptions = {}): Promise<ZipArchive> {
-  const limits = resolveLimits(options.limits);
+export function openZip(source: ByteSource, options: ZipOptions = {}): Promise<ZipArchive> {
+  const { limits, verify } = readContext(options);
+  return openArchive(source, { limits, verify });
+}
+
+/**
+ * {@link openZip} with the options resolved.
+ *
+ * @example
+ * ```ts
+ * const zip = await openArchive(source, ctx);
+ * ```
+ */
+export async function openArchive(source: ByteSource, options: Pick<ReadContext, 'limits' | 'verify'>): Promise<ZipArchive> {
+  const { limits } = options;
   const directory = await readDirectory(source, limits);
   const first = directory.entries[0];
   if (first === undefined) throw new CheckpointError('ARCHIVE_EMPTY', 'the archive contains no files');
@@ -215,7 +223,7 @@ export async function openZip(source: ByteSource, options: ZipOptions = {}): Pro
         data = copyInto(await inflateRaw(source, at, entry.compressedSize, entry.size, { entry: entry.name, offset: at }), into);
         if (n > 0) checkDescriptor(await source.read(at + entry.compressedSize, n), e, at + entry.compressedSize);
       }
-      if (options.verify === true) {
+      if (options.verify) {
         // Imported on the first check: an unverified read does not load zlib's native CRC-32.
         const { crc32 } = await import('./crc32.js');
         const actual = crc32(data);
