@@ -7,9 +7,10 @@
  */
 import { CheckpointError, quote } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
+import { u64 } from '../little-endian.js';
 import { readInto, type ByteSource } from '../source.js';
 import { crc32 } from './crc32.js';
-import { readDirectory, u64, type CentralEntry } from './directory.js';
+import { readDirectory, type CentralEntry } from './directory.js';
 import { LFH_SIZE, SIG_DESCRIPTOR, SIG_LFH } from './layout.js';
 import { inflateRaw } from './inflate.js';
 
