@@ -8,6 +8,8 @@ export { openZip } from './zip/archive.js';
 export type { ZipArchive, ZipEntry, ZipOptions } from './zip/archive.js';
 export { unpickle } from './pickle/unpickler.js';
 export type { UnpickleOptions } from './pickle/unpickler.js';
+export { pickleOps } from './pickle/opcodes.js';
+export type { ArgumentKind, OpcodeInfo, OpcodeName, PickleArgument, PickleOp, PickleOpsOptions, DecodeLimits } from './pickle/opcodes.js';
 export { PyGlobal } from './pickle/globals.js';
 export type { GlobalKind } from './pickle/globals.js';
 export { createStorageTable } from './pickle/storage.js';
