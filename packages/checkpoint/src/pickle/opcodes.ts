@@ -236,7 +236,7 @@ export type DecodeLimits = Pick<Limits, 'maxStringBytes' | 'maxLongBytes' | 'max
 
 /**
  * Reads a pickle one opcode at a time: {@link opcode} reads the opcode byte, {@link argument} its
- * argument into {@link value}, {@link bytes} and {@link second}. Every read is bounds-checked
+ * argument (returning a number, or setting {@link bytes} and {@link second}). Every read is bounds-checked
  * (`PICKLE_TRUNCATED`), kept inside the current `FRAME` (`PICKLE_FRAME`) and under `limits`
  * (`PICKLE_LIMIT`) before anything is copied; errors carry the opcode's offset. Nothing is
  * allocated per opcode: payloads and lines are views of the data.
@@ -254,8 +254,6 @@ export class PickleDecoder {
   pos: number;
   /** The opcode last read. */
   op = 0;
-  /** Argument of the `uint*`, `int4` and `float8` kinds (and a `FRAME`'s length). */
-  value = 0;
   /**
    * Argument of the other kinds, a view of the data: a payload (the two's complement bytes of
    * `long1` / `long4`), a line without its newline, or the first line of a pair.
@@ -307,74 +305,73 @@ export class PickleDecoder {
   }
 
   /**
-   * Reads the argument of the opcode last read, as its {@link ArgumentKind} says. A `FRAME`
-   * also opens its frame.
+   * Reads the argument of the opcode last read, as its {@link ArgumentKind} says, and returns it
+   * for the `uint*`, `int4` and `float8` kinds (0 for the others, whose argument goes to
+   * {@link bytes} and {@link second}; a number is returned rather than stored so that small ints
+   * stay small ints). A `FRAME` also opens its frame.
    *
    * @throws CheckpointError `PICKLE_TRUNCATED`, `PICKLE_FRAME`, `PICKLE_LIMIT`, `PICKLE_TYPE`
    *   (a negative `string4` / `long4` length).
    */
-  argument(): void {
+  argument(): number {
     const { view } = this;
     switch (SHAPE[this.op]) {
       case UINT1:
-        this.value = this.data[this.take(1)]!;
-        return;
+        return this.data[this.take(1)]!;
       case UINT2:
-        this.value = view.getUint16(this.take(2), true);
-        return;
+        return view.getUint16(this.take(2), true);
       case UINT4:
-        this.value = view.getUint32(this.take(4), true);
-        return;
-      case UINT8:
+        return view.getUint32(this.take(4), true);
+      case UINT8: {
         if (this.op === OP.FRAME && this.frameEnd !== -1) this.fail('PICKLE_FRAME', 'a FRAME begins before the current frame ends');
-        this.value = u64(view, this.take(8));
-        if (this.op === OP.FRAME) this.openFrame(this.value);
-        return;
+        const n = u64(view, this.take(8));
+        if (this.op === OP.FRAME) this.openFrame(n);
+        return n;
+      }
       case INT4:
-        this.value = view.getInt32(this.take(4), true);
-        return;
+        return view.getInt32(this.take(4), true);
       case FLOAT8:
-        this.value = view.getFloat64(this.take(8), false);
-        return;
+        return view.getFloat64(this.take(8), false);
       case LONG1:
         this.bytes = this.long(this.data[this.take(1)]!);
-        return;
+        break;
       case LONG4:
         this.bytes = this.long(view.getInt32(this.take(4), true));
-        return;
+        break;
       case COUNTED1:
         this.bytes = this.payload(this.data[this.take(1)]!);
-        return;
+        break;
       case COUNTED4:
         this.bytes = this.payload(view.getUint32(this.take(4), true));
-        return;
+        break;
       case COUNTED8:
         this.bytes = this.payload(u64(view, this.take(8)));
-        return;
+        break;
       case SIGNED_COUNTED4: {
         const n = view.getInt32(this.take(4), true);
         if (n < 0) this.fail('PICKLE_TYPE', `${NAME[this.op]} pickle has negative byte count`);
         this.bytes = this.payload(n);
-        return;
+        break;
       }
       case LINE:
         this.bytes = this.line('maxLineBytes', this.limits.maxLineBytes, '');
-        return;
+        break;
       case ESCAPED_LINE:
         this.bytes = this.line('maxStringBytes', this.limits.maxStringBytes * 4 + 2, ''); // escapes take up to 4 bytes per byte
-        return;
+        break;
       case UNICODE_LINE:
         this.bytes = this.line('maxStringBytes', this.limits.maxStringBytes, '');
-        return;
+        break;
       case LINE_PAIR:
         this.bytes = this.line('maxLineBytes', this.limits.maxLineBytes, ' module');
         this.second = this.line('maxLineBytes', this.limits.maxLineBytes, ' name');
-        return;
+        break;
     }
+    return 0;
   }
 
-  /** The argument last read, as {@link pickleOps} gives it. */
-  decoded(): PickleArgument {
+  /** The argument last read, as {@link pickleOps} gives it; `value` is what {@link argument} returned. */
+  decoded(value: number): PickleArgument {
     switch (SHAPE[this.op]) {
       case NO_ARG:
         return undefined;
@@ -384,7 +381,7 @@ export class PickleDecoder {
       case UINT8:
       case INT4:
       case FLOAT8:
-        return this.value;
+        return value;
       case LONG1:
       case LONG4:
         return decodeLong(this.bytes);
@@ -538,8 +535,8 @@ export function* pickleOps(data: Uint8Array, start = 0, options: PickleOpsOption
   const d = new PickleDecoder(data, start, options.limits ?? DEFAULT_LIMITS, options.entry, options.offset);
   for (;;) {
     const op = d.opcode();
-    d.argument();
-    yield { offset: d.start, opcode: BY_CODE[op]!, argument: d.decoded(), end: d.pos };
+    const value = d.argument();
+    yield { offset: d.start, opcode: BY_CODE[op]!, argument: d.decoded(value), end: d.pos };
     if (op === OP.STOP) return;
   }
 }

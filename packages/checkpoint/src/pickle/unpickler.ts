@@ -146,8 +146,7 @@ class Machine implements Context, Containers {
       if (REFUSED[op] === 1) {
         this.fail('PICKLE_UNSUPPORTED_OPCODE', `opcode 0x${op.toString(16)} is not supported (it calls code or needs out-of-band data)`, { opcode: op });
       }
-      r.argument();
-      this.step(op);
+      this.step(op, r.argument());
     }
   }
 
@@ -359,8 +358,11 @@ class Machine implements Context, Containers {
     return v;
   }
 
-  /** Runs one opcode whose argument the decoder has read; refused and invalid opcodes never get here. */
-  private step(op: number): void {
+  /**
+   * Runs one opcode whose argument the decoder has read (`arg`: the numeric argument, else in
+   * `r.bytes` / `r.second`); refused and invalid opcodes never get here.
+   */
+  private step(op: number, arg: number): void {
     const r = this.r;
     switch (op) {
       case OP.MARK:
@@ -393,7 +395,7 @@ class Machine implements Context, Containers {
       case OP.BININT:
       case OP.BININT1:
       case OP.BININT2:
-        this.push(r.value);
+        this.push(arg);
         return;
       case OP.LONG: {
         const text = this.text(r.bytes, 'LONG');
@@ -538,24 +540,24 @@ class Machine implements Context, Containers {
         return;
       case OP.BINGET:
       case OP.LONG_BINGET:
-        this.memoGet(r.value);
+        this.memoGet(arg);
         return;
       case OP.PUT:
         this.memoPut(this.memoIndex('PUT'));
         return;
       case OP.BINPUT:
       case OP.LONG_BINPUT:
-        this.memoPut(r.value);
+        this.memoPut(arg);
         return;
       case OP.MEMOIZE:
         this.memoPut(this.memo.size);
         return;
       case OP.BINFLOAT:
-        this.push(this.float(r.value));
+        this.push(this.float(arg));
         return;
       case OP.PROTO:
         if (r.start !== this.start) this.fail('PICKLE_PROTOCOL', 'PROTO is only allowed as the first opcode');
-        if (r.value > 5) this.fail('PICKLE_PROTOCOL', `unsupported pickle protocol: ${r.value}`);
+        if (arg > 5) this.fail('PICKLE_PROTOCOL', `unsupported pickle protocol: ${arg}`);
         return;
       case OP.NEWOBJ: {
         const args = this.pop();
