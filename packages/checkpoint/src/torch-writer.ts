@@ -7,7 +7,7 @@
 
 import { quote } from '@x/device';
 import { CheckpointError } from './errors.js';
-import { pickle, type PickledStorage, type PickleOptions } from './pickler.js';
+import { pickle, type PickledStorage, type PickleOptions } from './pickle/pickler.js';
 import type { StorageRef } from './values.js';
 import { serializationId, type WrittenRecord } from './serialization-id.js';
 import { ZipWriter, type ByteSink, type ChunkedData } from './zip-writer.js';

@@ -13,7 +13,7 @@
  */
 
 import { CheckpointError } from '@x/checkpoint';
-import { concatBytes } from '@x/checkpoint/internal';
+import { concatBytes, pickleOps, type PickleOp } from '@x/checkpoint/internal';
 import { dtypeFromStorageName, dtypeInfo, quote, type StorageInfo, type TorchDType } from '@x/device';
 
 /** A string on the symbolic stack: the op that pushed it and the literal op its text came from. */
@@ -96,46 +96,17 @@ export interface LocationChange {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
 const utf8Encode = new TextEncoder();
-
-/** Fixed argument sizes of opcodes that take no length-prefixed or line argument. */
-const FIXED: Record<number, number> = {
-  0x80: 1, // PROTO
-  0x95: 8, // FRAME
-  0x4a: 4, // BININT 'J'
-  0x4b: 1, // BININT1 'K'
-  0x4d: 2, // BININT2 'M'
-  0x47: 8, // BINFLOAT 'G'
-  0x68: 1, // BINGET 'h'
-  0x6a: 4, // LONG_BINGET 'j'
-  0x71: 1, // BINPUT 'q'
-  0x72: 4, // LONG_BINPUT 'r'
-  0x82: 1, // EXT1
-  0x83: 2, // EXT2
-  0x84: 4, // EXT4
-};
-/** Opcodes followed by a little-endian length and that many bytes: opcode -> width of the length. */
-const COUNTED: Record<number, number> = {
-  0x54: 4, // BINSTRING 'T'
-  0x55: 1, // SHORT_BINSTRING 'U'
-  0x58: 4, // BINUNICODE 'X'
-  0x8c: 1, // SHORT_BINUNICODE
-  0x8d: 8, // BINUNICODE8
-  0x42: 4, // BINBYTES 'B'
-  0x43: 1, // SHORT_BINBYTES 'C'
-  0x8e: 8, // BINBYTES8
-  0x96: 8, // BYTEARRAY8
-  0x8a: 1, // LONG1
-  0x8b: 4, // LONG4
-};
 
 /**
  * Walks one pickle starting at `start` without building any value, and returns where it ends, its
- * storage persistent ids (with their location strings) and what a rewrite needs.
+ * storage persistent ids (with their location strings) and what a rewrite needs. The bytes are
+ * decoded by `@x/checkpoint`'s `pickleOps` (with the unpickler's default string and line limits).
  *
- * @throws CheckpointError `PICKLE_TRUNCATED`, `PICKLE_INVALID_OPCODE`, `PICKLE_STACK_UNDERFLOW`,
- *   `PICKLE_MARK`, `PICKLE_MEMO_MISSING`, `PICKLE_FRAME`, `STORAGE_BAD_PID` (offsets relative to
- *   `data` plus `where.offset`).
+ * @throws CheckpointError `PICKLE_TRUNCATED`, `PICKLE_INVALID_OPCODE`, `PICKLE_FRAME`,
+ *   `PICKLE_LIMIT`, `PICKLE_TYPE` (from the decoder), `PICKLE_STACK_UNDERFLOW`, `PICKLE_MARK`,
+ *   `PICKLE_MEMO_MISSING`, `STORAGE_BAD_PID` (offsets relative to `data` plus `where.offset`).
  * @example
  * ```ts
  * const scan = scanPickle(await zip.read('data.pkl'));
@@ -144,69 +115,55 @@ const COUNTED: Record<number, number> = {
  */
 export function scanPickle(data: Uint8Array, start = 0, where: { entry?: string; offset?: number } = {}): PickleScan {
   const base = where.offset ?? 0;
-  const fail = (code: 'PICKLE_TRUNCATED' | 'PICKLE_INVALID_OPCODE' | 'PICKLE_STACK_UNDERFLOW' | 'PICKLE_MARK' | 'PICKLE_MEMO_MISSING' | 'PICKLE_FRAME' | 'STORAGE_BAD_PID', message: string, at: number): never => {
+  let at = start;
+  const fail = (code: 'PICKLE_STACK_UNDERFLOW' | 'PICKLE_MARK' | 'PICKLE_MEMO_MISSING' | 'STORAGE_BAD_PID', message: string): never => {
     throw new CheckpointError(code, message, { entry: where.entry, offset: base + at });
   };
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const ops: Op[] = [];
   const gets: Str[] = [];
   const frames: { pos: number; start: number; end: number }[] = [];
   const sites: StorageSite[] = [];
   const stack: Slot[] = [];
   const memo = new Map<number, Value>();
-  let pos = start;
+  let end = start;
 
-  const need = (n: number, at: number): void => {
-    if (pos + n > data.length) fail('PICKLE_TRUNCATED', `the pickle ends inside the opcode at ${base + at}`, at);
-  };
-  const uint = (width: number): number => {
-    const v = width === 1 ? view.getUint8(pos) : width === 2 ? view.getUint16(pos, true) : width === 4 ? view.getUint32(pos, true) : Number(view.getBigUint64(pos, true));
-    pos += width;
-    return v;
-  };
-  const line = (at: number): string => {
-    const nl = data.indexOf(0x0a, pos);
-    if (nl < 0) fail('PICKLE_TRUNCATED', 'a text argument has no terminating newline', at);
-    const text = String.fromCharCode(...data.subarray(pos, Math.min(nl, pos + 256)));
-    pos = nl + 1;
-    return text;
-  };
-  const pop = (at: number): Value => {
+  const pop = (): Value => {
     const v = stack.pop();
-    if (v === undefined) fail('PICKLE_STACK_UNDERFLOW', 'an opcode needs a value on an empty stack', at);
-    if (v === MARK) fail('PICKLE_MARK', 'an opcode found a MARK where it needs a value', at);
+    if (v === undefined) fail('PICKLE_STACK_UNDERFLOW', 'an opcode needs a value on an empty stack');
+    if (v === MARK) fail('PICKLE_MARK', 'an opcode found a MARK where it needs a value');
     return v as Value;
   };
-  const popMark = (at: number): Value[] => {
+  const popMark = (): Value[] => {
     const k = stack.lastIndexOf(MARK);
-    if (k < 0) fail('PICKLE_MARK', 'an opcode needs a MARK and there is none', at);
+    if (k < 0) fail('PICKLE_MARK', 'an opcode needs a MARK and there is none');
     const items = stack.splice(k) as Slot[];
     return items.slice(1) as Value[];
   };
   const push = (v: Value): void => {
     stack.push(v);
   };
-  const pushLiteral = (at: number, text: string | undefined): void => {
-    ops.push({ pos: at, end: pos, text });
+  const pushLiteral = (op: PickleOp, text: string | undefined): void => {
+    ops.push({ pos: op.offset, end: op.end, text });
     const i = ops.length - 1;
     push({ t: 'str', op: i, literal: i });
   };
-  const get = (index: number, at: number): void => {
+  const get = (index: number, op: PickleOp): void => {
     const v = memo.get(index);
-    if (v === undefined) fail('PICKLE_MEMO_MISSING', `memo ${index} is read before it is written`, at);
+    if (v === undefined) fail('PICKLE_MEMO_MISSING', `memo ${index} is read before it is written`);
     const value = v as Value;
     if (value.t !== 'str') return push(value);
-    ops.push({ pos: at, end: pos });
+    ops.push({ pos: op.offset, end: op.end });
     const entry: Str = { t: 'str', op: ops.length - 1, literal: value.literal };
     gets.push(entry);
     push(entry);
   };
-  const put = (index: number, at: number): void => {
+  const put = (index: number): void => {
     const top = stack[stack.length - 1];
-    if (top === undefined || top === MARK) fail('PICKLE_STACK_UNDERFLOW', 'memoizing with no value on the stack', at);
+    if (top === undefined || top === MARK) fail('PICKLE_STACK_UNDERFLOW', 'memoizing with no value on the stack');
     memo.set(index, top as Value);
   };
   const text = (bytes: Uint8Array): string | undefined => {
+    if (bytes.length > 256) return undefined;
     try {
       return utf8.decode(bytes);
     } catch {
@@ -214,217 +171,164 @@ export function scanPickle(data: Uint8Array, start = 0, where: { entry?: string;
     }
   };
 
-  for (;;) {
-    const at = pos;
-    need(1, at);
-    const code = data[pos++] as number;
-    const fixed = FIXED[code];
-    const counted = COUNTED[code];
-    if (fixed !== undefined) need(fixed, at);
-    if (counted !== undefined) need(counted, at);
-    switch (code) {
-      case 0x2e: // STOP
-        if (stack.length !== 1 || stack[0] === MARK) fail('PICKLE_MARK', `STOP with ${stack.length} stack items; expected exactly one value`, at);
-        return { end: pos, sites, intValue: (stack[0] as Value).t === 'int' ? (stack[0] as { value: bigint }).value : undefined, ops, gets, frames };
-      case 0x80: // PROTO
-        pos += 1;
+  for (const op of pickleOps(data, start, { entry: where.entry, offset: base })) {
+    at = op.offset;
+    const arg = op.argument;
+    switch (op.opcode.name) {
+      case 'STOP':
+        end = op.end;
         break;
-      case 0x95: {
-        // FRAME
-        const length = uint(8);
-        frames.push({ pos: at, start: pos, end: pos + length });
-        if (pos + length > data.length) fail('PICKLE_FRAME', `a frame of ${length} bytes runs past the end of the pickle`, at);
+      case 'PROTO':
         break;
-      }
-      case 0x28: // MARK
+      case 'FRAME':
+        frames.push({ pos: op.offset, start: op.end, end: op.end + (arg as number) });
+        break;
+      case 'MARK':
         stack.push(MARK);
         break;
-      case 0x30: // POP
-        if (stack.pop() === undefined) fail('PICKLE_STACK_UNDERFLOW', 'POP on an empty stack', at);
+      case 'POP':
+        if (stack.pop() === undefined) fail('PICKLE_STACK_UNDERFLOW', 'POP on an empty stack');
         break;
-      case 0x31: // POP_MARK
-        popMark(at);
+      case 'POP_MARK':
+        popMark();
         break;
-      case 0x32: {
-        // DUP
-        const top = pop(at);
+      case 'DUP': {
+        const top = pop();
         push(top);
         push(top);
         break;
       }
-      case 0x4b: // BININT1
-      case 0x4d: // BININT2
-        push({ t: 'int', value: BigInt(uint(code === 0x4b ? 1 : 2)) });
+      case 'BININT':
+      case 'BININT1':
+      case 'BININT2':
+      case 'LONG1':
+      case 'LONG4':
+        push({ t: 'int', value: BigInt(arg as number | bigint) });
         break;
-      case 0x4a: // BININT
-        push({ t: 'int', value: BigInt(view.getInt32(pos, true)) });
-        pos += 4;
-        break;
-      case 0x8a: // LONG1
-      case 0x8b: {
-        // LONG4
-        const n = uint(code === 0x8a ? 1 : 4);
-        need(n, at);
-        push({ t: 'int', value: littleSigned(data.subarray(pos, pos + n)) });
-        pos += n;
-        break;
-      }
-      case 0x49: // INT
-      case 0x4c: {
-        // LONG
-        const digits = line(at).replace(/L$/, '');
+      case 'INT':
+      case 'LONG': {
+        const digits = latin1.decode(arg as Uint8Array).replace(/L$/, '');
         push(/^[+-]?\d{1,40}$/.test(digits) ? { t: 'int', value: BigInt(digits) } : { t: 'other' });
         break;
       }
-      case 0x4e: // NONE
+      case 'NONE':
         push({ t: 'none' });
         break;
-      case 0x58: // BINUNICODE
-      case 0x8c: // SHORT_BINUNICODE
-      case 0x8d: // BINUNICODE8
-      case 0x54: // BINSTRING
-      case 0x55: // SHORT_BINSTRING
-      case 0x42: // BINBYTES
-      case 0x43: // SHORT_BINBYTES
-      case 0x8e: {
-        // BINBYTES8
-        const n = uint(counted as number);
-        need(n, at);
-        const payload = data.subarray(pos, pos + n);
-        pos += n;
-        pushLiteral(at, n <= 256 ? text(payload) : undefined);
+      case 'BINUNICODE':
+      case 'SHORT_BINUNICODE':
+      case 'BINUNICODE8':
+      case 'BINSTRING':
+      case 'SHORT_BINSTRING':
+      case 'BINBYTES':
+      case 'SHORT_BINBYTES':
+      case 'BINBYTES8':
+        pushLiteral(op, text(arg as Uint8Array));
+        break;
+      case 'STRING': // repr text: not decoded
+      case 'UNICODE': // raw-unicode-escape: not decoded
+        pushLiteral(op, undefined);
+        break;
+      case 'GLOBAL': {
+        const [module, name] = arg as readonly [Uint8Array, Uint8Array];
+        push({ t: 'global', module: latin1.decode(module), name: latin1.decode(name) });
         break;
       }
-      case 0x53: // STRING (repr text): not decoded
-      case 0x56: // UNICODE (raw-unicode-escape): not decoded
-        line(at);
-        pushLiteral(at, undefined);
-        break;
-      case 0x63: {
-        // GLOBAL
-        const module = line(at);
-        const name = line(at);
-        push({ t: 'global', module, name });
-        break;
-      }
-      case 0x93: {
-        // STACK_GLOBAL
-        const name = pop(at);
-        const module = pop(at);
+      case 'STACK_GLOBAL': {
+        const name = pop();
+        const module = pop();
         const nameText = name.t === 'str' ? ops[name.literal]?.text : undefined;
         const moduleText = module.t === 'str' ? ops[module.literal]?.text : undefined;
         push(nameText !== undefined && moduleText !== undefined ? { t: 'global', module: moduleText, name: nameText } : { t: 'other' });
         break;
       }
-      case 0x67: // GET
-        get(Number(line(at)), at);
+      case 'GET':
+        get(Number(latin1.decode(arg as Uint8Array)), op);
         break;
-      case 0x68: // BINGET
-      case 0x6a: // LONG_BINGET
-        get(uint(code === 0x68 ? 1 : 4), at);
+      case 'BINGET':
+      case 'LONG_BINGET':
+        get(arg as number, op);
         break;
-      case 0x70: // PUT
-        put(Number(line(at)), at);
+      case 'PUT':
+        put(Number(latin1.decode(arg as Uint8Array)));
         break;
-      case 0x71: // BINPUT
-      case 0x72: // LONG_BINPUT
-        put(uint(code === 0x71 ? 1 : 4), at);
+      case 'BINPUT':
+      case 'LONG_BINPUT':
+        put(arg as number);
         break;
-      case 0x94: // MEMOIZE
-        put(memo.size, at);
+      case 'MEMOIZE':
+        put(memo.size);
         break;
-      case 0x74: // TUPLE
-        push({ t: 'tuple', items: popMark(at) });
+      case 'TUPLE':
+        push({ t: 'tuple', items: popMark() });
         break;
-      case 0x29: // EMPTY_TUPLE
+      case 'EMPTY_TUPLE':
         push({ t: 'tuple', items: [] });
         break;
-      case 0x85: // TUPLE1
-      case 0x86: // TUPLE2
-      case 0x87: {
-        // TUPLE3
-        const n = code - 0x84;
+      case 'TUPLE1':
+      case 'TUPLE2':
+      case 'TUPLE3': {
+        const n = Number(op.opcode.name.slice('TUPLE'.length));
         const items: Value[] = [];
-        for (let i = 0; i < n; i++) items.unshift(pop(at));
+        for (let i = 0; i < n; i++) items.unshift(pop());
         push({ t: 'tuple', items });
         break;
       }
-      case 0x51: {
-        // BINPERSID
-        const pid = pop(at);
-        const site = storageSite(pid, (message) => fail('STORAGE_BAD_PID', message, at), ops);
+      case 'BINPERSID': {
+        const site = storageSite(pop(), (message) => fail('STORAGE_BAD_PID', message), ops);
         if (site !== undefined) sites.push(site);
         push({ t: 'other' });
         break;
       }
-      case 0x50: // PERSID (protocol 0: the id is a string, torch never writes it)
-        line(at);
+      case 'PERSID': // protocol 0: the id is a string, torch never writes it
         push({ t: 'other' });
         break;
-      case 0x52: // REDUCE
-      case 0x81: // NEWOBJ
-        pop(at), pop(at), push({ t: 'other' });
+      case 'REDUCE':
+      case 'NEWOBJ':
+        pop(), pop(), push({ t: 'other' });
         break;
-      case 0x92: // NEWOBJ_EX
-        pop(at), pop(at), pop(at), push({ t: 'other' });
+      case 'NEWOBJ_EX':
+        pop(), pop(), pop(), push({ t: 'other' });
         break;
-      case 0x61: // APPEND
-      case 0x62: // BUILD
-        pop(at);
+      case 'APPEND':
+      case 'BUILD':
+        pop();
         break;
-      case 0x73: // SETITEM
-        pop(at), pop(at);
+      case 'SETITEM':
+        pop(), pop();
         break;
-      case 0x65: // APPENDS
-      case 0x75: // SETITEMS
-      case 0x90: // ADDITEMS
-        popMark(at);
+      case 'APPENDS':
+      case 'SETITEMS':
+      case 'ADDITEMS':
+        popMark();
         break;
-      case 0x64: // DICT
-      case 0x6c: // LIST
-      case 0x6f: // OBJ
-      case 0x91: // FROZENSET
-        popMark(at);
+      case 'DICT':
+      case 'LIST':
+      case 'OBJ':
+      case 'FROZENSET':
+      case 'INST':
+        popMark();
         push({ t: 'other' });
         break;
-      case 0x69: // INST
-        line(at), line(at), popMark(at), push({ t: 'other' });
-        break;
-      case 0x7d: // EMPTY_DICT
-      case 0x5d: // EMPTY_LIST
-      case 0x8f: // EMPTY_SET
-      case 0x88: // NEWTRUE
-      case 0x89: // NEWFALSE
-      case 0x97: // NEXT_BUFFER
+      case 'EMPTY_DICT':
+      case 'EMPTY_LIST':
+      case 'EMPTY_SET':
+      case 'NEWTRUE':
+      case 'NEWFALSE':
+      case 'NEXT_BUFFER':
+      case 'FLOAT':
+      case 'BINFLOAT':
+      case 'EXT1':
+      case 'EXT2':
+      case 'EXT4':
+      case 'BYTEARRAY8':
         push({ t: 'other' });
         break;
-      case 0x98: // READONLY_BUFFER
+      case 'READONLY_BUFFER':
         break;
-      case 0x46: // FLOAT
-        line(at), push({ t: 'other' });
-        break;
-      case 0x47: // BINFLOAT
-        pos += 8;
-        push({ t: 'other' });
-        break;
-      case 0x82: // EXT1
-      case 0x83: // EXT2
-      case 0x84: // EXT4
-        pos += fixed as number;
-        push({ t: 'other' });
-        break;
-      case 0x96: {
-        // BYTEARRAY8
-        const n = uint(8);
-        need(n, at);
-        pos += n;
-        push({ t: 'other' });
-        break;
-      }
-      default:
-        fail('PICKLE_INVALID_OPCODE', `0x${code.toString(16).padStart(2, '0')} is not a pickle opcode`, at);
     }
   }
+  if (stack.length !== 1 || stack[0] === MARK) fail('PICKLE_MARK', `STOP with ${stack.length} stack items; expected exactly one value`);
+  return { end, sites, intValue: (stack[0] as Value).t === 'int' ? (stack[0] as { value: bigint }).value : undefined, ops, gets, frames };
 }
 
 /** The storage site of a persistent id, `undefined` for ids that are not storages (legacy `('module', …)`). */
@@ -454,13 +358,6 @@ function storageSite(pid: Value, bad: (message: string) => never, ops: readonly 
     location: locationText as string,
   };
   return { storage, entry: location as Str };
-}
-
-function littleSigned(bytes: Uint8Array): bigint {
-  if (bytes.length === 0) return 0n;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i] as number);
-  return (bytes[bytes.length - 1] as number) & 0x80 ? v - (1n << BigInt(8 * bytes.length)) : v;
 }
 
 /**

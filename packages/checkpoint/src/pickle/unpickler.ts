@@ -3,7 +3,8 @@
  * (research/security.md §0): every opcode of protocols 0–5 that builds data, globals looked up in
  * an exact allow list, iterative, bounded, and stricter than CPython where CPython is lax
  * (PROTO only first, STOP with exactly one value and no open mark, no trailing bytes, no memo
- * redefinition, no duplicate dict keys).
+ * redefinition, no duplicate dict keys). Opcodes and their arguments are read by `opcodes.ts`'s
+ * {@link PickleDecoder}; this module gives them meaning.
  *
  * | Python value | Result |
  * | --- | --- |
@@ -27,22 +28,13 @@ import { checkBound, resolveLimits, type Limits } from '../limits.js';
 import { dtypeFromTorchName, quote } from '@x/device';
 import type { ReadOptions } from '../read-context.js';
 import { DType, markFloat, PyObject, Tuple } from '../values.js';
-import { u64 } from '../zip/directory.js';
 import { pyTypeName, type Context } from './args.js';
 import { bare, FloatBox, NumpyScalarBox, Pending } from './boxes.js';
 import { lookupGlobal, PyGlobal } from './globals.js';
 import { markNumpyScalar } from './numpy.js';
+import { decodeLong, OP, PickleDecoder } from './opcodes.js';
 import { build, callGlobal, newObject, type Containers } from './reduce.js';
-import {
-  decodeLatin1,
-  decodeRawUnicodeEscape,
-  decodeUtf8,
-  decodeUtf8Surrogatepass,
-  escapeDecode,
-  parseFloatLiteral,
-  parseIntLiteral,
-  toNumberIfSafe,
-} from './text.js';
+import { decodeLatin1, decodeRawUnicodeEscape, decodeUtf8, decodeUtf8Surrogatepass, escapeDecode, parseFloatLiteral, parseIntLiteral } from './text.js';
 
 /**
  * Options of {@link unpickle}. `unknownClasses: 'record'` makes a global outside the allow list an
@@ -121,14 +113,14 @@ export function unpickleAt(data: Uint8Array, start: number, options: UnpickleCon
   return new Machine(data, start, options, limits).run();
 }
 
-const NEWLINE = 0x0a;
+/** Opcodes that call code or need out-of-band data: refused before their argument is read. */
+const REFUSED = Uint8Array.from({ length: 256 }, (_, op) =>
+  [OP.INST, OP.OBJ, OP.EXT1, OP.EXT2, OP.EXT4, OP.NEWOBJ_EX, OP.NEXT_BUFFER, OP.READONLY_BUFFER].includes(op) ? 1 : 0,
+);
 
 class Machine implements Context, Containers {
   readonly record: boolean;
-  private readonly view: DataView;
-  private pos: number;
-  private opStart: number;
-  private frameEnd = -1;
+  private readonly r: PickleDecoder;
   private readonly stack: unknown[] = [];
   private readonly marks: number[] = [];
   private readonly memo = new Map<number, unknown>();
@@ -138,19 +130,17 @@ class Machine implements Context, Containers {
   private pending = 0;
 
   constructor(
-    private readonly data: Uint8Array,
+    data: Uint8Array,
     private readonly start: number,
     private readonly options: UnpickleOptions,
     readonly limits: Limits,
   ) {
     this.record = options.unknownClasses === 'record';
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    this.pos = start;
-    this.opStart = start;
+    this.r = new PickleDecoder(data, start, limits, options.entry, options.baseOffset);
   }
 
   where(): ErrorWhere {
-    return { entry: this.options.entry, offset: (this.options.baseOffset ?? 0) + this.opStart };
+    return this.r.where();
   }
 
   private fail(code: ConstructorParameters<typeof CheckpointError>[0], message: string, details?: Record<string, unknown>): never {
@@ -159,80 +149,21 @@ class Machine implements Context, Containers {
 
   run(): { value: unknown; end: number } {
     const { maxOps } = this.limits;
+    const r = this.r;
     for (let ops = 1; ; ops++) {
       if (ops > maxOps) checkBound(ops, maxOps, 'maxOps', 'opcode count', this.where());
-      if (this.pos === this.frameEnd) this.frameEnd = -1;
-      this.opStart = this.pos;
-      if (this.pos >= this.data.length) this.fail('PICKLE_TRUNCATED', 'pickle data was truncated (no STOP opcode)');
-      const op = this.data[this.take(1)]!;
-      if (op === 0x2e) return { value: this.stop(), end: this.pos };
-      this.step(op);
+      const op = r.opcode();
+      if (op === OP.STOP) return { value: this.stop(), end: r.pos };
+      if (REFUSED[op] === 1) {
+        this.fail('PICKLE_UNSUPPORTED_OPCODE', `opcode 0x${op.toString(16)} is not supported (it calls code or needs out-of-band data)`, { opcode: op });
+      }
+      this.step(op, r.argument());
     }
   }
 
-  // ---- reading -------------------------------------------------------------------------------
-
-  /** Advances over `n` bytes of the current opcode and returns where they start. */
-  private take(n: number): number {
-    const at = this.pos;
-    const limit = this.frameEnd === -1 ? this.data.length : this.frameEnd;
-    if (at + n > limit) {
-      if (at + n > this.data.length) this.fail('PICKLE_TRUNCATED', `pickle data was truncated: ${n} bytes needed, ${this.data.length - at} left`);
-      this.fail('PICKLE_FRAME', `opcode argument crosses the end of its FRAME`);
-    }
-    this.pos = at + n;
-    return at;
-  }
-
-  private bytes(n: number): Uint8Array {
-    const at = this.take(n);
-    return this.data.subarray(at, at + n);
-  }
-
-  /** Length-prefixed payload: bounds-checked against the remaining bytes and `maxStringBytes` before any copy. */
-  private payload(length: number, what: string): Uint8Array {
-    if (this.pos + length > this.data.length) this.fail('PICKLE_TRUNCATED', `pickle data was truncated: ${what} declares ${length} bytes, ${this.data.length - this.pos} left`);
-    if (length > this.limits.maxStringBytes) checkBound(length, this.limits.maxStringBytes, 'maxStringBytes', `${what} length`, this.where());
-    return this.bytes(length);
-  }
-
-  private line(limit: 'maxLineBytes' | 'maxStringBytes', max: number, what: string): Uint8Array {
-    const end = this.frameEnd === -1 ? this.data.length : this.frameEnd;
-    const stop = Math.min(end, this.pos + max + 1);
-    const i = this.data.subarray(this.pos, stop).indexOf(NEWLINE);
-    if (i === -1) {
-      if (stop === this.pos + max + 1) checkBound(max + 1, max, limit, `${what} line length`, this.where());
-      if (end === this.data.length) this.fail('PICKLE_TRUNCATED', `pickle data was truncated inside a ${what} line`);
-      this.fail('PICKLE_FRAME', `${what} line crosses the end of its FRAME`);
-    }
-    const out = this.data.subarray(this.pos, this.pos + i);
-    this.pos += i + 1;
-    return out;
-  }
-
-  private textLine(what: string): string {
-    const bytes = this.line('maxLineBytes', this.limits.maxLineBytes, what);
+  /** A text argument (a line of the decoder) as strict UTF-8. */
+  private text(bytes: Uint8Array, what: string): string {
     return decodeUtf8(bytes) ?? this.fail('PICKLE_STRING', `${what} argument is not valid UTF-8`);
-  }
-
-  private u8(): number {
-    return this.data[this.take(1)]!;
-  }
-
-  private u16(): number {
-    return this.view.getUint16(this.take(2), true);
-  }
-
-  private u32(): number {
-    return this.view.getUint32(this.take(4), true);
-  }
-
-  private i32(): number {
-    return this.view.getInt32(this.take(4), true);
-  }
-
-  private u64(): number {
-    return u64(this.view, this.take(8));
   }
 
   // ---- stack ---------------------------------------------------------------------------------
@@ -391,8 +322,8 @@ class Machine implements Context, Containers {
     this.push(v instanceof Pending && v.resolved ? v.result : v);
   }
 
-  private memoIndexLine(what: string): number {
-    const n = parseIntLiteral(this.textLine(what));
+  private memoIndex(what: string): number {
+    const n = parseIntLiteral(this.text(this.r.bytes, what));
     if (typeof n !== 'number' || n < 0) this.fail('PICKLE_TYPE', `${what} argument must be a non-negative int`);
     return n;
   }
@@ -427,18 +358,6 @@ class Machine implements Context, Containers {
     return decodeUtf8Surrogatepass(bytes) ?? this.fail('PICKLE_STRING', 'str payload is not valid UTF-8 (surrogatepass)');
   }
 
-  private long(n: number): number | bigint {
-    if (n < 0) this.fail('PICKLE_TYPE', 'LONG pickle has negative byte count');
-    checkBound(n, this.limits.maxLongBytes, 'maxLongBytes', 'LONG payload', this.where());
-    const bytes = this.bytes(n);
-    if (n === 0) return 0;
-    let hex = '';
-    for (let i = n - 1; i >= 0; i--) hex += bytes[i]!.toString(16).padStart(2, '0');
-    let v = BigInt(`0x${hex}`);
-    if (bytes[n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
-    return toNumberIfSafe(v);
-  }
-
   // ---- opcodes -------------------------------------------------------------------------------
 
   private stop(): unknown {
@@ -450,69 +369,63 @@ class Machine implements Context, Containers {
     return v;
   }
 
-  private step(op: number): void {
+  /**
+   * Runs one opcode whose argument the decoder has read (`arg`: the numeric argument, else in
+   * `r.bytes` / `r.second`); refused and invalid opcodes never get here.
+   */
+  private step(op: number, arg: number): void {
+    const r = this.r;
     switch (op) {
-      case 0x28: // MARK
+      case OP.MARK:
         if (this.marks.length >= this.limits.maxMarks) checkBound(this.marks.length + 1, this.limits.maxMarks, 'maxMarks', 'open marks', this.where());
         this.marks.push(this.stack.length);
         return;
-      case 0x30: // POP (pops a MARK when the top of the stack is one, as CPython)
+      case OP.POP: // pops a MARK when the top of the stack is one, as CPython
         if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.stack.length) this.marks.pop();
         else this.pop();
         return;
-      case 0x31: // POP_MARK
+      case OP.POP_MARK:
         this.popMark('POP_MARK');
         return;
-      case 0x32: // DUP
+      case OP.DUP:
         this.push(this.top());
         return;
-      case 0x46: {
-        // FLOAT
-        const v = parseFloatLiteral(this.textLine('FLOAT'));
+      case OP.FLOAT: {
+        const v = parseFloatLiteral(this.text(r.bytes, 'FLOAT'));
         if (v === undefined) this.fail('PICKLE_TYPE', 'FLOAT argument is not a float literal');
         this.push(this.float(v));
         return;
       }
-      case 0x49: {
-        // INT
-        const text = this.textLine('INT');
+      case OP.INT: {
+        const text = this.text(r.bytes, 'INT');
         const v = text === '00' ? false : text === '01' ? true : parseIntLiteral(text);
         if (v === undefined) this.fail('PICKLE_TYPE', 'INT argument is not an int literal');
         this.push(v);
         return;
       }
-      case 0x4a: // BININT
-        this.push(this.i32());
+      case OP.BININT:
+      case OP.BININT1:
+      case OP.BININT2:
+        this.push(arg);
         return;
-      case 0x4b: // BININT1
-        this.push(this.u8());
-        return;
-      case 0x4c: {
-        // LONG
-        const text = this.textLine('LONG');
+      case OP.LONG: {
+        const text = this.text(r.bytes, 'LONG');
         const v = parseIntLiteral(text.endsWith('L') ? text.slice(0, -1) : text);
         if (v === undefined) this.fail('PICKLE_TYPE', 'LONG argument is not an int literal');
         this.push(v);
         return;
       }
-      case 0x4d: // BININT2
-        this.push(this.u16());
-        return;
-      case 0x4e: // NONE
+      case OP.NONE:
         this.push(null);
         return;
-      case 0x50: {
-        // PERSID
-        const bytes = this.line('maxLineBytes', this.limits.maxLineBytes, 'PERSID');
-        if (bytes.some((b) => b >= 0x80)) this.fail('PICKLE_STRING', 'PERSID argument is not ASCII');
-        this.push(this.persistent(decodeLatin1(bytes)));
+      case OP.PERSID:
+        if (r.bytes.some((b) => b >= 0x80)) this.fail('PICKLE_STRING', 'PERSID argument is not ASCII');
+        this.push(this.persistent(decodeLatin1(r.bytes)));
         return;
-      }
-      case 0x51: // BINPERSID
+      case OP.BINPERSID:
         this.push(this.persistent(this.pop()));
         return;
-      case 0x52: {
-        // REDUCE
+      case OP.REDUCE: {
         const args = this.pop();
         const fn = this.pop();
         if (!(fn instanceof PyGlobal)) this.fail('PICKLE_TYPE', `REDUCE needs an allowed callable, got ${pyTypeName(fn)}`);
@@ -520,9 +433,8 @@ class Machine implements Context, Containers {
         this.push(this.called(callGlobal(fn, args, this, this)));
         return;
       }
-      case 0x53: {
-        // STRING
-        const raw = this.line('maxStringBytes', this.limits.maxStringBytes * 4 + 2, 'STRING'); // escapes take up to 4 bytes per byte
+      case OP.STRING: {
+        const raw = r.bytes;
         const q = raw[0];
         if (raw.length < 2 || (q !== 0x22 && q !== 0x27) || raw[raw.length - 1] !== q) this.fail('PICKLE_STRING', 'the STRING opcode argument must be quoted');
         const bytes = escapeDecode(raw.subarray(1, raw.length - 1)) ?? this.fail('PICKLE_STRING', 'invalid escape in STRING argument');
@@ -530,58 +442,36 @@ class Machine implements Context, Containers {
         this.push(this.python2String(bytes));
         return;
       }
-      case 0x54: {
-        // BINSTRING
-        const n = this.i32();
-        if (n < 0) this.fail('PICKLE_TYPE', 'BINSTRING pickle has negative byte count');
-        this.push(this.python2String(this.payload(n, 'BINSTRING')));
+      case OP.BINSTRING:
+      case OP.SHORT_BINSTRING:
+        this.push(this.python2String(r.bytes));
         return;
-      }
-      case 0x55: // SHORT_BINSTRING
-        this.push(this.python2String(this.payload(this.u8(), 'SHORT_BINSTRING')));
+      case OP.UNICODE:
+        this.push(decodeRawUnicodeEscape(r.bytes) ?? this.fail('PICKLE_STRING', 'invalid raw-unicode-escape in UNICODE argument'));
         return;
-      case 0x56: {
-        // UNICODE
-        const raw = this.line('maxStringBytes', this.limits.maxStringBytes, 'UNICODE');
-        this.push(decodeRawUnicodeEscape(raw) ?? this.fail('PICKLE_STRING', 'invalid raw-unicode-escape in UNICODE argument'));
+      case OP.BINUNICODE:
+      case OP.SHORT_BINUNICODE:
+      case OP.BINUNICODE8:
+        this.push(this.unicode(r.bytes));
         return;
-      }
-      case 0x58: // BINUNICODE
-        this.push(this.unicode(this.payload(this.u32(), 'BINUNICODE')));
+      case OP.BINBYTES:
+      case OP.SHORT_BINBYTES:
+      case OP.BINBYTES8:
+      case OP.BYTEARRAY8:
+        this.push(r.bytes.slice());
         return;
-      case 0x8c: // SHORT_BINUNICODE
-        this.push(this.unicode(this.payload(this.u8(), 'SHORT_BINUNICODE')));
-        return;
-      case 0x8d: // BINUNICODE8
-        this.push(this.unicode(this.payload(this.u64(), 'BINUNICODE8')));
-        return;
-      case 0x42: // BINBYTES
-        this.push(this.payload(this.u32(), 'BINBYTES').slice());
-        return;
-      case 0x43: // SHORT_BINBYTES
-        this.push(this.payload(this.u8(), 'SHORT_BINBYTES').slice());
-        return;
-      case 0x8e: // BINBYTES8
-        this.push(this.payload(this.u64(), 'BINBYTES8').slice());
-        return;
-      case 0x96: // BYTEARRAY8
-        this.push(this.payload(this.u64(), 'BYTEARRAY8').slice());
-        return;
-      case 0x61: {
-        // APPEND
+      case OP.APPEND: {
         const v = this.pop();
         this.append(this.top(), v);
         return;
       }
-      case 0x65: {
-        // APPENDS
+      case OP.APPENDS: {
         const items = this.popMark('APPENDS');
         const target = this.top();
         for (const item of items) this.append(target, item);
         return;
       }
-      case 0x62: {
-        // BUILD
+      case OP.BUILD: {
         const state = this.pop();
         const target = this.pop();
         const wasPending = target instanceof Pending && !target.resolved;
@@ -589,154 +479,116 @@ class Machine implements Context, Containers {
         if (wasPending) this.pending--;
         return;
       }
-      case 0x63: {
-        // GLOBAL
-        const module = this.textLine('GLOBAL module');
-        const name = this.textLine('GLOBAL name');
-        this.push(this.global(module, name));
+      case OP.GLOBAL:
+        this.push(this.global(this.text(r.bytes, 'GLOBAL module'), this.text(r.second, 'GLOBAL name')));
         return;
-      }
-      case 0x93: {
-        // STACK_GLOBAL
+      case OP.STACK_GLOBAL: {
         const name = this.pop();
         const module = this.pop();
         if (typeof module !== 'string' || typeof name !== 'string') this.fail('PICKLE_TYPE', `STACK_GLOBAL needs two str, got ${pyTypeName(module)} and ${pyTypeName(name)}`);
         this.push(this.global(module, name));
         return;
       }
-      case 0x64: {
-        // DICT
+      case OP.DICT: {
         const items = this.popMark('DICT');
         const d = this.created(new Map<unknown, unknown>());
         this.setItems(d, items);
         this.push(d);
         return;
       }
-      case 0x7d: // EMPTY_DICT
+      case OP.EMPTY_DICT:
         this.push(this.created(new Map()));
         return;
-      case 0x73: {
-        // SETITEM
+      case OP.SETITEM: {
         const v = this.pop();
         const k = this.pop();
         this.setItems(this.top(), [k, v]);
         return;
       }
-      case 0x75: {
-        // SETITEMS
+      case OP.SETITEMS: {
         const items = this.popMark('SETITEMS');
         this.setItems(this.top(), items);
         return;
       }
-      case 0x6c: {
-        // LIST
+      case OP.LIST: {
         const items = this.popMark('LIST');
         const list = this.created<unknown[]>([]);
         for (const item of items) this.append(list, item);
         this.push(list);
         return;
       }
-      case 0x5d: // EMPTY_LIST
+      case OP.EMPTY_LIST:
         this.push(this.created([]));
         return;
-      case 0x74: // TUPLE
+      case OP.TUPLE:
         this.push(this.makeTuple(this.popMark('TUPLE')));
         return;
-      case 0x29: // EMPTY_TUPLE
+      case OP.EMPTY_TUPLE:
         this.push(this.makeTuple([]));
         return;
-      case 0x85: // TUPLE1
-      case 0x86: // TUPLE2
-      case 0x87: {
-        // TUPLE3
-        const n = op - 0x84;
+      case OP.TUPLE1:
+      case OP.TUPLE2:
+      case OP.TUPLE3: {
+        const n = op - OP.TUPLE1 + 1;
         const items: unknown[] = [];
         for (let i = 0; i < n; i++) items.unshift(this.pop());
         this.push(this.makeTuple(items));
         return;
       }
-      case 0x8f: // EMPTY_SET
+      case OP.EMPTY_SET:
         this.push(this.makeSet([], true));
         return;
-      case 0x90: {
-        // ADDITEMS
+      case OP.ADDITEMS: {
         const items = this.popMark('ADDITEMS');
         this.addItems(this.top(), items);
         return;
       }
-      case 0x91: // FROZENSET
+      case OP.FROZENSET:
         this.push(this.makeSet(this.popMark('FROZENSET'), false));
         return;
-      case 0x67: // GET
-        this.memoGet(this.memoIndexLine('GET'));
+      case OP.GET:
+        this.memoGet(this.memoIndex('GET'));
         return;
-      case 0x68: // BINGET
-        this.memoGet(this.u8());
+      case OP.BINGET:
+      case OP.LONG_BINGET:
+        this.memoGet(arg);
         return;
-      case 0x6a: // LONG_BINGET
-        this.memoGet(this.u32());
+      case OP.PUT:
+        this.memoPut(this.memoIndex('PUT'));
         return;
-      case 0x70: // PUT
-        this.memoPut(this.memoIndexLine('PUT'));
+      case OP.BINPUT:
+      case OP.LONG_BINPUT:
+        this.memoPut(arg);
         return;
-      case 0x71: // BINPUT
-        this.memoPut(this.u8());
-        return;
-      case 0x72: // LONG_BINPUT
-        this.memoPut(this.u32());
-        return;
-      case 0x94: // MEMOIZE
+      case OP.MEMOIZE:
         this.memoPut(this.memo.size);
         return;
-      case 0x47: // BINFLOAT (big-endian)
-        this.push(this.float(this.view.getFloat64(this.take(8), false)));
+      case OP.BINFLOAT:
+        this.push(this.float(arg));
         return;
-      case 0x80: {
-        // PROTO
-        const version = this.u8();
-        if (this.opStart !== this.start) this.fail('PICKLE_PROTOCOL', 'PROTO is only allowed as the first opcode');
-        if (version > 5) this.fail('PICKLE_PROTOCOL', `unsupported pickle protocol: ${version}`);
+      case OP.PROTO:
+        if (r.start !== this.start) this.fail('PICKLE_PROTOCOL', 'PROTO is only allowed as the first opcode');
+        if (arg > 5) this.fail('PICKLE_PROTOCOL', `unsupported pickle protocol: ${arg}`);
         return;
-      }
-      case 0x81: {
-        // NEWOBJ
+      case OP.NEWOBJ: {
         const args = this.pop();
         const cls = this.pop();
         if (!(args instanceof Tuple)) this.fail('PICKLE_TYPE', `NEWOBJ arguments must be a tuple, got ${pyTypeName(args)}`);
         this.push(this.called(newObject(cls, args, this)));
         return;
       }
-      case 0x88: // NEWTRUE
+      case OP.NEWTRUE:
         this.push(true);
         return;
-      case 0x89: // NEWFALSE
+      case OP.NEWFALSE:
         this.push(false);
         return;
-      case 0x8a: // LONG1
-        this.push(this.long(this.u8()));
+      case OP.LONG1:
+      case OP.LONG4:
+        this.push(decodeLong(r.bytes));
         return;
-      case 0x8b: // LONG4
-        this.push(this.long(this.i32()));
+      case OP.FRAME: // the decoder opened it
         return;
-      case 0x95: {
-        // FRAME
-        if (this.frameEnd !== -1) this.fail('PICKLE_FRAME', 'a FRAME begins before the current frame ends');
-        const length = this.u64();
-        if (this.pos + length > this.data.length) this.fail('PICKLE_TRUNCATED', `pickle data was truncated: FRAME declares ${length} bytes, ${this.data.length - this.pos} left`);
-        this.frameEnd = length === 0 ? -1 : this.pos + length;
-        return;
-      }
-      case 0x69: // INST
-      case 0x6f: // OBJ
-      case 0x82: // EXT1
-      case 0x83: // EXT2
-      case 0x84: // EXT4
-      case 0x92: // NEWOBJ_EX
-      case 0x97: // NEXT_BUFFER
-      case 0x98: // READONLY_BUFFER
-        this.fail('PICKLE_UNSUPPORTED_OPCODE', `opcode 0x${op.toString(16)} is not supported (it calls code or needs out-of-band data)`, { opcode: op });
-      default:
-        this.fail('PICKLE_INVALID_OPCODE', `invalid load key, 0x${op.toString(16).padStart(2, '0')}`, { opcode: op });
     }
   }
 

@@ -7,9 +7,10 @@
  */
 import { quote } from '@x/device';
 import { CheckpointError } from '../errors.js';
+import { u64 } from '../little-endian.js';
 import { readContext, type ReadContext, type ReadOptions } from '../read-context.js';
 import { readInto, type ByteSource } from '../source.js';
-import { readDirectory, u64, type CentralEntry } from './directory.js';
+import { readDirectory, type CentralEntry } from './directory.js';
 import { LFH_SIZE, SIG_DESCRIPTOR, SIG_LFH } from './layout.js';
 import { inflateRaw } from './inflate.js';
 

@@ -7,6 +7,7 @@
  */
 import { CheckpointError } from '../errors.js';
 import { checkBound, type Limits } from '../limits.js';
+import { u64 } from '../little-endian.js';
 import type { ByteSource } from '../source.js';
 import { CDH_SIZE, EOCD_SIZE, LFH_SIZE, LOCATOR_SIZE, SIG_CDH, SIG_EOCD, SIG_ZIP64_EOCD, SIG_ZIP64_LOCATOR, ZIP64_EOCD_SIZE } from './layout.js';
 
@@ -58,19 +59,6 @@ const ALLOWED_FLAGS = 0x0002 | 0x0004 | 0x0008 | 0x0800;
 const U32_MAX = 0xffffffff;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-/**
- * `hi * 2**32 + lo` of the little-endian u64 at `at`: exact up to 2^53, and above that still
- * larger than any file, so bounds checks fail as they should.
- *
- * @example
- * ```ts
- * u64(new DataView(new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0]).buffer), 0); // 4294967297
- * ```
- */
-export function u64(view: DataView, at: number): number {
-  return view.getUint32(at + 4, true) * 2 ** 32 + view.getUint32(at, true);
-}
 
 function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

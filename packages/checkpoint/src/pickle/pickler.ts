@@ -17,11 +17,12 @@
  */
 
 import { Device, dtypeInfo, type TorchDType, type TypedArray } from '@x/device';
-import { CheckpointError } from './errors.js';
-import { PyGlobal } from './pickle/globals.js';
-import { numpyArrayBytes, numpyInfo, numpyScalarBytes, numpyScalarModule, numpyScalarType, parseDTypeStr, type NumpyInfo } from './pickle/numpy.js';
-import { sameStorage } from './pickle/storage.js';
-import { isTensorKind, Layout, type LayoutName, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
+import { CheckpointError } from '../errors.js';
+import { PyGlobal } from './globals.js';
+import { numpyArrayBytes, numpyInfo, numpyScalarBytes, numpyScalarModule, numpyScalarType, parseDTypeStr, type NumpyInfo } from './numpy.js';
+import { OP } from './opcodes.js';
+import { sameStorage } from './storage.js';
+import { isTensorKind, Layout, type LayoutName, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from '../tensor-refs.js';
 import {
   DType,
   isFloat,
@@ -33,7 +34,7 @@ import {
   Tuple,
   type StorageRef,
   type TensorRef,
-} from './values.js';
+} from '../values.js';
 
 /**
  * Options of {@link pickle}.
@@ -86,15 +87,6 @@ export interface PickleResult {
 }
 
 const BATCHSIZE = 1000;
-
-const OP = {
-  PROTO: 0x80, STOP: 0x2e, NONE: 0x4e, NEWTRUE: 0x88, NEWFALSE: 0x89,
-  BININT: 0x4a, BININT1: 0x4b, BININT2: 0x4d, LONG1: 0x8a, LONG4: 0x8b, BINFLOAT: 0x47,
-  BINUNICODE: 0x58, GLOBAL: 0x63, REDUCE: 0x52, NEWOBJ: 0x81, BUILD: 0x62, BINPERSID: 0x51,
-  MARK: 0x28, POP: 0x30, POP_MARK: 0x31, EMPTY_TUPLE: 0x29, TUPLE: 0x74, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87,
-  EMPTY_LIST: 0x5d, APPEND: 0x61, APPENDS: 0x65, EMPTY_DICT: 0x7d, SETITEM: 0x73, SETITEMS: 0x75,
-  BINPUT: 0x71, LONG_BINPUT: 0x72, BINGET: 0x68, LONG_BINGET: 0x6a,
-} as const;
 
 /**
  * Pickles `value` at protocol 2 as `torch.save` does, replacing every storage by its persistent id
