@@ -57,7 +57,7 @@ if (values.child === 'write') {
 
 if (values.child === 'save') {
   const ckpt = await import(join(ROOT, 'packages/checkpoint/dist/node.js'));
-  const { save } = await import(join(ROOT, 'packages/checkpoint/dist/save-node.js'));
+  const { save } = await import(join(ROOT, 'packages/checkpoint/dist/node/save.js'));
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
   await tf.setBackend('cpu');

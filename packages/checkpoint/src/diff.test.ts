@@ -3,10 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { float32ToHalf } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from './cli.js';
+import { main } from './cli/main.js';
 import { diff, elementsAsNumbers, maxAbsDiff } from './diff.js';
-import { RawTensor } from './materialise.js';
-import { runPython, Storages, tempDir, torchAvailable } from './test-torch.js';
+import { RawTensor } from './tensors/materialise.js';
+import { runPython, Storages, tempDir, torchAvailable } from './testing/torch.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -6,7 +6,7 @@
  */
 
 import { rawView, toTensorData, type TorchDType } from '@x/device';
-import { prepareValue, type PreparedValue, type PrepareOptions } from './save.js';
+import { prepareValue, type PreparedValue, type PrepareOptions } from './tensors/prepare.js';
 
 /**
  * How one tensor name compares.

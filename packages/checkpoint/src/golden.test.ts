@@ -5,9 +5,9 @@ import { fromBytes } from './source.js';
 import { openZip } from './zip/archive.js';
 import { unpickle } from './pickle/unpickler.js';
 import { createStorageTable } from './pickle/storage.js';
-import { OrderedDict, Tuple } from './values.js';
-import { isTensorRef } from './tensor-refs.js';
-import { ARANGE6, GOLDEN_DUMP, goldenPickle, parseDump } from './test-helpers.js';
+import { OrderedDict, Tuple } from './pickle/values.js';
+import { isTensorRef } from './pickle/tensor-refs.js';
+import { ARANGE6, GOLDEN_DUMP, goldenPickle, parseDump } from './testing/helpers.js';
 
 describe('golden vector (pytorch-format.md §1.11 / §2.8)', () => {
   const golden = parseDump(GOLDEN_DUMP);

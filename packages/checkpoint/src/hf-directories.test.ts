@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
 import type { InspectResult } from './inspect.js';
 import { inspect, load, open, saveSafetensors, saveSharded } from './node.js';
-import { tempDir } from './test-torch.js';
+import { tempDir } from './testing/torch.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const HF = join(import.meta.dirname, '../test/fixtures/hf');

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { dtypeInfo } from '@x/device';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixturePath, manifestFixture } from './formats/test-manifest.js';
+import { fixturePath, manifestFixture } from './testing/manifest.js';
 import { inspect, load, open } from './node.js';
 
 const FILE = 'zip/conv-bn-sequential.pt';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
-import { MANIFEST as manifest } from './formats/test-manifest.js';
+import { MANIFEST as manifest } from './testing/manifest.js';
 import { inspect, sha256Hex } from './node.js';
 
 const fixtures = new URL('../test/fixtures/', import.meta.url);

@@ -18,7 +18,7 @@ export { createStorageTable } from './pickle/storage.js';
 export type { StorageTable } from './pickle/storage.js';
 export { pickleOps } from './pickle/opcodes.js';
 export type { ArgumentKind, OpcodeInfo, OpcodeName, PickleArgument, PickleOp, PickleOpsOptions, DecodeLimits } from './pickle/opcodes.js';
-export { Layout } from './tensor-refs.js';
+export { Layout } from './pickle/tensor-refs.js';
 export type {
   RebuiltTensorRef,
   QuantizedTensorRef,
@@ -29,18 +29,18 @@ export type {
   LayoutName,
   MetaTensorRef,
   InlineTensorRef,
-} from './tensor-refs.js';
-export { isStorageRef, isTensorRef } from './values.js';
-export type { StorageRef, TensorRef } from './values.js';
-export type { AnyTensorRef } from './materialise.js';
+} from './pickle/tensor-refs.js';
+export { isStorageRef, isTensorRef } from './pickle/values.js';
+export type { StorageRef, TensorRef } from './pickle/values.js';
+export type { AnyTensorRef } from './tensors/materialise.js';
 export { openResolved, resolveSource } from './open.js';
 export type { ResolvedSource, Placement, WideningConverter } from './open.js';
 export { loadCheckpoint } from './load.js';
 export { inspectCheckpoint } from './inspect.js';
 export { openContainer } from './formats/index.js';
 export type { FormatContainer, OpenOptions } from './formats/index.js';
-export type { Container } from './container.js';
-export type { PrepareOptions, FloatingDType } from './save.js';
+export type { Container } from './formats/container.js';
+export type { PrepareOptions, FloatingDType } from './tensors/prepare.js';
 export { concatBytes } from './concat-bytes.js';
-export { ZipWriter } from './zip-writer.js';
-export type { ChunkedData, ZipWriterOptions } from './zip-writer.js';
+export { ZipWriter } from './zip/writer.js';
+export type { ChunkedData, ZipWriterOptions } from './zip/writer.js';

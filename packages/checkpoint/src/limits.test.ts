@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkBound, DEFAULT_LIMITS, resolveLimits } from './limits.js';
-import { expectCode } from './test-helpers.js';
+import { expectCode } from './testing/helpers.js';
 
 describe('limits', () => {
   it('defaults are the security.md table', () => {

@@ -1,12 +1,12 @@
 import { isDeviceError } from '@x/device';
 import { describe, expect, it } from 'vitest';
-import { fixtureBytes } from './formats/test-manifest.js';
+import { fixtureBytes } from './testing/manifest.js';
 import { load as loadIsomorphic } from './load.js';
 import { callerByteSource } from './load-arguments.js';
 import { resolveLimits } from './limits.js';
 import { inspect, load, open } from './node.js';
 import { fromBytes, type ByteSource } from './source.js';
-import { expectCode } from './test-helpers.js';
+import { expectCode } from './testing/helpers.js';
 
 const FILE = 'zip/cuda-mixed.pt';
 const bytes = (): Uint8Array => fixtureBytes(FILE);

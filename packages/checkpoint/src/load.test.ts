@@ -5,13 +5,13 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { createDeviceRuntime, isDeviceError, MetaTensor, type DeviceRuntime, type StorageInfo } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
-import { fixturePath, MANIFEST, manifestFixture, type ManifestTensor } from './formats/test-manifest.js';
+import { fixturePath, MANIFEST, manifestFixture, type ManifestTensor } from './testing/manifest.js';
 import { sha256Hex } from './inspect.js';
-import { RawTensor, tensorInfo } from './materialise.js';
+import { RawTensor, tensorInfo } from './tensors/materialise.js';
 import { load, open } from './node.js';
 import { fromBytes, type ByteSource } from './source.js';
-import { runPython, tempDir, torchAvailable } from './test-torch.js';
-import { OrderedDict, type TensorRef } from './values.js';
+import { runPython, tempDir, torchAvailable } from './testing/torch.js';
+import { OrderedDict, type TensorRef } from './pickle/values.js';
 
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** TF.js bytes of a fixture's tensors: every dtype here lands as a 4-byte TF.js dtype (float32 or int32). */

@@ -6,12 +6,12 @@
  * @module
  */
 import type { DeviceRuntime, LedgerSnapshot, TfDType, TorchDType } from '@x/device';
-import type { CheckpointFormat, PathKey } from './container.js';
+import type { CheckpointFormat, PathKey } from './formats/container.js';
 import { checkBound } from './limits.js';
-import type { AnyTensorRef, DTypeConversion, Materialised, MaterialiseResult, SparseTensors } from './materialise.js';
-import { RawTensor } from './materialise.js';
+import type { AnyTensorRef, DTypeConversion, Materialised, MaterialiseResult, SparseTensors } from './tensors/materialise.js';
+import { RawTensor } from './tensors/materialise.js';
 import { open, scheduler, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
-import { replaceEntry } from './tensor-leaves.js';
+import { replaceEntry } from './formats/describe-tensors.js';
 
 /** Where one tensor went. */
 export interface TensorPlacement {

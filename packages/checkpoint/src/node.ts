@@ -11,10 +11,10 @@
  */
 
 export * from './index.js';
-export { fromFile } from './source-node.js';
-export { MODEL_WEIGHTS_FILES, weightsFile } from './model-directory.js';
-export type { FileSource, FileSourceOptions } from './source-node.js';
-export { save, saveSafetensors, writeFileAtomic } from './save-node.js';
-export { saveSharded } from './shards.js';
-export type { SaveShardedOptions, ShardedResult } from './shards.js';
-export { inspect, load, open } from './node-read.js';
+export { fromFile } from './node/source.js';
+export { MODEL_WEIGHTS_FILES, weightsFile } from './formats/model-directory.js';
+export type { FileSource, FileSourceOptions } from './node/source.js';
+export { save, saveSafetensors, writeFileAtomic } from './node/save.js';
+export { saveSharded } from './node/save-sharded.js';
+export type { SaveShardedOptions, ShardedResult } from './node/save-sharded.js';
+export { inspect, load, open } from './node/read.js';

@@ -2,7 +2,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { createDeviceRuntime, isDeviceError, type DeviceRuntime } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
-import { fixturePath, manifestFixture } from './formats/test-manifest.js';
+import { fixturePath, manifestFixture } from './testing/manifest.js';
 import { sha256Hex } from './inspect.js';
 import { open } from './node.js';
 

@@ -20,7 +20,7 @@ import {
   type TensorData,
   type TorchDType,
 } from '@x/device';
-import type { CheckpointEntry, CheckpointFormat } from './container.js';
+import type { CheckpointEntry, CheckpointFormat } from './formats/container.js';
 import { CheckpointError } from './errors.js';
 import type { FormatContainer } from './formats/format-reader.js';
 import { openFormat } from './formats/index.js';
@@ -35,13 +35,17 @@ import {
   type AnyTensorRef,
   type Materialised,
   type MaterialiseResult,
-} from './materialise.js';
+  type WideningConverter,
+} from './tensors/materialise.js';
+import type { Progress } from './progress.js';
 import { readContext, type ReadContext, type ReadOptions } from './read-context.js';
 import { fromBlob, fromBytes, fromUrl, type ByteSource } from './source.js';
-import type { InlineTensorRef } from './tensor-refs.js';
-import type { StorageRef, TensorRef } from './values.js';
+import type { InlineTensorRef } from './pickle/tensor-refs.js';
+import type { StorageRef, TensorRef } from './pickle/values.js';
 
-export type { CheckpointEntry } from './container.js';
+export type { Progress, WideningConverter };
+
+export type { CheckpointEntry } from './formats/container.js';
 
 /**
  * What `open` / `load` / `inspect` read: a {@link ByteSource}, bytes, a `Blob` / `File`, or a URL
@@ -49,20 +53,6 @@ export type { CheckpointEntry } from './container.js';
  */
 export type CheckpointSource = ByteSource | Uint8Array | ArrayBuffer | Blob | URL | string;
 
-/**
- * Progress of a `load` (after each tensor), an `inspect` (after each distinct tensor hashed) or a
- * `save` (as each storage is read for writing).
- */
-export interface Progress {
-  /** Storage bytes read so far. */
-  readonly bytesDone: number;
-  /** Storage bytes the operation reads in all (storages placed on `meta` are not read). */
-  readonly bytesTotal: number;
-  /** Tensors done so far (entries for `load`, distinct tensors for `inspect`, tensor leaves for `save`). */
-  readonly tensorsDone: number;
-  /** Tensors in all, counted as `tensorsDone` is. */
-  readonly tensorsTotal: number;
-}
 
 /** Options of `open`, `load` and `inspect`. */
 export interface LoadOptions extends ReadOptions {
@@ -114,32 +104,6 @@ export interface ResolvedSource {
   readonly io?: 'mmap' | 'read' | undefined;
 }
 
-/**
- * Runs widening conversions (float16, bfloat16, int8, … to 4-byte TF.js elements) somewhere other
- * than the calling thread, in place in buffers it allocates. The Node entry supplies one backed by
- * worker threads (`convert-workers.ts`); without one, conversions run where the tensor is materialised.
- *
- * @example
- * ```ts
- * const ckpt = await openResolved(await resolveNodeSource('model-f16.pt'), { mapLocation: 'cpu' }, new WorkerConverter());
- * ```
- */
-export interface WideningConverter {
-  /** Conversions it runs at once (0: none, everything converts where it is materialised). */
-  readonly threads: number;
-  /**
-   * The buffer (`byteLength` bytes, the storage widened) that a storage of `storageBytes` bytes of
-   * `dtype` is read into when the converter will widen it (memory its threads share), else `undefined`.
-   */
-  allocate(byteLength: number, storageBytes: number, dtype: TorchDType): ArrayBufferLike | undefined;
-  /** Whether it takes these elements of `dtype`: in a buffer it allocated, large enough to send away. */
-  accepts(elements: Uint8Array, dtype: TorchDType): boolean;
-  /**
-   * `toTensorData(elements, dtype, 'convert', { overwrite: true })`, run elsewhere: the same values,
-   * in the same buffer. The caller gives up `elements` and the bytes before them in their buffer.
-   */
-  widen(elements: Uint8Array, dtype: TorchDType): Promise<TensorData>;
-}
 
 let sharedRuntime: Promise<DeviceRuntime> | undefined;
 

@@ -13,12 +13,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, MANIFEST as manifest, openFixture } from './formats/test-manifest.js';
+import { FIXTURES, MANIFEST as manifest, openFixture } from './testing/manifest.js';
 import { load } from './load.js';
-import type { SaveOptions } from './save.js';
-import { save } from './save-node.js';
-import { fromFile } from './source-node.js';
-import { sameBytes, tempDir } from './test-torch.js';
+import type { SaveOptions } from './formats/torch-zip/save.js';
+import { save } from './node/save.js';
+import { fromFile } from './node/source.js';
+import { sameBytes, tempDir } from './testing/torch.js';
 
 /** The layout options a file's own records call for: torch 2.x's records and serialization id, carried over. */
 async function layoutOf(file: string): Promise<Pick<SaveOptions, 'layout' | 'serializationId'>> {

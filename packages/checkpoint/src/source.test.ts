@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromBlob, fromBytes, fromUrl } from './source.js';
-import { expectCode } from './test-helpers.js';
+import { expectCode } from './testing/helpers.js';
 
 const DATA = Uint8Array.from({ length: 100 }, (_, i) => i);
 

@@ -8,14 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromFile } from './source-node.js';
+import { fromFile } from './node/source.js';
 import { openZip } from './zip/archive.js';
 import { unpickle } from './pickle/unpickler.js';
 import { createStorageTable } from './pickle/storage.js';
 import { numpyInfo } from './pickle/numpy.js';
-import { isTensorRef, type QuantizedTensorRef, type RebuiltTensorRef, type SparseTensorRef } from './tensor-refs.js';
-import { DType, isFloat, OrderedDict, PyObject, TorchSize, Tuple } from './values.js';
-import { expectCode } from './test-helpers.js';
+import { isTensorRef, type QuantizedTensorRef, type RebuiltTensorRef, type SparseTensorRef } from './pickle/tensor-refs.js';
+import { DType, isFloat, OrderedDict, PyObject, TorchSize, Tuple } from './pickle/values.js';
+import { expectCode } from './testing/helpers.js';
 
 const PYTHON = process.env.X_TORCH_PYTHON ?? '/usr/bin/python3';
 const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { timeout: 60_000 }).status === 0;

@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, MANIFEST } from './formats/test-manifest.js';
+import { FIXTURES, MANIFEST } from './testing/manifest.js';
 import { load, save } from './node.js';
-import { runPython, runPython2, runTorch2Tests, tempDir, torchAvailable } from './test-torch.js';
+import { runPython, runPython2, runTorch2Tests, tempDir, torchAvailable } from './testing/torch.js';
 
 /** Whole-module pickles need their class, which `weights_only=True` refuses, as torch does for the original. */
 const files = MANIFEST.fixtures.filter((f) => f.format === 'zip' && !f.synthesized && f.error === undefined && !f.file.endsWith('whole-module.pt')).map((f) => f.file);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from '../dist/cli-run.js';
+import { runCli } from '../dist/cli/run.js';
 
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(text),

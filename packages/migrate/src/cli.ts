@@ -6,6 +6,6 @@
  *
  * @packageDocumentation
  */
-export { formatTable, formatLedgers, formatPlan, ledgerDevices } from './format-table.js';
-export { parseAssignments, parseMaxMemory } from './cli-specs.js';
-export { describeSizing } from './plan-checkpoint.js';
+export { formatTable, formatLedgers, formatPlan, ledgerDevices } from './cli/format-table.js';
+export { parseAssignments, parseMaxMemory } from './cli/specs.js';
+export { describeSizing } from './device-map/plan-checkpoint.js';

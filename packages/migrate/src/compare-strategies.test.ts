@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createDeviceRuntime, type DeviceRuntime } from '@x/device';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compareStrategies } from './compare-strategies.js';
-import { formatLedgers } from './format-table.js';
-import { APP_MODEL, appBatch, appBytes, fixture } from './test-fixtures.js';
-import { twoBackendRuntime } from './test-runtime.js';
+import { formatLedgers } from './cli/format-table.js';
+import { APP_MODEL, appBatch, appBytes, fixture } from './testing/fixtures.js';
+import { twoBackendRuntime } from './testing/runtime.js';
 
 /** torch 1.13's own message for this file on a CPU-only machine (manifest `torch_error`). */
 const TORCH_ERROR = (

@@ -8,9 +8,9 @@
 
 import type { CheckpointSource } from '@x/checkpoint';
 import type { DeviceLike, DeviceRuntime } from '@x/device';
-import type { DeviceMap } from './device-map.js';
-import { loadModule, type ModuleLoad } from './load-module.js';
-import { loadWithDeviceMap } from './load-with-device-map.js';
+import type { DeviceMap } from './device-map/device-map.js';
+import { loadModule, type ModuleLoad } from './module/load-module.js';
+import { loadWithDeviceMap } from './device-map/load.js';
 
 /**
  * The three strategies: torch's `map_location`, `torch.load` then `model.to(device)`, and an

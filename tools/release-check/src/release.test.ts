@@ -135,7 +135,7 @@ describe('a user project that installs @x/migrate from the registry', () => {
       (r) => r.stdout,
       (error: Error) => error.message,
     );
-    for (const entry of ['@x/device/dist/index.d.ts', '@x/checkpoint/dist/node.d.ts', '@x/checkpoint/dist/save-node.d.ts', '@x/migrate/dist/index.d.ts']) {
+    for (const entry of ['@x/device/dist/index.d.ts', '@x/checkpoint/dist/node.d.ts', '@x/checkpoint/dist/node/save.d.ts', '@x/migrate/dist/index.d.ts']) {
       expect(output, `${entry} was checked`).toContain(join(consumer, 'node_modules', entry));
     }
     const ours = parseDiagnostics(output).filter((d) => !isTfjsTypingIssue(d));

@@ -10,8 +10,8 @@
 
 import { extname } from 'node:path';
 import { resolveLocation } from '@x/device';
-import type { FloatingDType } from '../save.js';
-import type { StorageRef } from '../values.js';
+import type { FloatingDType } from '../tensors/prepare.js';
+import type { StorageRef } from '../pickle/values.js';
 import { EXIT, type Command } from './command.js';
 import { MAP_LOCATION_OPTION } from './load.js';
 import { progressDisplay } from './progress.js';
@@ -58,7 +58,7 @@ export const convertCommand: Command = {
     const dtype: FloatingDType | undefined = values.dtype === undefined ? undefined : oneOf(values, 'dtype', ['float16', 'bfloat16', 'float32']);
     const spec = values['map-location'];
     const mapLocation = typeof spec === 'string' ? parseMapLocation(spec) : undefined;
-    const [{ open }, { save, saveSafetensors }] = await Promise.all([import('../node-read.js'), import('../save-node.js')]);
+    const [{ open }, { save, saveSafetensors }] = await Promise.all([import('../node/read.js'), import('../node/save.js')]);
     const ckpt = await open(input, { unknownClasses: unknownClasses(values) });
     const bar = progressDisplay(io, values, 'convert');
     try {

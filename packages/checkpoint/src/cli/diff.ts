@@ -8,7 +8,7 @@
 
 import type { TensorDiff } from '../diff.js';
 import type { Checkpoint } from '../open.js';
-import type { PreparedValue } from '../save.js';
+import type { PreparedValue } from '../tensors/prepare.js';
 import { EXIT, type Command } from './command.js';
 import { progressDisplay, type ProgressReport } from './progress.js';
 import { shapeText } from './table.js';
@@ -64,7 +64,7 @@ export const diffCommand: Command = {
       bar?.onProgress({ bytesDone: sum((x) => x.bytesDone), bytesTotal: sum((x) => x.bytesTotal), tensorsDone: sum((x) => x.tensorsDone), tensorsTotal: sum((x) => x.tensorsTotal) });
     };
     try {
-      const [{ open }, { diffPrepared }, { prepareValue }] = await Promise.all([import('../node-read.js'), import('../diff.js'), import('../save.js')]);
+      const [{ open }, { diffPrepared }, { prepareValue }] = await Promise.all([import('../node/read.js'), import('../diff.js'), import('../tensors/prepare.js')]);
       for (const p of files) opened.push(await open(p, { unknownClasses: classes }));
       const [a, b] = opened.map((c, i) =>
         prepareValue(c.container.root, { storageBytes: (s) => c.container.readStorage(s), ...(bar === undefined ? {} : { onProgress: onProgress(i) }) }),

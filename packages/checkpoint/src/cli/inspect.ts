@@ -32,7 +32,7 @@ export const inspectCommand: Command = {
   async run(positionals, values, io) {
     const [file] = expectArgs(positionals, ['FILE']) as [string];
     const hash = values['no-hash'] !== true;
-    const { inspect } = await import('../node-read.js');
+    const { inspect } = await import('../node/read.js');
     const bar = progressDisplay(io, values, 'inspect');
     let r;
     try {

@@ -45,7 +45,7 @@ export const loadCommand: Command = {
     const spec = values['map-location'];
     const mapLocation = typeof spec === 'string' ? parseMapLocation(spec) : undefined;
     const classes = unknownClasses(values);
-    const { load } = await import('../node-read.js');
+    const { load } = await import('../node/read.js');
     const runtime = await createDeviceRuntime({ devices: ['cpu'] }); // a fresh ledger: the report counts this load only; load prepares other devices it places on
     const bar = progressDisplay(io, values, 'load');
     let report;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../cli.js';
+import { main } from './main.js';
 import type { CliIO } from './command.js';
 import { progressDisplay } from './progress.js';
 

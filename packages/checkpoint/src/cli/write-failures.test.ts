@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { save } from '../save-node.js';
+import { save } from '../node/save.js';
 
 const BIN = fileURLToPath(new URL('../../bin/x-checkpoint.js', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/zip/training-checkpoint.pt', import.meta.url)); // 11.8 kB

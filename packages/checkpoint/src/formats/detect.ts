@@ -11,12 +11,12 @@
 import { readContext, type ReadContext } from '../read-context.js';
 import type { ByteSource } from '../source.js';
 import type { CheckpointFormatReader, FormatContainer, OpenOptions } from './format-reader.js';
-import { legacyFormat } from './legacy.js';
+import { legacyFormat } from './legacy/reader.js';
 import { probe } from './probe.js';
-import { safetensorsFormat } from './safetensors-format.js';
-import { shardedFormat } from './sharded.js';
-import { tarFormat } from './tar.js';
-import { torchZipFormat } from './torch-zip.js';
+import { safetensorsFormat } from './safetensors/reader.js';
+import { shardedFormat } from './sharded/reader.js';
+import { tarFormat } from './legacy/tar.js';
+import { torchZipFormat } from './torch-zip/reader.js';
 
 /**
  * The formats `openContainer` recognises (their order does not matter).

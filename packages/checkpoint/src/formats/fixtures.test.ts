@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PyObject } from '../values.js';
-import { checkTensors, checkValue, fixtureBytes, MANIFEST, openFixture, strided } from './test-manifest.js';
+import { PyObject } from '../pickle/values.js';
+import { checkTensors, checkValue, fixtureBytes, MANIFEST, openFixture, strided } from '../testing/manifest.js';
 
 const readable = MANIFEST.fixtures.filter((f) => f.error === undefined);
 

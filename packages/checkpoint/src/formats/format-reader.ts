@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CheckpointFormat, Container } from '../container.js';
+import type { CheckpointFormat, Container } from './container.js';
 import type { ReadContext, ReadOptions } from '../read-context.js';
 import type { ByteSource } from '../source.js';
 

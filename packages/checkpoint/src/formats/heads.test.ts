@@ -1,14 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectCode } from '../test-helpers.js';
+import { expectCode } from '../testing/helpers.js';
 import { fromBytes, type ByteSource } from '../source.js';
 import { CONTAINER_FORMATS, openContainer } from './detect.js';
 import { HEAD_BYTES } from './format-reader.js';
 import { isIndexHead, isLegacyHead, isSafetensorsHead } from './heads.js';
 import { probe } from './probe.js';
 import { readContext } from '../read-context.js';
-import { FIXTURES, strided } from './test-manifest.js';
+import { FIXTURES, strided } from '../testing/manifest.js';
 
 /** Every committed fixture file that is a checkpoint or a shard (not config.json / manifest.json). */
 function fixtureFiles(dir = FIXTURES): string[] {

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { jsonWhitespaceEnd, SAFETENSORS_MAX_HEADER } from '../safetensors.js';
+import { jsonWhitespaceEnd, SAFETENSORS_MAX_HEADER } from './safetensors/header.js';
 import type { ByteSource } from '../source.js';
 
 /** The pickle `PROTO` opcode (pickletools). */

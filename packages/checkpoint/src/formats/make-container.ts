@@ -7,11 +7,11 @@
  * @module
  */
 import { dtypeInfo, quote, type TorchDType } from '@x/device';
-import type { CheckpointFormat } from '../container.js';
+import type { CheckpointFormat } from './container.js';
 import { CheckpointError } from '../errors.js';
 import type { Limits } from '../limits.js';
-import { describeTensors } from '../tensor-leaves.js';
-import type { StorageRef } from '../values.js';
+import { describeTensors } from './describe-tensors.js';
+import type { StorageRef } from '../pickle/values.js';
 import type { FormatContainer } from './format-reader.js';
 
 /**

@@ -6,11 +6,11 @@ import { readContext } from '../read-context.js';
 import { resolveLimits } from '../limits.js';
 import { fromBytes } from '../source.js';
 import { openZip } from '../zip/archive.js';
-import { memorySink, ZipWriter } from '../zip-writer.js';
+import { memorySink, ZipWriter } from '../zip/writer.js';
 import { openContainer } from './detect.js';
-import { checkShardName } from './sharded.js';
-import { FIXTURES, fixtureBytes, MANIFEST, openFixture, strided } from './test-manifest.js';
-import { torchScriptFormat } from './torchscript.js';
+import { checkShardName } from './sharded/reader.js';
+import { FIXTURES, fixtureBytes, MANIFEST, openFixture, strided } from '../testing/manifest.js';
+import { torchScriptFormat } from './torchscript/reader.js';
 
 async function code(p: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
   try {

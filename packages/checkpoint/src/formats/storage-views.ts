@@ -7,7 +7,7 @@
  */
 import { dtypeInfo, quote } from '@x/device';
 import { CheckpointError, type ErrorWhere } from '../errors.js';
-import type { StorageRef } from '../values.js';
+import type { StorageRef } from '../pickle/values.js';
 
 /**
  * A view storage and where its bytes lie in its root.

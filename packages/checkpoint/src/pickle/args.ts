@@ -7,8 +7,8 @@
 import { CheckpointError, type ErrorWhere } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { TorchDType } from '@x/device';
-import { Layout } from '../tensor-refs.js';
-import { DType, isFloat, isStorageRef, isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from '../values.js';
+import { Layout } from './tensor-refs.js';
+import { DType, isFloat, isStorageRef, isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from './values.js';
 import { PyGlobal } from './globals.js';
 
 /**

@@ -9,7 +9,7 @@
  */
 import { float32ToHalf, halfToFloat32, type TypedArray } from '@x/device';
 import { CheckpointError } from '../errors.js';
-import { markFloat, PyObject, tuple } from '../values.js';
+import { markFloat, PyObject, tuple } from './values.js';
 import { Args, type Context } from './args.js';
 import { FloatBox, NumpyScalarBox, Pending } from './boxes.js';
 import type { PyGlobal } from './globals.js';

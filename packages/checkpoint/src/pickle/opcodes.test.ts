@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { PickleBuilder } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../limits.js';
-import { expectCode } from '../test-helpers.js';
-import { PYTHON, runPython } from '../test-torch.js';
+import { expectCode } from '../testing/helpers.js';
+import { PYTHON, runPython } from '../testing/torch.js';
 import { decodeLong, OP, OPCODES, pickleOps, PickleDecoder, type PickleOp } from './opcodes.js';
 
 const pythonAvailable = spawnSync(PYTHON, ['-c', 'import pickletools'], { stdio: 'ignore' }).status === 0;

@@ -6,10 +6,10 @@ import { isCheckpointError } from '../errors.js';
 import { load } from '../load.js';
 import { unpickle } from './unpickler.js';
 import { pickle } from './pickler.js';
-import { save } from '../save-node.js';
-import { fromFile } from '../source-node.js';
-import { buildCases, CASE_NAMES, goldenBytes, readCase, runPython, runPython2, runTorch2Tests, sameBytes, saveTorchCases, Storages, arangeF32, tempDir, torchAvailable } from '../test-torch.js';
-import { tuple } from '../values.js';
+import { save } from '../node/save.js';
+import { fromFile } from '../node/source.js';
+import { buildCases, CASE_NAMES, goldenBytes, readCase, runPython, runPython2, runTorch2Tests, sameBytes, saveTorchCases, Storages, arangeF32, tempDir, torchAvailable } from '../testing/torch.js';
+import { tuple } from './values.js';
 
 describe('pickle', () => {
   it('has torch when CI is set (interop tests never skip there)', () => {

@@ -22,7 +22,7 @@ import { PyGlobal } from './globals.js';
 import { numpyArrayBytes, numpyInfo, numpyScalarBytes, numpyScalarModule, numpyScalarType, parseDTypeStr, type NumpyInfo } from './numpy.js';
 import { OP } from './opcodes.js';
 import { sameStorage } from './storage.js';
-import { isTensorKind, Layout, type LayoutName, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from '../tensor-refs.js';
+import { isTensorKind, Layout, type LayoutName, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
 import {
   DType,
   isFloat,
@@ -34,7 +34,7 @@ import {
   Tuple,
   type StorageRef,
   type TensorRef,
-} from '../values.js';
+} from './values.js';
 
 /**
  * Options of {@link pickle}.

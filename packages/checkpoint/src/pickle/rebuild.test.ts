@@ -1,9 +1,9 @@
 import { Device } from '@x/device';
 import { PickleBuilder, type PidSpec, type TensorSpec } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
-import { Layout, type MetaTensorRef, type QuantizedTensorRef, type RebuiltTensorRef, type SparseTensorRef } from '../tensor-refs.js';
-import { expectCode } from '../test-helpers.js';
-import { DType, isFloat, OrderedDict, TorchSize, tuple } from '../values.js';
+import { Layout, type MetaTensorRef, type QuantizedTensorRef, type RebuiltTensorRef, type SparseTensorRef } from './tensor-refs.js';
+import { expectCode } from '../testing/helpers.js';
+import { DType, isFloat, OrderedDict, TorchSize, tuple } from './values.js';
 import { PyGlobal } from './globals.js';
 import { numpyInfo } from './numpy.js';
 import { createStorageTable, storageFromPid } from './storage.js';

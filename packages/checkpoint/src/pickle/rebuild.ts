@@ -18,9 +18,9 @@ import {
   type QuantizedTensorRef,
   type RebuiltTensorRef,
   type SparseTensorRef,
-} from '../tensor-refs.js';
-import { isStorageRef, isTensorRef, type StorageRef, type TensorRef } from '../values.js';
-import { elementsPerByte } from '../packed-quantized.js';
+} from './tensor-refs.js';
+import { isStorageRef, isTensorRef, type StorageRef, type TensorRef } from './values.js';
+import { elementsPerByte } from './packed-quantized.js';
 import { Args } from './args.js';
 import { numpyInfo } from './numpy.js';
 

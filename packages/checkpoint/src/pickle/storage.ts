@@ -7,7 +7,7 @@
  */
 import { dtypeFromStorageName, dtypeInfo, quote, type TorchDType } from '@x/device';
 import { CheckpointError, type ErrorWhere } from '../errors.js';
-import { isFloat, type StorageRef } from '../values.js';
+import { isFloat, type StorageRef } from './values.js';
 import { pyTypeName } from './args.js';
 import { PyGlobal } from './globals.js';
 

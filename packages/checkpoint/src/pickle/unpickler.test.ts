@@ -1,8 +1,8 @@
 import { OP, PickleBuilder } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
 import { resolveLimits } from '../limits.js';
-import { expectCode, goldenPickle, onlyCheckpointErrors } from '../test-helpers.js';
-import { isFloat, OrderedDict, PyObject, Tuple } from '../values.js';
+import { expectCode, goldenPickle, onlyCheckpointErrors } from '../testing/helpers.js';
+import { isFloat, OrderedDict, PyObject, Tuple } from './values.js';
 import { PyGlobal } from './globals.js';
 import { createStorageTable } from './storage.js';
 import { unpickle, unpickleAt, type UnpickleOptions } from './unpickler.js';

@@ -27,7 +27,7 @@ import { CheckpointError, type ErrorWhere } from '../errors.js';
 import { checkBound, resolveLimits, type Limits } from '../limits.js';
 import { dtypeFromTorchName, quote } from '@x/device';
 import type { ReadOptions } from '../read-context.js';
-import { DType, markFloat, PyObject, Tuple } from '../values.js';
+import { DType, markFloat, PyObject, Tuple } from './values.js';
 import { pyTypeName, type Context } from './args.js';
 import { bare, FloatBox, NumpyScalarBox, Pending } from './boxes.js';
 import { lookupGlobal, PyGlobal } from './globals.js';

@@ -9,9 +9,9 @@ import { MetaTensor } from '@x/device';
 import { allVectors, type HostileCase } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
 import { PyGlobal } from '../pickle/globals.js';
-import { OrderedDict, Tuple } from '../values.js';
-import { expectNoPoisoning } from './expect-rejects.js';
-import { loadAccepted, openAccepted } from './test-run-case.js';
+import { OrderedDict, Tuple } from '../pickle/values.js';
+import { expectNoPoisoning } from '../testing/expect-rejects.js';
+import { loadAccepted, openAccepted } from '../testing/run-case.js';
 
 const ACCEPTED = allVectors().filter((c) => c.accepted !== undefined);
 

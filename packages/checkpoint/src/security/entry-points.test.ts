@@ -11,12 +11,12 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { allVectors, hugeStorageCheckpoint, sparseFile, validCheckpoint, type HostileCase } from '@x-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../cli.js';
-import { fromFile } from '../source-node.js';
+import { main } from '../cli/main.js';
+import { fromFile } from '../node/source.js';
 import { fromUrl, type ByteSource } from '../source.js';
 import { inspect, load, open } from '../node.js';
-import { expectCleanMessage, expectNoPoisoning, expectRejects } from './expect-rejects.js';
-import { securityRuntime } from './test-run-case.js';
+import { expectCleanMessage, expectNoPoisoning, expectRejects } from '../testing/expect-rejects.js';
+import { securityRuntime } from '../testing/run-case.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x-checkpoint-entries-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

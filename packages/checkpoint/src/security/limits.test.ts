@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type LimitName, type Limits } from '../limits.js';
 import { load } from '../load.js';
 import { open } from '../open.js';
-import { expectRejects } from './expect-rejects.js';
-import { securityRuntime } from './test-run-case.js';
+import { expectRejects } from '../testing/expect-rejects.js';
+import { securityRuntime } from '../testing/run-case.js';
 
 /** `n` copies of `byte`. */
 const run = (byte: number, n: number) => new Uint8Array(n).fill(byte);

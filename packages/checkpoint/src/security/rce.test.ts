@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { legacyFile, reducerPickle, reportedGlobal, strList, type HostileCase } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
-import { main } from '../cli.js';
+import { main } from '../cli/main.js';
 import { inspect, load, open } from '../node.js';
-import { expectCleanMessage, expectRejects } from './expect-rejects.js';
-import { expectCaseRejects } from './test-run-case.js';
+import { expectCleanMessage, expectRejects } from '../testing/expect-rejects.js';
+import { expectCaseRejects } from '../testing/run-case.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { fixtures: { file: string; error?: { code: string; global: string } }[] };

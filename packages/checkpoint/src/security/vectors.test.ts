@@ -6,7 +6,7 @@
  */
 import { allVectors } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
-import { expectCaseRejects } from './test-run-case.js';
+import { expectCaseRejects } from '../testing/run-case.js';
 
 const CASES = allVectors();
 

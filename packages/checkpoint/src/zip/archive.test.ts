@@ -2,7 +2,7 @@ import { deflateRawSync } from 'node:zlib';
 import { buildZip, setU16, setU32, setU64, torchZip, type ZipRecordSpec } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
 import { fromBytes } from '../source.js';
-import { ARANGE6, expectCode, GOLDEN_DUMP, goldenPickle, onlyCheckpointErrors, parseDump } from '../test-helpers.js';
+import { ARANGE6, expectCode, GOLDEN_DUMP, goldenPickle, onlyCheckpointErrors, parseDump } from '../testing/helpers.js';
 import { openZip } from './archive.js';
 
 const enc = new TextEncoder();

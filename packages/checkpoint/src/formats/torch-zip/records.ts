@@ -1,0 +1,168 @@
+/**
+ * What the torch zip and TorchScript readers share (research/pytorch-format.md §1.2, §1.9, §6.2):
+ * the metadata records (`version` / `.data/version`, `byteorder`, `.format_version`,
+ * `.storage_alignment`), pickle records read under the `maxPickleBytes` limit, and storage records
+ * checked against their persistent ids and read (byte-swapped when the archive is big-endian).
+ *
+ * @module
+ */
+import { dtypeInfo, quote } from '@x/device';
+import { CheckpointError, type ErrorWhere } from '../../errors.js';
+import { checkBound } from '../../limits.js';
+import { unpickleWhole, type UnpickleContext } from '../../pickle/unpickler.js';
+import type { ZipArchive } from '../../zip/archive.js';
+import type { StorageRef } from '../../pickle/values.js';
+import { swapToLittle } from '../make-container.js';
+
+/** Largest metadata record read (`version` is `3\n`, `byteorder` is `little`). */
+const MAX_METADATA_RECORD = 64;
+/** `kMaxSupportedFileFormatVersion`. */
+const MAX_VERSION = 10;
+
+/**
+ * The metadata records of a torch archive.
+ *
+ * @example
+ * ```ts
+ * const r: ArchiveRecords = { version: 3, byteorder: 'little', formatVersion: undefined, storageAlignment: undefined, serializationId: undefined };
+ * ```
+ */
+export interface ArchiveRecords {
+  /** `.data/version` when present, else `version` (1 to 10). */
+  readonly version: number;
+  /** `byteorder` (`little` when absent, as torch ≥ 2.1 assumes). */
+  readonly byteorder: 'little' | 'big';
+  /** `.format_version` (≈2.7+), when present. */
+  readonly formatVersion: number | undefined;
+  /** `.storage_alignment` (≈2.7+), when present. */
+  readonly storageAlignment: number | undefined;
+  /** `.data/serialization_id` (≈2.2+), when present; never validated, as torch does not. */
+  readonly serializationId: string | undefined;
+}
+
+/**
+ * Reads and checks the metadata records. `ARCHIVE_MISSING_RECORD` without `version`,
+ * `ARCHIVE_BAD_VERSION` for a version that is not a decimal in 1..10 (leading whitespace and
+ * trailing text after the digits are accepted, as `std::stoull` does) or a malformed
+ * `.format_version` / `.storage_alignment`, `ARCHIVE_BAD_BYTEORDER` for a `byteorder` other
+ * than `little` or `big`.
+ *
+ * @example
+ * ```ts
+ * const { version, byteorder } = await readArchiveRecords(zip); // 3, 'little'
+ * ```
+ */
+export async function readArchiveRecords(zip: ZipArchive): Promise<ArchiveRecords> {
+  const versionName = zip.entries.has('.data/version') ? '.data/version' : 'version';
+  const versionText = await smallRecord(zip, versionName, 'ARCHIVE_BAD_VERSION');
+  const match = /^\s*([0-9]{1,20})/.exec(versionText);
+  const version = match === null ? Number.NaN : Number(match[1]);
+  if (!(version >= 1 && version <= MAX_VERSION)) {
+    const found = match === null ? `${quote(versionText)}, not a number` : String(match[1]);
+    throw new CheckpointError('ARCHIVE_BAD_VERSION', `archive version must be 1 to ${MAX_VERSION}, found ${found}`, { entry: `${zip.prefix}/${versionName}` });
+  }
+  let byteorder: ArchiveRecords['byteorder'] = 'little';
+  if (zip.entries.has('byteorder')) {
+    const text = await smallRecord(zip, 'byteorder', 'ARCHIVE_BAD_BYTEORDER');
+    if (text !== 'little' && text !== 'big') {
+      throw new CheckpointError('ARCHIVE_BAD_BYTEORDER', `Unknown endianness type: ${quote(text)} (expected 'little' or 'big')`, { entry: `${zip.prefix}/byteorder` });
+    }
+    byteorder = text;
+  }
+  return {
+    version,
+    byteorder,
+    formatVersion: await optionalNumber(zip, '.format_version'),
+    storageAlignment: await optionalNumber(zip, '.storage_alignment'),
+    serializationId: zip.entries.has('.data/serialization_id') ? await smallRecord(zip, '.data/serialization_id', 'ARCHIVE_LAYOUT') : undefined,
+  };
+}
+
+/**
+ * The records as container metadata.
+ *
+ * @example
+ * ```ts
+ * recordsMetadata(records).get('byteorder'); // 'little'
+ * ```
+ */
+export function recordsMetadata(records: ArchiveRecords): Map<string, unknown> {
+  const out = new Map<string, unknown>([
+    ['version', records.version],
+    ['byteorder', records.byteorder],
+  ]);
+  if (records.formatVersion !== undefined) out.set('format_version', records.formatVersion);
+  if (records.storageAlignment !== undefined) out.set('storage_alignment', records.storageAlignment);
+  if (records.serializationId !== undefined) out.set('serialization_id', records.serializationId);
+  return out;
+}
+
+async function optionalNumber(zip: ZipArchive, name: string): Promise<number | undefined> {
+  if (!zip.entries.has(name)) return undefined;
+  const text = await smallRecord(zip, name, 'ARCHIVE_BAD_VERSION');
+  if (!/^[0-9]{1,9}$/.test(text) || Number(text) === 0) {
+    throw new CheckpointError('ARCHIVE_BAD_VERSION', `${name} must be a positive decimal number, found ${quote(text)}`, { entry: `${zip.prefix}/${name}` });
+  }
+  return Number(text);
+}
+
+async function smallRecord(zip: ZipArchive, name: string, code: 'ARCHIVE_BAD_VERSION' | 'ARCHIVE_BAD_BYTEORDER' | 'ARCHIVE_LAYOUT'): Promise<string> {
+  const entry = zip.entry(name);
+  if (entry.size > MAX_METADATA_RECORD) {
+    throw new CheckpointError(code, `record is ${entry.size} bytes, at most ${MAX_METADATA_RECORD} expected`, { entry: entry.name });
+  }
+  const bytes = await zip.read(entry);
+  return String.fromCharCode(...bytes);
+}
+
+/**
+ * Reads and unpickles the pickle record `name`, its size checked against `maxPickleBytes` before
+ * it is read.
+ *
+ * @example
+ * ```ts
+ * const root = await readPickleRecord(zip, 'data.pkl', { limits, persistentLoad: table.persistentLoad, unknownClasses: 'error' });
+ * ```
+ */
+export async function readPickleRecord(zip: ZipArchive, name: string, options: Required<Pick<UnpickleContext, 'limits' | 'persistentLoad' | 'unknownClasses'>>): Promise<unknown> {
+  const entry = zip.entry(name);
+  checkBound(entry.size, options.limits.maxPickleBytes, 'maxPickleBytes', `${name} size`, { entry: entry.name });
+  const bytes = await zip.read(entry);
+  return unpickleWhole(bytes, { ...options, entry: entry.name, baseOffset: entry.method === 'stored' ? await zip.dataOffset(entry) : undefined });
+}
+
+/**
+ * Checks that every storage has its record `<dir>/<key>` of exactly `byteLength` bytes
+ * (`STORAGE_MISSING`, `STORAGE_SIZE_MISMATCH`, as the newest torch does) and returns the reader of
+ * those records (straight into a caller's buffer for little-endian archives).
+ *
+ * @example
+ * ```ts
+ * const read = storageRecords(zip, 'data', table.storages.values(), records.byteorder);
+ * const bytes = await read(storage);
+ * ```
+ */
+export function storageRecords(
+  zip: ZipArchive,
+  dir: string,
+  storages: Iterable<StorageRef>,
+  byteorder: ArchiveRecords['byteorder'],
+): (storage: StorageRef, into?: Uint8Array) => Promise<Uint8Array> {
+  for (const s of storages) {
+    const entry = zip.entries.get(`${dir}/${s.key}`);
+    if (entry === undefined) {
+      throw new CheckpointError('STORAGE_MISSING', `no record ${quote(`${zip.prefix}/${dir}/${s.key}`)} for storage ${quote(s.key)}`, { entry: `${zip.prefix}/${dir}/${s.key}`, details: { key: s.key } });
+    }
+    if (entry.size !== s.byteLength) {
+      throw new CheckpointError(
+        'STORAGE_SIZE_MISMATCH',
+        `record size (${entry.size} bytes) does not match expected size (${s.byteLength} bytes = ${s.numel} elements * ${dtypeInfo(s.dtype).itemSize} bytes/element) for dtype ${s.dtype}`,
+        { entry: entry.name, details: { key: s.key, actual: entry.size, expected: s.byteLength } },
+      );
+    }
+  }
+  return async (storage, into) => {
+    if (byteorder === 'big') return swapToLittle(await zip.read(`${dir}/${storage.key}`), storage.dtype);
+    return zip.read(`${dir}/${storage.key}`, into);
+  };
+}
