@@ -81,8 +81,14 @@ async function nodeRun(runtime) {
   return listed;
 }
 
-console.log(`file ${file} (${(statSync(file).size / 2 ** 30).toFixed(2)} GiB), tensor ${tensorName}, ${runs} runs, load average ${loadavg()[0].toFixed(2)}`);
-const server = await preview({ root: appDir, logLevel: 'warn', preview: { host: '127.0.0.1', port: 0, strictPort: false } });
+console.log(
+  `file ${file} (${(statSync(file).size / 2 ** 30).toFixed(2)} GiB), tensor ${tensorName}, ${runs} runs, load average ${loadavg()[0].toFixed(2)}`,
+);
+const server = await preview({
+  root: appDir,
+  logLevel: 'warn',
+  preview: { host: '127.0.0.1', port: 0, strictPort: false },
+});
 const url = server.resolvedUrls.local[0];
 const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox'] });
 const runtime = await createDeviceRuntime({ cuda: false });
@@ -97,5 +103,8 @@ try {
   await server.close();
 }
 console.log(`${tensors} tensors; median of ${runs} runs (all runs in ms):`);
-for (const [key, xs] of Object.entries(results)) console.log(`  ${key.padEnd(22)} ${median(xs).toFixed(1).padStart(8)} ms   [${xs.map((x) => x.toFixed(1)).join(', ')}]`);
+for (const [key, xs] of Object.entries(results))
+  console.log(
+    `  ${key.padEnd(22)} ${median(xs).toFixed(1).padStart(8)} ms   [${xs.map((x) => x.toFixed(1)).join(', ')}]`,
+  );
 console.log(`load average after: ${loadavg()[0].toFixed(2)}`);

@@ -19,17 +19,25 @@ if (!existsSync(`${appDir}dist/index.html`)) throw new Error('build the page fir
 const { preview } = await import('vite');
 const { chromium } = await import('playwright-core');
 const server = await preview({ root: appDir, logLevel: 'warn', preview: { host: '127.0.0.1', port: 0 } });
-const browser = await chromium.launch({ executablePath: process.env.X_CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+const browser = await chromium.launch({
+  executablePath: process.env.X_CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox'],
+});
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
   await page.goto(server.resolvedUrls.local[0]);
   await page.waitForSelector('body[data-state=idle]', { timeout: 60_000 });
   await page.setInputFiles('#file', file);
   await page.waitForSelector('body[data-state=ready]', { timeout: 60_000 });
-  await page.$eval('.viewport', (v, name) => {
-    const index = [...document.querySelectorAll('.spacer .row')].findIndex((r) => r.dataset.name === name);
-    if (index > 8) v.scrollTop = (index - 4) * 26;
-  }, tensorName);
+  await page.$eval(
+    '.viewport',
+    (v, name) => {
+      const index = [...document.querySelectorAll('.spacer .row')].findIndex((r) => r.dataset.name === name);
+      if (index > 8) v.scrollTop = (index - 4) * 26;
+    },
+    tensorName,
+  );
   await page.click(`.spacer .row[data-name="${tensorName}"]`);
   await page.waitForSelector('.computed .histogram', { timeout: 60_000 });
   await page.screenshot({ path: out });

@@ -36,7 +36,9 @@ const TARGET_BYTES = 16 * MB;
 
 /** The tensor entry closest to 16 MB. */
 function near16(entries) {
-  return entries.reduce((best, e) => (Math.abs(e.byteLength - TARGET_BYTES) < Math.abs(best.byteLength - TARGET_BYTES) ? e : best));
+  return entries.reduce((best, e) =>
+    Math.abs(e.byteLength - TARGET_BYTES) < Math.abs(best.byteLength - TARGET_BYTES) ? e : best,
+  );
 }
 
 /** One byte read per page of a typed array's bytes (every page of it is faulted in). */
@@ -128,11 +130,18 @@ function lastJson(out) {
 }
 
 function node(mode, file) {
-  return lastJson(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+  return lastJson(
+    execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, file], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
 }
 
 function py(mode, file, ...rest) {
-  return lastJson(execFileSync(python, ['-c', PY, mode, file, ...rest], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+  return lastJson(
+    execFileSync(python, ['-c', PY, mode, file, ...rest], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
 }
 
 /** Wall time of a whole child process (Node's start included). */
@@ -199,39 +208,116 @@ async function main() {
   const before = loadavg()[0];
   const rows = [];
   const row = (work, ours, peer, peerName, target, ok) =>
-    rows.push([work, `${fmt(ours.ms)} (${ours.all.join(', ')})`, peer === undefined ? '' : `${fmt(peer.ms)} (${peer.all.join(', ')})`, peerName, peer === undefined ? '' : `${fmt(ours.ms / peer.ms, 2)}x`, fmt(ours.maxRSS / MB), peer === undefined ? '' : fmt(peer.maxRSS / MB), target, ok ? 'met' : 'NOT met']);
+    rows.push([
+      work,
+      `${fmt(ours.ms)} (${ours.all.join(', ')})`,
+      peer === undefined ? '' : `${fmt(peer.ms)} (${peer.all.join(', ')})`,
+      peerName,
+      peer === undefined ? '' : `${fmt(ours.ms / peer.ms, 2)}x`,
+      fmt(ours.maxRSS / MB),
+      peer === undefined ? '' : fmt(peer.maxRSS / MB),
+      target,
+      ok ? 'met' : 'NOT met',
+    ]);
 
   const name16 = await stNear16(st);
-  for (const [file, kind] of [[pt, '.pt'], [st, '.safetensors']]) {
+  for (const [file, kind] of [
+    [pt, '.pt'],
+    [st, '.safetensors'],
+  ]) {
     if (only.has('touch')) {
       const peerTouch = kind === '.pt' ? () => py('torch-touch', file) : () => py('st-touch', file);
       const [touchOurs, touchPeer] = compare(runs, [() => node('touch', file), peerTouch]);
       if (touchOurs.io !== 'mmap') throw new Error(`io is ${touchOurs.io}: build @x/mmap first`);
-      row(`${kind} whole file, every page touched`, touchOurs, touchPeer, kind === '.pt' ? 'torch.load(mmap=True) + touch' : 'safe_open + get_tensor (all) + touch', '<= 1.3x', touchOurs.ms <= 1.3 * touchPeer.ms);
+      row(
+        `${kind} whole file, every page touched`,
+        touchOurs,
+        touchPeer,
+        kind === '.pt' ? 'torch.load(mmap=True) + touch' : 'safe_open + get_tensor (all) + touch',
+        '<= 1.3x',
+        touchOurs.ms <= 1.3 * touchPeer.ms,
+      );
       const rss = touchOurs.rssAfterLoad;
-      rows.push([`${kind} RSS right after load (mmap)`, `+${fmt(rss / MB)} MB`, '', '', '', '', '', '< +100 MB', rss < 100 * MB ? 'met' : 'NOT met']);
+      rows.push([
+        `${kind} RSS right after load (mmap)`,
+        `+${fmt(rss / MB)} MB`,
+        '',
+        '',
+        '',
+        '',
+        '',
+        '< +100 MB',
+        rss < 100 * MB ? 'met' : 'NOT met',
+      ]);
     }
     if (only.has('open16')) {
       const [open16, stOpen16] = compare(runs, [() => node('open16', file), () => py('st-open16', st, name16)]);
-      row(`${kind} open + ${open16.tensor}, first call in the process`, open16, stOpen16, 'safe_open + get_tensor (.safetensors)', '<= 2x', open16.ms <= 2 * stOpen16.ms);
+      row(
+        `${kind} open + ${open16.tensor}, first call in the process`,
+        open16,
+        stOpen16,
+        'safe_open + get_tensor (.safetensors)',
+        '<= 2x',
+        open16.ms <= 2 * stOpen16.ms,
+      );
       const [warm, stWarm] = compare(runs, [() => node('open16warm', file), () => py('st-open16warm', st, name16)]);
-      row(`${kind} open + the same tensor, second call in the process`, warm, stWarm, 'safe_open + get_tensor, second call', '<= 2x', warm.ms <= 2 * stWarm.ms);
+      row(
+        `${kind} open + the same tensor, second call in the process`,
+        warm,
+        stWarm,
+        'safe_open + get_tensor, second call',
+        '<= 2x',
+        warm.ms <= 2 * stWarm.ms,
+      );
     }
     if (only.has('eager')) {
-      const [eager, raw, peerEager] = compare(runs, [() => node('eager', file), () => node('raw', file), kind === '.pt' ? () => py('torch-eager', file) : () => py('st-load', file)]);
-      row(`${kind} eager load (mmap: false)`, eager, raw, 'positional read of the whole file', '<= 1.0x', eager.ms <= raw.ms);
-      row(`${kind} reference: eager peer`, eager, peerEager, kind === '.pt' ? 'torch.load (eager)' : 'safetensors load_file', '', true);
+      const [eager, raw, peerEager] = compare(runs, [
+        () => node('eager', file),
+        () => node('raw', file),
+        kind === '.pt' ? () => py('torch-eager', file) : () => py('st-load', file),
+      ]);
+      row(
+        `${kind} eager load (mmap: false)`,
+        eager,
+        raw,
+        'positional read of the whole file',
+        '<= 1.0x',
+        eager.ms <= raw.ms,
+      );
+      row(
+        `${kind} reference: eager peer`,
+        eager,
+        peerEager,
+        kind === '.pt' ? 'torch.load (eager)' : 'safetensors load_file',
+        '',
+        true,
+      );
     }
     if (only.has('describe')) {
-      const [cli, describe, bare] = compare(runs, [() => wall([cliBin, 'inspect', file, '--no-hash', '--json']), () => endToEnd('describe', file), () => wall(['-e', '0'])]);
-      row(`${kind} \`x-checkpoint inspect --no-hash --json\`, end to end`, cli, undefined, '', '< 300 ms', cli.ms < 300);
+      const [cli, describe, bare] = compare(runs, [
+        () => wall([cliBin, 'inspect', file, '--no-hash', '--json']),
+        () => endToEnd('describe', file),
+        () => wall(['-e', '0']),
+      ]);
+      row(
+        `${kind} \`x-checkpoint inspect --no-hash --json\`, end to end`,
+        cli,
+        undefined,
+        '',
+        '< 300 ms',
+        cli.ms < 300,
+      );
       row(`${kind} open + list tensors through the library, end to end`, describe, undefined, '', '', true);
       row('  of which: a bare `node -e 0` start', bare, undefined, '', '', true);
     }
   }
 
-  console.log(`files: ${pt} (${fmt(statSync(pt).size / MB)} MB), ${st} (${fmt(statSync(st).size / MB)} MB); ${runs} alternating runs, medians (all runs in parentheses), ms`);
-  console.log(`1-minute load average: ${fmt(before, 2)} before, ${fmt(loadavg()[0], 2)} after (2 cores: above ~1.5, wall times are noisy)`);
+  console.log(
+    `files: ${pt} (${fmt(statSync(pt).size / MB)} MB), ${st} (${fmt(statSync(st).size / MB)} MB); ${runs} alternating runs, medians (all runs in parentheses), ms`,
+  );
+  console.log(
+    `1-minute load average: ${fmt(before, 2)} before, ${fmt(loadavg()[0], 2)} after (2 cores: above ~1.5, wall times are noisy)`,
+  );
   const head = ['work', 'ours ms', 'peer ms', 'peer', 'ratio', 'our peak RSS MB', 'peer peak RSS MB', 'target', ''];
   console.log(`| ${head.join(' | ')} |\n|${head.map(() => ' --- ').join('|')}|`);
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);

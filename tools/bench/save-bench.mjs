@@ -51,7 +51,9 @@ if (values.child === 'write') {
   }
   await fh.close();
   const seconds = (performance.now() - started) / 1000;
-  console.log(JSON.stringify({ what: 'write', bytes: total, seconds, peakRssMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(
+    JSON.stringify({ what: 'write', bytes: total, seconds, peakRssMB: process.resourceUsage().maxRSS / 1024 }),
+  );
   process.exit(0);
 }
 
@@ -87,7 +89,11 @@ if (values.child === 'save') {
 }
 
 function child(args) {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...args], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * MB });
+  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 16 * MB,
+  });
   if (r.status !== 0) throw new Error(`child ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
   const line = r.stdout.trim().split('\n').at(-1);
   console.log(line);
@@ -98,7 +104,11 @@ const scale = Number(values.scale);
 const dir = join(ROOT, '.bench', scale === 1 ? '' : `scale-${scale}`);
 const model = join(dir, 'gpt2-medium.pt');
 if (!existsSync(model)) {
-  const r = spawnSync('/usr/bin/python3', [join(ROOT, 'tools/fixtures/make_bench_model.py'), dir, '--scale', String(scale)], { stdio: 'inherit' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [join(ROOT, 'tools/fixtures/make_bench_model.py'), dir, '--scale', String(scale)],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) throw new Error('make_bench_model.py failed');
 }
 const out = join(dir, 'saved.pt');

@@ -27,7 +27,12 @@ import { allVectors, applyMutations, mutationsArbitrary } from '@x-tools/test-ut
 import fc from 'fast-check';
 
 const { values } = parseArgs({
-  options: { cases: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' }, chunk: { type: 'string', default: '10000' }, out: { type: 'string' } },
+  options: {
+    cases: { type: 'string', default: '10000' },
+    seed: { type: 'string', default: '1' },
+    chunk: { type: 'string', default: '10000' },
+    out: { type: 'string' },
+  },
 });
 const cases = Number(values.cases);
 const seed = Number(values.seed);
@@ -36,10 +41,16 @@ const SLOW_MS = 5000;
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../packages/checkpoint/test/fixtures');
 const manifest = JSON.parse(readFileSync(join(fixtures, 'manifest.json'), 'utf8'));
-const valid = manifest.fixtures.filter((f) => f.format !== 'sharded' && f.error === undefined).map((f) => [f.file, new Uint8Array(readFileSync(join(fixtures, f.file)))]);
+const valid = manifest.fixtures
+  .filter((f) => f.format !== 'sharded' && f.error === undefined)
+  .map((f) => [f.file, new Uint8Array(readFileSync(join(fixtures, f.file)))]);
 const hostile = [
-  ...manifest.fixtures.filter((f) => f.error !== undefined).map((f) => [f.file, new Uint8Array(readFileSync(join(fixtures, f.file)))]),
-  ...allVectors().filter((c) => c.bytes.length < 64 * 1024).map((c) => [`vector ${c.vector} ${c.name}`, c.bytes]),
+  ...manifest.fixtures
+    .filter((f) => f.error !== undefined)
+    .map((f) => [f.file, new Uint8Array(readFileSync(join(fixtures, f.file)))]),
+  ...allVectors()
+    .filter((c) => c.bytes.length < 64 * 1024)
+    .map((c) => [`vector ${c.vector} ${c.name}`, c.bytes]),
 ];
 const runtime = await createDeviceRuntime({ cuda: false });
 const unhandled = [];
@@ -59,8 +70,10 @@ async function tryCase(bytes, unknownClasses) {
       for (const e of ckpt.entries) {
         const t = await ckpt.tensor(e.name);
         const shaped = t instanceof tf.Tensor || t instanceof MetaTensor || t instanceof RawTensor;
-        if (shaped && JSON.stringify(t.shape) !== JSON.stringify(e.shape)) return `tensor ${e.name} has shape ${t.shape}, its entry says ${e.shape}`;
-        for (const part of t instanceof tf.Tensor ? [t] : Object.values(t)) if (part instanceof tf.Tensor) part.dispose();
+        if (shaped && JSON.stringify(t.shape) !== JSON.stringify(e.shape))
+          return `tensor ${e.name} has shape ${t.shape}, its entry says ${e.shape}`;
+        for (const part of t instanceof tf.Tensor ? [t] : Object.values(t))
+          if (part instanceof tf.Tensor) part.dispose();
       }
     } finally {
       await ckpt.close();
@@ -80,34 +93,74 @@ async function tryCase(bytes, unknownClasses) {
 }
 
 /** A corpus entry with up to four mutations. */
-const mutated = (corpus) => fc.tuple(fc.nat({ max: corpus.length - 1 }), mutationsArbitrary()).map(([i, ms]) => ({ from: corpus[i][0], bytes: applyMutations(corpus[i][1], ms) }));
+const mutated = (corpus) =>
+  fc
+    .tuple(fc.nat({ max: corpus.length - 1 }), mutationsArbitrary())
+    .map(([i, ms]) => ({ from: corpus[i][0], bytes: applyMutations(corpus[i][1], ms) }));
 const input = fc.oneof(
   { weight: 5, arbitrary: mutated(valid) },
   { weight: 4, arbitrary: mutated(hostile) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2048 }).map((bytes) => ({ from: 'random bytes', bytes })) },
 );
 
-const report = { cases: 0, seed, chunk, escapes: [], startedAt: new Date().toISOString(), seconds: 0, corpus: { valid: valid.length, hostile: hostile.length } };
+const report = {
+  cases: 0,
+  seed,
+  chunk,
+  escapes: [],
+  startedAt: new Date().toISOString(),
+  seconds: 0,
+  corpus: { valid: valid.length, hostile: hostile.length },
+};
 const t0 = performance.now();
 for (let k = 0; report.cases < cases; k++) {
   const numRuns = Math.min(chunk, cases - report.cases);
   const chunkSeed = seed + k;
   const started = performance.now();
   const result = await fc.check(
-    fc.asyncProperty(input, fc.boolean(), async ({ bytes }, record) => (await tryCase(bytes, record ? 'record' : 'error')) === undefined),
+    fc.asyncProperty(
+      input,
+      fc.boolean(),
+      async ({ bytes }, record) => (await tryCase(bytes, record ? 'record' : 'error')) === undefined,
+    ),
     { seed: chunkSeed, numRuns, endOnFailure: true },
   );
   report.cases += result.numRuns;
   if (result.failed) {
     const [{ from, bytes }, record] = result.counterexample;
     const why = await tryCase(bytes, record ? 'record' : 'error');
-    report.escapes.push({ seed: chunkSeed, path: result.counterexamplePath, from, unknownClasses: record ? 'record' : 'error', why, input: Buffer.from(bytes).toString('base64') });
+    report.escapes.push({
+      seed: chunkSeed,
+      path: result.counterexamplePath,
+      from,
+      unknownClasses: record ? 'record' : 'error',
+      why,
+      input: Buffer.from(bytes).toString('base64'),
+    });
   }
-  console.log(JSON.stringify({ chunk: k, seed: chunkSeed, runs: result.numRuns, failed: result.failed, total: report.cases, seconds: ((performance.now() - started) / 1000).toFixed(1) }));
+  console.log(
+    JSON.stringify({
+      chunk: k,
+      seed: chunkSeed,
+      runs: result.numRuns,
+      failed: result.failed,
+      total: report.cases,
+      seconds: ((performance.now() - started) / 1000).toFixed(1),
+    }),
+  );
 }
 report.seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
 report.outcomes = Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1]));
-console.log(JSON.stringify({ done: true, cases: report.cases, seed, escapes: report.escapes.length, seconds: report.seconds, outcomes: report.outcomes }));
+console.log(
+  JSON.stringify({
+    done: true,
+    cases: report.cases,
+    seed,
+    escapes: report.escapes.length,
+    seconds: report.seconds,
+    outcomes: report.outcomes,
+  }),
+);
 for (const e of report.escapes) console.error(JSON.stringify(e));
 if (values.out !== undefined) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
 process.exitCode = report.escapes.length > 0 ? 1 : 0;

@@ -10,7 +10,14 @@ beforeAll(async () => {
 
 /** PyTorch's Conv2d by its definition: out[n,o,y,x] = b[o] + Σ_c,i,j in[n,c,y·s+i·d−p, x·s+j·d−p] · w[o,c,i,j]. */
 type Shape4 = [number, number, number, number];
-function conv2dNchw(input: number[], [n, c, h, w]: Shape4, weight: number[], [o, , kh, kw]: Shape4, bias: number[], pad: number): number[] {
+function conv2dNchw(
+  input: number[],
+  [n, c, h, w]: Shape4,
+  weight: number[],
+  [o, , kh, kw]: Shape4,
+  bias: number[],
+  pad: number,
+): number[] {
   const oh = h + 2 * pad - kh + 1;
   const ow = w + 2 * pad - kw + 1;
   const out: number[] = [];
@@ -39,7 +46,18 @@ describe('runLayers', () => {
     const wShape: Shape4 = [3, 2, 3, 2];
     const weight = Array.from({ length: 3 * 2 * 3 * 2 }, (_, i) => ((i * 5) % 7) - 3);
     const bias = [0.5, -1, 2];
-    const layer: Layer = { name: 'c', type: 'Conv2d', in_channels: 2, out_channels: 3, kernel_size: [3, 2], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, bias: true };
+    const layer: Layer = {
+      name: 'c',
+      type: 'Conv2d',
+      in_channels: 2,
+      out_channels: 3,
+      kernel_size: [3, 2],
+      stride: [1, 1],
+      padding: [1, 1],
+      dilation: [1, 1],
+      groups: 1,
+      bias: true,
+    };
     const params = { weight: tf.tensor(weight, wShape), bias: tf.tensor(bias) };
     const y = runLayers(tf, [layer], (_, p) => params[p], tf.tensor(input, shape));
     // padding 1 on a 3×2 kernel: height 4 + 2 − 3 + 1 = 4, width 5 + 2 − 2 + 1 = 6
@@ -65,7 +83,9 @@ describe('runLayers', () => {
 
   it('refuses what it does not implement', () => {
     const x = tf.zeros([1, 1, 2, 2]);
-    expect(() => runLayers(tf, [{ name: 'a', type: 'AdaptiveAvgPool2d', output_size: 2 }], () => x, x)).toThrow(/not implemented/);
+    expect(() => runLayers(tf, [{ name: 'a', type: 'AdaptiveAvgPool2d', output_size: 2 }], () => x, x)).toThrow(
+      /not implemented/,
+    );
   });
 });
 

@@ -42,10 +42,23 @@ export function runLayers(tf: Tf, layers: readonly Layer[], param: ParamLookup, 
 function applyLayer(tf: Tf, layer: Layer, param: ParamLookup, x: TF.Tensor): TF.Tensor {
   switch (layer.type) {
     case 'Conv2d': {
-      if (layer.groups !== 1) throw new Error(`${layer.name}: grouped convolution (groups=${layer.groups}) is not implemented`);
+      if (layer.groups !== 1)
+        throw new Error(`${layer.name}: grouped convolution (groups=${layer.groups}) is not implemented`);
       const filter = tf.transpose(param(layer.name, 'weight'), [2, 3, 1, 0]) as TF.Tensor4D;
       const [ph, pw] = layer.padding;
-      const nhwc = tf.conv2d(toNhwc(tf, x), filter, layer.stride, [[0, 0], [ph, ph], [pw, pw], [0, 0]], 'NHWC', layer.dilation);
+      const nhwc = tf.conv2d(
+        toNhwc(tf, x),
+        filter,
+        layer.stride,
+        [
+          [0, 0],
+          [ph, ph],
+          [pw, pw],
+          [0, 0],
+        ],
+        'NHWC',
+        layer.dilation,
+      );
       const biased = layer.bias ? tf.add(nhwc, param(layer.name, 'bias')) : nhwc;
       return toNchw(tf, biased);
     }
@@ -55,7 +68,10 @@ function applyLayer(tf: Tf, layer: Layer, param: ParamLookup, x: TF.Tensor): TF.
       if (layer.padding !== 0) throw new Error(`${layer.name}: padded max pooling is not implemented`);
       return toNchw(tf, tf.maxPool(toNhwc(tf, x), layer.kernel_size, layer.stride, 'valid'));
     case 'AdaptiveAvgPool2d':
-      if (layer.output_size !== 1) throw new Error(`${layer.name}: adaptive pooling to ${layer.output_size}×${layer.output_size} is not implemented`);
+      if (layer.output_size !== 1)
+        throw new Error(
+          `${layer.name}: adaptive pooling to ${layer.output_size}×${layer.output_size} is not implemented`,
+        );
       return tf.mean(x, [2, 3], true);
     case 'Flatten': {
       const keep = x.shape.slice(0, layer.start_dim);

@@ -14,7 +14,14 @@ const TOLERANCE = 1e-4;
 const batch = await readBatch();
 const runtime = await createDeviceRuntime();
 const standIn = await createDeviceRuntime({ bindings: { cuda: 'wasm' }, cuda: false });
-const result = await runStory({ modelPath: MODEL_PATH, batch, runtime, standIn, splitMap: { features: 'wasm', classifier: 'cpu' }, log: (line) => console.log(line) });
+const result = await runStory({
+  modelPath: MODEL_PATH,
+  batch,
+  runtime,
+  standIn,
+  splitMap: { features: 'wasm', classifier: 'cpu' },
+  log: (line) => console.log(line),
+});
 const worst = Math.max(result.cpu.maxAbsDiff, result.split.maxAbsDiff);
 if (worst > TOLERANCE) {
   console.error(`gpu-to-cpu: logits differ from PyTorch's by ${worst}, more than ${TOLERANCE}`);

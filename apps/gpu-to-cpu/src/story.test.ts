@@ -8,7 +8,9 @@ import { runStory, type StoryResult } from './story.js';
 
 /** torch 1.13's message for a cuda:0-tagged file on a CPU-only machine (fixture manifest `torch_error`). */
 const TORCH_ERROR = (
-  JSON.parse(readFileSync(join(ASSETS, '../../../packages/checkpoint/test/fixtures/manifest.json'), 'utf8')) as { fixtures: { file: string; torch_error?: string }[] }
+  JSON.parse(readFileSync(join(ASSETS, '../../../packages/checkpoint/test/fixtures/manifest.json'), 'utf8')) as {
+    fixtures: { file: string; torch_error?: string }[];
+  }
 ).fixtures.find((f) => f.file === 'zip/cuda0.pt')?.torch_error as string;
 
 let batch: Batch;
@@ -17,15 +19,26 @@ const lines: string[] = [];
 
 /** Bytes of the tensors under `prefix` by arithmetic on the shapes torch recorded: numel × 4 (float32). */
 function bytes(prefix = ''): number {
-  const { tensors } = JSON.parse(readFileSync(join(ASSETS, 'batch.json'), 'utf8')) as { tensors: { path: string[]; shape: number[] }[] };
-  return tensors.filter((t) => (t.path[0] as string).startsWith(prefix)).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  const { tensors } = JSON.parse(readFileSync(join(ASSETS, 'batch.json'), 'utf8')) as {
+    tensors: { path: string[]; shape: number[] }[];
+  };
+  return tensors
+    .filter((t) => (t.path[0] as string).startsWith(prefix))
+    .reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1) * 4, 0);
 }
 
 beforeAll(async () => {
   batch = await readBatch();
   const runtime = await createDeviceRuntime({ cuda: false });
   const standIn = await createDeviceRuntime({ bindings: { cuda: 'wasm' }, cuda: false });
-  result = await runStory({ modelPath: MODEL_PATH, batch, runtime, standIn, splitMap: { features: 'wasm', classifier: 'cpu' }, log: (l) => lines.push(l) });
+  result = await runStory({
+    modelPath: MODEL_PATH,
+    batch,
+    runtime,
+    standIn,
+    splitMap: { features: 'wasm', classifier: 'cpu' },
+    log: (l) => lines.push(l),
+  });
 });
 
 describe('the gpu-to-cpu story', () => {
@@ -58,12 +71,25 @@ describe('the gpu-to-cpu story', () => {
     const [direct, twoStep, split] = result.ledgers.machine;
     expect(direct).toMatchObject({ ok: true, bytesRead: total, bytesMoved: 0, copies: 0, peak: { cpu: total } });
     expect(twoStep).toMatchObject({ ok: false, bytesRead: 0, bytesMoved: 0, error: { code: 'DEVICE_UNAVAILABLE' } });
-    expect(split).toMatchObject({ ok: true, bytesRead: total, bytesMoved: 0, copies: 0, peak: { 'wasm:0': features, cpu: classifier } });
+    expect(split).toMatchObject({
+      ok: true,
+      bytesRead: total,
+      bytesMoved: 0,
+      copies: 0,
+      peak: { 'wasm:0': features, cpu: classifier },
+    });
 
     const [gDirect, gTwoStep, gSplit] = result.ledgers.standIn;
     expect(gDirect).toMatchObject({ ok: true, bytesRead: total, bytesMoved: 0, copies: 0, peak: { cpu: total } });
     // Every byte lands on cuda:0 first, then each of the 8 tensors is copied to cpu once.
-    expect(gTwoStep).toMatchObject({ ok: true, bytesRead: total, bytesMoved: total, copies: 8, peak: { 'cuda:0': total, cpu: total }, final: { 'cuda:0': 0, cpu: total } });
+    expect(gTwoStep).toMatchObject({
+      ok: true,
+      bytesRead: total,
+      bytesMoved: total,
+      copies: 8,
+      peak: { 'cuda:0': total, cpu: total },
+      final: { 'cuda:0': 0, cpu: total },
+    });
     expect(gSplit).toMatchObject({ ok: true, bytesMoved: 0, peak: { 'cuda:0': features, cpu: classifier } });
     expect(lines.some((l) => l.includes(`moved ${total} bytes more than mapLocation: 'cpu'`))).toBe(true);
   });

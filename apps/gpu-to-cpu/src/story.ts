@@ -127,7 +127,9 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const direct = await loadModule(modelPath, { runtime, mapLocation: 'cpu', className: 'AppCNN' });
   const cpu = await run(direct.module, batch, runtime);
   disposeModule(direct.module, runtime);
-  log(`    ${direct.report.bytesRead} bytes read, ${direct.report.ledger.bytesMoved} bytes moved; logits vs PyTorch: max abs diff ${cpu.maxAbsDiff.toExponential(2)}`);
+  log(
+    `    ${direct.report.bytesRead} bytes read, ${direct.report.ledger.bytesMoved} bytes moved; logits vs PyTorch: max abs diff ${cpu.maxAbsDiff.toExponential(2)}`,
+  );
   log(`    predictions ${cpu.predictions.join(' ')} (labels ${batch.labels.join(' ')})`);
 
   log(`(d) the same model split over two devices: ${JSON.stringify(splitMap)}`);
@@ -135,7 +137,13 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const split = await run(placed.module, batch, runtime);
   disposeModule(placed.module, runtime);
   const same = split.predictions.every((p, i) => p === cpu.predictions[i]);
-  log(`    ${Object.entries(split.devices).map(([m, d]) => `${m} on ${d}`).join(', ')}; max abs diff vs PyTorch ${split.maxAbsDiff.toExponential(2)}; same predictions as (c): ${same ? 'yes' : 'NO'}`);
+  log(
+    `    ${Object.entries(split.devices)
+      .map(([m, d]) => `${m} on ${d}`)
+      .join(
+        ', ',
+      )}; max abs diff vs PyTorch ${split.maxAbsDiff.toExponential(2)}; same predictions as (c): ${same ? 'yes' : 'NO'}`,
+  );
 
   log(`(e) what each strategy costs, target cpu — on this machine:`);
   const machine = await compareStrategies(modelPath, 'cpu', { runtime, deviceMap: splitMap });
@@ -146,7 +154,9 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
   log(indent(formatLedgers(withGpu)));
   const [viaMap, twoStep] = withGpu;
   if (viaMap?.ok && twoStep?.ok) {
-    log(`    load().to('cpu') moved ${twoStep.bytesMoved - viaMap.bytesMoved} bytes more than mapLocation: 'cpu' — every tensor byte once more — and peaked at ${twoStep.peak[saved] ?? 0} bytes on ${saved}.`);
+    log(
+      `    load().to('cpu') moved ${twoStep.bytesMoved - viaMap.bytesMoved} bytes more than mapLocation: 'cpu' — every tensor byte once more — and peaked at ${twoStep.peak[saved] ?? 0} bytes on ${saved}.`,
+    );
   }
   return { withoutMapLocation, loadThenTo, cpu, split, ledgers: { machine, standIn: withGpu } };
 }
@@ -158,7 +168,13 @@ async function run(model: Module, batch: Batch, runtime: DeviceRuntime): Promise
   let x: Tensor = images;
   for (const { prefix, layers } of parts) {
     const sub = model.get(prefix) as Module;
-    const next = await callOn(sub, x, (input, m) => runLayers(runtime.tf, layers, (layer, p) => m.get(`${layer.slice(prefix.length + 1)}.${p}`) as Tensor, input), runtime);
+    const next = await callOn(
+      sub,
+      x,
+      (input, m) =>
+        runLayers(runtime.tf, layers, (layer, p) => m.get(`${layer.slice(prefix.length + 1)}.${p}`) as Tensor, input),
+      runtime,
+    );
     if (x !== images) runtime.dispose(x);
     x = next;
   }
@@ -166,7 +182,9 @@ async function run(model: Module, batch: Batch, runtime: DeviceRuntime): Promise
   runtime.dispose(x);
   runtime.dispose(images);
   const classes = batch.logits_shape[1] as number;
-  const devices = Object.fromEntries(parts.map(({ prefix }) => [prefix, (model.get(prefix) as Module).devices(runtime).join('+')]));
+  const devices = Object.fromEntries(
+    parts.map(({ prefix }) => [prefix, (model.get(prefix) as Module).devices(runtime).join('+')]),
+  );
   return { logits, maxAbsDiff: maxAbsDiff(logits, batch.logits), predictions: argmaxRows(logits, classes), devices };
 }
 
@@ -188,7 +206,8 @@ function segments(layers: readonly Layer[], model: Module): { prefix: string; la
     else out.push({ prefix: top, layers: [...pending, layer] });
     pending = [];
   }
-  if (pending.length > 0) throw new Error(`layers ${pending.map((l) => l.name).join(', ')} come after the last submodule`);
+  if (pending.length > 0)
+    throw new Error(`layers ${pending.map((l) => l.name).join(', ')} come after the last submodule`);
   return out;
 }
 
@@ -197,7 +216,11 @@ async function attempt(fn: () => Promise<void>): Promise<Outcome> {
     await fn();
     return { ok: true };
   } catch (e) {
-    return { ok: false, code: String((e as { code?: unknown }).code ?? 'ERROR'), message: e instanceof Error ? e.message : String(e) };
+    return {
+      ok: false,
+      code: String((e as { code?: unknown }).code ?? 'ERROR'),
+      message: e instanceof Error ? e.message : String(e),
+    };
   }
 }
 

@@ -59,9 +59,19 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
     try {
       const dev = ctx.runtime.check(location);
       const backend = ctx.runtime.backendName(dev);
-      status = html('span', { class: 'ok' }, backend === undefined ? `available (${String(dev)})` : `available: TF.js backend ${backend}`);
+      status = html(
+        'span',
+        { class: 'ok' },
+        backend === undefined ? `available (${String(dev)})` : `available: TF.js backend ${backend}`,
+      );
     } catch (e) {
-      status = html('span', { class: 'fails', 'data-code': errorCode(e) }, html('code', {}, errorCode(e)), ' ', errorMessage(e));
+      status = html(
+        'span',
+        { class: 'fails', 'data-code': errorCode(e) },
+        html('code', {}, errorCode(e)),
+        ' ',
+        errorMessage(e),
+      );
     }
     const select = html('select', { 'data-location': location, 'aria-label': `map ${location} to` });
     select.append(html('option', { value: '' }, 'as saved'));
@@ -71,7 +81,15 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
       else remap.set(location, select.value);
       check();
     });
-    return html('tr', {}, html('td', {}, html('code', {}, location)), html('td', {}, String(tensors)), html('td', {}, formatBytes(bytes)), html('td', {}, status), html('td', {}, select));
+    return html(
+      'tr',
+      {},
+      html('td', {}, html('code', {}, location)),
+      html('td', {}, String(tensors)),
+      html('td', {}, formatBytes(bytes)),
+      html('td', {}, status),
+      html('td', {}, select),
+    );
   });
   const placeButton = html('button', { type: 'button', class: 'place' }, 'Place every tensor');
   placeButton.addEventListener('click', () => void place());
@@ -124,11 +142,19 @@ export function locationsPanel(ckpt: Checkpoint, ctx: LocationsContext): HTMLEle
     'section',
     { class: 'locations' },
     html('h2', {}, 'map_location'),
-    html('p', { class: 'hint' }, `Devices in this browser: ${ctx.devices.join(', ')} (and meta, which holds shapes only).`),
+    html(
+      'p',
+      { class: 'hint' },
+      `Devices in this browser: ${ctx.devices.join(', ')} (and meta, which holds shapes only).`,
+    ),
     html(
       'table',
       {},
-      html('thead', {}, html('tr', {}, ...['saved on', 'tensors', 'bytes', 'on this browser', 'map to'].map((h) => html('th', {}, h)))),
+      html(
+        'thead',
+        {},
+        html('tr', {}, ...['saved on', 'tensors', 'bytes', 'on this browser', 'map to'].map((h) => html('th', {}, h))),
+      ),
       html('tbody', {}, ...rows),
     ),
     outcome,
@@ -142,7 +168,11 @@ function ledgerTable(report: LoadReport, ms: number): HTMLElement {
   return html(
     'div',
     {},
-    html('h3', {}, `Ledger after placing ${report.tensors.length} tensors (${formatBytes(report.bytesRead)} read in ${formatMs(ms)})`),
+    html(
+      'h3',
+      {},
+      `Ledger after placing ${report.tensors.length} tensors (${formatBytes(report.bytesRead)} read in ${formatMs(ms)})`,
+    ),
     html(
       'table',
       { class: 'ledger-table' },
@@ -151,10 +181,21 @@ function ledgerTable(report: LoadReport, ms: number): HTMLElement {
         'tbody',
         {},
         ...Object.entries(ledger.devices).map(([d, u]) =>
-          html('tr', { 'data-device': d }, html('td', {}, html('code', {}, d)), html('td', {}, formatBytes(u.bytes)), html('td', {}, formatBytes(u.peak)), html('td', {}, String(u.tensors))),
+          html(
+            'tr',
+            { 'data-device': d },
+            html('td', {}, html('code', {}, d)),
+            html('td', {}, formatBytes(u.bytes)),
+            html('td', {}, formatBytes(u.peak)),
+            html('td', {}, String(u.tensors)),
+          ),
         ),
       ),
     ),
-    html('p', {}, `Copies between devices: ${ledger.copies}; bytes moved: ${formatBytes(ledger.bytesMoved)}; bytes placed: ${formatBytes(ledger.bytesPlaced)}.`),
+    html(
+      'p',
+      {},
+      `Copies between devices: ${ledger.copies}; bytes moved: ${formatBytes(ledger.bytesMoved)}; bytes placed: ${formatBytes(ledger.bytesPlaced)}.`,
+    ),
   );
 }

@@ -33,7 +33,10 @@ function showProgress(label: string, done: number, total: number): void {
   progressText.textContent = `${label}: ${formatBytes(done)}${total > 0 ? ` of ${formatBytes(total)}` : ''}`;
 }
 
-async function openSource(make: (onRead: (bytes: number) => void) => Opening | Promise<Opening>, started = performance.now()): Promise<void> {
+async function openSource(
+  make: (onRead: (bytes: number) => void) => Opening | Promise<Opening>,
+  started = performance.now(),
+): Promise<void> {
   const mine = ++generation;
   body.dataset.state = 'opening';
   $('error').replaceChildren();
@@ -91,7 +94,9 @@ function show(ckpt: Checkpoint, opening: Opening, remap: Map<string, string>, op
   $('explorer').hidden = false;
   table.setEntries(ckpt.entries);
   $('tensor').replaceChildren(html('p', { class: 'hint' }, 'Select a tensor to see its statistics and histogram.'));
-  $('locations').replaceChildren(locationsPanel(ckpt, { runtime, devices, resolved: opening.resolved, remap, onProgress: showProgress }));
+  $('locations').replaceChildren(
+    locationsPanel(ckpt, { runtime, devices, resolved: opening.resolved, remap, onProgress: showProgress }),
+  );
   $('plan').replaceChildren(planPanel(ckpt, devices));
 }
 

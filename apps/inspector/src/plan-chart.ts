@@ -20,7 +20,12 @@ export function planChart(strategies: readonly StrategyBars[]): SVGElement {
   const scaleMax = Math.max(1, ...strategies.flatMap((s) => s.devices.flatMap((d) => [d.bytes, d.budget])));
   const plotW = WIDTH - LABEL_W - VALUE_W;
   const height = strategies.reduce((h, s) => h + TITLE_H + s.devices.length * (BAR_H + GAP), 0) + GAP;
-  const root = svg('svg', { viewBox: `0 0 ${WIDTH} ${height}`, class: 'plan-chart', role: 'img', 'aria-label': 'bytes per device per strategy' });
+  const root = svg('svg', {
+    viewBox: `0 0 ${WIDTH} ${height}`,
+    class: 'plan-chart',
+    role: 'img',
+    'aria-label': 'bytes per device per strategy',
+  });
   let y = 0;
   for (const s of strategies) {
     root.append(svg('text', { x: 8, y: y + 17, class: 'strategy' }, s.label));
@@ -30,8 +35,24 @@ export function planChart(strategies: readonly StrategyBars[]): SVGElement {
       const budgetW = (d.budget / scaleMax) * plotW;
       root.append(svg('text', { x: LABEL_W - 8, y: y + BAR_H - 4, 'text-anchor': 'end', class: 'device' }, d.device));
       root.append(svg('rect', { x: LABEL_W, y, width: Math.max(budgetW, 1), height: BAR_H, class: 'budget' }));
-      root.append(svg('rect', { x: LABEL_W, y, width: w, height: BAR_H, class: `used d${i % 6}`, 'data-device': d.device, 'data-bytes': d.bytes }));
-      root.append(svg('text', { x: LABEL_W + plotW + 8, y: y + BAR_H - 4, class: 'value' }, `${formatBytes(d.bytes)} of ${formatBytes(d.budget)}`));
+      root.append(
+        svg('rect', {
+          x: LABEL_W,
+          y,
+          width: w,
+          height: BAR_H,
+          class: `used d${i % 6}`,
+          'data-device': d.device,
+          'data-bytes': d.bytes,
+        }),
+      );
+      root.append(
+        svg(
+          'text',
+          { x: LABEL_W + plotW + 8, y: y + BAR_H - 4, class: 'value' },
+          `${formatBytes(d.bytes)} of ${formatBytes(d.budget)}`,
+        ),
+      );
       y += BAR_H + GAP;
     });
   }

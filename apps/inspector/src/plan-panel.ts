@@ -53,10 +53,22 @@ function defaultLimits(devices: readonly string[], modelBytes: number): string {
 export function planPanel(ckpt: Checkpoint, devices: readonly string[]): HTMLElement {
   const sizes = plannerSizes(ckpt.entries);
   const modelBytes = sizes.reduce((s, e) => s + e.bytes, 0);
-  const limits = html('input', { type: 'text', class: 'limits', 'aria-label': 'memory limits', value: defaultLimits(devices, modelBytes), size: '60' });
+  const limits = html('input', {
+    type: 'text',
+    class: 'limits',
+    'aria-label': 'memory limits',
+    value: defaultLimits(devices, modelBytes),
+    size: '60',
+  });
   const run = html('button', { type: 'submit' }, 'Plan');
   const out = html('div', { class: 'plan-out' });
-  const form = html('form', { class: 'plan-form' }, html('label', {}, 'Memory limits (device=size, …) ', limits), ' ', run);
+  const form = html(
+    'form',
+    { class: 'plan-form' },
+    html('label', {}, 'Memory limits (device=size, …) ', limits),
+    ' ',
+    run,
+  );
   let drawing = 0;
   /** Plans every strategy, giving the page a turn before each (a large model takes a while). */
   const draw = async (): Promise<void> => {
@@ -82,7 +94,14 @@ export function planPanel(ckpt: Checkpoint, devices: readonly string[]): HTMLEle
         failures.push(errorBox(e, `${label}:`));
         continue;
       }
-      bars.push({ label, devices: Object.keys(plan.budgets).map((d) => ({ device: d, bytes: plan.totals[d] ?? 0, budget: plan.budgets[d] ?? 0 })) });
+      bars.push({
+        label,
+        devices: Object.keys(plan.budgets).map((d) => ({
+          device: d,
+          bytes: plan.totals[d] ?? 0,
+          budget: plan.budgets[d] ?? 0,
+        })),
+      });
       maps.push(deviceMapList(label, plan));
     }
     out.replaceChildren(
@@ -97,7 +116,14 @@ export function planPanel(ckpt: Checkpoint, devices: readonly string[]): HTMLEle
     void draw();
   });
   if (sizes.length <= AUTO_PLAN_TENSORS) void draw();
-  else out.replaceChildren(html('p', { class: 'hint' }, `${sizes.length.toLocaleString('en-US')} tensors: press Plan to plan every strategy.`));
+  else
+    out.replaceChildren(
+      html(
+        'p',
+        { class: 'hint' },
+        `${sizes.length.toLocaleString('en-US')} tensors: press Plan to plan every strategy.`,
+      ),
+    );
   return html('section', { class: 'plan' }, html('h2', {}, 'Device map plan'), form, out);
 }
 
@@ -107,6 +133,12 @@ function deviceMapList(label: string, plan: DevicePlan): HTMLElement {
     'details',
     {},
     html('summary', {}, `${label}: device_map with ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}`),
-    html('ul', { class: 'device-map' }, ...entries.map(([module, d]) => html('li', {}, html('code', {}, module === '' ? '(whole model)' : module), ` → ${d}`))),
+    html(
+      'ul',
+      { class: 'device-map' },
+      ...entries.map(([module, d]) =>
+        html('li', {}, html('code', {}, module === '' ? '(whole model)' : module), ` → ${d}`),
+      ),
+    ),
   );
 }

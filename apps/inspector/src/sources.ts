@@ -20,7 +20,12 @@ export interface Opening {
 }
 
 /** The file of a model folder that is opened, in order of preference; other shards are opened through it. */
-const ENTRY_NAMES = ['model.safetensors.index.json', 'pytorch_model.bin.index.json', 'model.safetensors', 'pytorch_model.bin'];
+const ENTRY_NAMES = [
+  'model.safetensors.index.json',
+  'pytorch_model.bin.index.json',
+  'model.safetensors',
+  'pytorch_model.bin',
+];
 const CHECKPOINT_EXTENSIONS = /\.(safetensors|pt|pth|bin|ckpt|tar)$/i;
 
 /** The file to open among picked files: a lone file, else the folder's index or single weight file. */
@@ -30,7 +35,8 @@ export function fromPickedFiles(files: readonly PickedFile[], onRead: (bytes: nu
   const entry =
     files.length === 1
       ? files[0]!.file
-      : (ENTRY_NAMES.map((n) => byName.get(n)).find((f) => f !== undefined) ?? files.map((f) => f.file).find((f) => CHECKPOINT_EXTENSIONS.test(f.name)));
+      : (ENTRY_NAMES.map((n) => byName.get(n)).find((f) => f !== undefined) ??
+        files.map((f) => f.file).find((f) => CHECKPOINT_EXTENSIONS.test(f.name)));
   if (entry === undefined) {
     throw new CheckpointError(
       'SOURCE_IO',
@@ -45,7 +51,10 @@ export function fromPickedFiles(files: readonly PickedFile[], onRead: (bytes: nu
       resolve: async (name) => {
         const file = byName.get(name.split('/').pop() ?? name);
         if (file === undefined) {
-          throw new CheckpointError('SOURCE_IO', `shard ${quote(name)} is not in the opened folder (${files.length} files)`);
+          throw new CheckpointError(
+            'SOURCE_IO',
+            `shard ${quote(name)} is not in the opened folder (${files.length} files)`,
+          );
         }
         return counting(fromBlob(file, file.name), onRead);
       },

@@ -11,8 +11,17 @@ import { tensorStats, type TensorStats } from './tensor-stats.js';
 let latest = 0;
 
 /** The panel for `entry`; statistics fill in when computed (a later selection supersedes them). */
-export function tensorPanel(ckpt: Checkpoint, entry: CheckpointEntry, runtime: DeviceRuntime, devices: readonly string[]): HTMLElement {
-  const select = html('select', { class: 'stats-device', 'aria-label': 'backend for statistics' }, ...devices.map((d) => html('option', { value: d }, d)));
+export function tensorPanel(
+  ckpt: Checkpoint,
+  entry: CheckpointEntry,
+  runtime: DeviceRuntime,
+  devices: readonly string[],
+): HTMLElement {
+  const select = html(
+    'select',
+    { class: 'stats-device', 'aria-label': 'backend for statistics' },
+    ...devices.map((d) => html('option', { value: d }, d)),
+  );
   select.value = devices.includes('cpu') ? 'cpu' : (devices[0] ?? 'cpu');
   const result = html('div', { class: 'stats-result' });
   const panel = html(
@@ -38,7 +47,13 @@ export function tensorPanel(ckpt: Checkpoint, entry: CheckpointEntry, runtime: D
   return panel;
 }
 
-async function compute(ckpt: Checkpoint, entry: CheckpointEntry, runtime: DeviceRuntime, device: string, out: HTMLElement): Promise<void> {
+async function compute(
+  ckpt: Checkpoint,
+  entry: CheckpointEntry,
+  runtime: DeviceRuntime,
+  device: string,
+  out: HTMLElement,
+): Promise<void> {
   const mine = ++latest;
   const started = performance.now();
   document.body.dataset.stats = 'computing';

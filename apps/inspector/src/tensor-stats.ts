@@ -39,7 +39,17 @@ export async function tensorStats(tf: Tf, tensor: TF.Tensor, bins = 64): Promise
 }
 
 function emptyStats(count: number, nan: number, posInf: number, negInf: number, bins: number): TensorStats {
-  return { count, nan, posInf, negInf, min: NaN, max: NaN, mean: NaN, std: NaN, histogram: new Array<number>(bins).fill(0) };
+  return {
+    count,
+    nan,
+    posInf,
+    negInf,
+    min: NaN,
+    max: NaN,
+    mean: NaN,
+    std: NaN,
+    histogram: new Array<number>(bins).fill(0),
+  };
 }
 
 /** The cpu path: two passes over the values, in chunks. */
@@ -122,7 +132,18 @@ async function backendStats(tf: Tf, tensor: TF.Tensor, bins: number): Promise<Te
     await yieldToPage();
     const squares = await scalar(tf.tidy(() => tf.sum(tf.square(tf.sub(masked(mean), mean)))));
     const std = n > 1 ? Math.sqrt(squares / (n - 1)) : NaN;
-    if (max === min) return { count, nan, posInf, negInf, min, max, mean, std, histogram: [n, ...new Array<number>(bins - 1).fill(0)] };
+    if (max === min)
+      return {
+        count,
+        nan,
+        posInf,
+        negInf,
+        min,
+        max,
+        mean,
+        std,
+        histogram: [n, ...new Array<number>(bins - 1).fill(0)],
+      };
     const scale = bins / (max - min);
     await yieldToPage();
     // (x - min) · scale is in [0, bins] for finite x, so int32 truncation is floor; the max lands in

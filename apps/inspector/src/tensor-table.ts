@@ -47,7 +47,12 @@ export class TensorTable {
 
   constructor(onSelect: (entry: CheckpointEntry) => void) {
     this.#onSelect = onSelect;
-    const filter = html('input', { type: 'search', placeholder: 'filter by name, dtype or location', 'aria-label': 'filter tensors', class: 'filter' });
+    const filter = html('input', {
+      type: 'search',
+      placeholder: 'filter by name, dtype or location',
+      'aria-label': 'filter tensors',
+      class: 'filter',
+    });
     filter.addEventListener('input', () => {
       this.#filter = filter.value.trim().toLowerCase();
       this.#viewport.scrollTop = 0;
@@ -76,7 +81,13 @@ export class TensorTable {
       const row = (event.target as HTMLElement).closest<HTMLElement>('[data-index]');
       if (row !== null) this.#select(this.#rows[Number(row.dataset.index)]!.entry);
     });
-    this.element = html('section', { class: 'tensors', role: 'table', 'aria-label': 'tensors' }, html('div', { class: 'toolbar' }, filter, this.#count), header, this.#viewport);
+    this.element = html(
+      'section',
+      { class: 'tensors', role: 'table', 'aria-label': 'tensors' },
+      html('div', { class: 'toolbar' }, filter, this.#count),
+      header,
+      this.#viewport,
+    );
   }
 
   /** Shows `entries` (in file order until a column is sorted). */
@@ -123,13 +134,22 @@ export class TensorTable {
 
   #render(): void {
     const first = Math.max(0, Math.floor(this.#viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.#shown.length, Math.ceil((this.#viewport.scrollTop + this.#viewport.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+    const last = Math.min(
+      this.#shown.length,
+      Math.ceil((this.#viewport.scrollTop + this.#viewport.clientHeight) / ROW_HEIGHT) + OVERSCAN,
+    );
     const rows: HTMLElement[] = [];
     for (let i = first; i < last; i++) {
       const { entry, index } = this.#shown[i]!;
       const row = html(
         'div',
-        { class: entry.name === this.#selected ? 'row selected' : 'row', role: 'row', 'data-index': String(index), 'data-name': entry.name, style: `top:${i * ROW_HEIGHT}px` },
+        {
+          class: entry.name === this.#selected ? 'row selected' : 'row',
+          role: 'row',
+          'data-index': String(index),
+          'data-name': entry.name,
+          style: `top:${i * ROW_HEIGHT}px`,
+        },
         html('span', { class: 'col index' }, String(index)),
         html('span', { class: 'col name', title: entry.name }, entry.name),
         html('span', { class: 'col dtype' }, entry.dtype),

@@ -36,7 +36,11 @@ const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8'
 const fixture = (file: string): ManifestFixture => manifest.fixtures.find((f) => f.file === file)!;
 
 /** Tensors t.0 … t.9999 with (i % 7) + 1 elements each, the value i in every element. */
-const MANY: F32Tensor[] = Array.from({ length: 10_000 }, (_, i) => ({ name: `t.${i}`, shape: [(i % 7) + 1], values: new Array<number>((i % 7) + 1).fill(i) }));
+const MANY: F32Tensor[] = Array.from({ length: 10_000 }, (_, i) => ({
+  name: `t.${i}`,
+  shape: [(i % 7) + 1],
+  values: new Array<number>((i % 7) + 1).fill(i),
+}));
 /** Finite values 1, 2, 3, 4, 10 plus one NaN, +Inf and −Inf. */
 const SPECIAL: F32Tensor = { name: 'special', shape: [2, 4], values: [1, 2, 3, 4, NaN, Infinity, -Infinity, 10] };
 /** 1 … 8, all finite. */
@@ -78,12 +82,17 @@ async function cells(name: string): Promise<string[]> {
 async function statsOn(name: string, device: string): Promise<Record<string, string>> {
   await page.selectOption(`#tensor [data-name="${name}"] select.stats-device`, device);
   await page.waitForSelector(`#tensor [data-name="${name}"] .computed[data-device="${device}"]`);
-  return page.$$eval('#tensor .computed dl.stats dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent!, dt.nextElementSibling!.textContent!])));
+  return page.$$eval('#tensor .computed dl.stats dt', (dts) =>
+    Object.fromEntries(dts.map((dt) => [dt.textContent!, dt.nextElementSibling!.textContent!])),
+  );
 }
 
 // counted as a failed test (not only a failed hook) when CI lacks Chromium
 test.runIf(browserTestsRun())('Chromium is installed', () => {
-  expect(chromiumPath(), "no Chromium at X_CHROMIUM or /usr/bin/chromium: install Debian's chromium (.ci/setup/30-chromium.sh)").toBeDefined();
+  expect(
+    chromiumPath(),
+    "no Chromium at X_CHROMIUM or /usr/bin/chromium: install Debian's chromium (.ci/setup/30-chromium.sh)",
+  ).toBeDefined();
 });
 
 describe.runIf(browserTestsRun())('inspector in headless Chromium', () => {
@@ -132,26 +141,46 @@ describe.runIf(browserTestsRun())('inspector in headless Chromium', () => {
     await page.click('button.place');
     await page.waitForSelector('.ledger-table');
     // 6 + 2 float32 elements, placed straight on wasm: nothing copied
-    expect(await page.$$eval('.ledger-table tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)))).toEqual([['wasm:0', '32 B', '32 B', '2']]);
+    expect(
+      await page.$$eval('.ledger-table tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent))),
+    ).toEqual([['wasm:0', '32 B', '32 B', '2']]);
     expect(await page.textContent('.ledger')).toContain('Copies between devices: 0');
     await screenshot('cuda-remapped-ledger');
   });
 
   test('statistics and a 64-bin histogram, the same on every backend', async () => {
-    expect(await openFiles('#file', scratchFile('special.safetensors', safetensorsBytes([SPECIAL, PLAIN])))).toBe('ready');
+    expect(await openFiles('#file', scratchFile('special.safetensors', safetensorsBytes([SPECIAL, PLAIN])))).toBe(
+      'ready',
+    );
     const devices = (await page.getAttribute('body', 'data-devices'))!.split(',');
     const cases = [
       {
         name: 'special',
         // finite 1, 2, 3, 4, 10: mean 4, squared deviations 9 + 4 + 1 + 0 + 36 = 50, std sqrt(50 / 4)
-        stats: { min: '1', max: '10', mean: '4', std: String(Number(Math.sqrt(50 / 4).toPrecision(5))), NaN: '1', '+Inf / −Inf': '1 / 1', elements: '8' },
+        stats: {
+          min: '1',
+          max: '10',
+          mean: '4',
+          std: String(Number(Math.sqrt(50 / 4).toPrecision(5))),
+          NaN: '1',
+          '+Inf / −Inf': '1 / 1',
+          elements: '8',
+        },
         // bins of width 9/64 from 1: 1 -> 0, 2 -> floor(64/9) = 7, 3 -> 14, 4 -> 21, 10 -> 63 (the last bin holds the max)
         bins: [0, 7, 14, 21, 63],
       },
       {
         name: 'plain',
         // mean 4.5, squared deviations 2 · (0.25 + 2.25 + 6.25 + 12.25) = 42, std sqrt(42 / 7)
-        stats: { min: '1', max: '8', mean: '4.5', std: String(Number(Math.sqrt(6).toPrecision(5))), NaN: '0', '+Inf / −Inf': '0 / 0', elements: '8' },
+        stats: {
+          min: '1',
+          max: '8',
+          mean: '4.5',
+          std: String(Number(Math.sqrt(6).toPrecision(5))),
+          NaN: '0',
+          '+Inf / −Inf': '0 / 0',
+          elements: '8',
+        },
         // bins of width 7/64 from 1: v -> floor((v - 1) · 64 / 7) = 0, 9, 18, 27, 36, 45, 54, and 8 -> 63
         bins: [0, 9, 18, 27, 36, 45, 54, 63],
       },
@@ -160,7 +189,9 @@ describe.runIf(browserTestsRun())('inspector in headless Chromium', () => {
       await page.click(`.spacer .row[data-name="${c.name}"]`);
       for (const device of devices) {
         expect(await statsOn(c.name, device)).toMatchObject(c.stats);
-        const heights = await page.$$eval('.computed .histogram rect.bar', (bars) => bars.map((b) => Number(b.getAttribute('height'))));
+        const heights = await page.$$eval('.computed .histogram rect.bar', (bars) =>
+          bars.map((b) => Number(b.getAttribute('height'))),
+        );
         expect(heights).toHaveLength(64);
         expect(heights.flatMap((h, i) => (h > 0 ? [i] : []))).toEqual(c.bins);
       }
@@ -210,7 +241,9 @@ describe.runIf(browserTestsRun())('inspector in headless Chromium', () => {
     await page.evaluate((data) => {
       const transfer = new DataTransfer();
       transfer.items.add(new File([new Uint8Array(data)], 'dropped.pt'));
-      document.querySelector('main')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      document
+        .querySelector('main')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     }, bytes);
     await page.waitForSelector('body[data-state=ready], body[data-state=error]');
     expect(await page.textContent('.summary')).toContain('dropped.pt');
@@ -256,13 +289,20 @@ describe.runIf(browserTestsRun())('inspector in headless Chromium', () => {
     const strategies = await page.$$eval('.plan-chart text.strategy', (t) => t.map((e) => e.textContent));
     expect(strategies).toEqual(['auto / balanced', 'balanced_low_0', 'sequential']);
     // the same plans made here from the manifest's sizes (float32: 4 bytes per element), in the page's order
-    const sizes = new Map(fixture('sharded/model.safetensors.index.json').tensors.map((t) => [t.path.join('.'), 4 * t.shape.reduce((a, b) => a * b, 1)]));
+    const sizes = new Map(
+      fixture('sharded/model.safetensors.index.json').tensors.map((t) => [
+        t.path.join('.'),
+        4 * t.shape.reduce((a, b) => a * b, 1),
+      ]),
+    );
     const entries = (await rowNames()).map((name) => ({ name, bytes: sizes.get(name)! }));
     const expected = (['auto', 'balanced_low_0', 'sequential'] as const).flatMap((strategy) => {
       const plan = planDeviceMap(entries, { strategy, maxMemory });
       return Object.keys(plan.budgets).map((d) => [d, plan.totals[d] ?? 0]);
     });
-    const drawn = await page.$$eval('.plan-chart rect.used', (rects) => rects.map((r) => [r.getAttribute('data-device'), Number(r.getAttribute('data-bytes'))]));
+    const drawn = await page.$$eval('.plan-chart rect.used', (rects) =>
+      rects.map((r) => [r.getAttribute('data-device'), Number(r.getAttribute('data-bytes'))]),
+    );
     expect(drawn).toEqual(expected);
     // more than one device holds bytes in some plan: the chart is not a one-device map
     expect(new Set(drawn.filter(([, b]) => (b as number) > 0).map(([d]) => d)).size).toBeGreaterThan(1);

@@ -38,7 +38,9 @@ try {
     },
   });
   if (positionals.length > 1) throw new UsageError('give at most one CHECKPOINT');
-  const runtime = await createDeviceRuntime(values.bind === undefined ? {} : { bindings: parseAssignments(values.bind, '--bind') });
+  const runtime = await createDeviceRuntime(
+    values.bind === undefined ? {} : { bindings: parseAssignments(values.bind, '--bind') },
+  );
   await runPlacement({
     checkpoint: positionals[0] === undefined ? DEFAULT_CHECKPOINT : resolve(callerDir, positionals[0]),
     runtime,

@@ -8,7 +8,9 @@ import { escapeHtml } from './report-html.js';
 
 /** The CNN's tensors as torch recorded them (gpu-to-cpu's batch.json): name and float32 bytes. */
 const tensors = (
-  JSON.parse(readFileSync(join(DEFAULT_CHECKPOINT, '..', 'batch.json'), 'utf8')) as { tensors: { path: string[]; shape: number[] }[] }
+  JSON.parse(readFileSync(join(DEFAULT_CHECKPOINT, '..', 'batch.json'), 'utf8')) as {
+    tensors: { path: string[]; shape: number[] }[];
+  }
 ).tensors.map((t) => ({ name: t.path[0] as string, bytes: t.shape.reduce((a, b) => a * b, 1) * 4 }));
 const total = tensors.reduce((n, t) => n + t.bytes, 0);
 
@@ -26,7 +28,9 @@ function bytesPerDevice(map: Record<string, string>): Record<string, number> {
 /** `strategy/device -> bytes` of every bar of the chart. */
 function bars(html: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const m of html.matchAll(/<rect class="bar" data-strategy="([^"]+)" data-device="([^"]+)" data-bytes="(\d+)"/g)) {
+  for (const m of html.matchAll(
+    /<rect class="bar" data-strategy="([^"]+)" data-device="([^"]+)" data-bytes="(\d+)"/g,
+  )) {
     const key = `${m[1]}/${m[2]}`;
     expect(out.has(key)).toBe(false);
     out.set(key, Number(m[3]));
@@ -42,7 +46,13 @@ beforeAll(async () => {
 describe('placement report', () => {
   it('plans a split, measures every strategy and draws one bar per strategy × device with its peak bytes', async () => {
     const log: string[] = [];
-    const { deviceMap, results, html } = await runPlacement({ checkpoint: DEFAULT_CHECKPOINT, runtime, target: 'cpu', maxMemory: { wasm: 7400, cpu: '1GiB' }, log: (t) => log.push(t) });
+    const { deviceMap, results, html } = await runPlacement({
+      checkpoint: DEFAULT_CHECKPOINT,
+      runtime,
+      target: 'cpu',
+      maxMemory: { wasm: 7400, cpu: '1GiB' },
+      log: (t) => log.push(t),
+    });
     const split = bytesPerDevice(deviceMap);
     expect(Object.keys(split).sort()).toEqual(['cpu', 'wasm:0']);
     expect(split['cpu']! + split['wasm:0']!).toBe(total);

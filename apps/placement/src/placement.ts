@@ -28,7 +28,14 @@ import { renderReport } from './report-html.js';
  * await runPlacement({ checkpoint: DEFAULT_CHECKPOINT, runtime, target: 'cpu', maxMemory: { cpu: '1GiB' }, log: console.log });
  * ```
  */
-export const DEFAULT_CHECKPOINT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'gpu-to-cpu', 'assets', 'model.pt');
+export const DEFAULT_CHECKPOINT = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'gpu-to-cpu',
+  'assets',
+  'model.pt',
+);
 
 /**
  * Options of {@link runPlacement}.
@@ -95,7 +102,9 @@ export async function runPlacement(options: PlacementOptions): Promise<Placement
       ...(options.noSplit === undefined ? {} : { noSplit: options.noSplit }),
     });
     deviceMap = plan.deviceMap;
-    log(`planned device map (${options.strategy ?? 'auto'}, max memory ${JSON.stringify(options.maxMemory)}):\n${formatPlan(plan, entries)}\n`);
+    log(
+      `planned device map (${options.strategy ?? 'auto'}, max memory ${JSON.stringify(options.maxMemory)}):\n${formatPlan(plan, entries)}\n`,
+    );
   } else {
     deviceMap = Object.fromEntries(Object.entries(options.deviceMap).map(([k, v]) => [k, String(v)]));
     log(`device map:\n${formatTable(['module', 'device'], Object.entries(deviceMap))}\n`);

@@ -14,8 +14,23 @@ const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const GPT2_BYTES = 354_823_168 * 4;
 
 /** A measured strategy with the given peaks (also its final bytes). */
-function measured(strategy: StrategyLedger['strategy'], label: string, peak: Record<string, number>, moved = 0): StrategyLedger {
-  return { strategy, label, bytesRead: GPT2_BYTES, bytesMoved: moved, copies: moved > 0 ? 1 : 0, peak, final: peak, wallMs: 659.2, ok: true };
+function measured(
+  strategy: StrategyLedger['strategy'],
+  label: string,
+  peak: Record<string, number>,
+  moved = 0,
+): StrategyLedger {
+  return {
+    strategy,
+    label,
+    bytesRead: GPT2_BYTES,
+    bytesMoved: moved,
+    copies: moved > 0 ? 1 : 0,
+    peak,
+    final: peak,
+    wallMs: 659.2,
+    ok: true,
+  };
 }
 
 /** What the layout check measures in Chromium. */
@@ -43,10 +58,18 @@ async function layout(name: string, html: string): Promise<Layout> {
     return await page.evaluate(() => {
       const svg = document.querySelector('svg')!;
       const box = svg.getBoundingClientRect();
-      const rel = (r: DOMRect) => ({ left: r.left - box.left, top: r.top - box.top, right: r.right - box.left, bottom: r.bottom - box.top });
+      const rel = (r: DOMRect) => ({
+        left: r.left - box.left,
+        top: r.top - box.top,
+        right: r.right - box.left,
+        bottom: r.bottom - box.top,
+      });
       return {
         svg: { width: box.width, height: box.height },
-        texts: [...svg.querySelectorAll('text')].map((t) => ({ text: t.textContent ?? '', ...rel(t.getBoundingClientRect()) })),
+        texts: [...svg.querySelectorAll('text')].map((t) => ({
+          text: t.textContent ?? '',
+          ...rel(t.getBoundingClientRect()),
+        })),
         bars: [...svg.querySelectorAll<SVGRectElement>('rect.bar')].map((r) => ({
           strategy: r.dataset['strategy']!,
           device: r.dataset['device']!,
@@ -73,7 +96,9 @@ function expectLegible(l: Layout): void {
   }
   for (const [i, a] of l.texts.entries()) {
     for (const b of l.texts.slice(i + 1)) {
-      const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+      const overlap =
+        Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 &&
+        Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
       expect(overlap, `"${a.text}" overlaps "${b.text}"`).toBe(false);
     }
   }
@@ -84,52 +109,79 @@ function expectLegible(l: Layout): void {
   expect(l.scrollWidth).toBeLessThanOrEqual(l.viewport);
 }
 
-describe.runIf(browserTestsRun())('the placement report in headless Chromium (screenshots in apps/placement/test-artifacts/)', () => {
-  beforeAll(async () => {
-    await mkdir(ARTIFACTS, { recursive: true });
-    runtime = await createDeviceRuntime({ cuda: false });
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  it('a planned split of the CNN: labels apart and inside the chart, sizes in KiB, each bar labelled with its size', async () => {
-    const { html, results } = await runPlacement({ checkpoint: DEFAULT_CHECKPOINT, runtime, target: 'cpu', maxMemory: { wasm: 7400, cpu: '1GiB' }, log: () => undefined });
-    const l = await layout('split', html);
-    expectLegible(l);
-    const split = results.find((r) => r.strategy === 'device-map')!;
-    for (const [device, bytes] of Object.entries(split.peak)) {
-      expect(l.texts.map((t) => t.text)).toContain(formatBytes(bytes));
-      expect(bytes, device).toBeGreaterThan(0);
-    }
-    expect(l.texts.map((t) => t.text)).toEqual(expect.arrayContaining(['0 B', '2 KiB', '4 KiB', '6 KiB', '8 KiB', 'failed: DEVICE_UNAVAILABLE', 'nothing placed']));
-    expect(l.text).not.toContain('Every module goes to');
-  });
-
-  it('one budget (no limit to split for): the one-device map is said so, with how to split it', async () => {
-    const { html, deviceMap } = await runPlacement({ checkpoint: DEFAULT_CHECKPOINT, runtime, target: 'wasm', maxMemory: { cpu: '1GiB' }, log: () => undefined });
-    expect(new Set(Object.values(deviceMap)).size).toBe(1);
-    const l = await layout('one-device', html);
-    expectLegible(l);
-    expect(l.text).toContain(`Every module goes to ${Object.values(deviceMap)[0]}: no memory limit made the planner split the model.`);
-    expect(l.text).toMatch(/--max-memory.*--map/s);
-  });
-
-  it('GiB-sized ledgers on three devices: readable sizes on a round axis, every label still apart and inside', async () => {
-    const half = GPT2_BYTES / 2;
-    const html = renderReport({
-      checkpoint: '/models/gpt2-medium/pytorch_model.bin',
-      deviceMap: { 'transformer.h.0-11': 'cuda:0', 'transformer.h.12-23': 'webgpu:0', lm_head: 'cpu' },
-      results: [
-        measured('map-location', "load(f, { mapLocation: 'cpu' })", { cpu: GPT2_BYTES }),
-        measured('load-then-to', "load(f).to('cpu')", { 'cuda:0': GPT2_BYTES, cpu: GPT2_BYTES }, GPT2_BYTES),
-        measured('device-map', 'loadWithDeviceMap(f, { … })', { 'cuda:0': half, 'webgpu:0': half - 4096, cpu: 4096 }),
-      ],
+describe.runIf(browserTestsRun())(
+  'the placement report in headless Chromium (screenshots in apps/placement/test-artifacts/)',
+  () => {
+    beforeAll(async () => {
+      await mkdir(ARTIFACTS, { recursive: true });
+      runtime = await createDeviceRuntime({ cuda: false });
+      browser = await launchChromium();
     });
-    const l = await layout('gib', html);
-    expectLegible(l);
-    expect(l.texts.map((t) => t.text)).toEqual(expect.arrayContaining(['1.32 GiB', '677 MiB', '4 KiB', '1.5 GiB']));
-    expect(l.text).toContain('1.32 GiB');
-  });
-});
+    afterAll(async () => {
+      await browser?.close();
+    });
+
+    it('a planned split of the CNN: labels apart and inside the chart, sizes in KiB, each bar labelled with its size', async () => {
+      const { html, results } = await runPlacement({
+        checkpoint: DEFAULT_CHECKPOINT,
+        runtime,
+        target: 'cpu',
+        maxMemory: { wasm: 7400, cpu: '1GiB' },
+        log: () => undefined,
+      });
+      const l = await layout('split', html);
+      expectLegible(l);
+      const split = results.find((r) => r.strategy === 'device-map')!;
+      for (const [device, bytes] of Object.entries(split.peak)) {
+        expect(l.texts.map((t) => t.text)).toContain(formatBytes(bytes));
+        expect(bytes, device).toBeGreaterThan(0);
+      }
+      expect(l.texts.map((t) => t.text)).toEqual(
+        expect.arrayContaining([
+          '0 B',
+          '2 KiB',
+          '4 KiB',
+          '6 KiB',
+          '8 KiB',
+          'failed: DEVICE_UNAVAILABLE',
+          'nothing placed',
+        ]),
+      );
+      expect(l.text).not.toContain('Every module goes to');
+    });
+
+    it('one budget (no limit to split for): the one-device map is said so, with how to split it', async () => {
+      const { html, deviceMap } = await runPlacement({
+        checkpoint: DEFAULT_CHECKPOINT,
+        runtime,
+        target: 'wasm',
+        maxMemory: { cpu: '1GiB' },
+        log: () => undefined,
+      });
+      expect(new Set(Object.values(deviceMap)).size).toBe(1);
+      const l = await layout('one-device', html);
+      expectLegible(l);
+      expect(l.text).toContain(
+        `Every module goes to ${Object.values(deviceMap)[0]}: no memory limit made the planner split the model.`,
+      );
+      expect(l.text).toMatch(/--max-memory.*--map/s);
+    });
+
+    it('GiB-sized ledgers on three devices: readable sizes on a round axis, every label still apart and inside', async () => {
+      const half = GPT2_BYTES / 2;
+      const html = renderReport({
+        checkpoint: '/models/gpt2-medium/pytorch_model.bin',
+        deviceMap: { 'transformer.h.0-11': 'cuda:0', 'transformer.h.12-23': 'webgpu:0', lm_head: 'cpu' },
+        results: [
+          measured('map-location', "load(f, { mapLocation: 'cpu' })", { cpu: GPT2_BYTES }),
+          measured('load-then-to', "load(f).to('cpu')", { 'cuda:0': GPT2_BYTES, cpu: GPT2_BYTES }, GPT2_BYTES),
+          measured('device-map', 'loadWithDeviceMap(f, { … })', { 'cuda:0': half, 'webgpu:0': half - 4096, cpu: 4096 }),
+        ],
+      });
+      const l = await layout('gib', html);
+      expectLegible(l);
+      expect(l.texts.map((t) => t.text)).toEqual(expect.arrayContaining(['1.32 GiB', '677 MiB', '4 KiB', '1.5 GiB']));
+      expect(l.text).toContain('1.32 GiB');
+    });
+  },
+);

@@ -33,7 +33,8 @@ export interface ReportInput {
 /** What each strategy does, in torch's terms. */
 const WHAT: Record<StrategyName, string> = {
   'map-location': 'torch.load(f, map_location=target): every storage is read straight onto the target',
-  'load-then-to': 'torch.load(f) onto the devices the file was saved on, then model.to(target): needs those devices, and copies every byte',
+  'load-then-to':
+    'torch.load(f) onto the devices the file was saved on, then model.to(target): needs those devices, and copies every byte',
   'device-map': 'the device map above: each submodule is read straight onto its own device',
 };
 
@@ -67,7 +68,8 @@ export function escapeHtml(text: string): string {
 const textWidth = (text: string): number => Math.ceil(text.length * CHAR);
 
 /** `<td>` of a size: readable text, the exact count as tooltip and `data-bytes`. */
-const sizeCell = (bytes: number): string => `<td class="num" data-bytes="${bytes}" title="${bytes.toLocaleString('en-US')} bytes">${formatBytes(bytes)}</td>`;
+const sizeCell = (bytes: number): string =>
+  `<td class="num" data-bytes="${bytes}" title="${bytes.toLocaleString('en-US')} bytes">${formatBytes(bytes)}</td>`;
 
 const failure = (r: StrategyLedger): string => (r.ok ? '' : `failed: ${r.error.code}`);
 
@@ -100,9 +102,16 @@ function barChart(results: readonly StrategyLedger[]): string {
   let y = PAD + AXIS;
   results.forEach((r) => {
     const status = r.ok ? '' : ` (${failure(r)})`;
-    parts.push(`<g class="strategy" data-strategy="${escapeHtml(r.strategy)}"><title>${escapeHtml(r.strategy + status)}</title>`);
-    parts.push(`<text class="label" x="${PAD}" y="${y + ROW / 2 + BASELINE}" font-weight="600">${escapeHtml(r.strategy)}</text>`);
-    if (!r.ok) parts.push(`<text class="label" x="${PAD}" y="${y + ROW + ROW / 2 + BASELINE}" fill="#b00020">${escapeHtml(failure(r))}</text>`);
+    parts.push(
+      `<g class="strategy" data-strategy="${escapeHtml(r.strategy)}"><title>${escapeHtml(r.strategy + status)}</title>`,
+    );
+    parts.push(
+      `<text class="label" x="${PAD}" y="${y + ROW / 2 + BASELINE}" font-weight="600">${escapeHtml(r.strategy)}</text>`,
+    );
+    if (!r.ok)
+      parts.push(
+        `<text class="label" x="${PAD}" y="${y + ROW + ROW / 2 + BASELINE}" fill="#b00020">${escapeHtml(failure(r))}</text>`,
+      );
     devices.forEach((d, i) => {
       const bytes = r.peak[d] ?? 0;
       const cy = y + i * ROW + ROW / 2;
@@ -113,7 +122,8 @@ function barChart(results: readonly StrategyLedger[]): string {
       );
       if (r.ok) parts.push(`<text class="value" x="${x(bytes) + 6}" y="${cy + BASELINE}">${formatBytes(bytes)}</text>`);
     });
-    if (!r.ok) parts.push(`<text class="value" x="${x0 + 6}" y="${y + ROW / 2 + BASELINE}" fill="#666">nothing placed</text>`);
+    if (!r.ok)
+      parts.push(`<text class="value" x="${x0 + 6}" y="${y + ROW / 2 + BASELINE}" fill="#666">nothing placed</text>`);
     parts.push('</g>');
     y += rows(r) * ROW + GROUP_GAP;
   });
@@ -123,7 +133,10 @@ function barChart(results: readonly StrategyLedger[]): string {
 /** The device map, what it puts on each device (as the device-map strategy measured it), and a note when it is one device. */
 function deviceMapSection(input: ReportInput): string {
   const rows = Object.entries(input.deviceMap)
-    .map(([m, d]) => `<tr><td><code>${escapeHtml(m === '' ? '(whole model)' : m)}</code></td><td>${escapeHtml(d)}</td></tr>`)
+    .map(
+      ([m, d]) =>
+        `<tr><td><code>${escapeHtml(m === '' ? '(whole model)' : m)}</code></td><td>${escapeHtml(d)}</td></tr>`,
+    )
     .join('');
   const measured = input.results.find((r) => r.strategy === 'device-map' && r.ok);
   const totals =
@@ -131,7 +144,10 @@ function deviceMapSection(input: ReportInput): string {
       ? ''
       : `<p>Measured: ${Object.entries(measured.final)
           .filter(([, b]) => b > 0)
-          .map(([d, b]) => `<span data-bytes="${b}" title="${b.toLocaleString('en-US')} bytes">${formatBytes(b)}</span> on ${escapeHtml(d)}`)
+          .map(
+            ([d, b]) =>
+              `<span data-bytes="${b}" title="${b.toLocaleString('en-US')} bytes">${formatBytes(b)}</span> on ${escapeHtml(d)}`,
+          )
           .join(', ')}.</p>`;
   const targets = new Set(Object.values(input.deviceMap));
   const one =
@@ -157,7 +173,13 @@ function ledgerSection(results: readonly StrategyLedger[]): string {
     })
     .join('');
   const errors = results
-    .flatMap((r) => (r.ok ? [] : [`<li><strong>${escapeHtml(r.strategy)}</strong>: <code>${escapeHtml(r.error.code)}</code> ${escapeHtml(r.error.message)}</li>`]))
+    .flatMap((r) =>
+      r.ok
+        ? []
+        : [
+            `<li><strong>${escapeHtml(r.strategy)}</strong>: <code>${escapeHtml(r.error.code)}</code> ${escapeHtml(r.error.message)}</li>`,
+          ],
+    )
     .join('');
   const heads = devices.map((d) => `<th>peak on ${escapeHtml(d)}</th>`).join('');
   return (

@@ -59,12 +59,16 @@ describe('the browser entry (src/index.ts)', () => {
 
   it('the walker sees what it must reject', () => {
     expect(walk(join(src, 'node.ts')).nodeImports).toContain('checkpoint/src/node-read.ts -> node:path');
-    expect(specifiers("import type { A } from 'node:fs';\nconst m = await import(/* x */ 'node:os');")).toEqual(['node:os']);
+    expect(specifiers("import type { A } from 'node:fs';\nconst m = await import(/* x */ 'node:os');")).toEqual([
+      'node:os',
+    ]);
   });
 
   it("load(blob, { mapLocation: 'cpu' }) works from the browser entry", async () => {
     const bytes = readFileSync(fileURLToPath(new URL('../test/fixtures/zip/cuda0.pt', import.meta.url)));
-    const manifest = JSON.parse(readFileSync(fileURLToPath(new URL('../test/fixtures/manifest.json', import.meta.url)), 'utf8')) as {
+    const manifest = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../test/fixtures/manifest.json', import.meta.url)), 'utf8'),
+    ) as {
       fixtures: { file: string; tensors: { path: string[]; sha256: string }[] }[];
     };
     const expected = manifest.fixtures.find((f) => f.file === 'zip/cuda0.pt')!.tensors;

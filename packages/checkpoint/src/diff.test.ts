@@ -16,7 +16,9 @@ describe('elementsAsNumbers / maxAbsDiff', () => {
   it('reads float16 bits, int64 and uint32 exactly', () => {
     const half = float32ToHalf(Float32Array.of(1, -2.5));
     expect([...elementsAsNumbers(new Uint8Array(half.buffer), 'float16')]).toEqual([1, -2.5]);
-    expect([...elementsAsNumbers(new Uint8Array(BigInt64Array.of(-(2n ** 40n)).buffer), 'int64')]).toEqual([-(2 ** 40)]);
+    expect([...elementsAsNumbers(new Uint8Array(BigInt64Array.of(-(2n ** 40n)).buffer), 'int64')]).toEqual([
+      -(2 ** 40),
+    ]);
     expect([...elementsAsNumbers(new Uint8Array(Uint32Array.of(2 ** 32 - 1).buffer), 'uint32')]).toEqual([2 ** 32 - 1]);
   });
 
@@ -31,7 +33,13 @@ describe('diff', () => {
   it('reports same / different / shape / dtype / missing per name, identical only when all are the same', async () => {
     const st = new Storages();
     const f = (v: number[]) => st.tensor(st.storage('float32', Float32Array.from(v)), [v.length], [1]);
-    const a = new Map<string, unknown>([['same', f([1, 2])], ['diff', f([1, 2, 3])], ['shape', f([1, 2])], ['dtype', f([1])], ['onlyA', f([0])]]);
+    const a = new Map<string, unknown>([
+      ['same', f([1, 2])],
+      ['diff', f([1, 2, 3])],
+      ['shape', f([1, 2])],
+      ['dtype', f([1])],
+      ['onlyA', f([0])],
+    ]);
     const b = new Map<string, unknown>([
       ['same', tf.tensor1d([1, 2])],
       ['diff', f([1, 2.25, 3])],
@@ -94,17 +102,27 @@ describe('x-checkpoint diff', () => {
     expect(r.err.join('\n')).toMatch(/^x-checkpoint: SOURCE_IO: /);
   });
 
-  it.skipIf(!torchAvailable && process.env.CI === undefined)('a copy with bias + 0.5 and weight in float64: max abs diff as torch computes it, dtype mismatch', async () => {
-    const b = join(tempDir(), 'changed.pt');
-    const expected = runPython(`import sys, torch
+  it.skipIf(!torchAvailable && process.env.CI === undefined)(
+    'a copy with bias + 0.5 and weight in float64: max abs diff as torch computes it, dtype mismatch',
+    async () => {
+      const b = join(tempDir(), 'changed.pt');
+      const expected = runPython(
+        `import sys, torch
 sd = torch.load(sys.argv[1])
 bias = sd['bias'].clone()
 sd['bias'] = sd['bias'] + 0.5
 sd['weight'] = sd['weight'].double()
 torch.save(sd, sys.argv[2])
-print(repr((sd['bias'].double() - bias.double()).abs().max().item()))`, [join(FIXTURES, 'zip/linear.pt'), b]).trim();
-    const r = await run(join(FIXTURES, 'zip/linear.pt'), b);
-    expect(r.code).toBe(1);
-    expect(r.out).toEqual(['dtype      weight  float32 vs float64', `different  bias  max abs diff ${Number(expected)}`, '2 tensors: 1 dtype, 1 different']);
-  });
+print(repr((sd['bias'].double() - bias.double()).abs().max().item()))`,
+        [join(FIXTURES, 'zip/linear.pt'), b],
+      ).trim();
+      const r = await run(join(FIXTURES, 'zip/linear.pt'), b);
+      expect(r.code).toBe(1);
+      expect(r.out).toEqual([
+        'dtype      weight  float32 vs float64',
+        `different  bias  max abs diff ${Number(expected)}`,
+        '2 tensors: 1 dtype, 1 different',
+      ]);
+    },
+  );
 });

@@ -39,7 +39,21 @@ export interface DiffResult {
 }
 
 /** Types read element by element into numbers (`toTensorData` would narrow or refuse them). */
-const BY_ELEMENT = new Set<TorchDType>(['float64', 'complex128', 'int64', 'uint64', 'uint32', 'int32', 'int16', 'int8', 'uint8', 'bool', 'qint8', 'quint8', 'qint32']);
+const BY_ELEMENT = new Set<TorchDType>([
+  'float64',
+  'complex128',
+  'int64',
+  'uint64',
+  'uint32',
+  'int32',
+  'int16',
+  'int8',
+  'uint8',
+  'bool',
+  'qint8',
+  'quint8',
+  'qint32',
+]);
 
 /**
  * The elements of C-contiguous tensor bytes as numbers (complex: re, im interleaved; quantized:
@@ -109,7 +123,12 @@ export async function diffPrepared(a: PreparedValue, b: PreparedValue): Promise<
       const x = await a.contiguous(ref);
       const y = await b.contiguous(other);
       if (equalBytes(x, y)) out.push({ name, status: 'same' });
-      else out.push({ name, status: 'different', maxAbsDiff: maxAbsDiff(elementsAsNumbers(x, ref.dtype), elementsAsNumbers(y, ref.dtype)) });
+      else
+        out.push({
+          name,
+          status: 'different',
+          maxAbsDiff: maxAbsDiff(elementsAsNumbers(x, ref.dtype), elementsAsNumbers(y, ref.dtype)),
+        });
     }
   }
   for (const { name } of b.tensors) if (!left.has(name)) out.push({ name, status: 'missing', onlyIn: 'b' });
@@ -128,6 +147,10 @@ export async function diffPrepared(a: PreparedValue, b: PreparedValue): Promise<
  * r.identical; // true when every tensor has the same dtype, shape and bits
  * ```
  */
-export async function diff(a: unknown, b: unknown, options: { readonly a?: PrepareOptions; readonly b?: PrepareOptions } = {}): Promise<DiffResult> {
+export async function diff(
+  a: unknown,
+  b: unknown,
+  options: { readonly a?: PrepareOptions; readonly b?: PrepareOptions } = {},
+): Promise<DiffResult> {
   return diffPrepared(prepareValue(a, options.a), prepareValue(b, options.b));
 }

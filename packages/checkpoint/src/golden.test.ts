@@ -14,13 +14,21 @@ describe('golden vector (pytorch-format.md §1.11 / §2.8)', () => {
 
   it('is the documented file: 747 bytes with the documented SHA-256', () => {
     expect(golden.length).toBe(747);
-    expect(createHash('sha256').update(golden).digest('hex')).toBe('51ef9ed607fa7864ac3edaeb8dc4890d658ad11488a0101470806bac476fcedc');
+    expect(createHash('sha256').update(golden).digest('hex')).toBe(
+      '51ef9ed607fa7864ac3edaeb8dc4890d658ad11488a0101470806bac476fcedc',
+    );
   });
 
   it('the builders reproduce it byte for byte from the §2.8 listing', () => {
     const pkl = goldenPickle();
     expect(pkl.length).toBe(154);
-    expect(torchZip([['data.pkl', pkl], ['data/0', ARANGE6], ['version', '3\n']]).bytes).toEqual(golden);
+    expect(
+      torchZip([
+        ['data.pkl', pkl],
+        ['data/0', ARANGE6],
+        ['version', '3\n'],
+      ]).bytes,
+    ).toEqual(golden);
   });
 
   it('opens with the documented layout and unpickles to one float32 tensor view', async () => {
@@ -34,7 +42,10 @@ describe('golden vector (pytorch-format.md §1.11 / §2.8)', () => {
     expect(await zip.read('data/0')).toEqual(ARANGE6);
 
     const table = createStorageTable();
-    const value = unpickle(await zip.read('data.pkl'), { persistentLoad: table.persistentLoad, entry: 'archive/data.pkl' });
+    const value = unpickle(await zip.read('data.pkl'), {
+      persistentLoad: table.persistentLoad,
+      entry: 'archive/data.pkl',
+    });
     expect(isTensorRef(value)).toBe(true);
     expect(value).toMatchObject({
       storage: { key: '0', dtype: 'float32', location: 'cpu', numel: 6, byteLength: 24 },

@@ -43,7 +43,8 @@ const fixtures = manifest.fixtures;
 
 /** Runs hf_reference.py's `reference` on each path in one Python process. */
 function pythonReference(paths: readonly string[]): Reference[] {
-  const script = 'import json, sys\nsys.path.insert(0, sys.argv[1])\nfrom hf_reference import reference\nprint(json.dumps([reference(p) for p in sys.argv[2:]]))';
+  const script =
+    'import json, sys\nsys.path.insert(0, sys.argv[1])\nfrom hf_reference import reference\nprint(json.dumps([reference(p) for p in sys.argv[2:]]))';
   const r = spawnSync(PYTHON, ['-c', script, TOOLS, ...paths], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${PYTHON} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Reference[];
@@ -60,7 +61,12 @@ function expectEqualsReference(got: InspectResult, ref: Reference): void {
   expect(got.tensors.map((t) => t.name).sort()).toEqual(Object.keys(ref.tensors).sort());
   for (const t of got.tensors) {
     const want = ref.tensors[t.name]!;
-    expect({ name: t.name, dtype: t.dtype, shape: t.shape, sha256: t.sha256 }).toEqual({ name: t.name, dtype: want.dtype, shape: want.shape, sha256: want.sha256 });
+    expect({ name: t.name, dtype: t.dtype, shape: t.shape, sha256: t.sha256 }).toEqual({
+      name: t.name,
+      dtype: want.dtype,
+      shape: want.shape,
+      sha256: want.sha256,
+    });
     const group = ref.shared.find((g) => g.includes(t.name)) ?? [t.name];
     expect([...t.sharedWith].sort(), t.name).toEqual(group.filter((n) => n !== t.name));
   }
@@ -69,21 +75,30 @@ function expectEqualsReference(got: InspectResult, ref: Reference): void {
 describe('Hugging Face model directories (manifest recorded from transformers 5.18 / safetensors / torch)', () => {
   it('covers GPT-2, Llama (bfloat16), BERT and T5 in four variants each, tied and untied heads', () => {
     expect(fixtures.map((f) => f.dir).sort()).toEqual(
-      ['gpt2', 'llama', 'bert', 't5'].flatMap((m) => ['bin', 'bin-sharded', 'safetensors', 'safetensors-sharded'].map((v) => `${m}-${v}`)).sort(),
+      ['gpt2', 'llama', 'bert', 't5']
+        .flatMap((m) => ['bin', 'bin-sharded', 'safetensors', 'safetensors-sharded'].map((v) => `${m}-${v}`))
+        .sort(),
     );
     const dtypes = (f: Fixture): Set<string> => new Set(Object.values(f.reference.tensors).map((t) => t.dtype));
     expect(dtypes(fixtures.find((f) => f.dir === 'llama-bin')!)).toEqual(new Set(['bfloat16']));
-    expect(fixtures.find((f) => f.dir === 'gpt2-bin')!.reference.shared).toEqual([['lm_head.weight', 'transformer.wte.weight']]);
+    expect(fixtures.find((f) => f.dir === 'gpt2-bin')!.reference.shared).toEqual([
+      ['lm_head.weight', 'transformer.wte.weight'],
+    ]);
     expect(fixtures.find((f) => f.dir === 'llama-bin')!.reference.shared).toEqual([]);
   });
 
-  it.each(fixtures.map((f) => [f.dir, f] as const))('%s: the directory, its index or file, and every shard alone', async (_, f) => {
-    const dir = join(HF, f.dir);
-    expectEqualsReference(await inspect(dir), f.reference);
-    expectEqualsReference(await inspect(join(dir, f.reference.file)), f.reference);
-    const shards = new Set(Object.values(f.reference.tensors).map((t) => t.shard));
-    if (shards.size > 1) for (const shard of shards) expectEqualsReference(await inspect(join(dir, shard)), shardReference(f.reference, shard));
-  });
+  it.each(fixtures.map((f) => [f.dir, f] as const))(
+    '%s: the directory, its index or file, and every shard alone',
+    async (_, f) => {
+      const dir = join(HF, f.dir);
+      expectEqualsReference(await inspect(dir), f.reference);
+      expectEqualsReference(await inspect(join(dir, f.reference.file)), f.reference);
+      const shards = new Set(Object.values(f.reference.tensors).map((t) => t.shard));
+      if (shards.size > 1)
+        for (const shard of shards)
+          expectEqualsReference(await inspect(join(dir, shard)), shardReference(f.reference, shard));
+    },
+  );
 
   it('open() entries and safetensors metadata are those the files hold', async () => {
     const ckpt = await open(join(HF, 'gpt2-bin'));
@@ -106,10 +121,14 @@ describe('Hugging Face model directories (manifest recorded from transformers 5.
   });
 
   it('load() takes a directory: bfloat16 Llama widens to float32 TF.js tensors', async () => {
-    const { value, report } = await load<Map<string, { dtype: string; shape: number[] }>>(join(HF, 'llama-safetensors-sharded'), { mapLocation: 'cpu' });
+    const { value, report } = await load<Map<string, { dtype: string; shape: number[] }>>(
+      join(HF, 'llama-safetensors-sharded'),
+      { mapLocation: 'cpu' },
+    );
     const ref = fixtures.find((f) => f.dir === 'llama-safetensors-sharded')!.reference;
     expect([...value.keys()].sort()).toEqual(Object.keys(ref.tensors).sort());
-    for (const [name, t] of value) expect([name, t.dtype, t.shape]).toEqual([name, 'float32', ref.tensors[name]!.shape]);
+    for (const [name, t] of value)
+      expect([name, t.dtype, t.shape]).toEqual([name, 'float32', ref.tensors[name]!.shape]);
     expect(report.tensors.length).toBe(Object.keys(ref.tensors).length);
   });
 
@@ -122,8 +141,17 @@ describe('Hugging Face model directories (manifest recorded from transformers 5.
     mkdirSync(join(dir, 'empty', 'model.safetensors'), { recursive: true }); // a directory named like the file does not count
     const e = await inspect(join(dir, 'empty')).catch((x: unknown) => x);
     expect(isCheckpointError(e) && e.code).toBe('UNSUPPORTED_FORMAT');
-    expect((e as Error).message).toContain('model.safetensors, model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json');
-    expect((e as { details?: unknown }).details).toEqual({ lookedFor: ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'] });
+    expect((e as Error).message).toContain(
+      'model.safetensors, model.safetensors.index.json, pytorch_model.bin, pytorch_model.bin.index.json',
+    );
+    expect((e as { details?: unknown }).details).toEqual({
+      lookedFor: [
+        'model.safetensors',
+        'model.safetensors.index.json',
+        'pytorch_model.bin',
+        'pytorch_model.bin.index.json',
+      ],
+    });
   });
 
   it('defect (a): a sharded index whose .safetensors shard begins with byte 0x80 opens (no legacy-pickle guess)', async () => {
@@ -135,12 +163,22 @@ describe('Hugging Face model directories (manifest recorded from transformers 5.
 
   it('x-checkpoint inspect DIR --json (spawned bin) lists what the libraries read', () => {
     const f = fixtures.find((x) => x.dir === 't5-bin-sharded')!;
-    const r = spawnSync(process.execPath, [join(import.meta.dirname, '../bin/x-checkpoint.js'), 'inspect', join(HF, f.dir), '--json'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [join(import.meta.dirname, '../bin/x-checkpoint.js'), 'inspect', join(HF, f.dir), '--json'],
+      { encoding: 'utf8' },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const out = JSON.parse(r.stdout) as { tensors: { path: string[]; dtype: string; shape: number[]; sha256: string }[] };
-    const got = Object.fromEntries(out.tensors.map((t) => [t.path.join('.'), { dtype: t.dtype, shape: t.shape, sha256: t.sha256 }]));
-    const want = Object.fromEntries(Object.entries(f.reference.tensors).map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, sha256: t.sha256 }]));
+    const out = JSON.parse(r.stdout) as {
+      tensors: { path: string[]; dtype: string; shape: number[]; sha256: string }[];
+    };
+    const got = Object.fromEntries(
+      out.tensors.map((t) => [t.path.join('.'), { dtype: t.dtype, shape: t.shape, sha256: t.sha256 }]),
+    );
+    const want = Object.fromEntries(
+      Object.entries(f.reference.tensors).map(([n, t]) => [n, { dtype: t.dtype, shape: t.shape, sha256: t.sha256 }]),
+    );
     expect(got).toEqual(want);
   });
 });
@@ -154,15 +192,23 @@ describe.skipIf(!needTorch2)('Hugging Face model directories against the real li
     const out = tempDir();
     for (const from of fixtures.filter((f) => f.variant === 'safetensors-sharded')) {
       const ckpt = await open(join(HF, from.dir));
-      const storageBytes = (s: Parameters<typeof ckpt.storage>[0]): Promise<Uint8Array> => ckpt.container.readStorage(s);
+      const storageBytes = (s: Parameters<typeof ckpt.storage>[0]): Promise<Uint8Array> =>
+        ckpt.container.readStorage(s);
       const single = join(out, `${from.dir}.safetensors`);
       await saveSafetensors(ckpt.container.root, single, { storageBytes, metadata: { format: 'pt', from: from.dir } });
       const sharded = join(out, from.dir);
       mkdirSync(sharded);
-      const r = await saveSharded(ckpt.container.root, sharded, { format: 'safetensors', maxShardSize: 4096, storageBytes });
+      const r = await saveSharded(ckpt.container.root, sharded, {
+        format: 'safetensors',
+        maxShardSize: 4096,
+        storageBytes,
+      });
       await ckpt.close();
       expect(r.index).toBe('model.safetensors.index.json');
-      written.push({ path: single, from, metadata: { format: 'pt', from: from.dir } }, { path: sharded, from, metadata: { format: 'pt' } });
+      written.push(
+        { path: single, from, metadata: { format: 'pt', from: from.dir } },
+        { path: sharded, from, metadata: { format: 'pt' } },
+      );
     }
     const refs = pythonReference([...fixtures.map((f) => join(HF, f.dir)), ...written.map((w) => w.path)]);
     now = refs.slice(0, fixtures.length);
@@ -178,7 +224,8 @@ describe.skipIf(!needTorch2)('Hugging Face model directories against the real li
   });
 
   it('the safetensors library reads what saveSafetensors and saveSharded write, metadata included', () => {
-    const strip = (ref: Reference): Record<string, unknown> => Object.fromEntries(Object.entries(ref.tensors).map(([n, t]) => [n, [t.dtype, t.shape, t.sha256]]));
+    const strip = (ref: Reference): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(ref.tensors).map(([n, t]) => [n, [t.dtype, t.shape, t.sha256]]));
     for (const [k, w] of written.entries()) {
       expect(strip(ours[k]!), w.path).toEqual(strip(w.from.reference));
       const shards = new Set(Object.values(ours[k]!.tensors).map((t) => t.shard));

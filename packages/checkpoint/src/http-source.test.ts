@@ -54,9 +54,12 @@ describe('checkpoints over HTTP Range requests (loopback server)', () => {
     const sd = value as Map<string, Tensor>;
     expect([...sd.keys()]).toEqual(manifestFixture(FILE).tensors.map((t) => t.path.join('.')));
     const fromFile = (await load(fixturePath(FILE), { mapLocation: 'cpu' })).value as Map<string, Tensor>;
-    for (const [name, t] of sd) expect(Array.from(await t.data()), name).toEqual(Array.from(await fromFile.get(name)!.data()));
+    for (const [name, t] of sd)
+      expect(Array.from(await t.data()), name).toEqual(Array.from(await fromFile.get(name)!.data()));
     // every storage read once: the sum of numel × itemsize over the distinct storage keys
-    const storages = new Map(manifestFixture(FILE).tensors.map((t) => [t.storage!.key, t.storage!.numel * dtypeInfo(t.dtype).itemSize]));
+    const storages = new Map(
+      manifestFixture(FILE).tensors.map((t) => [t.storage!.key, t.storage!.numel * dtypeInfo(t.dtype).itemSize]),
+    );
     expect(report.bytesRead).toBe([...storages.values()].reduce((a, b) => a + b, 0));
   });
 

@@ -34,5 +34,12 @@ export type { GlobalKind } from './pickle/globals.js';
 export { NumpyDType, numpyInfo } from './pickle/numpy.js';
 export type { NumpyInfo } from './pickle/numpy.js';
 export { tensorInfo, RawTensor } from './tensors/materialise.js';
-export type { TensorInfo, RawQuantizer, SparseTensors, DenseValue, Materialised, DTypeConversion } from './tensors/materialise.js';
+export type {
+  TensorInfo,
+  RawQuantizer,
+  SparseTensors,
+  DenseValue,
+  Materialised,
+  DTypeConversion,
+} from './tensors/materialise.js';
 export type { CheckpointFormat, PathKey } from './formats/container.js';

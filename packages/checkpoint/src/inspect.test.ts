@@ -9,7 +9,9 @@ const fixtures = new URL('../test/fixtures/', import.meta.url);
 /** A manifest path step as our paths write it: tuple dict keys as their Python repr. */
 function step(p: unknown): string | number {
   if (typeof p === 'object' && p !== null && '$tuple' in p) {
-    const items = (p as { $tuple: unknown[] }).$tuple.map((x) => (typeof x === 'string' ? JSON.stringify(x) : String(x)));
+    const items = (p as { $tuple: unknown[] }).$tuple.map((x) =>
+      typeof x === 'string' ? JSON.stringify(x) : String(x),
+    );
     return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
   }
   return p as string | number;
@@ -49,6 +51,8 @@ describe('inspect matches the manifest sha256 of every tensor of every fixture (
 
 describe('sha256Hex', () => {
   it('is the FIPS 180-2 digest of "abc"', async () => {
-    expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
   });
 });

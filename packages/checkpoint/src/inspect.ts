@@ -12,7 +12,14 @@ import type { CheckpointFormat, PathKey } from './formats/container.js';
 import { CheckpointError } from './errors.js';
 import { checkBound } from './limits.js';
 import { gather, numel, type AnyTensorRef } from './tensors/materialise.js';
-import { open, scheduler, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
+import {
+  open,
+  scheduler,
+  type Checkpoint,
+  type CheckpointEntry,
+  type CheckpointSource,
+  type LoadOptions,
+} from './open.js';
 import { elementsPerByte, packedBytes } from './pickle/packed-quantized.js';
 import type { CompressedLayout, InlineTensorRef, SparseTensorRef } from './pickle/tensor-refs.js';
 import type { TensorRef } from './pickle/values.js';
@@ -73,7 +80,10 @@ export interface InspectResult {
  * const info = await inspectCheckpoint(await open(bytes));
  * ```
  */
-export async function inspectCheckpoint(ckpt: Checkpoint, options: { readonly hash?: boolean } = {}): Promise<InspectResult> {
+export async function inspectCheckpoint(
+  ckpt: Checkpoint,
+  options: { readonly hash?: boolean } = {},
+): Promise<InspectResult> {
   try {
     const hashed = options.hash !== false;
     const distinct = hashed ? [...new Set(ckpt.entries.map((e) => e.ref))] : [];
@@ -85,7 +95,12 @@ export async function inspectCheckpoint(ckpt: Checkpoint, options: { readonly ha
     for (const ref of distinct) {
       hashes.set(ref, await hashOf(ref, ckpt));
       s.release(ref);
-      ckpt.options.onProgress?.({ bytesDone: ckpt.bytesRead, bytesTotal, tensorsDone: hashes.size, tensorsTotal: distinct.length });
+      ckpt.options.onProgress?.({
+        bytesDone: ckpt.bytesRead,
+        bytesTotal,
+        tensorsDone: hashes.size,
+        tensorsTotal: distinct.length,
+      });
     }
     return {
       format: ckpt.format,
@@ -143,7 +158,8 @@ async function hashOf(ref: AnyTensorRef, ckpt: Checkpoint): Promise<string | nul
   switch (ref.kind) {
     case 'quantized':
       // packed dtypes: int_repr() is the packed bytes
-      if (elementsPerByte(ref.data.dtype) > 1) return sha256Hex(packedBytes(await ckpt.storage(ref.data.storage), ref.data, ref.data.storage.key));
+      if (elementsPerByte(ref.data.dtype) > 1)
+        return sha256Hex(packedBytes(await ckpt.storage(ref.data.storage), ref.data, ref.data.storage.key));
       return sha256Hex(await elements(ref.data, ckpt));
     case 'sparse': {
       const dense = ref.layout === 'sparse_coo' ? await denseCoo(ref, ckpt) : await denseCompressed(ref, ckpt);
@@ -158,7 +174,12 @@ async function hashOf(ref: AnyTensorRef, ckpt: Checkpoint): Promise<string | nul
 
 async function elements(ref: TensorRef, ckpt: Checkpoint): Promise<Uint8Array> {
   const itemSize = dtypeInfo(ref.dtype).itemSize;
-  checkBound(Math.max(ref.storage.byteLength, numel(ref.shape) * itemSize), ckpt.limits.maxTensorBytes, 'maxTensorBytes', 'storage or tensor elements (bytes)');
+  checkBound(
+    Math.max(ref.storage.byteLength, numel(ref.shape) * itemSize),
+    ckpt.limits.maxTensorBytes,
+    'maxTensorBytes',
+    'storage or tensor elements (bytes)',
+  );
   return gather(await ckpt.storage(ref.storage), ref, itemSize);
 }
 
@@ -172,13 +193,21 @@ function inlineBytes(ref: InlineTensorRef): Uint8Array {
  * The dense form of a sparse COO tensor (`to_dense()`), built by placing each value block at its
  * coordinates; `undefined` for duplicate coordinates (which `to_dense` would sum).
  */
-async function denseCoo(ref: SparseTensorRef & { layout: 'sparse_coo' }, ckpt: Checkpoint): Promise<Uint8Array | undefined> {
+async function denseCoo(
+  ref: SparseTensorRef & { layout: 'sparse_coo' },
+  ckpt: Checkpoint,
+): Promise<Uint8Array | undefined> {
   const indexBytes = await elements(ref.indices, ckpt);
   const indices = rawView(indexBytes, ref.indices.dtype);
   const values = await elements(ref.values, ckpt);
   const [sparseDims, nnz] = [ref.indices.shape[0] ?? 0, ref.indices.shape[1] ?? 0];
   const block = numel(ref.shape.slice(sparseDims)) * dtypeInfo(ref.values.dtype).itemSize;
-  checkBound(numel(ref.shape) * dtypeInfo(ref.values.dtype).itemSize, ckpt.limits.maxTensorBytes, 'maxTensorBytes', 'dense sparse tensor (bytes)');
+  checkBound(
+    numel(ref.shape) * dtypeInfo(ref.values.dtype).itemSize,
+    ckpt.limits.maxTensorBytes,
+    'maxTensorBytes',
+    'dense sparse tensor (bytes)',
+  );
   const out = new Uint8Array(numel(ref.shape) * dtypeInfo(ref.values.dtype).itemSize);
   const seen = new Set<number>();
   for (let k = 0; k < nnz; k++) {
@@ -186,9 +215,13 @@ async function denseCoo(ref: SparseTensorRef & { layout: 'sparse_coo' }, ckpt: C
     for (let d = 0; d < sparseDims; d++) {
       const i = Number(indices[d * nnz + k]);
       if (!(i >= 0 && i < ref.shape[d]!)) {
-        throw new CheckpointError('TENSOR_OUT_OF_BOUNDS', `sparse index ${i} at [${d}, ${k}] is outside dimension ${d} of size ${ref.shape[d]}`, {
-          details: { dim: d, index: i, size: ref.shape[d] },
-        });
+        throw new CheckpointError(
+          'TENSOR_OUT_OF_BOUNDS',
+          `sparse index ${i} at [${d}, ${k}] is outside dimension ${d} of size ${ref.shape[d]}`,
+          {
+            details: { dim: d, index: i, size: ref.shape[d] },
+          },
+        );
       }
       flat = flat * ref.shape[d]! + i;
     }
@@ -203,9 +236,17 @@ async function denseCoo(ref: SparseTensorRef & { layout: 'sparse_coo' }, ckpt: C
  * The dense form of a 2-D CSR/CSC/BSR/BSC tensor (`to_dense()`): each value (block) placed at its
  * row and column; `undefined` for batched or hybrid layouts and for duplicate positions.
  */
-async function denseCompressed(ref: SparseTensorRef & { layout: CompressedLayout }, ckpt: Checkpoint): Promise<Uint8Array | undefined> {
+async function denseCompressed(
+  ref: SparseTensorRef & { layout: CompressedLayout },
+  ckpt: Checkpoint,
+): Promise<Uint8Array | undefined> {
   const blocked = ref.layout === 'sparse_bsr' || ref.layout === 'sparse_bsc';
-  if (ref.shape.length !== 2 || ref.compressedIndices.shape.length !== 1 || ref.values.shape.length !== (blocked ? 3 : 1)) return undefined;
+  if (
+    ref.shape.length !== 2 ||
+    ref.compressedIndices.shape.length !== 1 ||
+    ref.values.shape.length !== (blocked ? 3 : 1)
+  )
+    return undefined;
   const [rows, cols] = ref.shape as [number, number];
   const [bRows, bCols] = blocked ? [ref.values.shape[1]!, ref.values.shape[2]!] : [1, 1];
   const item = dtypeInfo(ref.values.dtype).itemSize;
@@ -221,7 +262,11 @@ async function denseCompressed(ref: SparseTensorRef & { layout: CompressedLayout
       const j = Number(plain[k]);
       const [r, c] = byRow ? [i, j] : [j, i];
       if (!((r + 1) * bRows <= rows && (c + 1) * bCols <= cols && r >= 0 && c >= 0 && k < plain.length)) {
-        throw new CheckpointError('TENSOR_OUT_OF_BOUNDS', `${ref.layout} entry ${k} at block (${r}, ${c}) is outside the ${rows}x${cols} tensor`, { details: { index: k } });
+        throw new CheckpointError(
+          'TENSOR_OUT_OF_BOUNDS',
+          `${ref.layout} entry ${k} at block (${r}, ${c}) is outside the ${rows}x${cols} tensor`,
+          { details: { index: k } },
+        );
       }
       if (seen.has(r * cols + c)) return undefined;
       seen.add(r * cols + c);

@@ -17,7 +17,15 @@ export type { UnpickleOptions } from './pickle/unpickler.js';
 export { createStorageTable } from './pickle/storage.js';
 export type { StorageTable } from './pickle/storage.js';
 export { pickleOps } from './pickle/opcodes.js';
-export type { ArgumentKind, OpcodeInfo, OpcodeName, PickleArgument, PickleOp, PickleOpsOptions, DecodeLimits } from './pickle/opcodes.js';
+export type {
+  ArgumentKind,
+  OpcodeInfo,
+  OpcodeName,
+  PickleArgument,
+  PickleOp,
+  PickleOpsOptions,
+  DecodeLimits,
+} from './pickle/opcodes.js';
 export { Layout } from './pickle/tensor-refs.js';
 export type {
   RebuiltTensorRef,

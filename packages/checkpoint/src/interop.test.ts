@@ -84,25 +84,32 @@ describe.skipIf(!needTorch)('torch.load reads what save writes', () => {
     const st = new Storages();
     const path = join(tempDir(), 'dtypes.pt');
     await save(dtypeCases(st), path, { storageBytes: (s) => st.bytes.get(s)! });
-    const out = runPython(`import sys, collections, torch\n${PY_DTYPES}
+    const out = runPython(
+      `import sys, collections, torch\n${PY_DTYPES}
 sd = torch.load(sys.argv[1], weights_only=True)
 assert type(sd) is collections.OrderedDict and list(sd) == NAMES, list(sd)
 assert sd._metadata == {'': {'version': 1}}, sd._metadata
 for n in NAMES:
     t, e = sd[n], expected(n)
     assert t.dtype == e.dtype and t.shape == e.shape and torch.equal(t, e), (n, t, e)
-print('ok', len(sd))`, [path]);
+print('ok', len(sd))`,
+      [path],
+    );
     expect(out.trim()).toBe('ok 12');
   });
 
   it('views share one storage (same data_ptr), with their offsets and strides', async () => {
     const st = new Storages();
-    const x = st.storage('int64', BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i)));
+    const x = st.storage(
+      'int64',
+      BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i)),
+    );
     const base = st.tensor(x, [10], [1]);
     const value = [base, st.tensor(x, [3], [1], 2), st.tensor(x, [5, 2], [1, 5]), st.tensor(x, [4], [3]), base];
     const path = join(tempDir(), 'views.pt');
     await save(value, path, { storageBytes: (s) => st.bytes.get(s)! });
-    const out = runPython(`import sys, torch
+    const out = runPython(
+      `import sys, torch
 l = torch.load(sys.argv[1], weights_only=True)
 x = torch.arange(10)
 exp = [x, x[2:5], x.view(2, 5).t(), x[::3], x]
@@ -111,21 +118,43 @@ ptr = l[0].storage().data_ptr()
 for t, e in zip(l, exp):
     assert t.storage().data_ptr() == ptr and t.storage().size() == 10
     assert t.storage_offset() == e.storage_offset() and t.stride() == e.stride() and torch.equal(t, e), (t, e)
-print('ok')`, [path]);
+print('ok')`,
+      [path],
+    );
     expect(out.trim()).toBe('ok');
   });
 
   it('a nested training checkpoint: parameters, requires_grad, ints beyond 64 bits, floats, tuples, bytes, TF.js tensors', async () => {
     const st = new Storages();
-    const w = st.tensor(st.storage('float32', Float32Array.of(1, 2, 3, 4)), [2, 2], [2, 1], 0, { parameter: true, requiresGrad: true });
-    const frozen = st.tensor(st.storage('float32', Float32Array.of(5)), [1], [1], 0, { parameter: true, requiresGrad: false });
-    const model = new OrderedDict<string, unknown>([['w', w], ['frozen', frozen], ['tf', tf.tensor1d([7, 8], 'int32')]]);
+    const w = st.tensor(st.storage('float32', Float32Array.of(1, 2, 3, 4)), [2, 2], [2, 1], 0, {
+      parameter: true,
+      requiresGrad: true,
+    });
+    const frozen = st.tensor(st.storage('float32', Float32Array.of(5)), [1], [1], 0, {
+      parameter: true,
+      requiresGrad: false,
+    });
+    const model = new OrderedDict<string, unknown>([
+      ['w', w],
+      ['frozen', frozen],
+      ['tf', tf.tensor1d([7, 8], 'int32')],
+    ]);
     model.metadata = new OrderedDict([['', new Map([['version', 1]])]]);
-    const group = new Map<string, unknown>([['lr', 1], ['betas', tuple(0.9, 0.999)], ['params', [0, 1]]]);
+    const group = new Map<string, unknown>([
+      ['lr', 1],
+      ['betas', tuple(0.9, 0.999)],
+      ['params', [0, 1]],
+    ]);
     markFloat(group, 'lr');
     const ckpt = new Map<unknown, unknown>([
       ['model', model],
-      ['optimizer', new Map<string, unknown>([['param_groups', [group]], ['state', new Map([[0, new Map([['step', tf.scalar(2)]])]])]])],
+      [
+        'optimizer',
+        new Map<string, unknown>([
+          ['param_groups', [group]],
+          ['state', new Map([[0, new Map([['step', tf.scalar(2)]])]])],
+        ]),
+      ],
       ['epoch', 3],
       ['big', 2n ** 70n],
       ['neg', -(2n ** 63n)],
@@ -136,7 +165,8 @@ print('ok')`, [path]);
     ]);
     const path = join(tempDir(), 'ckpt.pt');
     await save(ckpt, path, { storageBytes: (s) => st.bytes.get(s)! });
-    const out = runPython(`import sys, collections, torch
+    const out = runPython(
+      `import sys, collections, torch
 c = torch.load(sys.argv[1])  # floats inside: 1.13's weights_only unpickler has no BINFLOAT
 m = c['model']
 assert isinstance(m['w'], torch.nn.Parameter) and m['w'].requires_grad and torch.equal(m['w'].data, torch.tensor([[1., 2], [3, 4]]))
@@ -151,22 +181,30 @@ rest = {k: v for k, v in c.items() if k not in ('model', 'optimizer')}
 assert rest == {'epoch': 3, 'big': 2**70, 'neg': -2**63, 'name': 'h\\u00e9llo \\u2603', 'blob': b'\\x00\\xff\\n',
                 'flags': [True, False, None], (1, 'a'): 'tuple key'}, rest
 assert list(c) == ['model', 'optimizer', 'epoch', 'big', 'neg', 'name', 'blob', 'flags', (1, 'a')]
-print('ok')`, [path]);
+print('ok')`,
+      [path],
+    );
     expect(out.trim()).toBe('ok');
   });
 
   it('keepLocations: the saved locations are the devices; map_location="cpu" loads the values', async () => {
     const rt = await createDeviceRuntime({ bindings: { cuda: 'cpu-b' }, cuda: false });
-    const value = new Map([['g', rt.place(Float32Array.of(1, 2), [2], 'float32', 'cuda')], ['c', rt.place(Int32Array.of(3), [1], 'int32', 'cpu')]]);
+    const value = new Map([
+      ['g', rt.place(Float32Array.of(1, 2), [2], 'float32', 'cuda')],
+      ['c', rt.place(Int32Array.of(3), [1], 'int32', 'cpu')],
+    ]);
     const path = join(tempDir(), 'gpu.pt');
     await save(value, path, { keepLocations: true, runtime: rt });
-    const out = runPython(`import sys, torch
+    const out = runPython(
+      `import sys, torch
 locs = []
 torch.load(sys.argv[1], map_location=lambda s, loc: (locs.append(loc), s)[1])
 assert locs == ['cuda:0', 'cpu'], locs
 d = torch.load(sys.argv[1], map_location='cpu', weights_only=True)
 assert torch.equal(d['g'], torch.tensor([1., 2])) and torch.equal(d['c'], torch.tensor([3], dtype=torch.int32))
-print('ok')`, [path]);
+print('ok')`,
+      [path],
+    );
     expect(out.trim()).toBe('ok');
   });
 });
@@ -187,7 +225,8 @@ describe.skipIf(!needTorch)('safetensors written by saveSafetensors', () => {
     }
     const path = join(tempDir(), 'x.safetensors');
     await import('node:fs/promises').then((fs) => fs.writeFile(path, bytes));
-    const out = runPython(`import sys, torch\nsys.path.insert(0, sys.argv[2])\nimport safetensors_spec as spec\n${PY_DTYPES}
+    const out = runPython(
+      `import sys, torch\nsys.path.insert(0, sys.argv[2])\nimport safetensors_spec as spec\n${PY_DTYPES}
 CODE = spec.TORCH_CODE
 blob = open(sys.argv[1], 'rb').read()
 tensors, meta = spec.read(blob)
@@ -200,7 +239,9 @@ for n in NAMES:
     want[n] = (CODE[n], [2, 3], raw)
 assert tensors == want, sorted(set(tensors) ^ set(want))
 assert spec.write(want, {'format': 'pt'}) == blob
-print('ok', len(tensors))`, [path, SPEC_DIR]);
+print('ok', len(tensors))`,
+      [path, SPEC_DIR],
+    );
     expect(out.trim()).toBe('ok 10');
     expect(readFileSync(path).length).toBe(bytes.length);
   });
@@ -220,8 +261,11 @@ describe.skipIf(!needTorch)('x-checkpoint convert: torch reads the result', () =
     const kept = join(dir, 'kept.pt');
     const mapped = join(dir, 'mapped.pt');
     expect((await run(join(FIXTURES, 'zip/cuda-mixed.pt'), kept)).code).toBe(0);
-    expect((await run(join(FIXTURES, 'zip/cuda-mixed.pt'), mapped, '--map-location', 'cuda:1=cpu,cuda:0=cpu')).code).toBe(0);
-    const out = runPython(`import sys, torch
+    expect(
+      (await run(join(FIXTURES, 'zip/cuda-mixed.pt'), mapped, '--map-location', 'cuda:1=cpu,cuda:0=cpu')).code,
+    ).toBe(0);
+    const out = runPython(
+      `import sys, torch
 src, kept, mapped = sys.argv[1:]
 def locs(p):
     seen = []
@@ -238,7 +282,9 @@ assert lc == ['cpu'] * len(la), lc
 for k in a:
     assert torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]), k
 assert c['a_view'].storage().data_ptr() == c['a'].storage().data_ptr()
-print('ok')`, [join(FIXTURES, 'zip/cuda-mixed.pt'), kept, mapped]);
+print('ok')`,
+      [join(FIXTURES, 'zip/cuda-mixed.pt'), kept, mapped],
+    );
     expect(out.trim()).toBe('ok');
   });
 
@@ -247,7 +293,8 @@ print('ok')`, [join(FIXTURES, 'zip/cuda-mixed.pt'), kept, mapped]);
     const r = await run(join(FIXTURES, 'zip/conv-bn-sequential.pt'), dst, '--dtype', 'float16');
     expect(r.err).toEqual([]);
     expect(r.code).toBe(0);
-    const out = runPython(`import sys, torch\nsys.path.insert(0, sys.argv[3])\nimport safetensors_spec as spec
+    const out = runPython(
+      `import sys, torch\nsys.path.insert(0, sys.argv[3])\nimport safetensors_spec as spec
 sd = torch.load(sys.argv[1])
 tensors, meta = spec.read(open(sys.argv[2], 'rb').read())
 assert meta == {'format': 'pt'} and set(tensors) == set(sd), (meta, set(tensors) ^ set(sd))
@@ -255,7 +302,9 @@ for k, t in sd.items():
     e = t.half() if t.is_floating_point() else t
     raw = (e.view(torch.int16) if e.dtype == torch.float16 else e).contiguous().numpy().tobytes()
     assert tensors[k] == (spec.TORCH_CODE[str(e.dtype)[6:]], list(e.shape), raw), k
-print('ok', len(tensors))`, [join(FIXTURES, 'zip/conv-bn-sequential.pt'), dst, SPEC_DIR]);
+print('ok', len(tensors))`,
+      [join(FIXTURES, 'zip/conv-bn-sequential.pt'), dst, SPEC_DIR],
+    );
     expect(out.trim()).toMatch(/^ok \d+$/);
   });
 
@@ -279,14 +328,17 @@ describe.skipIf(!needTorch)('TF.js tensors from load() go back in their original
     // tensors whose values changed on the way into TF.js (load reports them lossy) keep their dtype only
     const lossy = report.conversions.filter((c) => c.lossy !== undefined).map((c) => c.name);
     expect(lossy).toContain('float64');
-    const out = runPython(`import sys, torch
+    const out = runPython(
+      `import sys, torch
 a, b = torch.load(sys.argv[1]), torch.load(sys.argv[2], weights_only=True)
 assert list(a) == list(b)
 lossy = set(sys.argv[3].split(','))
 for k in a:
     assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
     assert k in lossy or torch.equal(a[k], b[k]), (k, a[k], b[k])
-print('ok', len(a), sorted({str(t.dtype) for t in a.values()}))`, [src, dst, lossy.join(',')]);
+print('ok', len(a), sorted({str(t.dtype) for t in a.values()}))`,
+      [src, dst, lossy.join(',')],
+    );
     expect(out.trim()).toMatch(/^ok \d+ .*torch\.float16.*torch\.int64/);
   });
 });

@@ -4,7 +4,23 @@ import { expectCode } from './testing/helpers.js';
 
 describe('limits', () => {
   it('defaults are the security.md table', () => {
-    expect(DEFAULT_LIMITS).toMatchObject({ maxEntries: 100_000, maxCentralDirectory: 64 * 1024 * 1024, maxNameLength: 1024, maxPickleBytes: 256 * 1024 * 1024, maxStringBytes: 16 * 1024 * 1024, maxLongBytes: 64, maxLineBytes: 256, maxOps: 10_000_000, maxStack: 1_000_000, maxMarks: 1000, maxDepth: 1000, maxMemo: 1_000_000, maxNodes: 10_000_000, maxRank: 64, maxInflateRatio: 1100 });
+    expect(DEFAULT_LIMITS).toMatchObject({
+      maxEntries: 100_000,
+      maxCentralDirectory: 64 * 1024 * 1024,
+      maxNameLength: 1024,
+      maxPickleBytes: 256 * 1024 * 1024,
+      maxStringBytes: 16 * 1024 * 1024,
+      maxLongBytes: 64,
+      maxLineBytes: 256,
+      maxOps: 10_000_000,
+      maxStack: 1_000_000,
+      maxMarks: 1000,
+      maxDepth: 1000,
+      maxMemo: 1_000_000,
+      maxNodes: 10_000_000,
+      maxRank: 64,
+      maxInflateRatio: 1100,
+    });
     expect(Object.isFrozen(DEFAULT_LIMITS)).toBe(true);
   });
 

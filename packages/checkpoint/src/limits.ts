@@ -157,7 +157,8 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
  */
 export function limitProblem(name: string, value: unknown): string | undefined {
   if (!Object.hasOwn(DEFAULT_LIMITS, name)) return `unknown limit ${quote(name, "'")}`;
-  if (typeof value !== 'number' || !(value > 0)) return `limit '${name}' must be a positive number; got ${typeof value === 'string' ? quote(value) : quote(String(value), '')}`;
+  if (typeof value !== 'number' || !(value > 0))
+    return `limit '${name}' must be a positive number; got ${typeof value === 'string' ? quote(value) : quote(String(value), '')}`;
   return undefined;
 }
 
@@ -175,7 +176,13 @@ export function limitProblem(name: string, value: unknown): string | undefined {
  * checkBound(stack.length + 1, limits.maxStack, 'maxStack', 'pickle stack', { offset: 12 });
  * ```
  */
-export function checkBound(value: number | bigint, max: number, limit: LimitName, what: string, where: ErrorWhere = {}): void {
+export function checkBound(
+  value: number | bigint,
+  max: number,
+  limit: LimitName,
+  what: string,
+  where: ErrorWhere = {},
+): void {
   if (typeof value === 'bigint' ? max !== Number.POSITIVE_INFINITY && value > BigInt(Math.floor(max)) : value > max) {
     throw new CheckpointError(LIMIT_CODES[limit], `${what} is ${value}, above the limit ${limit} = ${max}`, {
       ...where,

@@ -46,7 +46,11 @@ describe('load rejects a wrong option with OPTION_INVALID, before reading', () =
     ['verify', { verify: 'yes' }, 'option verify must be a boolean; got "yes"'],
     ['mmap', { mmap: 1 }, 'option mmap must be a boolean; got 1'],
     ['onProgress', { onProgress: 'log' }, 'option onProgress must be a function; got "log"'],
-    ['runtime', { runtime: {} }, 'option runtime must be a DeviceRuntime of @x/device (with check, place, prepare, dispose and a ledger); got an object (Object)'],
+    [
+      'runtime',
+      { runtime: {} },
+      'option runtime must be a DeviceRuntime of @x/device (with check, place, prepare, dispose and a ledger); got an object (Object)',
+    ],
     ['limits', { limits: 5 }, 'option limits must be an object of limits (see DEFAULT_LIMITS); got 5'],
     ['limits', { limits: { maxOps: 0 } }, "option limits: limit 'maxOps' must be a positive number; got 0"],
     ['limits', { limits: { maxOps: '10' } }, `option limits: limit 'maxOps' must be a positive number; got "10"`],
@@ -97,11 +101,19 @@ describe("a caller's ByteSource whose reads break its contract", () => {
 
   it('a read that resolves to something else than the bytes asked for: SOURCE_IO', async () => {
     const e = await expectCode(load(over((async () => 'bytes') as never), { mapLocation: 'cpu' }), 'SOURCE_IO');
-    expect(e.message).toMatch(/^ByteSource "mine\.pt": read\(\d+, (\d+)\) resolved to "bytes"; expected a Uint8Array of \1 bytes/);
+    expect(e.message).toMatch(
+      /^ByteSource "mine\.pt": read\(\d+, (\d+)\) resolved to "bytes"; expected a Uint8Array of \1 bytes/,
+    );
   });
 
   it('a short read: INPUT_TRUNCATED', async () => {
-    const e = await expectCode(load(over(async () => new Uint8Array(3)), { mapLocation: 'cpu' }), 'INPUT_TRUNCATED');
+    const e = await expectCode(
+      load(
+        over(async () => new Uint8Array(3)),
+        { mapLocation: 'cpu' },
+      ),
+      'INPUT_TRUNCATED',
+    );
     expect(e.message).toMatch(/^ByteSource "mine\.pt": read\(\d+, \d+\) delivered 3 bytes/);
   });
 
@@ -115,10 +127,22 @@ describe("a caller's ByteSource whose reads break its contract", () => {
 
 describe('mapLocation is checked by @x/device (documented DeviceError codes)', () => {
   it.each([
-    [42, 'MAP_LOCATION_INVALID', 'mapLocation must be a device string, a Device, a record or Map of location tags, or a function; got number'],
-    [{ 'cuda:0': 42 }, 'MAP_LOCATION_INVALID', 'mapLocation record values must be device strings or Devices; got number'],
+    [
+      42,
+      'MAP_LOCATION_INVALID',
+      'mapLocation must be a device string, a Device, a record or Map of location tags, or a function; got number',
+    ],
+    [
+      { 'cuda:0': 42 },
+      'MAP_LOCATION_INVALID',
+      'mapLocation record values must be device strings or Devices; got number',
+    ],
     ['cuda:01', 'DEVICE_INVALID', "Invalid device string: 'cuda:01'"],
-    ['tpu', 'LOCATION_UNKNOWN', "don't know how to restore data location of torch.storage.UntypedStorage (tagged with tpu)"],
+    [
+      'tpu',
+      'LOCATION_UNKNOWN',
+      "don't know how to restore data location of torch.storage.UntypedStorage (tagged with tpu)",
+    ],
   ])('%j: %s', async (mapLocation, code, message) => {
     const e = await load(bytes(), { mapLocation: mapLocation as never }).then(
       () => undefined,

@@ -18,7 +18,11 @@ const CHOICES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** The `typeof` each other checked option has. */
-const TYPES: Readonly<Record<string, 'boolean' | 'function'>> = { verify: 'boolean', mmap: 'boolean', onProgress: 'function' };
+const TYPES: Readonly<Record<string, 'boolean' | 'function'>> = {
+  verify: 'boolean',
+  mmap: 'boolean',
+  onProgress: 'function',
+};
 
 /** What `load` calls on a `runtime` (a `DeviceRuntime` of `@x/device`). */
 const RUNTIME_METHODS = ['check', 'place', 'prepare', 'dispose'] as const;
@@ -51,10 +55,12 @@ export function checkLoadOptions(options: unknown): void {
     throw invalid('runtime', `a DeviceRuntime of @x/device (with ${RUNTIME_METHODS.join(', ')} and a ledger)`, runtime);
   }
   if (limits !== undefined) {
-    if (typeof limits !== 'object' || limits === null) throw invalid('limits', 'an object of limits (see DEFAULT_LIMITS)', limits);
+    if (typeof limits !== 'object' || limits === null)
+      throw invalid('limits', 'an object of limits (see DEFAULT_LIMITS)', limits);
     for (const [name, value] of Object.entries(limits)) {
       const problem = limitProblem(name, value);
-      if (problem !== undefined) throw new CheckpointError('OPTION_INVALID', `option limits: ${problem}`, { details: { option: 'limits' } });
+      if (problem !== undefined)
+        throw new CheckpointError('OPTION_INVALID', `option limits: ${problem}`, { details: { option: 'limits' } });
     }
   }
 }
@@ -79,7 +85,10 @@ export function callerByteSource(input: unknown): ByteSource {
   }
   const source = input as ByteSource;
   if (!Number.isSafeInteger(source.size) || source.size < 0) {
-    throw new CheckpointError('SOURCE_INVALID', `a ByteSource's size must be a byte count; got ${describe(source.size)}`);
+    throw new CheckpointError(
+      'SOURCE_INVALID',
+      `a ByteSource's size must be a byte count; got ${describe(source.size)}`,
+    );
   }
   const label = source.name === undefined ? 'the ByteSource' : `ByteSource ${quote(String(source.name))}`;
   const fail = (call: string, offset: number, cause: unknown): never => {
@@ -96,10 +105,17 @@ export function callerByteSource(input: unknown): ByteSource {
       return fail(call, offset, e);
     }
     if (!(bytes instanceof Uint8Array) || bytes.length > length) {
-      throw new CheckpointError('SOURCE_IO', `${label}: ${call} resolved to ${describe(bytes)}; expected a Uint8Array of ${length} bytes`, { offset });
+      throw new CheckpointError(
+        'SOURCE_IO',
+        `${label}: ${call} resolved to ${describe(bytes)}; expected a Uint8Array of ${length} bytes`,
+        { offset },
+      );
     }
     if (bytes.length < length) {
-      throw new CheckpointError('INPUT_TRUNCATED', `${label}: ${call} delivered ${bytes.length} bytes`, { offset, details: { length, delivered: bytes.length } });
+      throw new CheckpointError('INPUT_TRUNCATED', `${label}: ${call} delivered ${bytes.length} bytes`, {
+        offset,
+        details: { length, delivered: bytes.length },
+      });
     }
     return bytes;
   };
@@ -123,7 +139,9 @@ function isRuntime(v: unknown): boolean {
 
 function invalid(option: string, expected: string, found: unknown): CheckpointError {
   const what = option === 'options' ? 'options' : `option ${option}`;
-  return new CheckpointError('OPTION_INVALID', `${what} must be ${expected}; got ${describe(found)}`, { details: { option } });
+  return new CheckpointError('OPTION_INVALID', `${what} must be ${expected}; got ${describe(found)}`, {
+    details: { option },
+  });
 }
 
 function oneOf(choices: readonly string[]): string {

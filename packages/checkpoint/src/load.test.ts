@@ -63,7 +63,10 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
 
     it(`${file}: mapLocation 'cpu' places exactly the tensors' bytes on cpu, nothing moved`, async () => {
       rt.ledger.reset();
-      const { report, value } = await load<Map<string, tf.Tensor>>(fixturePath(file), { runtime: rt, mapLocation: 'cpu' });
+      const { report, value } = await load<Map<string, tf.Tensor>>(fixturePath(file), {
+        runtime: rt,
+        mapLocation: 'cpu',
+      });
       const tensors = manifestFixture(file).tensors;
       const bytes = tfBytes(tensors);
       expect(report.ledger.devices).toEqual({ cpu: { bytes, peak: bytes, tensors: tensors.length } });
@@ -71,7 +74,8 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
       expect(report.ledger.copies).toBe(0);
       expect(report.tensors.map((t) => t.device)).toEqual(tensors.map(() => 'cpu'));
       for (const t of tensors) {
-        if (t.dtype === 'float32') expect(await sha256Hex(bytesOfValues(value.get(t.path[0] as string)!))).toBe(t.sha256);
+        if (t.dtype === 'float32')
+          expect(await sha256Hex(bytesOfValues(value.get(t.path[0] as string)!))).toBe(t.sha256);
       }
     });
   }
@@ -83,7 +87,9 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
     expect(report.tensors.map((t) => [t.name, t.device])).toEqual(expected.map((t) => [t.path.join('.'), t.location]));
     for (const t of expected) {
       const placed = value.get(t.path[0] as string)!;
-      expect(gpu.backendName(gpu.deviceOf(placed))).toBe({ 'cuda:0': 'wasm', 'cuda:1': 'cpu-b', cpu: 'cpu' }[t.location]);
+      expect(gpu.backendName(gpu.deviceOf(placed))).toBe(
+        { 'cuda:0': 'wasm', 'cuda:1': 'cpu-b', cpu: 'cpu' }[t.location],
+      );
     }
     const onDevice = (loc: string) => tfBytes(expected.filter((t) => t.location === loc));
     expect(report.ledger.devices['cuda:0']?.bytes).toBe(onDevice('cuda:0'));
@@ -94,11 +100,16 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
 
   it('record and function forms: exact tags only, callable sees every storage once', async () => {
     rt.ledger.reset();
-    const partial = await failure(load(fixturePath('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: { 'cuda:0': 'cpu' } }));
+    const partial = await failure(
+      load(fixturePath('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: { 'cuda:0': 'cpu' } }),
+    );
     expect(partial.code).toBe('DEVICE_UNAVAILABLE'); // cuda:1 is not remapped
     expect(rt.ledger.snapshot().bytesPlaced).toBe(0);
 
-    const full = await load(fixturePath('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: { 'cuda:0': 'cpu', 'cuda:1': 'cpu' } });
+    const full = await load(fixturePath('zip/cuda-mixed.pt'), {
+      runtime: rt,
+      mapLocation: { 'cuda:0': 'cpu', 'cuda:1': 'cpu' },
+    });
     expect(new Set(full.report.tensors.map((t) => t.device))).toEqual(new Set(['cpu']));
 
     const seen: [string, string, number][] = [];
@@ -108,7 +119,12 @@ describe('placement of CUDA-saved files (torch.load map_location rules)', () => 
     };
     await load(fixturePath('zip/cuda-mixed.pt'), { runtime: rt, mapLocation: fn });
     const itemSize = { float32: 4, int64: 8 } as Record<string, number>;
-    const storages = new Map(manifestFixture('zip/cuda-mixed.pt').tensors.map((t) => [t.storage!.key, [t.location, t.storage!.numel * itemSize[t.dtype]!] as const]));
+    const storages = new Map(
+      manifestFixture('zip/cuda-mixed.pt').tensors.map((t) => [
+        t.storage!.key,
+        [t.location, t.storage!.numel * itemSize[t.dtype]!] as const,
+      ]),
+    );
     expect(seen).toEqual([...storages].map(([key, [loc, bytes]]) => [key, loc, bytes]));
   });
 });
@@ -125,7 +141,9 @@ describe('dtype modes and the report', () => {
     expect(byName.has('float32')).toBe(false);
     expect(tensorInfo(value.get('float16')!)?.torchDType).toBe('float16');
     expect(report.tensors.map((t) => t.torchDType)).toEqual(dtypes.map((t) => t.dtype));
-    expect(await sha256Hex(bytesOfValues(value.get('float32')!))).toBe(dtypes.find((t) => t.dtype === 'float32')!.sha256);
+    expect(await sha256Hex(bytesOfValues(value.get('float32')!))).toBe(
+      dtypes.find((t) => t.dtype === 'float32')!.sha256,
+    );
   });
 
   it('strict: fails on the float64 tensor and leaves nothing placed', async () => {
@@ -137,14 +155,19 @@ describe('dtype modes and the report', () => {
   });
 
   it('raw: the original elements, whose sha256 is torch’s', async () => {
-    const { value } = await load<Map<string, RawTensor>>(fixturePath('zip/dtypes.pt'), { mapLocation: 'cpu', dtype: 'raw' });
+    const { value } = await load<Map<string, RawTensor>>(fixturePath('zip/dtypes.pt'), {
+      mapLocation: 'cpu',
+      dtype: 'raw',
+    });
     expect(value.get('float64')!.data).toBeInstanceOf(Float64Array);
     expect(value.get('int64')!.data).toBeInstanceOf(BigInt64Array);
     expect(value.get('float16')!.data).toBeInstanceOf(Uint16Array);
     for (const t of dtypes) {
       const raw = value.get(t.path[0] as string)!;
       expect(raw.dtype).toBe(t.dtype);
-      expect(await sha256Hex(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength)), t.dtype).toBe(t.sha256);
+      expect(await sha256Hex(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength)), t.dtype).toBe(
+        t.sha256,
+      );
     }
   });
 });
@@ -154,19 +177,29 @@ describe('structure and storage sharing', () => {
     const bytes = readFileSync(fixturePath('zip/views.pt'));
     const reads: number[] = [];
     const inner = fromBytes(bytes);
-    const counting: ByteSource = { size: inner.size, name: 'views.pt', read: (o, n) => (reads.push(n), inner.read(o, n)) };
+    const counting: ByteSource = {
+      size: inner.size,
+      name: 'views.pt',
+      read: (o, n) => (reads.push(n), inner.read(o, n)),
+    };
     const progress: number[] = [];
-    const { value, report } = await load<Map<string, tf.Tensor>>(counting, { mapLocation: 'cpu', onProgress: (p) => progress.push(p.tensorsDone) });
+    const { value, report } = await load<Map<string, tf.Tensor>>(counting, {
+      mapLocation: 'cpu',
+      onProgress: (p) => progress.push(p.tensorsDone),
+    });
     const tensors = manifestFixture('zip/views.pt').tensors;
     const storages = new Map(tensors.map((t) => [t.storage!.key, t.storage!.numel * 4]));
     expect(report.bytesRead).toBe([...storages.values()].reduce((a, b) => a + b, 0));
     expect(value.get('same_object')).toBe(value.get('base'));
-    for (const t of tensors) expect(await sha256Hex(bytesOfValues(value.get(t.path[0] as string)!)), String(t.path)).toBe(t.sha256);
+    for (const t of tensors)
+      expect(await sha256Hex(bytesOfValues(value.get(t.path[0] as string)!)), String(t.path)).toBe(t.sha256);
     expect(progress).toEqual(tensors.map((_, i) => i + 1));
   });
 
   it('returns the torch.load structure: OrderedDict with _metadata, int keys, bigints', async () => {
-    const { value } = await load<Map<string, unknown>>(fixturePath('zip/training-checkpoint.pt'), { mapLocation: 'cpu' });
+    const { value } = await load<Map<string, unknown>>(fixturePath('zip/training-checkpoint.pt'), {
+      mapLocation: 'cpu',
+    });
     expect(value.get('epoch')).toBe(3);
     const model = value.get('model') as OrderedDict<string, tf.Tensor>;
     expect(model).toBeInstanceOf(OrderedDict);
@@ -186,10 +219,16 @@ describe('structure and storage sharing', () => {
   });
 
   it('quantized tensors are dequantized and reported', async () => {
-    const { value, report } = await load<Map<string, tf.Tensor>>(fixturePath('zip/quantized.pt'), { mapLocation: 'cpu' });
-    const q = (await load<Map<string, RawTensor>>(fixturePath('zip/quantized.pt'), { mapLocation: 'cpu', dtype: 'raw' })).value.get('per_tensor')!;
+    const { value, report } = await load<Map<string, tf.Tensor>>(fixturePath('zip/quantized.pt'), {
+      mapLocation: 'cpu',
+    });
+    const q = (
+      await load<Map<string, RawTensor>>(fixturePath('zip/quantized.pt'), { mapLocation: 'cpu', dtype: 'raw' })
+    ).value.get('per_tensor')!;
     // manifest: per_tensor is quint8 with scale 0.1, zero_point 10
-    expect(Array.from(value.get('per_tensor')!.dataSync())).toEqual(Array.from(q.data as Uint8Array, (v) => Math.fround((v - 10) * 0.1)));
+    expect(Array.from(value.get('per_tensor')!.dataSync())).toEqual(
+      Array.from(q.data as Uint8Array, (v) => Math.fround((v - 10) * 0.1)),
+    );
     expect(report.conversions.map((c) => [c.name, c.from, c.to])).toEqual([
       ['per_tensor', 'quint8', 'float32'],
       ['per_channel', 'qint8', 'float32'],
@@ -204,7 +243,8 @@ describe('widening in place: a storage one tensor uses is converted in its own r
   let reference = new Map<string, tf.Tensor>();
   const bits = (t: tf.Tensor) => Buffer.from(bytesOfValues(t));
   /** Byte-equal (a Buffer comparison: toEqual on 400 kB arrays is slow). */
-  const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  const same = (a: Uint8Array, b: Uint8Array) =>
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   /** `file` as a source whose `readInto` targets are recorded. */
   const recorded = (targets: Uint8Array[]): ByteSource => {
     const inner = fromBytes(readFileSync(file));
@@ -245,33 +285,39 @@ torch.save({k: v.int() if v.dtype in (torch.int8, torch.int16) else v.float() fo
     reference = (await load<Map<string, tf.Tensor>>(join(dir, 'ref.pt'), { mapLocation: 'cpu' })).value;
   });
 
-  it.skipIf(!needTorch)('load: torch\'s float32/int32 values, written over the narrow bytes read into the back of the buffer', async () => {
-    const targets: Uint8Array[] = [];
-    const { value, report } = await load<Map<string, tf.Tensor>>(recorded(targets), { mapLocation: 'cpu' });
-    for (const [name, want] of reference) expect(same(bits(value.get(name)!), bits(want)), name).toBe(true);
-    expect(report.bytesRead).toBe(2 * 300 * 257 + 2 * 70001 + 100003 + 2 * 50001 + 2 * 40000 + 2 * 4);
-    // read into the back of a result-sized buffer, then converted there: the whole buffer now holds the result
-    const widened = ['int16', 'bf16', 'half', 'int8']; // by result size, as the targets are sorted below
-    const buffers = targets.map((t) => new Uint8Array(t.buffer)).sort((x, y) => x.length - y.length);
-    expect(buffers.map((b) => b.length)).toEqual(widened.map((n) => bits(reference.get(n)!).length));
-    buffers.forEach((b, i) => expect(same(b, bits(reference.get(widened[i]!)!)), widened[i]).toBe(true));
-  });
+  it.skipIf(!needTorch)(
+    "load: torch's float32/int32 values, written over the narrow bytes read into the back of the buffer",
+    async () => {
+      const targets: Uint8Array[] = [];
+      const { value, report } = await load<Map<string, tf.Tensor>>(recorded(targets), { mapLocation: 'cpu' });
+      for (const [name, want] of reference) expect(same(bits(value.get(name)!), bits(want)), name).toBe(true);
+      expect(report.bytesRead).toBe(2 * 300 * 257 + 2 * 70001 + 100003 + 2 * 50001 + 2 * 40000 + 2 * 4);
+      // read into the back of a result-sized buffer, then converted there: the whole buffer now holds the result
+      const widened = ['int16', 'bf16', 'half', 'int8']; // by result size, as the targets are sorted below
+      const buffers = targets.map((t) => new Uint8Array(t.buffer)).sort((x, y) => x.length - y.length);
+      expect(buffers.map((b) => b.length)).toEqual(widened.map((n) => bits(reference.get(n)!).length));
+      buffers.forEach((b, i) => expect(same(b, bits(reference.get(widened[i]!)!)), widened[i]).toBe(true));
+    },
+  );
 
-  it.skipIf(!needTorch)('a storage two tensors use, raw mode, concurrent and repeated reads are never overwritten', async () => {
-    const ckpt = await open(recorded([]), { mapLocation: 'cpu' });
-    const storage = (ckpt.entry('half').ref as TensorRef).storage;
-    const original = new Uint8Array(await ckpt.storage(storage)); // a copy
-    const held = ckpt.storage(storage); // a caller holding these bytes while the tensor is made
-    const [a, b] = (await Promise.all([ckpt.tensor('half'), ckpt.tensor('half')])) as tf.Tensor[];
-    expect(same(bits(a!), bits(reference.get('half')!))).toBe(true);
-    expect(same(bits(b!), bits(reference.get('half')!))).toBe(true);
-    expect(same(await held, original)).toBe(true);
-    expect(same(bits((await ckpt.tensor('half')) as tf.Tensor), bits(reference.get('half')!))).toBe(true);
-    const raw = (await ckpt.tensor('half', { dtype: 'raw' })) as RawTensor;
-    expect(same(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), original)).toBe(true);
-    const [x, y] = (await Promise.all([ckpt.tensor('shared_b'), ckpt.tensor('shared_a')])) as tf.Tensor[];
-    expect(same(bits(x!), bits(reference.get('shared_b')!))).toBe(true);
-    expect(same(bits(y!), bits(reference.get('shared_a')!))).toBe(true);
-    await ckpt.close();
-  });
+  it.skipIf(!needTorch)(
+    'a storage two tensors use, raw mode, concurrent and repeated reads are never overwritten',
+    async () => {
+      const ckpt = await open(recorded([]), { mapLocation: 'cpu' });
+      const storage = (ckpt.entry('half').ref as TensorRef).storage;
+      const original = new Uint8Array(await ckpt.storage(storage)); // a copy
+      const held = ckpt.storage(storage); // a caller holding these bytes while the tensor is made
+      const [a, b] = (await Promise.all([ckpt.tensor('half'), ckpt.tensor('half')])) as tf.Tensor[];
+      expect(same(bits(a!), bits(reference.get('half')!))).toBe(true);
+      expect(same(bits(b!), bits(reference.get('half')!))).toBe(true);
+      expect(same(await held, original)).toBe(true);
+      expect(same(bits((await ckpt.tensor('half')) as tf.Tensor), bits(reference.get('half')!))).toBe(true);
+      const raw = (await ckpt.tensor('half', { dtype: 'raw' })) as RawTensor;
+      expect(same(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), original)).toBe(true);
+      const [x, y] = (await Promise.all([ckpt.tensor('shared_b'), ckpt.tensor('shared_a')])) as tf.Tensor[];
+      expect(same(bits(x!), bits(reference.get('shared_b')!))).toBe(true);
+      expect(same(bits(y!), bits(reference.get('shared_a')!))).toBe(true);
+      await ckpt.close();
+    },
+  );
 });

@@ -8,9 +8,22 @@
 import type { DeviceRuntime, LedgerSnapshot, TfDType, TorchDType } from '@x/device';
 import type { CheckpointFormat, PathKey } from './formats/container.js';
 import { checkBound } from './limits.js';
-import type { AnyTensorRef, DTypeConversion, Materialised, MaterialiseResult, SparseTensors } from './tensors/materialise.js';
+import type {
+  AnyTensorRef,
+  DTypeConversion,
+  Materialised,
+  MaterialiseResult,
+  SparseTensors,
+} from './tensors/materialise.js';
 import { RawTensor } from './tensors/materialise.js';
-import { open, scheduler, type Checkpoint, type CheckpointEntry, type CheckpointSource, type LoadOptions } from './open.js';
+import {
+  open,
+  scheduler,
+  type Checkpoint,
+  type CheckpointEntry,
+  type CheckpointSource,
+  type LoadOptions,
+} from './open.js';
 import { replaceEntry } from './formats/describe-tensors.js';
 
 /** Where one tensor went. */
@@ -113,7 +126,10 @@ export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<Loa
     const start = (rt: DeviceRuntime): void => {
       const ref = distinct[started.length]!;
       const p = s.materialise(ref, firstName.get(ref)!, rt, plan, mode);
-      p.then((r) => created.push(r), () => undefined);
+      p.then(
+        (r) => created.push(r),
+        () => undefined,
+      );
       started.push(p);
     };
     const tensorsTotal = ckpt.entries.length;
@@ -190,7 +206,8 @@ function placement(e: CheckpointEntry, r: MaterialiseResult): TensorPlacement {
 function disposeAll(value: Materialised, runtime: DeviceRuntime): void {
   if (value instanceof RawTensor) return;
   if ('layout' in value) {
-    for (const part of Object.values(value as SparseTensors)) if (typeof part === 'object' && !Array.isArray(part)) disposeAll(part as Materialised, runtime);
+    for (const part of Object.values(value as SparseTensors))
+      if (typeof part === 'object' && !Array.isArray(part)) disposeAll(part as Materialised, runtime);
     return;
   }
   runtime.dispose(value);

@@ -6,7 +6,20 @@ import { fixturePath, manifestFixture } from './testing/manifest.js';
 import { sha256Hex } from './inspect.js';
 import { open } from './node.js';
 
-const ITEM: Record<string, number> = { float64: 8, float32: 4, float16: 2, bfloat16: 2, complex64: 8, complex128: 16, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1 };
+const ITEM: Record<string, number> = {
+  float64: 8,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  complex64: 8,
+  complex128: 16,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+};
 const bytesOf = (t: Tensor) => {
   const d = t.dataSync() as Float32Array;
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
@@ -72,7 +85,8 @@ describe('open: a lazy handle', () => {
     const ckpt = await open(fixturePath('sharded/pytorch_model.bin.index.json'), { runtime: rt, mapLocation: 'cpu' });
     const expected = manifestFixture('sharded/pytorch_model.bin.index.json').tensors;
     expect(new Set(ckpt.names)).toEqual(new Set(expected.map((t) => t.path.join('.'))));
-    for (const t of expected) expect(await sha256Hex(bytesOf((await ckpt.tensor(t.path.join('.'))) as Tensor))).toBe(t.sha256);
+    for (const t of expected)
+      expect(await sha256Hex(bytesOf((await ckpt.tensor(t.path.join('.'))) as Tensor))).toBe(t.sha256);
     await ckpt.close();
   });
 });

@@ -53,7 +53,6 @@ export type { CheckpointEntry } from './formats/container.js';
  */
 export type CheckpointSource = ByteSource | Uint8Array | ArrayBuffer | Blob | URL | string;
 
-
 /** Options of `open`, `load` and `inspect`. */
 export interface LoadOptions extends ReadOptions {
   /**
@@ -103,7 +102,6 @@ export interface ResolvedSource {
   /** `'mmap'` when large reads are views over a mapping of the file; absent: copies. */
   readonly io?: 'mmap' | 'read' | undefined;
 }
-
 
 let sharedRuntime: Promise<DeviceRuntime> | undefined;
 
@@ -225,7 +223,14 @@ export class Checkpoint {
    * @param converter - Where large widening conversions run (default: here).
    * @param io - How the source delivers storage bytes (`'mmap'`: views over a mapping, widened straight from it).
    */
-  constructor(container: FormatContainer, options: LoadOptions, limits: Limits, close: (() => Promise<void>) | undefined, converter?: WideningConverter, io: 'mmap' | 'read' = 'read') {
+  constructor(
+    container: FormatContainer,
+    options: LoadOptions,
+    limits: Limits,
+    close: (() => Promise<void>) | undefined,
+    converter?: WideningConverter,
+    io: 'mmap' | 'read' = 'read',
+  ) {
     this.container = container;
     this.format = container.format;
     this.options = options;
@@ -258,9 +263,13 @@ export class Checkpoint {
   entry(name: string): CheckpointEntry {
     const e = this.#byName.get(name);
     if (e === undefined) {
-      throw new CheckpointError('STORAGE_MISSING', `no tensor named ${quote(name)} in this checkpoint (${this.names.length} tensors)`, {
-        details: { name: name.slice(0, 64) },
-      });
+      throw new CheckpointError(
+        'STORAGE_MISSING',
+        `no tensor named ${quote(name)} in this checkpoint (${this.names.length} tensors)`,
+        {
+          details: { name: name.slice(0, 64) },
+        },
+      );
     }
     return e;
   }
@@ -431,11 +440,25 @@ class Scheduler {
       if (!('kind' in ref) || ref.kind === 'quantized') {
         // a view can be far larger than its storage (stride 0): bound what materialising allocates
         const { dtype, shape } = describeRef(ref);
-        checkBound(numel(shape) * dtypeInfo(dtype).itemSize, limits.maxTensorBytes, 'maxTensorBytes', 'tensor elements (bytes)');
+        checkBound(
+          numel(shape) * dtypeInfo(dtype).itemSize,
+          limits.maxTensorBytes,
+          'maxTensorBytes',
+          'tensor elements (bytes)',
+        );
       }
       if ('kind' in ref && ref.kind === 'inline' && !inline.has(ref)) {
         const byteLength = ref.data.byteLength;
-        inline.set(ref, where({ key: `inline:${ref.device}`, dtype: ref.dtype, numel: numel(ref.shape), byteLength, location: ref.device }));
+        inline.set(
+          ref,
+          where({
+            key: `inline:${ref.device}`,
+            dtype: ref.dtype,
+            numel: numel(ref.shape),
+            byteLength,
+            location: ref.device,
+          }),
+        );
       }
     }
     return { storages, inline };
@@ -458,7 +481,13 @@ class Scheduler {
    * Materialises `ref` with a placement from {@link Scheduler.plan}: reads its storages through
    * the shared cache, then releases them. Storages placed on `meta` are not read.
    */
-  async materialise(ref: AnyTensorRef, name: string, runtime: DeviceRuntime, plan: Placement, mode: DTypeMode): Promise<MaterialiseResult> {
+  async materialise(
+    ref: AnyTensorRef,
+    name: string,
+    runtime: DeviceRuntime,
+    plan: Placement,
+    mode: DTypeMode,
+  ): Promise<MaterialiseResult> {
     this.#assertOpen();
     const needed = readable(ref, plan);
     for (const s of needed) this.#cache.retain(s);
@@ -519,12 +548,17 @@ class Scheduler {
    * Widens the one tensor of a widening storage through the converter, when it takes the tensor's
    * elements: contiguous, in a buffer this checkpoint allocated, claimed from the cache.
    */
-  async #convertElsewhere(ref: AnyTensorRef, bytes: ReadonlyMap<StorageRef, Uint8Array>, taken: ReadonlyMap<StorageRef, TakenBytes>): Promise<TensorData | undefined> {
+  async #convertElsewhere(
+    ref: AnyTensorRef,
+    bytes: ReadonlyMap<StorageRef, Uint8Array>,
+    taken: ReadonlyMap<StorageRef, TakenBytes>,
+  ): Promise<TensorData | undefined> {
     if (this.#converter === undefined || 'kind' in ref || !this.#widens(ref.storage)) return undefined;
     const all = bytes.get(ref.storage);
     if (all === undefined) return undefined;
     const elements = gather(all, ref, dtypeInfo(ref.dtype).itemSize);
-    if (elements.buffer !== all.buffer || !this.#owned.has(all.buffer) || !this.#converter.accepts(elements, ref.dtype)) return undefined;
+    if (elements.buffer !== all.buffer || !this.#owned.has(all.buffer) || !this.#converter.accepts(elements, ref.dtype))
+      return undefined;
     if (!taken.get(ref.storage)!.claim()) return undefined;
     return this.#converter.widen(elements, ref.dtype);
   }
@@ -559,7 +593,8 @@ function wideningStorages(entries: readonly CheckpointEntry[]): Set<StorageRef> 
   for (const [s, refs] of users) {
     const info = dtypeInfo(s.dtype);
     const [only] = refs;
-    if (refs.size === 1 && !('kind' in only!) && info.tf !== undefined && info.itemSize < tfItemSize(info.tf)) widening.add(s);
+    if (refs.size === 1 && !('kind' in only!) && info.tf !== undefined && info.itemSize < tfItemSize(info.tf))
+      widening.add(s);
   }
   return widening;
 }
@@ -582,7 +617,10 @@ export async function resolveSource(input: CheckpointSource): Promise<ResolvedSo
     try {
       url = new URL(String(input), base);
     } catch {
-      throw new CheckpointError('SOURCE_IO', `${quote(String(input))} is not a URL (file paths need the Node entry of @x/checkpoint)`);
+      throw new CheckpointError(
+        'SOURCE_IO',
+        `${quote(String(input))} is not a URL (file paths need the Node entry of @x/checkpoint)`,
+      );
     }
     return { source: await fromUrl(url), resolve: (name) => fromUrl(new URL(name, url)) };
   }
@@ -599,7 +637,11 @@ export async function resolveSource(input: CheckpointSource): Promise<ResolvedSo
  * const ckpt = await openResolved({ source: fromBytes(bytes) }, { mapLocation: 'cpu' });
  * ```
  */
-export async function openResolved(resolved: ResolvedSource, options: LoadOptions = {}, converter?: WideningConverter): Promise<Checkpoint> {
+export async function openResolved(
+  resolved: ResolvedSource,
+  options: LoadOptions = {},
+  converter?: WideningConverter,
+): Promise<Checkpoint> {
   let container: FormatContainer;
   let ctx: ReadContext;
   try {

@@ -25,7 +25,9 @@ async function layoutOf(file: string): Promise<Pick<SaveOptions, 'layout' | 'ser
   const c = await openFixture(file, { unknownClasses: 'record' });
   try {
     const id = c.metadata?.get('serialization_id') as string | undefined;
-    return c.metadata?.has('format_version') === true ? { layout: '2.7', ...(id === undefined ? {} : { serializationId: id }) } : { layout: '1.13' };
+    return c.metadata?.has('format_version') === true
+      ? { layout: '2.7', ...(id === undefined ? {} : { serializationId: id }) }
+      : { layout: '1.13' };
   } finally {
     await c.close();
   }
@@ -34,7 +36,9 @@ async function layoutOf(file: string): Promise<Pick<SaveOptions, 'layout' | 'ser
 /** The archive prefix: the first local header's name up to its `/`. */
 function prefixOf(bytes: Uint8Array): string {
   const nameLength = new DataView(bytes.buffer, bytes.byteOffset).getUint16(26, true);
-  return Buffer.from(bytes.subarray(30, 30 + nameLength)).toString('utf8').split('/')[0]!;
+  return Buffer.from(bytes.subarray(30, 30 + nameLength))
+    .toString('utf8')
+    .split('/')[0]!;
 }
 
 async function roundTrip(file: string): Promise<{ ours: Uint8Array; torch: Uint8Array }> {
@@ -55,7 +59,16 @@ const marked = manifest.fixtures.filter((f) => f.roundtrip).map((f) => f.file);
 
 describe('round trip: load (raw) then save gives torch 1.13’s and torch 2.13’s exact bytes', () => {
   it('the manifest marks fixtures for round trip, among them every kind of value the pickler writes', () => {
-    for (const file of ['zip/training-checkpoint.pt', 'zip/quantized.pt', 'zip/sparse-coo.pt', 'zip/meta.pt', 'zip/torch-objects.pt', 'zip/whole-module.pt', 'zip/cuda0.pt', 'zip/cuda-mixed.pt']) {
+    for (const file of [
+      'zip/training-checkpoint.pt',
+      'zip/quantized.pt',
+      'zip/sparse-coo.pt',
+      'zip/meta.pt',
+      'zip/torch-objects.pt',
+      'zip/whole-module.pt',
+      'zip/cuda0.pt',
+      'zip/cuda-mixed.pt',
+    ]) {
       expect(marked).toContain(file);
     }
   });

@@ -5,19 +5,26 @@ import { expectCode } from './testing/helpers.js';
 const DATA = Uint8Array.from({ length: 100 }, (_, i) => i);
 
 /** A fetch that serves DATA with RFC 7233 single ranges, and counts requests. */
-function rangeServer(options: { ignoreRanges?: boolean; total?: '*'; etag?: string; changeAfter?: number; short?: boolean } = {}) {
+function rangeServer(
+  options: { ignoreRanges?: boolean; total?: '*'; etag?: string; changeAfter?: number; short?: boolean } = {},
+) {
   const calls: { method: string; headers: Record<string, string> }[] = [];
   const fetch = async (_url: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const headers = (init?.headers ?? {}) as Record<string, string>;
     calls.push({ method: init?.method ?? 'GET', headers });
-    if (init?.method === 'HEAD') return new Response(null, { status: 200, headers: { 'content-length': String(DATA.length) } });
+    if (init?.method === 'HEAD')
+      return new Response(null, { status: 200, headers: { 'content-length': String(DATA.length) } });
     if (options.ignoreRanges === true) return new Response(DATA, { status: 200 });
-    if (options.changeAfter !== undefined && calls.length > options.changeAfter && headers['If-Match'] !== undefined) return new Response(null, { status: 412 });
+    if (options.changeAfter !== undefined && calls.length > options.changeAfter && headers['If-Match'] !== undefined)
+      return new Response(null, { status: 412 });
     const m = /^bytes=(\d+)-(\d+)$/.exec(headers.Range ?? '')!;
     const [start, end] = [Number(m[1]), Math.min(Number(m[2]), DATA.length - 1)];
     const body = DATA.slice(start, options.short === true ? end : end + 1);
     const extra: Record<string, string> = options.etag === undefined ? {} : { etag: options.etag };
-    return new Response(body, { status: 206, headers: { 'content-range': `bytes ${start}-${end}/${options.total ?? DATA.length}`, ...extra } });
+    return new Response(body, {
+      status: 206,
+      headers: { 'content-range': `bytes ${start}-${end}/${options.total ?? DATA.length}`, ...extra },
+    });
   };
   return { fetch: fetch as typeof globalThis.fetch, calls };
 }
@@ -47,7 +54,11 @@ describe('fromUrl', () => {
     const src = await fromUrl('https://example.org/model.pt', { fetch: server.fetch, headers: { Authorization: 'x' } });
     expect(src.size).toBe(100);
     expect(await src.read(90, 10)).toEqual(DATA.subarray(90));
-    expect(server.calls.at(-1)!.headers).toMatchObject({ Range: 'bytes=90-99', 'If-Match': '"v1"', Authorization: 'x' });
+    expect(server.calls.at(-1)!.headers).toMatchObject({
+      Range: 'bytes=90-99',
+      'If-Match': '"v1"',
+      Authorization: 'x',
+    });
     expect(server.calls).toHaveLength(2);
   });
 
@@ -58,10 +69,15 @@ describe('fromUrl', () => {
   });
 
   it('fails clearly for servers that ignore ranges, short bodies and files replaced mid-load', async () => {
-    await expectCode(fromUrl('https://example.org/x', { fetch: rangeServer({ ignoreRanges: true }).fetch }), 'SOURCE_IO');
+    await expectCode(
+      fromUrl('https://example.org/x', { fetch: rangeServer({ ignoreRanges: true }).fetch }),
+      'SOURCE_IO',
+    );
     const short = await fromUrl('https://example.org/x', { fetch: rangeServer({ short: true }).fetch });
     await expectCode(short.read(0, 10), 'INPUT_TRUNCATED');
-    const changing = await fromUrl('https://example.org/x', { fetch: rangeServer({ etag: '"v1"', changeAfter: 1 }).fetch });
+    const changing = await fromUrl('https://example.org/x', {
+      fetch: rangeServer({ etag: '"v1"', changeAfter: 1 }).fetch,
+    });
     const e = await expectCode(changing.read(0, 10), 'SOURCE_IO');
     expect(e.message).toContain('changed');
     const failing = (async () => {

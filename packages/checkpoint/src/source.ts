@@ -60,11 +60,21 @@ export async function readInto(source: ByteSource, target: Uint8Array, offset: n
  * ```
  */
 export function checkRange(size: number, offset: number, length: number): void {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
-    throw new CheckpointError('INPUT_TRUNCATED', `bytes ${offset}..${offset + length} requested from a ${size}-byte source`, {
-      offset,
-      details: { size, length },
-    });
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > size
+  ) {
+    throw new CheckpointError(
+      'INPUT_TRUNCATED',
+      `bytes ${offset}..${offset + length} requested from a ${size}-byte source`,
+      {
+        offset,
+        details: { size, length },
+      },
+    );
   }
 }
 
@@ -108,7 +118,10 @@ export function fromBlob(blob: Blob, name?: string): ByteSource {
       try {
         buffer = await blob.slice(offset, offset + length).arrayBuffer();
       } catch (cause) {
-        throw new CheckpointError('SOURCE_IO', `reading the Blob failed: ${String(cause).slice(0, 200)}`, { offset, cause });
+        throw new CheckpointError('SOURCE_IO', `reading the Blob failed: ${String(cause).slice(0, 200)}`, {
+          offset,
+          cause,
+        });
       }
       return exactly(new Uint8Array(buffer), length, offset);
     },
@@ -150,9 +163,16 @@ export async function fromUrl(url: string | URL, options: UrlSourceOptions = {})
   const doFetch = options.fetch ?? globalThis.fetch;
   const request = async (init: RequestInit, offset: number): Promise<Response> => {
     try {
-      return await doFetch(href, { ...init, headers: { ...options.headers, ...(init.headers as Record<string, string>) }, signal: options.signal ?? null });
+      return await doFetch(href, {
+        ...init,
+        headers: { ...options.headers, ...(init.headers as Record<string, string>) },
+        signal: options.signal ?? null,
+      });
     } catch (cause) {
-      throw new CheckpointError('SOURCE_IO', `request to ${quote(href)} failed: ${String(cause).slice(0, 200)}`, { offset, cause });
+      throw new CheckpointError('SOURCE_IO', `request to ${quote(href)} failed: ${String(cause).slice(0, 200)}`, {
+        offset,
+        cause,
+      });
     }
   };
 
@@ -162,10 +182,15 @@ export async function fromUrl(url: string | URL, options: UrlSourceOptions = {})
   else if (probe.status === 416) size = parseContentRange(probe.headers.get('content-range'))?.total; // empty resource: `bytes */0`
   await probe.body?.cancel();
   if (probe.status === 200) {
-    throw new CheckpointError('SOURCE_IO', `${quote(href)} ignores HTTP Range requests (answered 200 to bytes=0-0); download it and use fromBytes`);
+    throw new CheckpointError(
+      'SOURCE_IO',
+      `${quote(href)} ignores HTTP Range requests (answered 200 to bytes=0-0); download it and use fromBytes`,
+    );
   }
   if (probe.status !== 206 && probe.status !== 416) {
-    throw new CheckpointError('SOURCE_IO', `${quote(href)} answered HTTP ${probe.status} to a Range request`, { details: { status: probe.status } });
+    throw new CheckpointError('SOURCE_IO', `${quote(href)} answered HTTP ${probe.status} to a Range request`, {
+      details: { status: probe.status },
+    });
   }
   if (size === undefined) {
     const head = await request({ method: 'HEAD' }, 0);
@@ -173,7 +198,10 @@ export async function fromUrl(url: string | URL, options: UrlSourceOptions = {})
     if (head.ok && length !== null && /^[0-9]{1,16}$/.test(length)) size = Number(length);
   }
   if (size === undefined || !Number.isSafeInteger(size)) {
-    throw new CheckpointError('SOURCE_IO', `${quote(href)} did not say its size (no Content-Range total, no Content-Length)`);
+    throw new CheckpointError(
+      'SOURCE_IO',
+      `${quote(href)} did not say its size (no Content-Range total, no Content-Length)`,
+    );
   }
   const etag = probe.headers.get('etag');
   const ifMatch: Record<string, string> = etag !== null && !etag.startsWith('W/') ? { 'If-Match': etag } : {};
@@ -190,10 +218,14 @@ export async function fromUrl(url: string | URL, options: UrlSourceOptions = {})
       if (res.status !== 206 || range === undefined || range.start !== offset) {
         await res.body?.cancel();
         const changed = res.status === 412 ? ' (the resource changed since it was opened)' : '';
-        throw new CheckpointError('SOURCE_IO', `${quote(href)} answered HTTP ${res.status} to bytes=${offset}-${offset + length - 1}${changed}`, {
-          offset,
-          details: { status: res.status },
-        });
+        throw new CheckpointError(
+          'SOURCE_IO',
+          `${quote(href)} answered HTTP ${res.status} to bytes=${offset}-${offset + length - 1}${changed}`,
+          {
+            offset,
+            details: { status: res.status },
+          },
+        );
       }
       return exactly(new Uint8Array(await res.arrayBuffer()), length, offset);
     },
@@ -205,10 +237,15 @@ function fileName(blob: Blob): string | undefined {
   return typeof n === 'string' ? n : undefined;
 }
 
-function parseContentRange(header: string | null): { start: number | undefined; total: number | undefined } | undefined {
+function parseContentRange(
+  header: string | null,
+): { start: number | undefined; total: number | undefined } | undefined {
   const m = header === null ? null : /^bytes (?:(\d{1,16})-\d{1,16}|\*)\/(\d{1,16}|\*)$/.exec(header.trim());
   if (m === null) return undefined;
-  return { start: m[1] === undefined ? undefined : Number(m[1]), total: m[2] === '*' || m[2] === undefined ? undefined : Number(m[2]) };
+  return {
+    start: m[1] === undefined ? undefined : Number(m[1]),
+    total: m[2] === '*' || m[2] === undefined ? undefined : Number(m[2]),
+  };
 }
 
 function exactly(bytes: Uint8Array, length: number, offset: number): Uint8Array {

@@ -13,7 +13,12 @@ import { openZip } from './zip/archive.js';
 import { unpickle } from './pickle/unpickler.js';
 import { createStorageTable } from './pickle/storage.js';
 import { numpyInfo } from './pickle/numpy.js';
-import { isTensorRef, type QuantizedTensorRef, type RebuiltTensorRef, type SparseTensorRef } from './pickle/tensor-refs.js';
+import {
+  isTensorRef,
+  type QuantizedTensorRef,
+  type RebuiltTensorRef,
+  type SparseTensorRef,
+} from './pickle/tensor-refs.js';
 import { DType, isFloat, OrderedDict, PyObject, TorchSize, Tuple } from './pickle/values.js';
 import { expectCode } from './testing/helpers.js';
 
@@ -118,14 +123,26 @@ describe.skipIf(!hasTorch)('files written by torch (real PyTorch)', () => {
     opened.push(source);
     const zip = await openZip(source, { verify: true });
     const table = createStorageTable();
-    const value = unpickle(await zip.read('data.pkl'), { persistentLoad: table.persistentLoad, entry: `${zip.prefix}/data.pkl`, unknownClasses });
+    const value = unpickle(await zip.read('data.pkl'), {
+      persistentLoad: table.persistentLoad,
+      entry: `${zip.prefix}/data.pkl`,
+      unknownClasses,
+    });
     return { zip, value, table };
   };
 
   const expectTensor = (ref: unknown, d: Described) => {
     expect(isTensorRef(ref)).toBe(true);
     const t = ref as RebuiltTensorRef;
-    expect({ dtype: t.dtype, shape: t.shape, stride: t.stride, offset: t.offset, requires_grad: t.requiresGrad, parameter: t.parameter, storage_bytes: t.storage.byteLength }).toEqual({
+    expect({
+      dtype: t.dtype,
+      shape: t.shape,
+      stride: t.stride,
+      offset: t.offset,
+      requires_grad: t.requiresGrad,
+      parameter: t.parameter,
+      storage_bytes: t.storage.byteLength,
+    }).toEqual({
       dtype: d.dtype,
       shape: d.shape,
       stride: d.stride,
@@ -144,7 +161,9 @@ describe.skipIf(!hasTorch)('files written by torch (real PyTorch)', () => {
     expect(state).toBeInstanceOf(OrderedDict);
     expect([...state.keys()]).toEqual(Object.keys(manifest.state));
     for (const [k, d] of Object.entries(manifest.state)) expectTensor(state.get(k), d);
-    expect(Object.fromEntries([...state.metadata!].map(([k, m]) => [k, Object.fromEntries(m)]))).toEqual(manifest.metadata);
+    expect(Object.fromEntries([...state.metadata!].map(([k, m]) => [k, Object.fromEntries(m)]))).toEqual(
+      manifest.metadata,
+    );
 
     const views = v.get('views') as RebuiltTensorRef[];
     views.forEach((t, i) => expectTensor(t, manifest.views[i]!));
@@ -152,12 +171,22 @@ describe.skipIf(!hasTorch)('files written by torch (real PyTorch)', () => {
     for (const [k, d] of Object.entries(manifest.tensors)) expectTensor(v.get(k), d);
 
     const q = v.get('q') as QuantizedTensorRef;
-    expect(q.quantizer).toEqual({ qscheme: 'per_tensor_affine', scale: manifest.q.scale, zeroPoint: manifest.q.zero_point });
+    expect(q.quantizer).toEqual({
+      qscheme: 'per_tensor_affine',
+      scale: manifest.q.scale,
+      zeroPoint: manifest.q.zero_point,
+    });
     expect(q.data.storage.byteLength).toBe(manifest.q.int_repr_bytes);
     const coo = v.get('coo') as SparseTensorRef & { layout: 'sparse_coo' };
     expect(coo.shape).toEqual(manifest.coo.shape);
     expect(coo.values.shape).toEqual([manifest.coo.nnz]);
-    expect(v.get('meta')).toEqual({ kind: 'meta', dtype: 'float32', shape: [2, 3], stride: [3, 1], requiresGrad: false });
+    expect(v.get('meta')).toEqual({
+      kind: 'meta',
+      dtype: 'float32',
+      shape: [2, 3],
+      stride: [3, 1],
+      requiresGrad: false,
+    });
 
     expect(v.get('lr')).toBe(1);
     expect(isFloat(v, 'lr')).toBe(true);

@@ -12,7 +12,9 @@ import { load, save } from './node.js';
 import { runPython, runPython2, runTorch2Tests, tempDir, torchAvailable } from './testing/torch.js';
 
 /** Whole-module pickles need their class, which `weights_only=True` refuses, as torch does for the original. */
-const files = MANIFEST.fixtures.filter((f) => f.format === 'zip' && !f.synthesized && f.error === undefined && !f.file.endsWith('whole-module.pt')).map((f) => f.file);
+const files = MANIFEST.fixtures
+  .filter((f) => f.format === 'zip' && !f.synthesized && f.error === undefined && !f.file.endsWith('whole-module.pt'))
+  .map((f) => f.file);
 
 const COMPARE = String.raw`
 import json, pickle, sys, torch
@@ -75,29 +77,44 @@ describe('what we write loads in torch 2.13 (weights_only=True) and torch 1.13, 
     expect(files).toContain('torch2/zip/sparse-compressed.pt');
   });
 
-  it.runIf(runTorch2Tests)('torch 2.13, weights_only=True', async () => {
-    const dir = tempDir();
-    const args: string[] = [];
-    for (const file of files) args.push(await resave(file, dir), join(FIXTURES, file));
-    // torch 2.13 refuses numpy scalars and arrays under weights_only, in the original as in ours
-    const numpy = ['zip/training-checkpoint.pt', 'torch2/zip/training-checkpoint.pt'];
-    expect(JSON.parse(runPython2(COMPARE, ['weights_only', ...args]))).toEqual({ loaded: files.length - numpy.length, refused: numpy });
-  }, 120_000);
+  it.runIf(runTorch2Tests)(
+    'torch 2.13, weights_only=True',
+    async () => {
+      const dir = tempDir();
+      const args: string[] = [];
+      for (const file of files) args.push(await resave(file, dir), join(FIXTURES, file));
+      // torch 2.13 refuses numpy scalars and arrays under weights_only, in the original as in ours
+      const numpy = ['zip/training-checkpoint.pt', 'torch2/zip/training-checkpoint.pt'];
+      expect(JSON.parse(runPython2(COMPARE, ['weights_only', ...args]))).toEqual({
+        loaded: files.length - numpy.length,
+        refused: numpy,
+      });
+    },
+    120_000,
+  );
 
-  it.runIf(torchAvailable || process.env.CI !== undefined)('torch 1.13 (its weights_only has no BINFLOAT), files of its own set', async () => {
-    const dir = tempDir();
-    const own = files.filter((f) => !f.startsWith('torch2/'));
-    const args: string[] = [];
-    for (const file of own) args.push(await resave(file, dir), join(FIXTURES, file));
-    expect(JSON.parse(runPython(COMPARE, ['plain', ...args]))).toEqual({ loaded: own.length, refused: [] });
-  }, 120_000);
+  it.runIf(torchAvailable || process.env.CI !== undefined)(
+    'torch 1.13 (its weights_only has no BINFLOAT), files of its own set',
+    async () => {
+      const dir = tempDir();
+      const own = files.filter((f) => !f.startsWith('torch2/'));
+      const args: string[] = [];
+      for (const file of own) args.push(await resave(file, dir), join(FIXTURES, file));
+      expect(JSON.parse(runPython(COMPARE, ['plain', ...args]))).toEqual({ loaded: own.length, refused: [] });
+    },
+    120_000,
+  );
 
-  it.runIf(runTorch2Tests && (torchAvailable || process.env.CI !== undefined))("torch 2.13's COO (with is_coalesced) saved in the 1.13 layout loads in torch 1.13", async () => {
-    const file = 'torch2/zip/sparse-coo.pt';
-    const dense = `import json, sys, torch
+  it.runIf(runTorch2Tests && (torchAvailable || process.env.CI !== undefined))(
+    "torch 2.13's COO (with is_coalesced) saved in the 1.13 layout loads in torch 1.13",
+    async () => {
+      const file = 'torch2/zip/sparse-coo.pt';
+      const dense = `import json, sys, torch
 s = torch.load(sys.argv[1], map_location="cpu")["sparse"]
 print(json.dumps([s.is_sparse, s.to_dense().tolist()]))`;
-    const ours = await resave(file, tempDir(), '1.13');
-    expect(JSON.parse(runPython(dense, [ours]))).toEqual(JSON.parse(runPython2(dense, [join(FIXTURES, file)])));
-  }, 60_000);
+      const ours = await resave(file, tempDir(), '1.13');
+      expect(JSON.parse(runPython(dense, [ours]))).toEqual(JSON.parse(runPython2(dense, [join(FIXTURES, file)])));
+    },
+    60_000,
+  );
 });

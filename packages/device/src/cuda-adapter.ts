@@ -79,7 +79,8 @@ export async function probeCuda(tf: typeof TF, load: CudaLoader = importTfjsNode
   } finally {
     if (previous != null && tf.getBackend() !== previous) await tf.setBackend(previous);
   }
-  if (!tf.engine().backendNames().includes(CUDA_BACKEND)) return absent(`${PEER} registered no '${CUDA_BACKEND}' backend`);
+  if (!tf.engine().backendNames().includes(CUDA_BACKEND))
+    return absent(`${PEER} registered no '${CUDA_BACKEND}' backend`);
   const backend = tf.findBackend(CUDA_BACKEND) as { isUsingGpuDevice?: unknown } | null;
   if (backend?.isUsingGpuDevice !== true) {
     return absent(`${PEER} loaded but libtensorflow runs on the CPU (isUsingGpuDevice is false)`);

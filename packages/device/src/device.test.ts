@@ -3,7 +3,8 @@ import { Device, device } from './device.js';
 import { errorOf } from './test-errors.js';
 
 /** torch 1.13's list in `Expected one of ...` (printed by /usr/bin/python3 -c "torch.device('CUDA')"). */
-const TORCH_113_LIST = 'cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, ort, xla, lazy, vulkan, mps, meta, hpu, privateuseone';
+const TORCH_113_LIST =
+  'cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, ort, xla, lazy, vulkan, mps, meta, hpu, privateuseone';
 /** Our list = torch 1.13's, then the types newer torch added (maia, mtia), then the TF.js types. */
 const OUR_LIST = `${TORCH_113_LIST}, maia, mtia, wasm, webgl, webgpu`;
 
@@ -27,7 +28,7 @@ describe('device(): grammar (devices.md §A1; texts as printed by torch 1.13 tor
     expect(e.message).toBe(message);
   });
 
-  it('keeps torch 1.13 wording for unknown types: our text is torch\'s with our extra types in the list', () => {
+  it("keeps torch 1.13 wording for unknown types: our text is torch's with our extra types in the list", () => {
     const torchText = `Expected one of ${TORCH_113_LIST} device type at start of device string: CUDA`;
     const ours = errorOf(() => device('CUDA')).message;
     expect(ours.replace(', maia, mtia, wasm, webgl, webgpu', '')).toBe(torchText);

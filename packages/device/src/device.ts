@@ -16,8 +16,27 @@ import { DeviceError, quote } from './errors.js';
  * ```
  */
 export const TORCH_DEVICE_TYPES: readonly string[] = Object.freeze([
-  'cpu', 'cuda', 'ipu', 'xpu', 'mkldnn', 'opengl', 'opencl', 'ideep', 'hip', 've', 'fpga', 'ort', 'xla',
-  'lazy', 'vulkan', 'mps', 'meta', 'hpu', 'privateuseone', 'maia', 'mtia',
+  'cpu',
+  'cuda',
+  'ipu',
+  'xpu',
+  'mkldnn',
+  'opengl',
+  'opencl',
+  'ideep',
+  'hip',
+  've',
+  'fpga',
+  'ort',
+  'xla',
+  'lazy',
+  'vulkan',
+  'mps',
+  'meta',
+  'hpu',
+  'privateuseone',
+  'maia',
+  'mtia',
 ]);
 
 /**
@@ -114,11 +133,11 @@ export class Device {
  */
 export function device(spec: DeviceLike | number, index?: number): Device {
   if (spec instanceof Device) {
-    if (index !== undefined) throw invalid('Device(): argument \'type\' (position 1) must be str, not torch.device');
+    if (index !== undefined) throw invalid("Device(): argument 'type' (position 1) must be str, not torch.device");
     return spec;
   }
   if (typeof spec === 'number') {
-    if (index !== undefined) throw invalid('Device(): argument \'type\' (position 1) must be str, not int');
+    if (index !== undefined) throw invalid("Device(): argument 'type' (position 1) must be str, not int");
     return new Device('cuda', checkIndex(spec));
   }
   if (typeof spec !== 'string') {
@@ -139,7 +158,9 @@ function parseDeviceString(spec: string): Device {
   const type = m[1] as string;
   const digits = m[2];
   if (!KNOWN_TYPES.has(type)) {
-    throw invalid(`Expected one of ${[...KNOWN_TYPES].join(', ')} device type at start of device string: ${quote(type, '')}`);
+    throw invalid(
+      `Expected one of ${[...KNOWN_TYPES].join(', ')} device type at start of device string: ${quote(type, '')}`,
+    );
   }
   if (digits === undefined) return new Device(type);
   const idx = Number(digits);

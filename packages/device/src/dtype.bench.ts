@@ -35,7 +35,9 @@ function timed(name: string, f: () => void): () => void {
 function report(name: string): void {
   const s = [...(seconds.get(name) ?? [])].sort((a, b) => a - b);
   const median = s[Math.floor(s.length / 2)] as number;
-  console.log(`${name.padEnd(22)} ${(BYTES / median / 1e9).toFixed(2)} GB/s of input (median of ${s.length} timed calls, ${(median * 1000).toFixed(1)} ms)`);
+  console.log(
+    `${name.padEnd(22)} ${(BYTES / median / 1e9).toFixed(2)} GB/s of input (median of ${s.length} timed calls, ${(median * 1000).toFixed(1)} ms)`,
+  );
 }
 
 describe('dtype conversion, 64 MiB input', () => {

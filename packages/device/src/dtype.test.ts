@@ -11,18 +11,31 @@ import {
   toTensorData,
   type TorchDType,
 } from './dtype.js';
-import { bfloat16ToFloat32, checkWidening, float32ToBfloat16, float32ToHalf, float8Table, halfToFloat32, type Float8Format } from './float-bits.js';
+import {
+  bfloat16ToFloat32,
+  checkWidening,
+  float32ToBfloat16,
+  float32ToHalf,
+  float8Table,
+  halfToFloat32,
+  type Float8Format,
+} from './float-bits.js';
 
 /** Written by test/gen-dtype-fixtures.py with torch 1.13 (layout in that script's docstring). */
 const FIXTURE = gunzipSync(readFileSync(new URL('../test/half-bits.bin.gz', import.meta.url)));
-const u32At = (offset: number, n: number) => new Uint32Array(FIXTURE.buffer.slice(FIXTURE.byteOffset + offset, FIXTURE.byteOffset + offset + 4 * n));
+const u32At = (offset: number, n: number) =>
+  new Uint32Array(FIXTURE.buffer.slice(FIXTURE.byteOffset + offset, FIXTURE.byteOffset + offset + 4 * n));
 const TORCH_HALF_TO_F32 = u32At(0, 65536);
 const TORCH_BF16_TO_F32 = u32At(4 * 65536, 65536);
 const N = new DataView(FIXTURE.buffer, FIXTURE.byteOffset + 8 * 65536, 4).getUint32(0, true);
 const ENC_INPUT = u32At(8 * 65536 + 4, N);
 const encBase = 8 * 65536 + 4 + 4 * N;
-const TORCH_F32_TO_HALF = new Uint16Array(FIXTURE.buffer.slice(FIXTURE.byteOffset + encBase, FIXTURE.byteOffset + encBase + 2 * N));
-const TORCH_F32_TO_BF16 = new Uint16Array(FIXTURE.buffer.slice(FIXTURE.byteOffset + encBase + 2 * N, FIXTURE.byteOffset + encBase + 4 * N));
+const TORCH_F32_TO_HALF = new Uint16Array(
+  FIXTURE.buffer.slice(FIXTURE.byteOffset + encBase, FIXTURE.byteOffset + encBase + 2 * N),
+);
+const TORCH_F32_TO_BF16 = new Uint16Array(
+  FIXTURE.buffer.slice(FIXTURE.byteOffset + encBase + 2 * N, FIXTURE.byteOffset + encBase + 4 * N),
+);
 
 const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const allCodes = () => bytes(Uint16Array.from({ length: 65536 }, (_, i) => i));
@@ -30,11 +43,22 @@ const allCodes = () => bytes(Uint16Array.from({ length: 65536 }, (_, i) => i));
 describe('dtype table (pytorch-format.md §6.1)', () => {
   it.each([
     // [dtype, element size from §6.1, storage class from §6.1 group 1]
-    ['float64', 8, 'DoubleStorage'], ['float32', 4, 'FloatStorage'], ['float16', 2, 'HalfStorage'],
-    ['bfloat16', 2, 'BFloat16Storage'], ['int64', 8, 'LongStorage'], ['int32', 4, 'IntStorage'],
-    ['int16', 2, 'ShortStorage'], ['int8', 1, 'CharStorage'], ['uint8', 1, 'ByteStorage'], ['bool', 1, 'BoolStorage'],
-    ['complex128', 16, 'ComplexDoubleStorage'], ['complex64', 8, 'ComplexFloatStorage'], ['qint8', 1, 'QInt8Storage'],
-    ['qint32', 4, 'QInt32Storage'], ['quint8', 1, 'QUInt8Storage'], ['quint4x2', 1, 'QUInt4x2Storage'],
+    ['float64', 8, 'DoubleStorage'],
+    ['float32', 4, 'FloatStorage'],
+    ['float16', 2, 'HalfStorage'],
+    ['bfloat16', 2, 'BFloat16Storage'],
+    ['int64', 8, 'LongStorage'],
+    ['int32', 4, 'IntStorage'],
+    ['int16', 2, 'ShortStorage'],
+    ['int8', 1, 'CharStorage'],
+    ['uint8', 1, 'ByteStorage'],
+    ['bool', 1, 'BoolStorage'],
+    ['complex128', 16, 'ComplexDoubleStorage'],
+    ['complex64', 8, 'ComplexFloatStorage'],
+    ['qint8', 1, 'QInt8Storage'],
+    ['qint32', 4, 'QInt32Storage'],
+    ['quint8', 1, 'QUInt8Storage'],
+    ['quint4x2', 1, 'QUInt4x2Storage'],
     ['quint2x4', 1, 'QUInt2x4Storage'],
   ] as [TorchDType, number, string][])('group 1: %s has size %i and storage %s', (d, size, storage) => {
     expect(dtypeInfo(d).itemSize).toBe(size);
@@ -44,9 +68,20 @@ describe('dtype table (pytorch-format.md §6.1)', () => {
   });
 
   it.each([
-    ['float8_e5m2', 1], ['float8_e4m3fn', 1], ['float8_e5m2fnuz', 1], ['float8_e4m3fnuz', 1], ['float8_e8m0fnu', 1],
-    ['bits8', 1], ['bits1x8', 1], ['bits2x4', 1], ['bits4x2', 1], ['bits16', 2], ['complex32', 4], ['uint16', 2],
-    ['uint32', 4], ['uint64', 8],
+    ['float8_e5m2', 1],
+    ['float8_e4m3fn', 1],
+    ['float8_e5m2fnuz', 1],
+    ['float8_e4m3fnuz', 1],
+    ['float8_e8m0fnu', 1],
+    ['bits8', 1],
+    ['bits1x8', 1],
+    ['bits2x4', 1],
+    ['bits4x2', 1],
+    ['bits16', 2],
+    ['complex32', 4],
+    ['uint16', 2],
+    ['uint32', 4],
+    ['uint64', 8],
   ] as [TorchDType, number][])('group 2: %s has size %i and no legacy storage class', (d, size) => {
     expect(dtypeInfo(d).itemSize).toBe(size);
     expect(dtypeInfo(d).storageName).toBeUndefined();
@@ -62,8 +97,24 @@ describe('dtype table (pytorch-format.md §6.1)', () => {
   it('exactness follows DESIGN.md: f32/i32/bool/c64 exact, halves and small ints widen, int64/f64/c128/u32/u64 not', () => {
     const exact = TORCH_DTYPES.filter((d) => dtypeInfo(d).exact);
     expect(exact.sort()).toEqual(
-      ['bfloat16', 'bool', 'complex32', 'complex64', 'float16', 'float32', 'int16', 'int32', 'int8', 'uint16', 'uint8',
-        'float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu'].sort(),
+      [
+        'bfloat16',
+        'bool',
+        'complex32',
+        'complex64',
+        'float16',
+        'float32',
+        'int16',
+        'int32',
+        'int8',
+        'uint16',
+        'uint8',
+        'float8_e4m3fn',
+        'float8_e5m2',
+        'float8_e4m3fnuz',
+        'float8_e5m2fnuz',
+        'float8_e8m0fnu',
+      ].sort(),
     );
     expect(dtypeInfo('int64').tf).toBe('int32');
     expect(dtypeInfo('complex128').tf).toBe('complex64');
@@ -71,9 +122,18 @@ describe('dtype table (pytorch-format.md §6.1)', () => {
   });
 
   it.each([
-    ['float', 'float32'], ['double', 'float64'], ['half', 'float16'], ['long', 'int64'], ['int', 'int32'],
-    ['short', 'int16'], ['cfloat', 'complex64'], ['cdouble', 'complex128'], ['chalf', 'complex32'],
-    ['torch.bfloat16', 'bfloat16'], ['float8_e4m3fn', 'float8_e4m3fn'], ['uint8', 'uint8'],
+    ['float', 'float32'],
+    ['double', 'float64'],
+    ['half', 'float16'],
+    ['long', 'int64'],
+    ['int', 'int32'],
+    ['short', 'int16'],
+    ['cfloat', 'complex64'],
+    ['cdouble', 'complex128'],
+    ['chalf', 'complex32'],
+    ['torch.bfloat16', 'bfloat16'],
+    ['float8_e4m3fn', 'float8_e4m3fn'],
+    ['uint8', 'uint8'],
   ])('torch name %s -> %s', (name, d) => {
     expect(dtypeFromTorchName(name)).toBe(d);
   });
@@ -104,7 +164,8 @@ describe('half types against torch 1.13 (test/half-bits.bin.gz)', () => {
       const s = h >> 15 ? -1 : 1;
       const e = (h >> 10) & 31;
       const m = h & 1023;
-      const expected = e === 31 ? (m ? NaN : s * Infinity) : e === 0 ? s * m * 2 ** -24 : s * 2 ** (e - 15) * (1 + m / 1024);
+      const expected =
+        e === 31 ? (m ? NaN : s * Infinity) : e === 0 ? s * m * 2 ** -24 : s * 2 ** (e - 15) * (1 + m / 1024);
       expect(Object.is(values[h], expected) || (Number.isNaN(expected) && Number.isNaN(values[h]))).toBe(true);
     }
   });
@@ -137,7 +198,7 @@ function atBackOf(src: Uint8Array, growth: number, lead = 0): Uint8Array {
 }
 
 describe('widening in place (overwrite: true)', () => {
-  it('float16 -> float32 in the input\'s own buffer matches torch for all 65,536 bit patterns', () => {
+  it("float16 -> float32 in the input's own buffer matches torch for all 65,536 bit patterns", () => {
     const back = atBackOf(allCodes(), 2);
     const r = toTensorData(back, 'float16', 'strict', { overwrite: true });
     expect(r.values.buffer).toBe(back.buffer);
@@ -154,7 +215,10 @@ describe('widening in place (overwrite: true)', () => {
 
   it('an odd element count puts the input at a 2-mod-4 offset: the first element is converted alone', () => {
     const codes = allCodes().subarray(2); // codes 1..65535
-    for (const [dtype, torch] of [['float16', TORCH_HALF_TO_F32], ['bfloat16', TORCH_BF16_TO_F32]] as const) {
+    for (const [dtype, torch] of [
+      ['float16', TORCH_HALF_TO_F32],
+      ['bfloat16', TORCH_BF16_TO_F32],
+    ] as const) {
       const back = atBackOf(codes, 2, 8);
       expect(back.byteOffset % 4).toBe(2);
       const r = toTensorData(back, dtype, 'strict', { overwrite: true });
@@ -168,12 +232,20 @@ describe('widening in place (overwrite: true)', () => {
 
   it('float8, complex32 and the small integer types widen in place to the same values as a fresh conversion', () => {
     const codes = Uint8Array.from({ length: 256 }, (_, i) => i);
-    for (const format of ['float8_e4m3fn', 'float8_e5m2', 'float8_e4m3fnuz', 'float8_e5m2fnuz', 'float8_e8m0fnu'] as const) {
+    for (const format of [
+      'float8_e4m3fn',
+      'float8_e5m2',
+      'float8_e4m3fnuz',
+      'float8_e5m2fnuz',
+      'float8_e8m0fnu',
+    ] as const) {
       const r = toTensorData(atBackOf(codes, 4), format, 'convert', { overwrite: true });
       expect(r.values.byteLength).toBe(1024);
       expect(r.values).toEqual(float8Table(format));
     }
-    const c = toTensorData(atBackOf(bytes(new Uint16Array([0x3c00, 0xc000])), 2), 'complex32', 'strict', { overwrite: true });
+    const c = toTensorData(atBackOf(bytes(new Uint16Array([0x3c00, 0xc000])), 2), 'complex32', 'strict', {
+      overwrite: true,
+    });
     expect(c).toMatchObject({ dtype: 'complex64', values: new Float32Array([1, -2]) });
     const ints: [TorchDType, ArrayLike<number> & ArrayBufferView, number][] = [
       ['int8', Int8Array.from({ length: 256 }, (_, i) => i - 128), 4],
@@ -209,7 +281,9 @@ describe('widening in place (overwrite: true)', () => {
     expect(() => checkWidening(new Uint16Array(buffer, 0, 4), new Float32Array(buffer))).toThrow(RangeError);
     expect(() => halfToFloat32(new Uint16Array(buffer, 4, 4), new Float32Array(buffer))).toThrow(RangeError);
     expect(() => bfloat16ToFloat32(new Uint16Array(2), new Float32Array(3))).toThrow(RangeError);
-    expect(halfToFloat32(new Uint16Array(buffer, 0, 2), new Float32Array(buffer, 8, 2))).toEqual(new Float32Array([0, 0])); // disjoint
+    expect(halfToFloat32(new Uint16Array(buffer, 0, 2), new Float32Array(buffer, 8, 2))).toEqual(
+      new Float32Array([0, 0]),
+    ); // disjoint
   });
 });
 
@@ -270,8 +344,12 @@ describe('toTensorData', () => {
   });
 
   it('int8/int16/uint8/uint16 widen exactly to int32', () => {
-    expect(Array.from(toTensorData(bytes(new Int8Array([-128, 127, -1])), 'int8', 'strict').values)).toEqual([-128, 127, -1]);
-    expect(Array.from(toTensorData(bytes(new Int16Array([-32768, 32767])), 'int16', 'strict').values)).toEqual([-32768, 32767]);
+    expect(Array.from(toTensorData(bytes(new Int8Array([-128, 127, -1])), 'int8', 'strict').values)).toEqual([
+      -128, 127, -1,
+    ]);
+    expect(Array.from(toTensorData(bytes(new Int16Array([-32768, 32767])), 'int16', 'strict').values)).toEqual([
+      -32768, 32767,
+    ]);
     expect(Array.from(toTensorData(new Uint8Array([0, 255]), 'uint8', 'strict').values)).toEqual([0, 255]);
     expect(Array.from(toTensorData(bytes(new Uint16Array([65535])), 'uint16', 'strict').values)).toEqual([65535]);
     expect(toTensorData(new Uint8Array([1]), 'uint8', 'strict').dtype).toBe('int32');
@@ -280,19 +358,25 @@ describe('toTensorData', () => {
   it('int64 in int32 range converts exactly; outside it is lossy (convert) or throws DTYPE_LOSSY (strict)', () => {
     const inRange = bytes(new BigInt64Array([-2147483648n, 2147483647n, 0n, -1n]));
     expect(toTensorData(inRange, 'int64', 'strict')).toEqual({
-      dtype: 'int32', values: new Int32Array([-2147483648, 2147483647, 0, -1]), lossy: undefined,
+      dtype: 'int32',
+      values: new Int32Array([-2147483648, 2147483647, 0, -1]),
+      lossy: undefined,
     });
     const out = bytes(new BigInt64Array([1n, 2147483648n, -2147483649n]));
     const r = toTensorData(out, 'int64', 'convert');
     // low 32 bits: 2^31 -> -2^31; -2^31-1 -> 2^31-1 (torch .int() keeps the low word too)
     expect(Array.from(r.values)).toEqual([1, -2147483648, 2147483647]);
-    expect(r.lossy).toBe('int64 -> int32: 2 of 3 values outside [-2147483648, 2147483647] kept their low 32 bits (first at element 1: 2147483648)');
+    expect(r.lossy).toBe(
+      'int64 -> int32: 2 of 3 values outside [-2147483648, 2147483647] kept their low 32 bits (first at element 1: 2147483648)',
+    );
     expect(() => toTensorData(out, 'int64', 'strict')).toThrow(expect.objectContaining({ code: 'DTYPE_LOSSY' }));
   });
 
   it('uint64 and uint32 above 2^31-1 are lossy', () => {
     expect(toTensorData(bytes(new BigUint64Array([5n])), 'uint64', 'strict').values).toEqual(new Int32Array([5]));
-    expect(toTensorData(bytes(new BigUint64Array([2n ** 63n])), 'uint64', 'convert').lossy).toContain('9223372036854775808');
+    expect(toTensorData(bytes(new BigUint64Array([2n ** 63n])), 'uint64', 'convert').lossy).toContain(
+      '9223372036854775808',
+    );
     expect(toTensorData(bytes(new Uint32Array([7])), 'uint32', 'strict').values).toEqual(new Int32Array([7]));
     expect(toTensorData(bytes(new Uint32Array([2 ** 31])), 'uint32', 'convert').lossy).toContain('2147483648');
   });
@@ -301,8 +385,12 @@ describe('toTensorData', () => {
     expect(toTensorData(bytes(new Float64Array([0.5, -2, NaN, Infinity])), 'float64', 'strict').lossy).toBeUndefined();
     const r = toTensorData(bytes(new Float64Array([0.1, 1])), 'float64', 'convert');
     expect(r.values).toEqual(new Float32Array([0.1, 1]));
-    expect(r.lossy).toMatch(/^float64 -> float32: 1 of 2 values rounded \(first at element 0: 0.1 -> 0.10000000149011612\)$/);
-    expect(() => toTensorData(bytes(new Float64Array([1e300, 0])), 'complex128', 'strict')).toThrow(expect.objectContaining({ code: 'DTYPE_LOSSY' }));
+    expect(r.lossy).toMatch(
+      /^float64 -> float32: 1 of 2 values rounded \(first at element 0: 0.1 -> 0.10000000149011612\)$/,
+    );
+    expect(() => toTensorData(bytes(new Float64Array([1e300, 0])), 'complex128', 'strict')).toThrow(
+      expect.objectContaining({ code: 'DTYPE_LOSSY' }),
+    );
   });
 
   it('bool bytes other than 0/1 become 1', () => {
@@ -310,19 +398,36 @@ describe('toTensorData', () => {
   });
 
   it('quantized and bits dtypes are DTYPE_UNSUPPORTED; a partial element is DTYPE_BYTES', () => {
-    expect(() => toTensorData(new Uint8Array(4), 'qint8', 'convert')).toThrow(expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }));
-    expect(() => toTensorData(new Uint8Array(2), 'bits16', 'convert')).toThrow(expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }));
+    expect(() => toTensorData(new Uint8Array(4), 'qint8', 'convert')).toThrow(
+      expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }),
+    );
+    expect(() => toTensorData(new Uint8Array(2), 'bits16', 'convert')).toThrow(
+      expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }),
+    );
     expect(() => toTensorData(new Uint8Array(6), 'float32', 'convert')).toThrow(
-      expect.objectContaining({ code: 'DTYPE_BYTES', message: 'expected a multiple of 4 bytes for float32, found 6 bytes' }),
+      expect.objectContaining({
+        code: 'DTYPE_BYTES',
+        message: 'expected a multiple of 4 bytes for float32, found 6 bytes',
+      }),
     );
   });
 });
 
 describe('rawView', () => {
   it.each([
-    ['float64', Float64Array], ['complex128', Float64Array], ['float16', Uint16Array], ['bfloat16', Uint16Array],
-    ['int64', BigInt64Array], ['uint64', BigUint64Array], ['uint32', Uint32Array], ['int16', Int16Array],
-    ['int8', Int8Array], ['qint8', Int8Array], ['qint32', Int32Array], ['quint4x2', Uint8Array], ['float8_e5m2', Uint8Array],
+    ['float64', Float64Array],
+    ['complex128', Float64Array],
+    ['float16', Uint16Array],
+    ['bfloat16', Uint16Array],
+    ['int64', BigInt64Array],
+    ['uint64', BigUint64Array],
+    ['uint32', Uint32Array],
+    ['int16', Int16Array],
+    ['int8', Int8Array],
+    ['qint8', Int8Array],
+    ['qint32', Int32Array],
+    ['quint4x2', Uint8Array],
+    ['float8_e5m2', Uint8Array],
   ] as const)('%s -> %s view', (d, Ctor) => {
     const buf = new ArrayBuffer(32);
     const v = rawView(new Uint8Array(buf, 16, 16), d);
@@ -376,11 +481,22 @@ describe('fromTensorData (writer side)', () => {
 
   it('refuses values that do not fit and mismatched kinds', () => {
     expect(() => fromTensorData(new Int32Array([128]), 'int8')).toThrow(
-      expect.objectContaining({ code: 'DTYPE_LOSSY', message: 'cannot write 128 as int8: expected values in [-128, 127] (element 0)' }),
+      expect.objectContaining({
+        code: 'DTYPE_LOSSY',
+        message: 'cannot write 128 as int8: expected values in [-128, 127] (element 0)',
+      }),
     );
-    expect(() => fromTensorData(new Int32Array([-1]), 'uint64')).toThrow(expect.objectContaining({ code: 'DTYPE_LOSSY' }));
-    expect(() => fromTensorData(new Float32Array([1]), 'int32')).toThrow(expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }));
-    expect(() => fromTensorData(new Int32Array([1]), 'float32')).toThrow(expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }));
-    expect(() => fromTensorData(new Float32Array([1]), 'float8_e4m3fn')).toThrow(expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }));
+    expect(() => fromTensorData(new Int32Array([-1]), 'uint64')).toThrow(
+      expect.objectContaining({ code: 'DTYPE_LOSSY' }),
+    );
+    expect(() => fromTensorData(new Float32Array([1]), 'int32')).toThrow(
+      expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }),
+    );
+    expect(() => fromTensorData(new Int32Array([1]), 'float32')).toThrow(
+      expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }),
+    );
+    expect(() => fromTensorData(new Float32Array([1]), 'float8_e4m3fn')).toThrow(
+      expect.objectContaining({ code: 'DTYPE_UNSUPPORTED' }),
+    );
   });
 });

@@ -24,17 +24,52 @@ import {
  * ```
  */
 export type TorchDType =
-  | 'float64' | 'float32' | 'float16' | 'bfloat16'
-  | 'complex128' | 'complex64' | 'complex32'
-  | 'int64' | 'int32' | 'int16' | 'int8'
-  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
+  | 'float64'
+  | 'float32'
+  | 'float16'
+  | 'bfloat16'
+  | 'complex128'
+  | 'complex64'
+  | 'complex32'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
   | 'bool'
-  | 'qint8' | 'quint8' | 'qint32' | 'quint4x2' | 'quint2x4'
-  | 'float8_e4m3fn' | 'float8_e5m2' | 'float8_e4m3fnuz' | 'float8_e5m2fnuz' | 'float8_e8m0fnu'
+  | 'qint8'
+  | 'quint8'
+  | 'qint32'
+  | 'quint4x2'
+  | 'quint2x4'
+  | 'float8_e4m3fn'
+  | 'float8_e5m2'
+  | 'float8_e4m3fnuz'
+  | 'float8_e5m2fnuz'
+  | 'float8_e8m0fnu'
   | 'float4_e2m1fn_x2'
-  | 'bits8' | 'bits16' | 'bits1x8' | 'bits2x4' | 'bits4x2'
-  | 'uint1' | 'uint2' | 'uint3' | 'uint4' | 'uint5' | 'uint6' | 'uint7'
-  | 'int1' | 'int2' | 'int3' | 'int4' | 'int5' | 'int6' | 'int7';
+  | 'bits8'
+  | 'bits16'
+  | 'bits1x8'
+  | 'bits2x4'
+  | 'bits4x2'
+  | 'uint1'
+  | 'uint2'
+  | 'uint3'
+  | 'uint4'
+  | 'uint5'
+  | 'uint6'
+  | 'uint7'
+  | 'int1'
+  | 'int2'
+  | 'int3'
+  | 'int4'
+  | 'int5'
+  | 'int6'
+  | 'int7';
 
 /**
  * dtypes a TF.js tensor can hold numbers in.
@@ -88,8 +123,16 @@ export type DTypeMode = 'convert' | 'strict' | 'raw';
  * ```
  */
 export type TypedArray =
-  | Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array
-  | Uint32Array | BigInt64Array | BigUint64Array;
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
 
 /**
  * TF.js tensor data: float32 and complex64 (interleaved) as Float32Array, int32 as Int32Array, bool as Uint8Array.
@@ -118,7 +161,13 @@ export interface TensorData {
   lossy: string | undefined;
 }
 
-type Row = [itemSize: number, storageName: string | undefined, tf: TfDType | undefined, exact: boolean, aliases: string[]];
+type Row = [
+  itemSize: number,
+  storageName: string | undefined,
+  tf: TfDType | undefined,
+  exact: boolean,
+  aliases: string[],
+];
 
 const TABLE: Readonly<Record<TorchDType, Row>> = {
   float64: [8, 'DoubleStorage', 'float32', false, ['double']],
@@ -279,16 +328,34 @@ function checkLength(bytes: Uint8Array, d: TorchDType): DTypeInfo {
 export function rawView(bytes: Uint8Array, dtype: TorchDType): TypedArray {
   checkLength(bytes, dtype);
   switch (dtype) {
-    case 'float64': case 'complex128': return viewAs(bytes, Float64Array);
-    case 'float32': case 'complex64': return viewAs(bytes, Float32Array);
-    case 'float16': case 'bfloat16': case 'complex32': case 'uint16': case 'bits16': return viewAs(bytes, Uint16Array);
-    case 'int64': return viewAs(bytes, BigInt64Array);
-    case 'uint64': return viewAs(bytes, BigUint64Array);
-    case 'int32': case 'qint32': return viewAs(bytes, Int32Array);
-    case 'uint32': return viewAs(bytes, Uint32Array);
-    case 'int16': return viewAs(bytes, Int16Array);
-    case 'int8': case 'qint8': return viewAs(bytes, Int8Array);
-    default: return bytes;
+    case 'float64':
+    case 'complex128':
+      return viewAs(bytes, Float64Array);
+    case 'float32':
+    case 'complex64':
+      return viewAs(bytes, Float32Array);
+    case 'float16':
+    case 'bfloat16':
+    case 'complex32':
+    case 'uint16':
+    case 'bits16':
+      return viewAs(bytes, Uint16Array);
+    case 'int64':
+      return viewAs(bytes, BigInt64Array);
+    case 'uint64':
+      return viewAs(bytes, BigUint64Array);
+    case 'int32':
+    case 'qint32':
+      return viewAs(bytes, Int32Array);
+    case 'uint32':
+      return viewAs(bytes, Uint32Array);
+    case 'int16':
+      return viewAs(bytes, Int16Array);
+    case 'int8':
+    case 'qint8':
+      return viewAs(bytes, Int8Array);
+    default:
+      return bytes;
   }
 }
 
@@ -331,7 +398,12 @@ export interface ToTensorDataOptions {
  * toTensorData(back, 'float16', 'convert', { overwrite: true }).values.buffer === buffer; // true: no allocation
  * ```
  */
-export function toTensorData(bytes: Uint8Array, dtype: TorchDType, mode: 'convert' | 'strict', options: ToTensorDataOptions = {}): TensorData {
+export function toTensorData(
+  bytes: Uint8Array,
+  dtype: TorchDType,
+  mode: 'convert' | 'strict',
+  options: ToTensorDataOptions = {},
+): TensorData {
   const info = checkLength(bytes, dtype);
   const result = convert(bytes, dtype, info, options.overwrite === true ? widenedTarget(bytes, info) : undefined);
   if (result.lossy !== undefined && mode === 'strict') {
@@ -352,31 +424,55 @@ function widenedTarget(bytes: Uint8Array, info: DTypeInfo): WidenedTarget | unde
   if (info.tf !== 'float32' && info.tf !== 'int32' && info.tf !== 'complex64') return undefined;
   const length = (bytes.byteLength / info.itemSize) * (info.tf === 'complex64' ? 2 : 1);
   const start = bytes.byteOffset + bytes.byteLength - 4 * length;
-  return info.itemSize < tfItemSize(info.tf) && start >= 0 && start % 4 === 0 ? { buffer: bytes.buffer, byteOffset: start, length } : undefined;
+  return info.itemSize < tfItemSize(info.tf) && start >= 0 && start % 4 === 0
+    ? { buffer: bytes.buffer, byteOffset: start, length }
+    : undefined;
 }
 
 function convert(bytes: Uint8Array, dtype: TorchDType, info: DTypeInfo, into: WidenedTarget | undefined): TensorData {
-  const floats = (): Float32Array | undefined => (into === undefined ? undefined : new Float32Array(into.buffer, into.byteOffset, into.length));
-  const ints = (): Int32Array | undefined => (into === undefined ? undefined : new Int32Array(into.buffer, into.byteOffset, into.length));
+  const floats = (): Float32Array | undefined =>
+    into === undefined ? undefined : new Float32Array(into.buffer, into.byteOffset, into.length);
+  const ints = (): Int32Array | undefined =>
+    into === undefined ? undefined : new Int32Array(into.buffer, into.byteOffset, into.length);
   switch (dtype) {
-    case 'float32': return exact('float32', viewAs(bytes, Float32Array));
-    case 'complex64': return exact('complex64', viewAs(bytes, Float32Array));
-    case 'int32': return exact('int32', viewAs(bytes, Int32Array));
-    case 'bool': return exact('bool', normaliseBool(bytes));
-    case 'float16': return exact('float32', halfToFloat32(viewAs(bytes, Uint16Array), floats()));
-    case 'complex32': return exact('complex64', halfToFloat32(viewAs(bytes, Uint16Array), floats()));
-    case 'bfloat16': return exact('float32', bfloat16ToFloat32(viewAs(bytes, Uint16Array), floats()));
-    case 'float8_e4m3fn': case 'float8_e5m2': case 'float8_e4m3fnuz': case 'float8_e5m2fnuz': case 'float8_e8m0fnu':
+    case 'float32':
+      return exact('float32', viewAs(bytes, Float32Array));
+    case 'complex64':
+      return exact('complex64', viewAs(bytes, Float32Array));
+    case 'int32':
+      return exact('int32', viewAs(bytes, Int32Array));
+    case 'bool':
+      return exact('bool', normaliseBool(bytes));
+    case 'float16':
+      return exact('float32', halfToFloat32(viewAs(bytes, Uint16Array), floats()));
+    case 'complex32':
+      return exact('complex64', halfToFloat32(viewAs(bytes, Uint16Array), floats()));
+    case 'bfloat16':
+      return exact('float32', bfloat16ToFloat32(viewAs(bytes, Uint16Array), floats()));
+    case 'float8_e4m3fn':
+    case 'float8_e5m2':
+    case 'float8_e4m3fnuz':
+    case 'float8_e5m2fnuz':
+    case 'float8_e8m0fnu':
       return exact('float32', float8ToFloat32(bytes, dtype satisfies Float8Format, floats()));
-    case 'int8': return exact('int32', widen(viewAs(bytes, Int8Array), ints()));
-    case 'int16': return exact('int32', widen(viewAs(bytes, Int16Array), ints()));
-    case 'uint8': return exact('int32', widen(bytes, ints()));
-    case 'uint16': return exact('int32', widen(viewAs(bytes, Uint16Array), ints()));
-    case 'int64': return wideIntToInt32(viewAs(bytes, Int32Array), false, dtype);
-    case 'uint64': return wideIntToInt32(viewAs(bytes, Int32Array), true, dtype);
-    case 'uint32': return uint32ToInt32(viewAs(bytes, Int32Array));
-    case 'float64': return float64ToFloat32(viewAs(bytes, Float64Array), 'float32', dtype);
-    case 'complex128': return float64ToFloat32(viewAs(bytes, Float64Array), 'complex64', dtype);
+    case 'int8':
+      return exact('int32', widen(viewAs(bytes, Int8Array), ints()));
+    case 'int16':
+      return exact('int32', widen(viewAs(bytes, Int16Array), ints()));
+    case 'uint8':
+      return exact('int32', widen(bytes, ints()));
+    case 'uint16':
+      return exact('int32', widen(viewAs(bytes, Uint16Array), ints()));
+    case 'int64':
+      return wideIntToInt32(viewAs(bytes, Int32Array), false, dtype);
+    case 'uint64':
+      return wideIntToInt32(viewAs(bytes, Int32Array), true, dtype);
+    case 'uint32':
+      return uint32ToInt32(viewAs(bytes, Int32Array));
+    case 'float64':
+      return float64ToFloat32(viewAs(bytes, Float64Array), 'float32', dtype);
+    case 'complex128':
+      return float64ToFloat32(viewAs(bytes, Float64Array), 'complex64', dtype);
     default:
       throw new DeviceError(
         'DTYPE_UNSUPPORTED',
@@ -502,18 +598,30 @@ export function fromTensorData(values: TensorValues, target: TorchDType): Uint8A
   if (values instanceof Float32Array) {
     if (!isFloat) throw unsupportedWrite('Float32Array', target);
     switch (target) {
-      case 'float32': case 'complex64': return bytesOf(values);
-      case 'float64': case 'complex128': return bytesOf(Float64Array.from(values));
-      case 'float16': case 'complex32': return bytesOf(float32ToHalf(values));
-      case 'bfloat16': return bytesOf(float32ToBfloat16(values));
-      default: throw unsupportedWrite('Float32Array', target);
+      case 'float32':
+      case 'complex64':
+        return bytesOf(values);
+      case 'float64':
+      case 'complex128':
+        return bytesOf(Float64Array.from(values));
+      case 'float16':
+      case 'complex32':
+        return bytesOf(float32ToHalf(values));
+      case 'bfloat16':
+        return bytesOf(float32ToBfloat16(values));
+      default:
+        throw unsupportedWrite('Float32Array', target);
     }
   }
   if (isFloat || info.tf === undefined) throw unsupportedWrite(values.constructor.name, target);
   switch (target) {
-    case 'bool': return boolBytes(values);
-    case 'int32': return values instanceof Int32Array ? bytesOf(values) : bytesOf(Int32Array.from(values));
-    case 'int64': case 'uint64': return int64Bytes(values, target);
+    case 'bool':
+      return boolBytes(values);
+    case 'int32':
+      return values instanceof Int32Array ? bytesOf(values) : bytesOf(Int32Array.from(values));
+    case 'int64':
+    case 'uint64':
+      return int64Bytes(values, target);
     default: {
       const [lo, hi] = INT_RANGES[target] as [number, number];
       checkRange(values, lo, hi, target);
@@ -562,5 +670,7 @@ function checkRange(values: Int32Array | Uint8Array, lo: number, hi: number, tar
 }
 
 function unsupportedWrite(kind: string, target: TorchDType): DeviceError {
-  return new DeviceError('DTYPE_UNSUPPORTED', `cannot write ${quote(kind, '')} tensor data as ${target}`, { dtype: target });
+  return new DeviceError('DTYPE_UNSUPPORTED', `cannot write ${quote(kind, '')} tensor data as ${target}`, {
+    dtype: target,
+  });
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CodedError, DeviceError, MAX_MESSAGE_LENGTH, MAX_QUOTED_LENGTH, isCodedError, isDeviceError, quote } from './errors.js';
+import {
+  CodedError,
+  DeviceError,
+  MAX_MESSAGE_LENGTH,
+  MAX_QUOTED_LENGTH,
+  isCodedError,
+  isDeviceError,
+  quote,
+} from './errors.js';
 
 describe('DeviceError', () => {
   it('carries a stable code and details, and the guard recognises it', () => {

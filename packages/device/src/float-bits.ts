@@ -62,7 +62,10 @@ function halfToFloatBitsTable(): Uint32Array {
  * checkWidening(new Uint16Array(buffer, 0, 4), new Float32Array(buffer)); // throws
  * ```
  */
-export function checkWidening(src: ArrayBufferView & { length: number }, out: ArrayBufferView & { length: number }): void {
+export function checkWidening(
+  src: ArrayBufferView & { length: number },
+  out: ArrayBufferView & { length: number },
+): void {
   if (out.length !== src.length) throw new RangeError(`widening ${src.length} elements into ${out.length}`);
   if (src.buffer !== out.buffer || src.length === 0) return;
   const inEnd = src.byteOffset + src.byteLength;
@@ -71,7 +74,9 @@ export function checkWidening(src: ArrayBufferView & { length: number }, out: Ar
   const inSize = src.byteLength / src.length;
   const outSize = out.byteLength / out.length;
   if (src.byteOffset - out.byteOffset < (outSize - inSize) * (src.length - 1)) {
-    throw new RangeError(`widening in place needs the input at the end of the output (input at byte ${src.byteOffset}, output at ${out.byteOffset})`);
+    throw new RangeError(
+      `widening in place needs the input at the end of the output (input at byte ${src.byteOffset}, output at ${out.byteOffset})`,
+    );
   }
 }
 
@@ -259,7 +264,11 @@ export function float8Table(format: Float8Format): Float32Array {
  * float8ToFloat32(new Uint8Array([0x38]), 'float8_e4m3fn'); // Float32Array [1]
  * ```
  */
-export function float8ToFloat32(src: Uint8Array, format: Float8Format, out: Float32Array = new Float32Array(src.length)): Float32Array {
+export function float8ToFloat32(
+  src: Uint8Array,
+  format: Float8Format,
+  out: Float32Array = new Float32Array(src.length),
+): Float32Array {
   checkWidening(src, out);
   const table = float8Table(format);
   for (let i = 0; i < src.length; i++) out[i] = table[src[i] as number] as number;

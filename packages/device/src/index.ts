@@ -18,7 +18,16 @@ export {
   tfItemSize,
   TORCH_DTYPES,
 } from './dtype.js';
-export type { TorchDType, TfDType, DTypeInfo, DTypeMode, TypedArray, TensorValues, TensorData, ToTensorDataOptions } from './dtype.js';
+export type {
+  TorchDType,
+  TfDType,
+  DTypeInfo,
+  DTypeMode,
+  TypedArray,
+  TensorValues,
+  TensorData,
+  ToTensorDataOptions,
+} from './dtype.js';
 export {
   halfToFloat32,
   bfloat16ToFloat32,

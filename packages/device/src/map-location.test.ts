@@ -3,9 +3,16 @@ import { device } from './device.js';
 import { isDeviceError } from './errors.js';
 import { resolveLocation, type MapLocation, type StorageInfo } from './map-location.js';
 
-const storage = (location: string, byteLength = 24): StorageInfo => ({ key: '0', dtype: 'float32', numel: byteLength / 4, byteLength, location });
+const storage = (location: string, byteLength = 24): StorageInfo => ({
+  key: '0',
+  dtype: 'float32',
+  numel: byteLength / 4,
+  byteLength,
+  location,
+});
 
-const unknown = (tag: string) => `don't know how to restore data location of torch.storage.UntypedStorage (tagged with ${tag})`;
+const unknown = (tag: string) =>
+  `don't know how to restore data location of torch.storage.UntypedStorage (tagged with ${tag})`;
 
 /**
  * Each row: map_location, saved tag, expected device string (the tag torch's deserializer gets) or the error torch raises
@@ -13,7 +20,12 @@ const unknown = (tag: string) => `don't know how to restore data location of tor
  * (/usr/bin/python3); where torch then says "CUDA ... is_available() is False", resolution succeeded and the runtime's
  * check (runtime.test.ts) raises that text.
  */
-const ROWS: [label: string, ml: MapLocation | undefined, saved: string, expected: string | { error: string; message: string }][] = [
+const ROWS: [
+  label: string,
+  ml: MapLocation | undefined,
+  saved: string,
+  expected: string | { error: string; message: string },
+][] = [
   // §4.1 row `None` -> default_restore_location(storage, location)
   ['None restores cpu', undefined, 'cpu', 'cpu'],
   ['None restores cuda:0 as saved', undefined, 'cuda:0', 'cuda:0'],
@@ -25,22 +37,57 @@ const ROWS: [label: string, ml: MapLocation | undefined, saved: string, expected
   ['None restores hpu:0 (§4.3 priority 24, prefix)', undefined, 'hpu:0', 'hpu:0'],
   // §12.4 and §4.3 row 10: the cpu deserializer needs exactly 'cpu'
   ['None fails for cpu:0 (§12.4)', undefined, 'cpu:0', { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') }],
-  ['None fails for CPU (exact, case-sensitive)', undefined, 'CPU', { error: 'LOCATION_UNKNOWN', message: unknown('CPU') }],
-  ['None fails for ipu (no registered package)', undefined, 'ipu', { error: 'LOCATION_UNKNOWN', message: unknown('ipu') }],
-  ['None fails for xla:0 (no registered package)', undefined, 'xla:0', { error: 'LOCATION_UNKNOWN', message: unknown('xla:0') }],
-  ['None fails for meta:0 (meta is exact)', undefined, 'meta:0', { error: 'LOCATION_UNKNOWN', message: unknown('meta:0') }],
-  ['None parses cuda tags: cuda:01 is invalid', undefined, 'cuda:01', { error: 'DEVICE_INVALID', message: "Invalid device string: 'cuda:01'" }],
+  [
+    'None fails for CPU (exact, case-sensitive)',
+    undefined,
+    'CPU',
+    { error: 'LOCATION_UNKNOWN', message: unknown('CPU') },
+  ],
+  [
+    'None fails for ipu (no registered package)',
+    undefined,
+    'ipu',
+    { error: 'LOCATION_UNKNOWN', message: unknown('ipu') },
+  ],
+  [
+    'None fails for xla:0 (no registered package)',
+    undefined,
+    'xla:0',
+    { error: 'LOCATION_UNKNOWN', message: unknown('xla:0') },
+  ],
+  [
+    'None fails for meta:0 (meta is exact)',
+    undefined,
+    'meta:0',
+    { error: 'LOCATION_UNKNOWN', message: unknown('meta:0') },
+  ],
+  [
+    'None parses cuda tags: cuda:01 is invalid',
+    undefined,
+    'cuda:01',
+    { error: 'DEVICE_INVALID', message: "Invalid device string: 'cuda:01'" },
+  ],
   // §4.1 row `dict`: map_location.get(location, location), exact tag strings
   ["{'cuda:0':'cpu'} maps cuda:0", { 'cuda:0': 'cpu' }, 'cuda:0', 'cpu'],
   ["{'cuda:0':'cpu'} does not match cuda:1", { 'cuda:0': 'cpu' }, 'cuda:1', 'cuda:1'],
   ["{'cuda':'cpu'} does not match cuda:0 (§4.1)", { cuda: 'cpu' }, 'cuda:0', 'cuda:0'],
   ["{'cuda:1':'cuda:0'} remaps between GPUs", { 'cuda:1': 'cuda:0' }, 'cuda:1', 'cuda:0'],
   ['dict passes unmapped cpu through', { 'cuda:0': 'meta' }, 'cpu', 'cpu'],
-  ["{'cuda:0':'cpu:0'} fails like torch: the mapped tag is restored by the cpu rule", { 'cuda:0': 'cpu:0' }, 'cuda:0', { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') }],
+  [
+    "{'cuda:0':'cpu:0'} fails like torch: the mapped tag is restored by the cpu rule",
+    { 'cuda:0': 'cpu:0' },
+    'cuda:0',
+    { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') },
+  ],
   // extension: torch 1.13 raises AttributeError ("'torch.device' object has no attribute 'startswith'") for Device values
   ['dict with a Device value uses String(device)', { 'cuda:0': device('cpu') }, 'cuda:0', 'cpu'],
   ['Map works like dict', new Map([['cuda:0', 'cpu']]), 'cuda:0', 'cpu'],
-  ['dict keys are own properties only (toString is not a tag)', {}, 'toString', { error: 'LOCATION_UNKNOWN', message: unknown('toString') }],
+  [
+    'dict keys are own properties only (toString is not a tag)',
+    {},
+    'toString',
+    { error: 'LOCATION_UNKNOWN', message: unknown('toString') },
+  ],
   // §4.1 row `str`: every storage to that string, saved tag ignored
   ["'cpu' sends cuda:1 to cpu", 'cpu', 'cuda:1', 'cpu'],
   ["'meta' sends cpu to meta", 'meta', 'cpu', 'meta'],
@@ -48,11 +95,21 @@ const ROWS: [label: string, ml: MapLocation | undefined, saved: string, expected
   ["'cpu:0' fails (§12.4)", 'cpu:0', 'cpu', { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') }],
   ["'CPU' fails", 'CPU', 'cpu', { error: 'LOCATION_UNKNOWN', message: unknown('CPU') }],
   ["'' fails", '', 'cpu', { error: 'LOCATION_UNKNOWN', message: unknown('') }],
-  ["'cuda:01' fails in torch.device parsing", 'cuda:01', 'cpu', { error: 'DEVICE_INVALID', message: "Invalid device string: 'cuda:01'" }],
+  [
+    "'cuda:01' fails in torch.device parsing",
+    'cuda:01',
+    'cpu',
+    { error: 'DEVICE_INVALID', message: "Invalid device string: 'cuda:01'" },
+  ],
   // §4.1 row `torch.device`: str(device)
   ["device('cpu') sends cuda:0 to cpu", device('cpu'), 'cuda:0', 'cpu'],
   ["device('cuda') stays bare cuda", device('cuda'), 'cpu', 'cuda'],
-  ["device('cpu', 0) fails: str() is 'cpu:0'", device('cpu', 0), 'cpu', { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') }],
+  [
+    "device('cpu', 0) fails: str() is 'cpu:0'",
+    device('cpu', 0),
+    'cpu',
+    { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') },
+  ],
   // §4.1 row callable: r = map_location(storage, location); None -> default restore
   ['callable returning undefined restores saved cpu', () => undefined, 'cpu', 'cpu'],
   ['callable returning null restores saved cuda:0', () => null, 'cuda:0', 'cuda:0'],
@@ -85,14 +142,21 @@ describe('resolveLocation (pytorch-format.md §4, checked against torch 1.13)', 
     };
     expect(String(resolveLocation(ml, { ...storage('cuda:1', 32), key: '7' }))).toBe('cpu');
     expect(String(resolveLocation(ml, { ...storage('cuda:1', 8), key: '8' }))).toBe('cuda:1');
-    expect(seen).toEqual([['7', 'cuda:1'], ['8', 'cuda:1']]);
+    expect(seen).toEqual([
+      ['7', 'cuda:1'],
+      ['8', 'cuda:1'],
+    ]);
   });
 
   it('rejects forms torch has no meaning for, such as bytes (§4.1: bytes break the deserializers)', () => {
     const bytes = new TextEncoder().encode('cpu') as unknown as MapLocation;
-    expect(() => resolveLocation(bytes, storage('cpu'))).toThrow(expect.objectContaining({ code: 'MAP_LOCATION_INVALID' }));
+    expect(() => resolveLocation(bytes, storage('cpu'))).toThrow(
+      expect.objectContaining({ code: 'MAP_LOCATION_INVALID' }),
+    );
     const badValue = { cpu: 42 } as unknown as MapLocation;
-    expect(() => resolveLocation(badValue, storage('cpu'))).toThrow(expect.objectContaining({ code: 'MAP_LOCATION_INVALID' }));
+    expect(() => resolveLocation(badValue, storage('cpu'))).toThrow(
+      expect.objectContaining({ code: 'MAP_LOCATION_INVALID' }),
+    );
   });
 
   it('is pure: the same input gives the same device and the record is not mutated', () => {

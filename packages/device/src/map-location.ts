@@ -109,7 +109,9 @@ export function restoreLocation(mapLocation: MapLocation | undefined): (storage:
       return restoreTag(mapped === undefined ? s.location : tagOf(mapped));
     };
   }
-  if (isPlainRecord(mapLocation)) return (s) => restoreTag(Object.hasOwn(mapLocation, s.location) ? tagOf(mapLocation[s.location] as DeviceLike) : s.location);
+  if (isPlainRecord(mapLocation))
+    return (s) =>
+      restoreTag(Object.hasOwn(mapLocation, s.location) ? tagOf(mapLocation[s.location] as DeviceLike) : s.location);
   return () => {
     throw new DeviceError(
       'MAP_LOCATION_INVALID',
@@ -130,7 +132,10 @@ function restoreTag(tag: string): Device {
 
 function tagOf(value: DeviceLike): string {
   if (typeof value === 'string' || value instanceof Device) return String(value);
-  throw new DeviceError('MAP_LOCATION_INVALID', `mapLocation record values must be device strings or Devices; got ${describe(value)}`);
+  throw new DeviceError(
+    'MAP_LOCATION_INVALID',
+    `mapLocation record values must be device strings or Devices; got ${describe(value)}`,
+  );
 }
 
 function isPlainRecord(value: unknown): value is Readonly<Record<string, DeviceLike>> {

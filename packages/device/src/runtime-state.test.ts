@@ -3,12 +3,15 @@ import { describe, expect, it } from 'vitest';
 
 /** Runs an ES module in a fresh Node (fresh TF.js engine) and returns what it printed as JSON. */
 function fresh(code: string): unknown {
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: import.meta.dirname, encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: import.meta.dirname,
+    encoding: 'utf8',
+  });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
 describe('createDeviceRuntime leaves the application its TF.js state', () => {
-  it("an app that imported tfjs-core and the cpu backend keeps cpu as its default backend (wasm registered above it is not picked)", () => {
+  it('an app that imported tfjs-core and the cpu backend keeps cpu as its default backend (wasm registered above it is not picked)', () => {
     const r = fresh(`
       import * as tf from '@tensorflow/tfjs-core';
       import '@tensorflow/tfjs-backend-cpu';

@@ -56,7 +56,9 @@ describe('CUDA peer absent (@tensorflow/tfjs-node-gpu is not installable here)',
     expect(String(rt.check('cpu:0'))).toBe('cpu'); // torch 1.13: torch.zeros(1, device='cpu:0').device == cpu
     expect(String(rt.check('meta'))).toBe('meta');
     expect(rt.isAvailable('webgpu')).toBe(false);
-    expect(errorOf(() => rt.check('mps')).message).toContain("Device 'mps' is not available: no TF.js backend is bound to mps");
+    expect(errorOf(() => rt.check('mps')).message).toContain(
+      "Device 'mps' is not available: no TF.js backend is bound to mps",
+    );
   });
 
   it('memory: cpu total is os.totalmem(); wasm total is the 4 GiB heap cap; used comes from the ledger', () => {
@@ -198,7 +200,10 @@ describe('cuda stood in by wasm and a second cpu backend: real placement on seve
     const stray = tf.engine().makeTensor(new Float32Array([1]), [1], 'float32', tf.findBackend('cpu-unbound'));
     rt.dispose(onCpu);
     expect(errorOf(() => rt.deviceOf(onCpu)).message).toBe('Tensor is disposed.');
-    expect(errorOf(() => rt.deviceOf(stray))).toMatchObject({ code: 'BACKEND_UNBOUND', details: { backend: 'cpu-unbound' } });
+    expect(errorOf(() => rt.deviceOf(stray))).toMatchObject({
+      code: 'BACKEND_UNBOUND',
+      details: { backend: 'cpu-unbound' },
+    });
     stray.dispose();
   });
 
@@ -219,7 +224,9 @@ describe('bindings validation', () => {
   });
 
   it('binding keys use the device grammar', async () => {
-    await expect(createDeviceRuntime({ bindings: { 'cuda:01': 'wasm' } })).rejects.toThrow("Invalid device string: 'cuda:01'");
+    await expect(createDeviceRuntime({ bindings: { 'cuda:01': 'wasm' } })).rejects.toThrow(
+      "Invalid device string: 'cuda:01'",
+    );
     expect(device('cuda').equals('cuda')).toBe(true);
   });
 });

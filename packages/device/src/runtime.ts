@@ -167,12 +167,23 @@ export async function createDeviceRuntime(options: RuntimeOptions = {}): Promise
   const eager = options.devices ?? 'all';
   const wanted = (type: string): boolean => eager === 'all' || eager.includes(type);
   // the device types the wasm backend will hold; it is imported now only when one is wanted now (or Node cannot tell whether it is installed)
-  const wasmTypes = userBackends.has('wasm') ? [...userBindings].filter(([, b]) => b.includes('wasm')).map(([t]) => t) : userBindings.has('wasm') ? [] : ['wasm'];
+  const wasmTypes = userBackends.has('wasm')
+    ? [...userBindings].filter(([, b]) => b.includes('wasm')).map(([t]) => t)
+    : userBindings.has('wasm')
+      ? []
+      : ['wasm'];
   const installed = wasmInstalled();
   const wasm: WasmState =
     wasmTypes.length > 0 && !wasmTypes.some(wanted) && installed !== undefined
-      ? { loaded: installed, reason: installed ? undefined : WASM_MISSING, load: installed ? () => loadWasm(tf, options.wasmPaths) : undefined }
-      : { ...(wasmTypes.length > 0 ? await loadWasm(tf, options.wasmPaths) : { loaded: false, reason: undefined }), load: undefined };
+      ? {
+          loaded: installed,
+          reason: installed ? undefined : WASM_MISSING,
+          load: installed ? () => loadWasm(tf, options.wasmPaths) : undefined,
+        }
+      : {
+          ...(wasmTypes.length > 0 ? await loadWasm(tf, options.wasmPaths) : { loaded: false, reason: undefined }),
+          load: undefined,
+        };
   let cuda: CudaProbe | undefined;
   if (options.cuda !== false && !userBindings.has('cuda')) cuda = await probeCuda(tf, options.loadCuda);
 
@@ -211,7 +222,10 @@ interface AppState {
 }
 
 function appState(tf: Tf): AppState {
-  const engine = tf.engine() as unknown as { backendName: string | null | undefined; registryFactory: Record<string, { priority: number }> };
+  const engine = tf.engine() as unknown as {
+    backendName: string | null | undefined;
+    registryFactory: Record<string, { priority: number }>;
+  };
   const ranked = Object.entries(engine.registryFactory).sort((a, b) => b[1].priority - a[1].priority);
   return { active: engine.backendName ?? undefined, best: ranked[0]?.[0] };
 }
@@ -255,11 +269,14 @@ function parseBindings(bindings: Record<string, string>): Map<string, string[]> 
   for (const [key, backend] of Object.entries(bindings)) {
     const d = device(key);
     if (d.type === 'meta') throw bindingError(`'meta' holds no data and cannot be bound to a backend`);
-    if (d.type === 'cpu' && d.index !== undefined) throw bindingError(`cpu has one device; bind 'cpu', not ${quote(key, "'")}`);
+    if (d.type === 'cpu' && d.index !== undefined)
+      throw bindingError(`cpu has one device; bind 'cpu', not ${quote(key, "'")}`);
     const where = `${d.type}:${d.index ?? 0}`;
     const previous = owner.get(backend);
     if (previous !== undefined) {
-      throw bindingError(`backend ${quote(backend, "'")} is bound to both ${previous} and ${where}; one backend holds one device`);
+      throw bindingError(
+        `backend ${quote(backend, "'")} is bound to both ${previous} and ${where}; one backend holds one device`,
+      );
     }
     owner.set(backend, where);
     const list = byType.get(d.type) ?? [];
@@ -269,7 +286,10 @@ function parseBindings(bindings: Record<string, string>): Map<string, string[]> 
   }
   for (const [type, list] of byType) {
     for (let i = 0; i < list.length; i++) {
-      if (list[i] === undefined) throw bindingError(`${type} bindings must cover ${type}:0..${type}:${list.length - 1}; ${type}:${i} is missing`);
+      if (list[i] === undefined)
+        throw bindingError(
+          `${type} bindings must cover ${type}:0..${type}:${list.length - 1}; ${type}:${i} is missing`,
+        );
     }
   }
   return byType;
@@ -279,7 +299,10 @@ function bindingError(message: string): DeviceError {
   return new DeviceError('DEVICE_INVALID', `bindings: ${message}`);
 }
 
-async function loadWasm(tf: Tf, wasmPaths: string | undefined): Promise<{ loaded: boolean; reason: string | undefined }> {
+async function loadWasm(
+  tf: Tf,
+  wasmPaths: string | undefined,
+): Promise<{ loaded: boolean; reason: string | undefined }> {
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -316,7 +339,9 @@ function totalMemory(): number | undefined {
 function checkRegistered(tf: Tf, name: string): void {
   const engine = tf.engine();
   if (!engine.backendNames().includes(name)) {
-    throw bindingError(`no TF.js backend named ${quote(name, "'")} is registered (registered: ${engine.backendNames().join(', ')})`);
+    throw bindingError(
+      `no TF.js backend named ${quote(name, "'")} is registered (registered: ${engine.backendNames().join(', ')})`,
+    );
   }
 }
 
@@ -327,7 +352,9 @@ async function initBackend(tf: Tf, name: string): Promise<KernelBackend | null> 
   if (!(name in engine.registry)) {
     try {
       // the engine's own initialiser: unlike tf.ready() / tf.setBackend() it leaves the active backend alone
-      const init = (engine as unknown as { initializeBackend(n: string): { success: boolean | Promise<boolean> } }).initializeBackend(name);
+      const init = (
+        engine as unknown as { initializeBackend(n: string): { success: boolean | Promise<boolean> } }
+      ).initializeBackend(name);
       if (!(await init.success)) return null;
     } catch {
       return null;
@@ -336,7 +363,8 @@ async function initBackend(tf: Tf, name: string): Promise<KernelBackend | null> 
   const backend = engine.registry[name] ?? null;
   // tfjs-backend-cpu prints a banner recommending tfjs-node on its first write in Node; the cpu
   // binding is deliberate here (tfjs-node is the optional cuda peer), so the banner is only noise.
-  if (backend !== null && (backend as { firstUse?: boolean }).firstUse === true) (backend as { firstUse?: boolean }).firstUse = false;
+  if (backend !== null && (backend as { firstUse?: boolean }).firstUse === true)
+    (backend as { firstUse?: boolean }).firstUse = false;
   return backend;
 }
 
@@ -453,7 +481,10 @@ class Runtime implements DeviceRuntime {
     if (dev.type === 'meta') return this.#track(new MetaTensor(shape, dtype, dev), dev, 0);
     const name = this.backendName(dev) as string;
     const backend = this.#backend(dev, name);
-    const t = dtype === 'complex64' ? this.#makeComplex(values as Float32Array, shape, name, backend) : this.tf.engine().makeTensor(values, [...shape], dtype, backend);
+    const t =
+      dtype === 'complex64'
+        ? this.#makeComplex(values as Float32Array, shape, name, backend)
+        : this.tf.engine().makeTensor(values, [...shape], dtype, backend);
     return this.#track(t, dev, numel * tfItemSize(dtype));
   }
 
@@ -517,7 +548,11 @@ class Runtime implements DeviceRuntime {
   #makeComplex(values: Float32Array, shape: readonly number[], name: string, backend: KernelBackend): TF.Tensor {
     const kernel = this.tf.getKernel('Complex', name);
     if (kernel === undefined) {
-      throw new DeviceError('DTYPE_UNSUPPORTED', `TF.js backend ${quote(name, "'")} has no complex64 support (no Complex kernel)`, { backend: name });
+      throw new DeviceError(
+        'DTYPE_UNSUPPORTED',
+        `TF.js backend ${quote(name, "'")} has no complex64 support (no Complex kernel)`,
+        { backend: name },
+      );
     }
     const n = values.length / 2;
     const re = new Float32Array(n);

@@ -24,8 +24,19 @@ beforeAll(async () => {
 describe('compareStrategies', () => {
   it('with the saved device present, load-then-to moves every tensor byte once more than mapLocation', async () => {
     expect([total, tensors]).toEqual([7432, 8]);
-    const [direct, twoStep, mapped] = await compareStrategies(APP_MODEL, 'cpu', { runtime: gpu, deviceMap: { features: 'cuda:0', classifier: 'cpu' } });
-    expect(direct).toMatchObject({ strategy: 'map-location', ok: true, bytesRead: total, bytesMoved: 0, copies: 0, peak: { cpu: total }, final: { cpu: total } });
+    const [direct, twoStep, mapped] = await compareStrategies(APP_MODEL, 'cpu', {
+      runtime: gpu,
+      deviceMap: { features: 'cuda:0', classifier: 'cpu' },
+    });
+    expect(direct).toMatchObject({
+      strategy: 'map-location',
+      ok: true,
+      bytesRead: total,
+      bytesMoved: 0,
+      copies: 0,
+      peak: { cpu: total },
+      final: { cpu: total },
+    });
     expect(twoStep).toMatchObject({
       strategy: 'load-then-to',
       ok: true,
@@ -52,7 +63,14 @@ describe('compareStrategies', () => {
   it("without the saved device, load-then-to fails with DEVICE_UNAVAILABLE and torch's message", async () => {
     const [direct, twoStep] = await compareStrategies(APP_MODEL, 'cpu', { runtime: cpuOnly });
     expect(direct).toMatchObject({ ok: true, bytesRead: total, bytesMoved: 0, peak: { cpu: total } });
-    expect(twoStep).toMatchObject({ strategy: 'load-then-to', ok: false, bytesRead: 0, bytesMoved: 0, copies: 0, peak: {} });
+    expect(twoStep).toMatchObject({
+      strategy: 'load-then-to',
+      ok: false,
+      bytesRead: 0,
+      bytesMoved: 0,
+      copies: 0,
+      peak: {},
+    });
     const error = (twoStep as { error: { code: string; message: string } }).error;
     expect(error.code).toBe('DEVICE_UNAVAILABLE');
     expect(error.message.startsWith(TORCH_ERROR)).toBe(true);

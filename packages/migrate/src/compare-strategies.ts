@@ -81,11 +81,17 @@ export interface CompareOptions {
  * twoStep.ok ? twoStep.bytesMoved - direct.bytesMoved : twoStep.error.code; // every tensor byte once more, or 'DEVICE_UNAVAILABLE'
  * ```
  */
-export async function compareStrategies(source: CheckpointSource, target: DeviceLike, options: CompareOptions): Promise<StrategyLedger[]> {
+export async function compareStrategies(
+  source: CheckpointSource,
+  target: DeviceLike,
+  options: CompareOptions,
+): Promise<StrategyLedger[]> {
   const { runtime, deviceMap } = options;
   const to = String(target);
   const results = [
-    await measure('map-location', `load(f, { mapLocation: '${to}' })`, runtime, () => loadModule(source, { runtime, mapLocation: target })),
+    await measure('map-location', `load(f, { mapLocation: '${to}' })`, runtime, () =>
+      loadModule(source, { runtime, mapLocation: target }),
+    ),
     await measure('load-then-to', `load(f).to('${to}')`, runtime, async () => {
       const loaded = await loadModule(source, { runtime });
       try {
@@ -104,7 +110,12 @@ export async function compareStrategies(source: CheckpointSource, target: Device
   return results;
 }
 
-async function measure(strategy: StrategyName, label: string, runtime: DeviceRuntime, run: () => Promise<ModuleLoad>): Promise<StrategyLedger> {
+async function measure(
+  strategy: StrategyName,
+  label: string,
+  runtime: DeviceRuntime,
+  run: () => Promise<ModuleLoad>,
+): Promise<StrategyLedger> {
   runtime.ledger.reset();
   const start = performance.now();
   let loaded: ModuleLoad;
@@ -113,20 +124,35 @@ async function measure(strategy: StrategyName, label: string, runtime: DeviceRun
   } catch (e) {
     const wallMs = performance.now() - start;
     const { copies, bytesMoved, devices } = runtime.ledger.snapshot();
-    const error = { code: String((e as { code?: unknown }).code ?? 'ERROR'), message: e instanceof Error ? e.message : String(e) };
+    const error = {
+      code: String((e as { code?: unknown }).code ?? 'ERROR'),
+      message: e instanceof Error ? e.message : String(e),
+    };
     return { strategy, label, ok: false, error, bytesRead: 0, bytesMoved, copies, ...usage(devices), wallMs };
   }
   const wallMs = performance.now() - start;
   const { copies, bytesMoved, devices } = runtime.ledger.snapshot();
   disposeModule(loaded, runtime);
-  return { strategy, label, ok: true, bytesRead: loaded.report.bytesRead, bytesMoved, copies, ...usage(devices), wallMs };
+  return {
+    strategy,
+    label,
+    ok: true,
+    bytesRead: loaded.report.bytesRead,
+    bytesMoved,
+    copies,
+    ...usage(devices),
+    wallMs,
+  };
 }
 
 function disposeModule(loaded: ModuleLoad, runtime: DeviceRuntime): void {
   for (const { tensor } of loaded.module.namedTensors()) runtime.dispose(tensor);
 }
 
-function usage(devices: Record<string, { bytes: number; peak: number }>): { peak: Record<string, number>; final: Record<string, number> } {
+function usage(devices: Record<string, { bytes: number; peak: number }>): {
+  peak: Record<string, number>;
+  final: Record<string, number>;
+} {
   const entries = Object.entries(devices).filter(([, u]) => u.peak > 0);
   return {
     peak: Object.fromEntries(entries.map(([d, u]) => [d, u.peak])),

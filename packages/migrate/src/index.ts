@@ -9,7 +9,13 @@
 export { MigrateError, isMigrateError } from './errors.js';
 export type { MigrateErrorCode } from './errors.js';
 export { Module } from './module/module.js';
-export type { TensorKind, NamedTensor, FromStateDictOptions, LoadStateDictOptions, LoadStateDictResult } from './module/module.js';
+export type {
+  TensorKind,
+  NamedTensor,
+  FromStateDictOptions,
+  LoadStateDictOptions,
+  LoadStateDictResult,
+} from './module/module.js';
 export type { MemorySize } from './device-map/memory.js';
 export { coveringKey } from './device-map/device-map.js';
 export type { DeviceMap, DeviceMapValue, TiedGroups } from './device-map/device-map.js';

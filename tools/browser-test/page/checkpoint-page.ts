@@ -7,7 +7,14 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-webgl';
-import { inspect, isCheckpointError, load, sha256Hex, type CheckpointSource, type PathKey } from '@x/checkpoint/browser';
+import {
+  inspect,
+  isCheckpointError,
+  load,
+  sha256Hex,
+  type CheckpointSource,
+  type PathKey,
+} from '@x/checkpoint/browser';
 import { createDeviceRuntime, isDeviceError, type DeviceRuntime } from '@x/device';
 
 /** How a fixture reaches `@x/checkpoint`: a `Blob`, its bytes, or its URL (HTTP Range requests). */
@@ -49,7 +56,13 @@ export interface Checks {
   /** `inspect` of a fixture (unknown classes as records, like the Node test). */
   inspect(file: string, via: Via): Promise<{ format: string; tensors: PageTensor[] } | { error: PageError }>;
   /** `load` of a fixture with a `mapLocation` (none when `undefined`), every tensor hashed. */
-  load(file: string, mapLocation: string | undefined): Promise<{ tensors: PagePlacement[]; ledger: Record<string, { bytes: number; peak: number; tensors: number }> } | { error: PageError }>;
+  load(
+    file: string,
+    mapLocation: string | undefined,
+  ): Promise<
+    | { tensors: PagePlacement[]; ledger: Record<string, { bytes: number; peak: number; tensors: number }> }
+    | { error: PageError }
+  >;
 }
 
 declare global {
@@ -106,7 +119,10 @@ window.checks = {
       devices,
       unavailable,
       webglRenderer: gl && info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : null,
-      wasm: { simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') === true, threads: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT') === true },
+      wasm: {
+        simd: (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true,
+        threads: (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true,
+      },
     };
   },
 
@@ -115,7 +131,13 @@ window.checks = {
       const result = await inspect(await source(file, via), { unknownClasses: 'record', runtime: await getRuntime() });
       return {
         format: result.format,
-        tensors: result.tensors.map((t) => ({ path: t.path, dtype: t.dtype, shape: t.shape, location: t.location, sha256: t.sha256 })),
+        tensors: result.tensors.map((t) => ({
+          path: t.path,
+          dtype: t.dtype,
+          shape: t.shape,
+          location: t.location,
+          sha256: t.sha256,
+        })),
       };
     } catch (e) {
       return pageError(e);
@@ -125,7 +147,10 @@ window.checks = {
   async load(file, mapLocation) {
     const rt = await getRuntime();
     try {
-      const { value, report } = await load(await source(file, 'blob'), { runtime: rt, ...(mapLocation === undefined ? {} : { mapLocation }) });
+      const { value, report } = await load(await source(file, 'blob'), {
+        runtime: rt,
+        ...(mapLocation === undefined ? {} : { mapLocation }),
+      });
       const tensors: PagePlacement[] = [];
       for (const placed of report.tensors) {
         const t = at(value, placed.path) as tf.Tensor;

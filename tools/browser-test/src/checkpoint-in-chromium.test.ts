@@ -19,13 +19,17 @@ interface ManifestFixture {
 }
 
 const fixtures = fileURLToPath(new URL('../../../packages/checkpoint/test/fixtures/', import.meta.url));
-const manifest = (JSON.parse(await readFile(join(fixtures, 'manifest.json'), 'utf8')) as { fixtures: ManifestFixture[] }).fixtures;
+const manifest = (
+  JSON.parse(await readFile(join(fixtures, 'manifest.json'), 'utf8')) as { fixtures: ManifestFixture[] }
+).fixtures;
 const wasmDist = fileURLToPath(new URL('../../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
 
 /** A manifest path step as `inspect` writes it: tuple dict keys as their Python repr. */
 function step(p: unknown): string | number {
   if (typeof p === 'object' && p !== null && '$tuple' in p) {
-    const items = (p as { $tuple: unknown[] }).$tuple.map((x) => (typeof x === 'string' ? JSON.stringify(x) : String(x)));
+    const items = (p as { $tuple: unknown[] }).$tuple.map((x) =>
+      typeof x === 'string' ? JSON.stringify(x) : String(x),
+    );
     return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
   }
   return p as string | number;
@@ -42,15 +46,24 @@ let browser: Browser;
 let page: Page;
 
 /** Runs one of the page's checks in Chromium. */
-function check<K extends keyof Checks>(name: K, ...args: Parameters<Checks[K]>): Promise<Awaited<ReturnType<Checks[K]>>> {
-  return page.evaluate(([n, a]) => (window.checks[n] as (...x: unknown[]) => Promise<never>)(...a), [name, args] as const);
+function check<K extends keyof Checks>(
+  name: K,
+  ...args: Parameters<Checks[K]>
+): Promise<Awaited<ReturnType<Checks[K]>>> {
+  return page.evaluate(([n, a]) => (window.checks[n] as (...x: unknown[]) => Promise<never>)(...a), [
+    name,
+    args,
+  ] as const);
 }
 
 describe.runIf(browserTestsRun())('@x/checkpoint/browser in headless Chromium (Debian package)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'x-browser-test-'));
     await bundlePage(fileURLToPath(new URL('../page/checkpoint-page.ts', import.meta.url)), dir);
-    await writeFile(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>');
+    await writeFile(
+      join(dir, 'index.html'),
+      '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/page.js"></script>',
+    );
     server = await serveFolders({ '/': dir, '/fixtures/': fixtures, '/wasm/': wasmDist });
     browser = await launchChromium();
     page = await browser.newPage();
@@ -68,7 +81,9 @@ describe.runIf(browserTestsRun())('@x/checkpoint/browser in headless Chromium (D
     const env = await check('environment');
     expect(env.devices).toEqual(['cpu', 'wasm', 'webgl']);
     expect(Object.keys(env.unavailable)).toEqual(['webgpu', 'cuda']);
-    expect(env.unavailable['cuda']!.startsWith(manifest.find((f) => f.file === 'zip/cuda0.pt')!.torch_error!)).toBe(true);
+    expect(env.unavailable['cuda']!.startsWith(manifest.find((f) => f.file === 'zip/cuda0.pt')!.torch_error!)).toBe(
+      true,
+    );
     expect(env.webglRenderer).toMatch(/SwiftShader/);
     expect(env.wasm).toEqual({ simd: true, threads: false });
   });
@@ -82,11 +97,25 @@ describe.runIf(browserTestsRun())('@x/checkpoint/browser in headless Chromium (D
             expect('error' in result && result.error.code, via).toBe(fx.error.code);
             continue;
           }
-          if ('error' in result) throw new Error(`${fx.file} via ${via}: ${result.error.code}: ${result.error.message}`);
+          if ('error' in result)
+            throw new Error(`${fx.file} via ${via}: ${result.error.code}: ${result.error.message}`);
           expect(result.format).toBe(fx.format);
-          const ours = result.tensors.map((t) => ({ key: JSON.stringify(t.path), dtype: t.dtype, shape: t.shape, location: t.location, sha256: t.sha256 }));
-          const expected = fx.tensors.map((t) => ({ key: JSON.stringify(t.path.map(step)), dtype: t.dtype, shape: t.shape, location: t.location, sha256: t.sha256 }));
-          const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+          const ours = result.tensors.map((t) => ({
+            key: JSON.stringify(t.path),
+            dtype: t.dtype,
+            shape: t.shape,
+            location: t.location,
+            sha256: t.sha256,
+          }));
+          const expected = fx.tensors.map((t) => ({
+            key: JSON.stringify(t.path.map(step)),
+            dtype: t.dtype,
+            shape: t.shape,
+            location: t.location,
+            sha256: t.sha256,
+          }));
+          const byKey = (a: { key: string }, b: { key: string }): number =>
+            a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
           expect(ours.sort(byKey), via).toEqual(expected.sort(byKey));
         }
       });

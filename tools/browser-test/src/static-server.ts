@@ -59,7 +59,12 @@ export async function serveFolders(folders: Readonly<Record<string, string>>): P
       .sort((a, b) => b.length - a.length)[0];
     const rest = prefix === undefined ? undefined : normalize(path.slice(prefix.length));
     if (prefix === undefined || rest === undefined || rest.split(sep).includes('..')) return notFound(res);
-    void send(join(folders[prefix]!, rest === '.' ? 'index.html' : rest), req.headers.range, req.method === 'HEAD', res);
+    void send(
+      join(folders[prefix]!, rest === '.' ? 'index.html' : rest),
+      req.headers.range,
+      req.method === 'HEAD',
+      res,
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -76,7 +81,11 @@ export async function serveFolders(folders: Readonly<Record<string, string>>): P
 async function send(file: string, range: string | undefined, head: boolean, res: ServerResponse): Promise<void> {
   const info = await stat(file).catch(() => undefined);
   if (info === undefined || !info.isFile()) return notFound(res);
-  const headers = { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store' };
+  const headers = {
+    'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    'Cache-Control': 'no-store',
+  };
   const m = range === undefined ? null : /^bytes=(\d+)-(\d+)$/.exec(range);
   if (range !== undefined) {
     const start = m === null ? NaN : Number(m[1]);
@@ -85,7 +94,11 @@ async function send(file: string, range: string | undefined, head: boolean, res:
       res.writeHead(416, { ...headers, 'Content-Range': `bytes */${info.size}` }).end();
       return;
     }
-    res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${info.size}`, 'Content-Length': end - start + 1 });
+    res.writeHead(206, {
+      ...headers,
+      'Content-Range': `bytes ${start}-${end}/${info.size}`,
+      'Content-Length': end - start + 1,
+    });
     if (head) res.end();
     else createReadStream(file, { start, end }).pipe(res);
     return;

@@ -7,7 +7,10 @@ import { loadModule, Module, type ModuleLoad } from '@x/migrate';
 
 export async function shapes(path: string): Promise<number[][]> {
   const runtime: DeviceRuntime = await createDeviceRuntime({ cuda: false });
-  const loaded: LoadResult<Map<string, Tensor>> = await load<Map<string, Tensor>>(path, { runtime, mapLocation: 'cpu' });
+  const loaded: LoadResult<Map<string, Tensor>> = await load<Map<string, Tensor>>(path, {
+    runtime,
+    mapLocation: 'cpu',
+  });
   const viaModule: ModuleLoad = await loadModule(path, { runtime, mapLocation: { 'cuda:0': 'cpu' } });
   const tree: Module = viaModule.module;
   try {

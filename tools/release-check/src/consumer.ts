@@ -14,7 +14,10 @@ export const tfjsPeers = ['@tensorflow/tfjs-core@4.22.0', '@tensorflow/tfjs-back
 /** Creates the consumer folder `dir` and installs `@x/migrate@version` with the tfjs peers. */
 export async function installConsumer(dir: string, registryUrl: string, version: string): Promise<void> {
   await mkdir(dir);
-  await writeFile(join(dir, 'package.json'), `${JSON.stringify({ name: 'x-release-consumer', private: true }, null, 2)}\n`);
+  await writeFile(
+    join(dir, 'package.json'),
+    `${JSON.stringify({ name: 'x-release-consumer', private: true }, null, 2)}\n`,
+  );
   await writeFile(join(dir, '.npmrc'), `@x:registry=${registryUrl}\n`);
   await cp(join(repoRoot, 'tools/release-check/consumer'), dir, { recursive: true });
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', `@x/migrate@${version}`, ...tfjsPeers], {

@@ -7,7 +7,8 @@ const head = (file: string) => file.split('/')[0]!;
 
 /** A layer function from folder names and the files at the top of `src`. */
 function layersBy(folders: readonly string[], top: Readonly<Record<string, string>>) {
-  return (file: string): string | undefined => (folders.includes(head(file)) && file.includes('/') ? head(file) : top[file]);
+  return (file: string): string | undefined =>
+    folders.includes(head(file)) && file.includes('/') ? head(file) : top[file];
 }
 
 const checkpointTop: Record<string, string> = {
@@ -76,8 +77,14 @@ describe('the layer checker', () => {
   };
   const imports = [
     ...importsOf('high/a.ts', "import { b } from '../low/b.js';\nimport type { T } from '../top.js';\n"),
-    ...importsOf('low/b.ts', "import type { A } from '../high/a.js';\nexport const b = () => import('../testing/t.js');\n"),
-    ...importsOf('low/c.ts', "import { x } from '@x/migrate';\nimport { y } from '@x/device';\nimport '../../other/z.js';\n"),
+    ...importsOf(
+      'low/b.ts',
+      "import type { A } from '../high/a.js';\nexport const b = () => import('../testing/t.js');\n",
+    ),
+    ...importsOf(
+      'low/c.ts',
+      "import { x } from '@x/migrate';\nimport { y } from '@x/device';\nimport '../../other/z.js';\n",
+    ),
   ];
 
   it('reads static, type-only and dynamic imports with their lines', () => {

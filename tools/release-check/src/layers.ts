@@ -51,16 +51,21 @@ export function checkLayers(rules: PackageLayers, imports: readonly ImportSite[]
   for (const site of imports) {
     const from = rules.layerOf(site.file);
     if (from === undefined) continue;
-    const report = (problem: string) => problems.push({ file: site.file, line: site.line, specifier: site.specifier, problem });
+    const report = (problem: string) =>
+      problems.push({ file: site.file, line: site.line, specifier: site.specifier, problem });
     if (site.specifier.startsWith('.')) {
-      const target = normalize(join(dirname(site.file), site.specifier)).split(sep).join('/').replace(/\.js$/, '.ts');
+      const target = normalize(join(dirname(site.file), site.specifier))
+        .split(sep)
+        .join('/')
+        .replace(/\.js$/, '.ts');
       if (target.startsWith('..')) {
         report('reaches outside its package’s src');
         continue;
       }
       const to = rules.layerOf(target);
       if (to === undefined) report(`imports ${target}, which is in no production layer`);
-      else if (to !== from && !(rules.mayImport[from] ?? []).includes(to)) report(`layer ${from} may not import layer ${to}`);
+      else if (to !== from && !(rules.mayImport[from] ?? []).includes(to))
+        report(`layer ${from} may not import layer ${to}`);
     } else if (site.specifier.startsWith('@x/')) {
       const name = site.specifier.split('/').slice(0, 2).join('/');
       if (!rules.packages.includes(name)) report(`may not import ${name}`);
@@ -74,12 +79,19 @@ export function productionFiles(dir: string): string[] {
   const src = join(dir, 'src');
   return (readdirSync(src, { recursive: true, encoding: 'utf8' }) as string[])
     .map((f) => f.split(sep).join('/'))
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.test-d.ts') && !f.endsWith('.bench.ts'));
+    .filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.test-d.ts') && !f.endsWith('.bench.ts'),
+    );
 }
 
 /** Checks a package on disk: every import of its production files against its layers. */
 export function checkPackage(root: string, rules: PackageLayers): LayerViolation[] {
   const src = join(root, rules.dir, 'src');
-  const imports = productionFiles(join(root, rules.dir)).flatMap((f) => importsOf(f, readFileSync(join(src, f), 'utf8')));
-  return checkLayers(rules, imports).map((v) => ({ ...v, file: relative(root, join(src, v.file)).split(sep).join('/') }));
+  const imports = productionFiles(join(root, rules.dir)).flatMap((f) =>
+    importsOf(f, readFileSync(join(src, f), 'utf8')),
+  );
+  return checkLayers(rules, imports).map((v) => ({
+    ...v,
+    file: relative(root, join(src, v.file)).split(sep).join('/'),
+  }));
 }

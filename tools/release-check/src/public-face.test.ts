@@ -2,20 +2,35 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { checkFace, entryExports, importedNames, namesInMarkdownCode, namesUsedIn, packageProgram, readOptions, sourceFiles, type ExportedName } from './public-face.js';
+import {
+  checkFace,
+  entryExports,
+  importedNames,
+  namesInMarkdownCode,
+  namesUsedIn,
+  packageProgram,
+  readOptions,
+  sourceFiles,
+  type ExportedName,
+} from './public-face.js';
 import { repoRoot } from './repo-copy.js';
 
 /** The main entries of each published package with an API, and the specifiers that reach them. */
 const faces = [
   { dir: 'packages/device', specifiers: ['@x/device'], entries: ['src/index.ts'] },
-  { dir: 'packages/checkpoint', specifiers: ['@x/checkpoint', '@x/checkpoint/browser'], entries: ['src/node.ts', 'src/index.ts'] },
+  {
+    dir: 'packages/checkpoint',
+    specifiers: ['@x/checkpoint', '@x/checkpoint/browser'],
+    entries: ['src/node.ts', 'src/index.ts'],
+  },
   { dir: 'packages/migrate', specifiers: ['@x/migrate'], entries: ['src/index.ts'] },
 ] as const;
 
 /** A program over files held in memory, for examples built to fail. */
 function memoryProgram(files: Readonly<Record<string, string>>, entry: string): ts.Program {
   const host = ts.createCompilerHost(readOptions);
-  host.getSourceFile = (name, language) => (files[name] === undefined ? undefined : ts.createSourceFile(name, files[name], language));
+  host.getSourceFile = (name, language) =>
+    files[name] === undefined ? undefined : ts.createSourceFile(name, files[name], language);
   host.fileExists = (name) => files[name] !== undefined;
   host.readFile = (name) => files[name];
   host.directoryExists = (name) => Object.keys(files).some((file) => file.startsWith(`${name}/`));
@@ -23,7 +38,8 @@ function memoryProgram(files: Readonly<Record<string, string>>, entry: string): 
   return packageProgram([entry], host);
 }
 
-const byName = (names: readonly ExportedName[]): Record<string, boolean> => Object.fromEntries(names.map((n) => [n.name, n.documented]));
+const byName = (names: readonly ExportedName[]): Record<string, boolean> =>
+  Object.fromEntries(names.map((n) => [n.name, n.documented]));
 
 describe('the public-face checker', () => {
   const files = {
@@ -45,13 +61,23 @@ describe('the public-face checker', () => {
   const exported = entryExports(memoryProgram(files, '/pkg/src/index.ts'), '/pkg/src/index.ts');
 
   it('reads every export of an entry, through re-exports and `export *`, with its documentation', () => {
-    expect(byName(exported)).toEqual({ used: true, bare: false, named: true, Lonely: true, alias: true, Hidden: false, Shown: true });
+    expect(byName(exported)).toEqual({
+      used: true,
+      bare: false,
+      named: true,
+      Lonely: true,
+      alias: true,
+      Hidden: false,
+      Shown: true,
+    });
   });
 
   it('reports an undocumented export and one nobody uses or names, and accepts the rest', () => {
     const consumer = "import { used, alias, type Shown } from '@x/pkg';\nimport { bare } from '@x/pkg/internal';\n";
     const used = importedNames('app.ts', consumer, new Set(['@x/pkg']));
-    const named = namesInMarkdownCode('# pkg\n\nThe `named` constant; a Lonely and Hidden word in prose is no mention.\n\n```ts\nconst h: Hidden = "";\n```\n');
+    const named = namesInMarkdownCode(
+      '# pkg\n\nThe `named` constant; a Lonely and Hidden word in prose is no mention.\n\n```ts\nconst h: Hidden = "";\n```\n',
+    );
     expect(checkFace(exported, used, named)).toEqual([
       { name: 'bare', problem: 'undocumented' },
       { name: 'bare', problem: 'unused' },
@@ -72,7 +98,17 @@ describe('the public-face checker', () => {
       "const { alsoNot } = await import('./local.js');",
       'other.z();',
     ].join('\n');
-    expect([...importedNames('x.mts', code, new Set(['@x/pkg']))].sort()).toEqual(['C', 'a', 'b', 'd', 'e', 'f', 'g', 'h', 'i']);
+    expect([...importedNames('x.mts', code, new Set(['@x/pkg']))].sort()).toEqual([
+      'C',
+      'a',
+      'b',
+      'd',
+      'e',
+      'f',
+      'g',
+      'h',
+      'i',
+    ]);
   });
 });
 
@@ -83,7 +119,9 @@ describe.each(faces)('the main entries of $dir', ({ dir, specifiers, entries }) 
   it('export only names that are documented and used outside the package or named in code in its README or the root README', () => {
     const paths = entries.map((entry) => join(repoRoot, dir, entry));
     const program = packageProgram(paths);
-    const exported = [...new Map(paths.flatMap((path) => entryExports(program, path)).map((e) => [e.name, e])).values()];
+    const exported = [
+      ...new Map(paths.flatMap((path) => entryExports(program, path)).map((e) => [e.name, e])).values(),
+    ];
     const outside = everySource.filter((file) => !file.startsWith(join(repoRoot, dir, '/')));
     const used = namesUsedIn(outside, new Set(specifiers));
     const named = new Set([...readme(join(dir, 'README.md')), ...readme('README.md')]);

@@ -35,7 +35,14 @@ export function entryExports(program: ts.Program, entry: string): ExportedName[]
 }
 
 /** Compiler options for reading a package's entries: its module resolution, no emit. */
-export const readOptions: ts.CompilerOptions = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, noEmit: true, skipLibCheck: true, types: [] };
+export const readOptions: ts.CompilerOptions = {
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  target: ts.ScriptTarget.ES2022,
+  noEmit: true,
+  skipLibCheck: true,
+  types: [],
+};
 
 /** A program over `entries` (files read from disk unless `host` says otherwise). */
 export function packageProgram(entries: readonly string[], host?: ts.CompilerHost): ts.Program {
@@ -48,27 +55,51 @@ export function packageProgram(entries: readonly string[], host?: ts.CompilerHos
  * names destructured from a dynamic import or a require (`const { a } = await import(…)`).
  */
 export function importedNames(fileName: string, text: string, specifiers: ReadonlySet<string>): Set<string> {
-  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true, fileName.endsWith('x') ? ts.ScriptKind.TSX : undefined);
+  const source = ts.createSourceFile(
+    fileName,
+    text,
+    ts.ScriptTarget.Latest,
+    true,
+    fileName.endsWith('x') ? ts.ScriptKind.TSX : undefined,
+  );
   const names = new Set<string>();
   const namespaces = new Set<string>();
-  const fromUs = (node: ts.Node | undefined): boolean => node !== undefined && ts.isStringLiteral(node) && specifiers.has(node.text);
+  const fromUs = (node: ts.Node | undefined): boolean =>
+    node !== undefined && ts.isStringLiteral(node) && specifiers.has(node.text);
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) && fromUs(node.moduleSpecifier)) {
       const bindings = node.importClause?.namedBindings;
-      if (bindings !== undefined && ts.isNamedImports(bindings)) for (const e of bindings.elements) names.add((e.propertyName ?? e.name).text);
+      if (bindings !== undefined && ts.isNamedImports(bindings))
+        for (const e of bindings.elements) names.add((e.propertyName ?? e.name).text);
       if (bindings !== undefined && ts.isNamespaceImport(bindings)) namespaces.add(bindings.name.text);
-    } else if (ts.isExportDeclaration(node) && fromUs(node.moduleSpecifier) && node.exportClause !== undefined && ts.isNamedExports(node.exportClause)) {
+    } else if (
+      ts.isExportDeclaration(node) &&
+      fromUs(node.moduleSpecifier) &&
+      node.exportClause !== undefined &&
+      ts.isNamedExports(node.exportClause)
+    ) {
       for (const e of node.exportClause.elements) names.add((e.propertyName ?? e.name).text);
-    } else if (ts.isVariableDeclaration(node) && ts.isObjectBindingPattern(node.name) && node.initializer !== undefined) {
+    } else if (
+      ts.isVariableDeclaration(node) &&
+      ts.isObjectBindingPattern(node.name) &&
+      node.initializer !== undefined
+    ) {
       const init = ts.isAwaitExpression(node.initializer) ? node.initializer.expression : node.initializer;
-      const loads = ts.isCallExpression(init) && (init.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(init.expression) && init.expression.text === 'require'));
+      const loads =
+        ts.isCallExpression(init) &&
+        (init.expression.kind === ts.SyntaxKind.ImportKeyword ||
+          (ts.isIdentifier(init.expression) && init.expression.text === 'require'));
       if (loads && fromUs(init.arguments[0])) {
         for (const e of node.name.elements) {
           const key = e.propertyName ?? e.name;
           if (ts.isIdentifier(key)) names.add(key.text);
         }
       }
-    } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression) && namespaces.has(node.expression.text)) {
+    } else if (
+      ts.isPropertyAccessExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      namespaces.has(node.expression.text)
+    ) {
       names.add(node.name.text);
     }
     ts.forEachChild(node, visit);
@@ -90,7 +121,11 @@ export function namesInMarkdownCode(markdown: string): Set<string> {
  * Checks exported names against the names used elsewhere and named in the READMEs' code; names
  * that fail both ways are listed twice.
  */
-export function checkFace(exported: readonly ExportedName[], used: ReadonlySet<string>, named: ReadonlySet<string>): FaceProblem[] {
+export function checkFace(
+  exported: readonly ExportedName[],
+  used: ReadonlySet<string>,
+  named: ReadonlySet<string>,
+): FaceProblem[] {
   const problems: FaceProblem[] = [];
   for (const { name, documented } of exported) {
     if (!documented) problems.push({ name, problem: 'undocumented' });
@@ -114,6 +149,7 @@ export function sourceFiles(dir: string): string[] {
 /** The names the source files of `files` take from `specifiers`, together. */
 export function namesUsedIn(files: readonly string[], specifiers: ReadonlySet<string>): Set<string> {
   const used = new Set<string>();
-  for (const file of files) for (const name of importedNames(file, readFileSync(file, 'utf8'), specifiers)) used.add(name);
+  for (const file of files)
+    for (const name of importedNames(file, readFileSync(file, 'utf8'), specifiers)) used.add(name);
   return used;
 }

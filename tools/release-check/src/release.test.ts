@@ -46,13 +46,21 @@ beforeAll(async () => {
   version = minorBump(before.find((m) => m.name === '@x/migrate')!.version);
 
   await copyRepo(repo);
-  await addChangeset(repo, 'release-check', { '@x/migrate': 'minor' }, 'Release check: a minor release of the fixed group.');
+  await addChangeset(
+    repo,
+    'release-check',
+    { '@x/migrate': 'minor' },
+    'Release check: a minor release of the fixed group.',
+  );
   // Versioning resolves against the npm registry the machine is configured for, as for a maintainer.
   await run('npm', ['run', 'version-packages'], { cwd: repo, env: cleanNpmEnv() });
   // Publishing can only reach the local registry: the project .npmrc, the environment and the
   // scope all name it, and the token is for it alone.
   const url = registry.url;
-  await writeFile(join(repo, '.npmrc'), `registry=${url}\n@x:registry=${url}\n//${url.slice('http://'.length)}:_authToken=release-check\n`);
+  await writeFile(
+    join(repo, '.npmrc'),
+    `registry=${url}\n@x:registry=${url}\n//${url.slice('http://'.length)}:_authToken=release-check\n`,
+  );
   const env = cleanNpmEnv({ npm_config_registry: url, 'npm_config_@x:registry': url, TURBO_TELEMETRY_DISABLED: '1' });
   release = await runScript(repo, 'release', env);
   await installConsumer(consumer, url, version);
@@ -88,7 +96,9 @@ describe('npm run version-packages (in a copy of the repo)', () => {
   });
 
   it('leaves the real checkout alone', async () => {
-    const after = await Promise.all(publishedPackages.map((dir) => readJson<Manifest>(join(repoRoot, dir, 'package.json'))));
+    const after = await Promise.all(
+      publishedPackages.map((dir) => readJson<Manifest>(join(repoRoot, dir, 'package.json'))),
+    );
     expect(after.map((m) => m.version)).toEqual(before.map((m) => m.version));
   });
 });
@@ -110,24 +120,29 @@ describe('a user project that installs @x/migrate from the registry', () => {
   it('gets @x/checkpoint and @x/device at the same version, and no @types/node', async () => {
     for (const dir of publishedPackages) {
       const name = `@x/${dir.split('/')[1]}`;
-      expect((await readJson<Manifest>(join(consumer, 'node_modules', name, 'package.json'))).version, name).toBe(version);
+      expect((await readJson<Manifest>(join(consumer, 'node_modules', name, 'package.json'))).version, name).toBe(
+        version,
+      );
     }
     expect(existsSync(join(consumer, 'node_modules/@types/node'))).toBe(false);
   });
 
   const manifestTensors = async (): Promise<unknown[]> => {
-    const manifest = await readJson<{ fixtures: { file: string; tensors: { path: string[]; shape: number[]; sha256: string; location: string }[] }[] }>(
-      join(repoRoot, 'packages/checkpoint/test/fixtures/manifest.json'),
-    );
+    const manifest = await readJson<{
+      fixtures: { file: string; tensors: { path: string[]; shape: number[]; sha256: string; location: string }[] }[];
+    }>(join(repoRoot, 'packages/checkpoint/test/fixtures/manifest.json'));
     const entry = manifest.fixtures.find((f) => f.file === 'zip/cuda0.pt')!;
     expect(entry.tensors.every((t) => t.location === 'cuda:0')).toBe(true);
     return entry.tensors.map((t) => ({ name: t.path.join('.'), device: 'cpu', shape: t.shape, sha256: t.sha256 }));
   };
 
-  it.concurrent.each(['esm.mjs', 'cjs.cjs'])('%s loads a CUDA-saved checkpoint with mapLocation cpu: the bytes torch saved', async (script) => {
-    const { stdout } = await run('node', [script, fixture], { cwd: consumer });
-    expect(JSON.parse(stdout)).toEqual(await manifestTensors());
-  });
+  it.concurrent.each(['esm.mjs', 'cjs.cjs'])(
+    '%s loads a CUDA-saved checkpoint with mapLocation cpu: the bytes torch saved',
+    async (script) => {
+      const { stdout } = await run('node', [script, fixture], { cwd: consumer });
+      expect(JSON.parse(stdout)).toEqual(await manifestTensors());
+    },
+  );
 
   it.concurrent('type-checks a strict nodenext consumer against the published declarations (skipLibCheck false)', async () => {
     const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
@@ -135,7 +150,12 @@ describe('a user project that installs @x/migrate from the registry', () => {
       (r) => r.stdout,
       (error: Error) => error.message,
     );
-    for (const entry of ['@x/device/dist/index.d.ts', '@x/checkpoint/dist/node.d.ts', '@x/checkpoint/dist/node/save.d.ts', '@x/migrate/dist/index.d.ts']) {
+    for (const entry of [
+      '@x/device/dist/index.d.ts',
+      '@x/checkpoint/dist/node.d.ts',
+      '@x/checkpoint/dist/node/save.d.ts',
+      '@x/migrate/dist/index.d.ts',
+    ]) {
       expect(output, `${entry} was checked`).toContain(join(consumer, 'node_modules', entry));
     }
     const ours = parseDiagnostics(output).filter((d) => !isTfjsTypingIssue(d));

@@ -11,7 +11,12 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The publishable workspace folders, relative to the root. */
-export const publishedPackages = ['packages/device', 'packages/checkpoint', 'packages/migrate', 'packages/mmap'] as const;
+export const publishedPackages = [
+  'packages/device',
+  'packages/checkpoint',
+  'packages/migrate',
+  'packages/mmap',
+] as const;
 
 /** Unpublished workspaces the packages' builds depend on (turbo builds them first). */
 const buildDependencies = ['tools/test-utils'];
@@ -36,13 +41,17 @@ export async function copyRepo(dest: string): Promise<void> {
     await cp(join(repoRoot, dir), join(dest, dir), {
       recursive: true,
       preserveTimestamps: true,
-      filter: (source) => !relative(join(repoRoot, dir), source).split(sep).some((part) => skipped.has(part)),
+      filter: (source) =>
+        !relative(join(repoRoot, dir), source)
+          .split(sep)
+          .some((part) => skipped.has(part)),
     });
   }
   for (const root of ['apps', 'tools']) {
     for (const name of await readdir(join(repoRoot, root))) {
       const manifest = join(root, name, 'package.json');
-      if (existsSync(join(repoRoot, manifest))) await cp(join(repoRoot, manifest), join(dest, manifest), { force: false });
+      if (existsSync(join(repoRoot, manifest)))
+        await cp(join(repoRoot, manifest), join(dest, manifest), { force: false });
     }
   }
   await linkNodeModules(dest);
@@ -73,7 +82,12 @@ async function linkNodeModules(dest: string): Promise<void> {
 }
 
 /** Writes a changeset file into the copy at `dest`, as `npx changeset` would. */
-export async function addChangeset(dest: string, name: string, bumps: Record<string, 'patch' | 'minor' | 'major'>, summary: string): Promise<void> {
+export async function addChangeset(
+  dest: string,
+  name: string,
+  bumps: Record<string, 'patch' | 'minor' | 'major'>,
+  summary: string,
+): Promise<void> {
   const front = Object.entries(bumps).map(([pkg, bump]) => `'${pkg}': ${bump}`);
   await writeFile(join(dest, '.changeset', `${name}.md`), `---\n${front.join('\n')}\n---\n\n${summary}\n`);
 }

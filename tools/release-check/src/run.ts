@@ -51,7 +51,11 @@ export function run(command: string, args: readonly string[], options: RunOption
         return;
       }
       const line = [command, ...args].join(' ');
-      reject(new Error(`\`${line}\` in ${options.cwd} exited with ${code ?? signal}\n--- stdout\n${out}\n--- stderr\n${err}`));
+      reject(
+        new Error(
+          `\`${line}\` in ${options.cwd} exited with ${code ?? signal}\n--- stdout\n${out}\n--- stderr\n${err}`,
+        ),
+      );
     });
   });
 }
@@ -92,7 +96,9 @@ export function cleanNpmEnv(extra: Record<string, string> = {}): NodeJS.ProcessE
  * drops scoped-registry variables such as `npm_config_@x:registry` from its children's environment.
  */
 export async function runScript(cwd: string, name: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
-  const { scripts } = JSON.parse(await readFile(join(cwd, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const { scripts } = JSON.parse(await readFile(join(cwd, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const script = scripts[name];
   if (script === undefined) throw new Error(`no script "${name}" in ${cwd}/package.json`);
   const path = [join(cwd, 'node_modules', '.bin'), env['PATH'] ?? ''].join(delimiter);

@@ -23,7 +23,9 @@ beforeAll(async () => {
     packed.set(dir, results[i]!);
     const lint = {
       publint: run(bin('publint'), ['run', tarball, '--strict'], { cwd: work }),
-      attw: run(bin('attw'), [tarball, '--profile', 'esm-only', '--format', 'ascii', '--no-emoji', '--no-color'], { cwd: work }),
+      attw: run(bin('attw'), [tarball, '--profile', 'esm-only', '--format', 'ascii', '--no-emoji', '--no-color'], {
+        cwd: work,
+      }),
     };
     // Awaited in the tests below; the handlers keep an early failure from being reported as unhandled.
     lint.publint.catch(() => undefined);
@@ -47,7 +49,9 @@ describe.each(publishedPackages)('tarball of %s', (dir) => {
   it('ships LICENSE (the root one) and README.md', async () => {
     const { root } = get();
     expect(await readFile(join(root, 'LICENSE'), 'utf8')).toBe(await readFile(join(repoRoot, 'LICENSE'), 'utf8'));
-    expect(await readFile(join(root, 'README.md'), 'utf8')).toBe(await readFile(join(repoRoot, dir, 'README.md'), 'utf8'));
+    expect(await readFile(join(root, 'README.md'), 'utf8')).toBe(
+      await readFile(join(repoRoot, dir, 'README.md'), 'utf8'),
+    );
   });
 
   it('holds only what a user needs: JS and declarations built from current sources, bins, docs, files listed by name', async () => {

@@ -16,17 +16,74 @@
  * ```
  */
 export const OP = Object.freeze({
-  MARK: 0x28, STOP: 0x2e, POP: 0x30, POP_MARK: 0x31, DUP: 0x32, FLOAT: 0x46, INT: 0x49, BININT: 0x4a,
-  BININT1: 0x4b, LONG: 0x4c, BININT2: 0x4d, NONE: 0x4e, PERSID: 0x50, BINPERSID: 0x51, REDUCE: 0x52,
-  STRING: 0x53, BINSTRING: 0x54, SHORT_BINSTRING: 0x55, UNICODE: 0x56, BINUNICODE: 0x58, APPEND: 0x61,
-  BUILD: 0x62, GLOBAL: 0x63, DICT: 0x64, EMPTY_DICT: 0x7d, APPENDS: 0x65, GET: 0x67, BINGET: 0x68,
-  INST: 0x69, LONG_BINGET: 0x6a, LIST: 0x6c, EMPTY_LIST: 0x5d, OBJ: 0x6f, PUT: 0x70, BINPUT: 0x71,
-  LONG_BINPUT: 0x72, SETITEM: 0x73, TUPLE: 0x74, EMPTY_TUPLE: 0x29, SETITEMS: 0x75, BINFLOAT: 0x47,
-  PROTO: 0x80, NEWOBJ: 0x81, EXT1: 0x82, EXT2: 0x83, EXT4: 0x84, TUPLE1: 0x85, TUPLE2: 0x86, TUPLE3: 0x87,
-  NEWTRUE: 0x88, NEWFALSE: 0x89, LONG1: 0x8a, LONG4: 0x8b, BINBYTES: 0x42, SHORT_BINBYTES: 0x43,
-  SHORT_BINUNICODE: 0x8c, BINUNICODE8: 0x8d, BINBYTES8: 0x8e, EMPTY_SET: 0x8f, ADDITEMS: 0x90,
-  FROZENSET: 0x91, NEWOBJ_EX: 0x92, STACK_GLOBAL: 0x93, MEMOIZE: 0x94, FRAME: 0x95, BYTEARRAY8: 0x96,
-  NEXT_BUFFER: 0x97, READONLY_BUFFER: 0x98,
+  MARK: 0x28,
+  STOP: 0x2e,
+  POP: 0x30,
+  POP_MARK: 0x31,
+  DUP: 0x32,
+  FLOAT: 0x46,
+  INT: 0x49,
+  BININT: 0x4a,
+  BININT1: 0x4b,
+  LONG: 0x4c,
+  BININT2: 0x4d,
+  NONE: 0x4e,
+  PERSID: 0x50,
+  BINPERSID: 0x51,
+  REDUCE: 0x52,
+  STRING: 0x53,
+  BINSTRING: 0x54,
+  SHORT_BINSTRING: 0x55,
+  UNICODE: 0x56,
+  BINUNICODE: 0x58,
+  APPEND: 0x61,
+  BUILD: 0x62,
+  GLOBAL: 0x63,
+  DICT: 0x64,
+  EMPTY_DICT: 0x7d,
+  APPENDS: 0x65,
+  GET: 0x67,
+  BINGET: 0x68,
+  INST: 0x69,
+  LONG_BINGET: 0x6a,
+  LIST: 0x6c,
+  EMPTY_LIST: 0x5d,
+  OBJ: 0x6f,
+  PUT: 0x70,
+  BINPUT: 0x71,
+  LONG_BINPUT: 0x72,
+  SETITEM: 0x73,
+  TUPLE: 0x74,
+  EMPTY_TUPLE: 0x29,
+  SETITEMS: 0x75,
+  BINFLOAT: 0x47,
+  PROTO: 0x80,
+  NEWOBJ: 0x81,
+  EXT1: 0x82,
+  EXT2: 0x83,
+  EXT4: 0x84,
+  TUPLE1: 0x85,
+  TUPLE2: 0x86,
+  TUPLE3: 0x87,
+  NEWTRUE: 0x88,
+  NEWFALSE: 0x89,
+  LONG1: 0x8a,
+  LONG4: 0x8b,
+  BINBYTES: 0x42,
+  SHORT_BINBYTES: 0x43,
+  SHORT_BINUNICODE: 0x8c,
+  BINUNICODE8: 0x8d,
+  BINBYTES8: 0x8e,
+  EMPTY_SET: 0x8f,
+  ADDITEMS: 0x90,
+  FROZENSET: 0x91,
+  NEWOBJ_EX: 0x92,
+  STACK_GLOBAL: 0x93,
+  MEMOIZE: 0x94,
+  FRAME: 0x95,
+  BYTEARRAY8: 0x96,
+  NEXT_BUFFER: 0x97,
+  READONLY_BUFFER: 0x98,
 } as const);
 
 /**
@@ -101,7 +158,8 @@ export class PickleBuilder {
   raw(...items: (number | Uint8Array | string)[]): this {
     for (const item of items) {
       if (typeof item === 'number') this.parts.push(item & 0xff);
-      else if (typeof item === 'string') for (let i = 0; i < item.length; i++) this.parts.push(item.charCodeAt(i) & 0xff);
+      else if (typeof item === 'string')
+        for (let i = 0; i < item.length; i++) this.parts.push(item.charCodeAt(i) & 0xff);
       else for (const byte of item) this.parts.push(byte);
     }
     return this;
@@ -128,45 +186,123 @@ export class PickleBuilder {
     return this.parts.length;
   }
 
-  proto(version = 2): this { return this.raw(OP.PROTO, version); }
-  stop(): this { return this.raw(OP.STOP); }
-  mark(): this { return this.raw(OP.MARK); }
-  pop(): this { return this.raw(OP.POP); }
-  popMark(): this { return this.raw(OP.POP_MARK); }
-  dup(): this { return this.raw(OP.DUP); }
-  none(): this { return this.raw(OP.NONE); }
-  newTrue(): this { return this.raw(OP.NEWTRUE); }
-  newFalse(): this { return this.raw(OP.NEWFALSE); }
-  emptyTuple(): this { return this.raw(OP.EMPTY_TUPLE); }
-  emptyList(): this { return this.raw(OP.EMPTY_LIST); }
-  emptyDict(): this { return this.raw(OP.EMPTY_DICT); }
-  emptySet(): this { return this.raw(OP.EMPTY_SET); }
-  tuple(): this { return this.raw(OP.TUPLE); }
-  tuple1(): this { return this.raw(OP.TUPLE1); }
-  tuple2(): this { return this.raw(OP.TUPLE2); }
-  tuple3(): this { return this.raw(OP.TUPLE3); }
-  list(): this { return this.raw(OP.LIST); }
-  dict(): this { return this.raw(OP.DICT); }
-  append(): this { return this.raw(OP.APPEND); }
-  appends(): this { return this.raw(OP.APPENDS); }
-  setitem(): this { return this.raw(OP.SETITEM); }
-  setitems(): this { return this.raw(OP.SETITEMS); }
-  additems(): this { return this.raw(OP.ADDITEMS); }
-  frozenset(): this { return this.raw(OP.FROZENSET); }
-  reduce(): this { return this.raw(OP.REDUCE); }
-  build(): this { return this.raw(OP.BUILD); }
-  newobj(): this { return this.raw(OP.NEWOBJ); }
-  binpersid(): this { return this.raw(OP.BINPERSID); }
-  memoize(): this { return this.raw(OP.MEMOIZE); }
-  stackGlobal(): this { return this.raw(OP.STACK_GLOBAL); }
-  binint(n: number): this { return this.le(OP.BININT, n, 4); }
-  binint1(n: number): this { return this.le(OP.BININT1, n, 1); }
-  binint2(n: number): this { return this.le(OP.BININT2, n, 2); }
-  binput(i: number): this { return this.le(OP.BINPUT, i, 1); }
-  longBinput(i: number): this { return this.le(OP.LONG_BINPUT, i, 4); }
-  binget(i: number): this { return this.le(OP.BINGET, i, 1); }
-  longBinget(i: number): this { return this.le(OP.LONG_BINGET, i, 4); }
-  frame(length: number | bigint): this { return this.le(OP.FRAME, length, 8); }
+  proto(version = 2): this {
+    return this.raw(OP.PROTO, version);
+  }
+  stop(): this {
+    return this.raw(OP.STOP);
+  }
+  mark(): this {
+    return this.raw(OP.MARK);
+  }
+  pop(): this {
+    return this.raw(OP.POP);
+  }
+  popMark(): this {
+    return this.raw(OP.POP_MARK);
+  }
+  dup(): this {
+    return this.raw(OP.DUP);
+  }
+  none(): this {
+    return this.raw(OP.NONE);
+  }
+  newTrue(): this {
+    return this.raw(OP.NEWTRUE);
+  }
+  newFalse(): this {
+    return this.raw(OP.NEWFALSE);
+  }
+  emptyTuple(): this {
+    return this.raw(OP.EMPTY_TUPLE);
+  }
+  emptyList(): this {
+    return this.raw(OP.EMPTY_LIST);
+  }
+  emptyDict(): this {
+    return this.raw(OP.EMPTY_DICT);
+  }
+  emptySet(): this {
+    return this.raw(OP.EMPTY_SET);
+  }
+  tuple(): this {
+    return this.raw(OP.TUPLE);
+  }
+  tuple1(): this {
+    return this.raw(OP.TUPLE1);
+  }
+  tuple2(): this {
+    return this.raw(OP.TUPLE2);
+  }
+  tuple3(): this {
+    return this.raw(OP.TUPLE3);
+  }
+  list(): this {
+    return this.raw(OP.LIST);
+  }
+  dict(): this {
+    return this.raw(OP.DICT);
+  }
+  append(): this {
+    return this.raw(OP.APPEND);
+  }
+  appends(): this {
+    return this.raw(OP.APPENDS);
+  }
+  setitem(): this {
+    return this.raw(OP.SETITEM);
+  }
+  setitems(): this {
+    return this.raw(OP.SETITEMS);
+  }
+  additems(): this {
+    return this.raw(OP.ADDITEMS);
+  }
+  frozenset(): this {
+    return this.raw(OP.FROZENSET);
+  }
+  reduce(): this {
+    return this.raw(OP.REDUCE);
+  }
+  build(): this {
+    return this.raw(OP.BUILD);
+  }
+  newobj(): this {
+    return this.raw(OP.NEWOBJ);
+  }
+  binpersid(): this {
+    return this.raw(OP.BINPERSID);
+  }
+  memoize(): this {
+    return this.raw(OP.MEMOIZE);
+  }
+  stackGlobal(): this {
+    return this.raw(OP.STACK_GLOBAL);
+  }
+  binint(n: number): this {
+    return this.le(OP.BININT, n, 4);
+  }
+  binint1(n: number): this {
+    return this.le(OP.BININT1, n, 1);
+  }
+  binint2(n: number): this {
+    return this.le(OP.BININT2, n, 2);
+  }
+  binput(i: number): this {
+    return this.le(OP.BINPUT, i, 1);
+  }
+  longBinput(i: number): this {
+    return this.le(OP.LONG_BINPUT, i, 4);
+  }
+  binget(i: number): this {
+    return this.le(OP.BINGET, i, 1);
+  }
+  longBinget(i: number): this {
+    return this.le(OP.LONG_BINGET, i, 4);
+  }
+  frame(length: number | bigint): this {
+    return this.le(OP.FRAME, length, 8);
+  }
 
   /** `GLOBAL module\nname\n`. */
   global(module: string, name: string): this {
@@ -212,14 +348,23 @@ export class PickleBuilder {
   }
 
   /** A length-prefixed payload opcode with an explicit (possibly lying) declared length. */
-  sized(op: number, declared: number | bigint, width: 1 | 4 | 8, payload: Uint8Array | string = new Uint8Array(0)): this {
+  sized(
+    op: number,
+    declared: number | bigint,
+    width: 1 | 4 | 8,
+    payload: Uint8Array | string = new Uint8Array(0),
+  ): this {
     return this.le(op, declared, width).raw(payload);
   }
 
   /** Protocol-2 `bytes`: `_codecs.encode(latin1_text, 'latin1')`, or `bytes()` when empty. */
   pyBytes(data: Uint8Array): this {
     if (data.length === 0) return this.global('__builtin__', 'bytes').emptyTuple().reduce();
-    return this.global('_codecs', 'encode').str(String.fromCharCode(...data)).str('latin1').tuple2().reduce();
+    return this.global('_codecs', 'encode')
+      .str(String.fromCharCode(...data))
+      .str('latin1')
+      .tuple2()
+      .reduce();
   }
 
   /** `collections.OrderedDict()`. */
@@ -245,7 +390,12 @@ export class PickleBuilder {
 
   /** `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, requires_grad, OrderedDict())` + REDUCE. */
   tensorV2(t: TensorSpec): this {
-    this.global('torch._utils', '_rebuild_tensor_v2').mark().persistentId(t).int(t.offset).intTuple(t.size).intTuple(t.stride);
+    this.global('torch._utils', '_rebuild_tensor_v2')
+      .mark()
+      .persistentId(t)
+      .int(t.offset)
+      .intTuple(t.size)
+      .intTuple(t.stride);
     this.raw(t.requiresGrad === true ? OP.NEWTRUE : OP.NEWFALSE);
     return this.orderedDict().tuple().reduce();
   }

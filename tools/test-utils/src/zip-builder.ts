@@ -133,13 +133,23 @@ class Writer {
 export function buildZip(records: readonly ZipRecordSpec[], options: ZipBuildOptions = {}): BuiltZip {
   const w = new Writer();
   if (options.prefix !== undefined) w.bytes(options.prefix);
-  const placed: { spec: ZipRecordSpec; name: Uint8Array; stored: Uint8Array; size: number; crc: number; flags: number; method: number; headerOffset: number; dataOffset: number }[] = [];
+  const placed: {
+    spec: ZipRecordSpec;
+    name: Uint8Array;
+    stored: Uint8Array;
+    size: number;
+    crc: number;
+    flags: number;
+    method: number;
+    headerOffset: number;
+    dataOffset: number;
+  }[] = [];
   for (const spec of records) {
     const raw = typeof spec.data === 'string' ? enc.encode(spec.data) : spec.data;
     const method = spec.method === 'deflated' ? 8 : 0;
     const stored = method === 8 ? new Uint8Array(deflateRawSync(raw)) : raw;
     const crc = spec.crc ?? crc32(raw);
-    const flags = spec.flags ?? (0x0800 | (spec.descriptor === true ? 0x0008 : 0));
+    const flags = spec.flags ?? 0x0800 | (spec.descriptor === true ? 0x0008 : 0);
     const name = enc.encode(spec.name);
     const headerOffset = w.length;
     const zip64 = spec.zip64Sizes === true;
@@ -155,8 +165,14 @@ export function buildZip(records: readonly ZipRecordSpec[], options: ZipBuildOpt
     w.u32(deferred ? 0 : crc);
     if (zip64) w.u32(deferred ? 0 : 0xffffffff).u32(deferred ? 0 : 0xffffffff);
     else w.u32(deferred ? 0 : stored.length).u32(deferred ? 0 : raw.length);
-    w.u16(name.length).u16(extraLocal + (hasFB ? 4 + pad : 0)).bytes(name);
-    if (zip64) w.u16(1).u16(16).u64(raw.length).u64(deferred ? 0 : stored.length);
+    w.u16(name.length)
+      .u16(extraLocal + (hasFB ? 4 + pad : 0))
+      .bytes(name);
+    if (zip64)
+      w.u16(1)
+        .u16(16)
+        .u64(raw.length)
+        .u64(deferred ? 0 : stored.length);
     if (hasFB) w.u8(0x46, 0x42).u16(pad).bytes(new Uint8Array(pad).fill(0x5a));
     const dataOffset = w.length;
     w.bytes(stored);
@@ -176,29 +192,54 @@ export function buildZip(records: readonly ZipRecordSpec[], options: ZipBuildOpt
     const big = p.spec.zip64Sizes === true;
     const far = p.spec.zip64Offset === true;
     const extraLength = big || far ? 4 + (big ? 16 : 0) + (far ? 8 : 0) : 0;
-    w.u32(0x02014b50).u16(options.madeBy ?? 0).u16(0).u16(p.flags).u16(p.method).u16(0).u16(0).u32(p.crc);
+    w.u32(0x02014b50)
+      .u16(options.madeBy ?? 0)
+      .u16(0)
+      .u16(p.flags)
+      .u16(p.method)
+      .u16(0)
+      .u16(0)
+      .u32(p.crc);
     w.u32(big ? 0xffffffff : p.stored.length).u32(big ? 0xffffffff : p.size);
-    w.u16(p.name.length).u16(extraLength).u16(0).u16(0).u16(0).u32(0).u32(far ? 0xffffffff : p.headerOffset);
+    w.u16(p.name.length)
+      .u16(extraLength)
+      .u16(0)
+      .u16(0)
+      .u16(0)
+      .u32(0)
+      .u32(far ? 0xffffffff : p.headerOffset);
     w.bytes(p.name);
     if (extraLength > 0) {
       w.u16(1).u16(extraLength - 4);
       if (big) w.u64(p.size).u64(p.stored.length);
       if (far) w.u64(p.headerOffset);
     }
-    entries.push({ name: p.spec.name, headerOffset: p.headerOffset, dataOffset: p.dataOffset, storedLength: p.stored.length, centralOffset });
+    entries.push({
+      name: p.spec.name,
+      headerOffset: p.headerOffset,
+      dataOffset: p.dataOffset,
+      storedLength: p.stored.length,
+      centralOffset,
+    });
   }
   const cdSize = w.length - cdOffset;
   let zip64EocdOffset: number | undefined;
   let locatorOffset: number | undefined;
   if (options.zip64End === true) {
     zip64EocdOffset = w.length;
-    w.u32(0x06064b50).u64(44).u16(options.madeBy ?? 0x031e).u16(options.zip64Needed ?? 45).u32(0).u32(0);
+    w.u32(0x06064b50)
+      .u64(44)
+      .u16(options.madeBy ?? 0x031e)
+      .u16(options.zip64Needed ?? 45)
+      .u32(0)
+      .u32(0);
     w.u64(placed.length).u64(placed.length).u64(cdSize).u64(cdOffset);
     locatorOffset = w.length;
     w.u32(0x07064b50).u32(0).u64(zip64EocdOffset).u32(1);
   }
   const eocdOffset = w.length;
-  const comment = typeof options.comment === 'string' ? enc.encode(options.comment) : (options.comment ?? new Uint8Array(0));
+  const comment =
+    typeof options.comment === 'string' ? enc.encode(options.comment) : (options.comment ?? new Uint8Array(0));
   w.u32(0x06054b50).u16(0).u16(0).u16(Math.min(placed.length, 0xffff)).u16(Math.min(placed.length, 0xffff));
   w.u32(Math.min(cdSize, 0xffffffff)).u32(Math.min(cdOffset, 0xffffffff)).u16(comment.length).bytes(comment);
   return { bytes: Uint8Array.from(w.parts), entries, cdOffset, cdSize, eocdOffset, zip64EocdOffset, locatorOffset };

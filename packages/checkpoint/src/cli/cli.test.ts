@@ -6,9 +6,11 @@ import { COMMANDS, main, parseMapLocation } from './main.js';
 const fixtures = new URL('../../test/fixtures/', import.meta.url);
 const pathOf = (file: string) => fileURLToPath(new URL(file, fixtures));
 const manifest = new Map(
-  (JSON.parse(readFileSync(new URL('manifest.json', fixtures), 'utf8')) as { fixtures: { file: string; torch_error?: string; tensors: Record<string, unknown>[] }[] }).fixtures.map(
-    (f) => [f.file, f],
-  ),
+  (
+    JSON.parse(readFileSync(new URL('manifest.json', fixtures), 'utf8')) as {
+      fixtures: { file: string; torch_error?: string; tensors: Record<string, unknown>[] }[];
+    }
+  ).fixtures.map((f) => [f.file, f]),
 );
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -22,7 +24,9 @@ describe('x-checkpoint', () => {
   it('inspect --json gives path, dtype, shape, location and torch’s sha256 per tensor', async () => {
     const r = await run('inspect', pathOf('zip/dtypes.pt'), '--json');
     expect(r.code).toBe(0);
-    const expected = manifest.get('zip/dtypes.pt')!.tensors.map(({ path, dtype, shape, location, sha256 }) => ({ path, dtype, shape, location, sha256 }));
+    const expected = manifest
+      .get('zip/dtypes.pt')!
+      .tensors.map(({ path, dtype, shape, location, sha256 }) => ({ path, dtype, shape, location, sha256 }));
     expect(JSON.parse(r.out)).toEqual({ format: 'zip', tensors: expected });
   });
 
@@ -40,8 +44,12 @@ describe('x-checkpoint', () => {
   it('load without --map-location fails on a CUDA file with torch’s text and the flag that fixes it, no stack trace', async () => {
     const r = await run('load', pathOf('zip/cuda0.pt'));
     expect(r.code).toBe(2);
-    expect(r.err.startsWith(`x-checkpoint: DEVICE_UNAVAILABLE: ${manifest.get('zip/cuda0.pt')!.torch_error!}`)).toBe(true);
-    expect(r.err).toMatch(/Fix: rerun with --map-location cpu, or --map-location cuda:0=cpu to remap this location only\.$/);
+    expect(r.err.startsWith(`x-checkpoint: DEVICE_UNAVAILABLE: ${manifest.get('zip/cuda0.pt')!.torch_error!}`)).toBe(
+      true,
+    );
+    expect(r.err).toMatch(
+      /Fix: rerun with --map-location cpu, or --map-location cuda:0=cpu to remap this location only\.$/,
+    );
     expect(r.err).not.toContain('mapLocation');
     expect(r.err).not.toMatch(/\n\s+at /);
     const j = await run('load', pathOf('zip/cuda0.pt'), '--json');
@@ -67,7 +75,9 @@ describe('x-checkpoint', () => {
     expect((await run('frobnicate')).err).toMatch(/^x-checkpoint: USAGE: unknown command "frobnicate"/);
     const missing = await run('inspect', pathOf('zip/missing.pt'), '--json');
     expect([missing.code, JSON.parse(missing.err).error.code]).toEqual([2, 'SOURCE_IO']);
-    expect((await run('inspect', pathOf('hostile/system-zip.pt'))).err).toMatch(/^x-checkpoint: PICKLE_UNSAFE_GLOBAL: /);
+    expect((await run('inspect', pathOf('hostile/system-zip.pt'))).err).toMatch(
+      /^x-checkpoint: PICKLE_UNSAFE_GLOBAL: /,
+    );
     for (const r of [bad, missing]) expect(r.err.split('\n')).toHaveLength(1);
   });
 
@@ -99,14 +109,18 @@ describe('x-checkpoint', () => {
       for (const o of Object.keys(c.options)) expect(help.out).toMatch(new RegExp(`^ +--${o}\\b`, 'm'));
     }
     expect(help.out).toContain('--unknown-classes error|record');
-    expect(help.out).toContain('exit status: 0 success; 1 a finding (diff: the files differ); 2 a usage or input error');
+    expect(help.out).toContain(
+      'exit status: 0 success; 1 a finding (diff: the files differ); 2 a usage or input error',
+    );
     expect((await run('inspect', '--help')).out).toBe(help.out);
   });
 
   it('inspect --no-hash reads no tensor data and says the hashes are absent', async () => {
     const r = await run('inspect', pathOf('zip/dtypes.pt'), '--no-hash', '--json');
     expect(r.code).toBe(0);
-    const expected = manifest.get('zip/dtypes.pt')!.tensors.map(({ path, dtype, shape, location }) => ({ path, dtype, shape, location, sha256: null }));
+    const expected = manifest
+      .get('zip/dtypes.pt')!
+      .tensors.map(({ path, dtype, shape, location }) => ({ path, dtype, shape, location, sha256: null }));
     expect(JSON.parse(r.out)).toEqual({ format: 'zip', hashed: false, tensors: expected });
     expect((await run('inspect', pathOf('zip/views.pt'), '--no-hash')).out).toMatch(/; not hashed \(--no-hash\)$/);
   });

@@ -47,18 +47,32 @@ export const convertCommand: Command = {
   args: 'IN OUT',
   summary: 'write IN as a torch zip (.pt, .bin, .pth) or safetensors (.safetensors), chosen by the name of OUT',
   options: {
-    'map-location': { ...MAP_LOCATION_OPTION, description: `${MAP_LOCATION_OPTION.description}; rewrites the saved locations (torch files only)` },
-    dtype: { type: 'string', value: 'float16|bfloat16|float32', description: 'cast every floating tensor to this dtype' },
+    'map-location': {
+      ...MAP_LOCATION_OPTION,
+      description: `${MAP_LOCATION_OPTION.description}; rewrites the saved locations (torch files only)`,
+    },
+    dtype: {
+      type: 'string',
+      value: 'float16|bfloat16|float32',
+      description: 'cast every floating tensor to this dtype',
+    },
     'unknown-classes': UNKNOWN_CLASSES_OPTION,
   },
   async run(positionals, values, io) {
     const [input, output] = expectArgs(positionals, ['IN', 'OUT']) as [string, string];
     const format = outputFormat(output);
-    if (format === undefined) throw new UsageError(`cannot tell the output format of ${JSON.stringify(output.slice(-64))}: name OUT .pt, .bin, .pth or .safetensors`);
-    const dtype: FloatingDType | undefined = values.dtype === undefined ? undefined : oneOf(values, 'dtype', ['float16', 'bfloat16', 'float32']);
+    if (format === undefined)
+      throw new UsageError(
+        `cannot tell the output format of ${JSON.stringify(output.slice(-64))}: name OUT .pt, .bin, .pth or .safetensors`,
+      );
+    const dtype: FloatingDType | undefined =
+      values.dtype === undefined ? undefined : oneOf(values, 'dtype', ['float16', 'bfloat16', 'float32']);
     const spec = values['map-location'];
     const mapLocation = typeof spec === 'string' ? parseMapLocation(spec) : undefined;
-    const [{ open }, { save, saveSafetensors }] = await Promise.all([import('../node/read.js'), import('../node/save.js')]);
+    const [{ open }, { save, saveSafetensors }] = await Promise.all([
+      import('../node/read.js'),
+      import('../node/save.js'),
+    ]);
     const ckpt = await open(input, { unknownClasses: unknownClasses(values) });
     const bar = progressDisplay(io, values, 'convert');
     try {
@@ -69,13 +83,22 @@ export const convertCommand: Command = {
         ...(bar === undefined ? {} : { onProgress: bar.onProgress }),
       };
       if (format === 'torch') {
-        const r = await save(container.root, output, { ...common, location: (s) => String(resolveLocation(mapLocation, s)) });
+        const r = await save(container.root, output, {
+          ...common,
+          location: (s) => String(resolveLocation(mapLocation, s)),
+        });
         bar?.stop();
         io.out(`wrote ${output}: ${ckpt.entries.length} tensors, ${r.storages.length} storages, ${r.size} bytes`);
       } else {
-        const header = await saveSafetensors(container.root, output, { ...common, dropNonTensors: true, metadata: { format: 'pt' } });
+        const header = await saveSafetensors(container.root, output, {
+          ...common,
+          dropNonTensors: true,
+          metadata: { format: 'pt' },
+        });
         bar?.stop();
-        io.out(`wrote ${output}: ${header.tensors.length} tensors (values that are not tensors are left out), ${header.dataStart + header.dataLength} bytes`);
+        io.out(
+          `wrote ${output}: ${header.tensors.length} tensors (values that are not tensors are left out), ${header.dataStart + header.dataLength} bytes`,
+        );
       }
       return EXIT.ok;
     } finally {

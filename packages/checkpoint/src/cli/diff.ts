@@ -50,7 +50,10 @@ export function formatDiff(d: TensorDiff): string {
 export const diffCommand: Command = {
   args: 'A B',
   summary: 'compare two checkpoints tensor by tensor on their saved bits; exit 1 when they differ',
-  options: { all: { type: 'boolean', description: 'list every tensor, the same ones too' }, 'unknown-classes': UNKNOWN_CLASSES_OPTION },
+  options: {
+    all: { type: 'boolean', description: 'list every tensor, the same ones too' },
+    'unknown-classes': UNKNOWN_CLASSES_OPTION,
+  },
   async run(positionals, values, io) {
     const files = expectArgs(positionals, ['A', 'B']);
     const classes = unknownClasses(values);
@@ -61,13 +64,25 @@ export const diffCommand: Command = {
       parts[i] = p;
       const known = parts.filter((x) => x !== undefined);
       const sum = (f: (x: ProgressReport) => number | undefined) => known.reduce((n, x) => n + (f(x) ?? 0), 0);
-      bar?.onProgress({ bytesDone: sum((x) => x.bytesDone), bytesTotal: sum((x) => x.bytesTotal), tensorsDone: sum((x) => x.tensorsDone), tensorsTotal: sum((x) => x.tensorsTotal) });
+      bar?.onProgress({
+        bytesDone: sum((x) => x.bytesDone),
+        bytesTotal: sum((x) => x.bytesTotal),
+        tensorsDone: sum((x) => x.tensorsDone),
+        tensorsTotal: sum((x) => x.tensorsTotal),
+      });
     };
     try {
-      const [{ open }, { diffPrepared }, { prepareValue }] = await Promise.all([import('../node/read.js'), import('../diff.js'), import('../tensors/prepare.js')]);
+      const [{ open }, { diffPrepared }, { prepareValue }] = await Promise.all([
+        import('../node/read.js'),
+        import('../diff.js'),
+        import('../tensors/prepare.js'),
+      ]);
       for (const p of files) opened.push(await open(p, { unknownClasses: classes }));
       const [a, b] = opened.map((c, i) =>
-        prepareValue(c.container.root, { storageBytes: (s) => c.container.readStorage(s), ...(bar === undefined ? {} : { onProgress: onProgress(i) }) }),
+        prepareValue(c.container.root, {
+          storageBytes: (s) => c.container.readStorage(s),
+          ...(bar === undefined ? {} : { onProgress: onProgress(i) }),
+        }),
       ) as [PreparedValue, PreparedValue];
       const result = await diffPrepared(a, b);
       bar?.stop();

@@ -10,7 +10,10 @@ import { EXIT } from './command.js';
 
 /** Library wording of a fix, and the flag a CLI user types instead. */
 const FLAG_FIXES: readonly [RegExp, (...groups: string[]) => string][] = [
-  [/ Fix: load with mapLocation: 'cpu', or mapLocation: \{ '([^']*)': 'cpu' \} to remap this location only\./, (dev) => ` Fix: rerun with --map-location cpu, or --map-location ${dev}=cpu to remap this location only.`],
+  [
+    / Fix: load with mapLocation: 'cpu', or mapLocation: \{ '([^']*)': 'cpu' \} to remap this location only\./,
+    (dev) => ` Fix: rerun with --map-location cpu, or --map-location ${dev}=cpu to remap this location only.`,
+  ],
   [/pass unknownClasses: 'record'/, () => 'rerun with --unknown-classes record'],
   [/; load it with dtype: 'raw'/, () => '; x-checkpoint inspect, convert and diff keep every dtype as saved'],
 ];
@@ -41,7 +44,8 @@ export function errorCode(e: unknown): string {
  */
 export function cliMessage(e: unknown): string {
   let message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
-  for (const [library, flag] of FLAG_FIXES) message = message.replace(library, (_, ...groups: string[]) => flag(...groups));
+  for (const [library, flag] of FLAG_FIXES)
+    message = message.replace(library, (_, ...groups: string[]) => flag(...groups));
   return message;
 }
 
@@ -59,5 +63,8 @@ export function cliMessage(e: unknown): string {
 export function errorLine(tool: string, e: unknown, json: boolean): { line: string; exit: number } {
   const code = errorCode(e);
   const message = code === 'USAGE' ? `${cliMessage(e)} (see ${tool} --help)` : cliMessage(e);
-  return { line: json ? JSON.stringify({ error: { code, message } }) : `${tool}: ${code}: ${message}`, exit: EXIT.trouble };
+  return {
+    line: json ? JSON.stringify({ error: { code, message } }) : `${tool}: ${code}: ${message}`,
+    exit: EXIT.trouble,
+  };
 }

@@ -26,7 +26,10 @@ export const inspectCommand: Command = {
   args: 'FILE',
   summary: 'every tensor: name, dtype, shape, saved location, bytes, SHA-256 of its elements',
   options: {
-    'no-hash': { type: 'boolean', description: 'skip the SHA-256s (reads no tensor data; JSON then has "hashed": false and "sha256": null)' },
+    'no-hash': {
+      type: 'boolean',
+      description: 'skip the SHA-256s (reads no tensor data; JSON then has "hashed": false and "sha256": null)',
+    },
     'unknown-classes': UNKNOWN_CLASSES_OPTION,
   },
   async run(positionals, values, io) {
@@ -36,19 +39,32 @@ export const inspectCommand: Command = {
     const bar = progressDisplay(io, values, 'inspect');
     let r;
     try {
-      r = await inspect(file, { unknownClasses: unknownClasses(values), hash, ...(bar === undefined ? {} : { onProgress: bar.onProgress }) });
+      r = await inspect(file, {
+        unknownClasses: unknownClasses(values),
+        hash,
+        ...(bar === undefined ? {} : { onProgress: bar.onProgress }),
+      });
     } finally {
       bar?.stop();
     }
     if (values.json === true) {
-      const tensors = r.tensors.map((t) => ({ path: t.path, dtype: t.dtype, shape: t.shape, location: t.location, sha256: t.sha256 }));
+      const tensors = r.tensors.map((t) => ({
+        path: t.path,
+        dtype: t.dtype,
+        shape: t.shape,
+        location: t.location,
+        sha256: t.sha256,
+      }));
       io.out(JSON.stringify(hash ? { format: r.format, tensors } : { format: r.format, hashed: false, tensors }));
       return EXIT.ok;
     }
     const rows = [['NAME', 'DTYPE', 'SHAPE', 'LOCATION', 'BYTES', 'SHA256']];
-    for (const t of r.tensors) rows.push([t.name, t.dtype, shapeText(t.shape), t.location, String(t.byteLength), t.sha256?.slice(0, 16) ?? '-']);
+    for (const t of r.tensors)
+      rows.push([t.name, t.dtype, shapeText(t.shape), t.location, String(t.byteLength), t.sha256?.slice(0, 16) ?? '-']);
     io.out(`format: ${r.format}\n${columns(rows, [false, false, false, false, true, false])}`);
-    io.out(`total: ${r.tensors.length} tensors, ${r.storages} storages, ${r.storageBytes} bytes (${humanBytes(r.storageBytes)})${hash ? '' : '; not hashed (--no-hash)'}`);
+    io.out(
+      `total: ${r.tensors.length} tensors, ${r.storages} storages, ${r.storageBytes} bytes (${humanBytes(r.storageBytes)})${hash ? '' : '; not hashed (--no-hash)'}`,
+    );
     return EXIT.ok;
   },
 };

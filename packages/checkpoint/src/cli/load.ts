@@ -50,22 +50,48 @@ export const loadCommand: Command = {
     const bar = progressDisplay(io, values, 'load');
     let report;
     try {
-      ({ report } = await load(file, { mapLocation, runtime, unknownClasses: classes, ...(bar === undefined ? {} : { onProgress: bar.onProgress }) }));
+      ({ report } = await load(file, {
+        mapLocation,
+        runtime,
+        unknownClasses: classes,
+        ...(bar === undefined ? {} : { onProgress: bar.onProgress }),
+      }));
     } finally {
       bar?.stop();
     }
     if (values.json === true) {
-      const tensors = report.tensors.map((t) => ({ path: t.path, device: t.device, dtype: t.dtype, torchDType: t.torchDType }));
-      io.out(JSON.stringify({ format: report.format, tensors, conversions: report.conversions, ledger: report.ledger, bytesRead: report.bytesRead }));
+      const tensors = report.tensors.map((t) => ({
+        path: t.path,
+        device: t.device,
+        dtype: t.dtype,
+        torchDType: t.torchDType,
+      }));
+      io.out(
+        JSON.stringify({
+          format: report.format,
+          tensors,
+          conversions: report.conversions,
+          ledger: report.ledger,
+          bytesRead: report.bytesRead,
+        }),
+      );
       return EXIT.ok;
     }
     const rows = [['NAME', 'DEVICE', 'DTYPE', 'TORCH DTYPE']];
     for (const t of report.tensors) rows.push([t.name, t.device, t.dtype, t.torchDType]);
     io.out(`format: ${report.format}\n${columns(rows, [false, false, false, false])}`);
-    for (const c of report.conversions) io.out(`${c.name}: ${c.from} -> ${c.to} ${c.step}${c.lossy === undefined ? '' : ` (lossy: ${c.lossy})`}`);
-    const devices = Object.entries(report.ledger.devices).map(([d, u]) => [d, String(u.tensors), String(u.bytes), String(u.peak)]);
+    for (const c of report.conversions)
+      io.out(`${c.name}: ${c.from} -> ${c.to} ${c.step}${c.lossy === undefined ? '' : ` (lossy: ${c.lossy})`}`);
+    const devices = Object.entries(report.ledger.devices).map(([d, u]) => [
+      d,
+      String(u.tensors),
+      String(u.bytes),
+      String(u.peak),
+    ]);
     io.out(columns([['DEVICE', 'TENSORS', 'BYTES', 'PEAK'], ...devices], [false, true, true, true]));
-    io.out(`read ${report.bytesRead} bytes (${humanBytes(report.bytesRead)}); placed ${report.ledger.bytesPlaced}; moved ${report.ledger.bytesMoved} in ${report.ledger.copies} copies`);
+    io.out(
+      `read ${report.bytesRead} bytes (${humanBytes(report.bytesRead)}); placed ${report.ledger.bytesPlaced}; moved ${report.ledger.bytesMoved} in ${report.ledger.copies} copies`,
+    );
     return EXIT.ok;
   },
 };

@@ -42,7 +42,9 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['diff', diffCommand],
 ]);
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 /**
  * `x-checkpoint` as a {@link Tool}.

@@ -20,7 +20,11 @@ function fakeTerminal(): Writable & { isTTY: boolean; columns: number; drawn: ()
   return Object.assign(stream, { isTTY: true, columns: 120, drawn: () => text });
 }
 
-const io = (progress?: CliIO['progress']): CliIO => ({ out: () => undefined, err: () => undefined, ...(progress === undefined ? {} : { progress }) });
+const io = (progress?: CliIO['progress']): CliIO => ({
+  out: () => undefined,
+  err: () => undefined,
+  ...(progress === undefined ? {} : { progress }),
+});
 
 describe('progress on a terminal', () => {
   it('draws bytes and tensors done, rate and ETA, then clears the line', () => {
@@ -30,7 +34,9 @@ describe('progress on a terminal', () => {
     bar.onProgress({ bytesDone: 4096, bytesTotal: 4096, tensorsDone: 4, tensorsTotal: 4 });
     bar.stop();
     const drawn = tty.drawn();
-    expect(drawn).toMatch(/convert \[[^\]]*\] 25% \| 1\.0 KiB \/ 4\.0 KiB \| 1\/4 tensors \| [\d.]+ (B|KiB|MiB|GiB)\/s \| ETA /);
+    expect(drawn).toMatch(
+      /convert \[[^\]]*\] 25% \| 1\.0 KiB \/ 4\.0 KiB \| 1\/4 tensors \| [\d.]+ (B|KiB|MiB|GiB)\/s \| ETA /,
+    );
     expect(drawn).toMatch(/convert \[[^\]]*\] 100% \| 4\.0 KiB \/ 4\.0 KiB \| 4\/4 tensors/);
     expect(drawn.endsWith('\x1b[2K')).toBe(true); // the last thing written erases the bar's line
   });
@@ -59,7 +65,11 @@ describe('progress on a terminal', () => {
     const run = async (progress?: CliIO['progress']) => {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await main(['convert', fixture, join(dir, 'out.pt')], { out: (t) => out.push(t), err: (t) => err.push(t), ...(progress === undefined ? {} : { progress }) });
+      const code = await main(['convert', fixture, join(dir, 'out.pt')], {
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        ...(progress === undefined ? {} : { progress }),
+      });
       return { code, out, err };
     };
     const tty = fakeTerminal();

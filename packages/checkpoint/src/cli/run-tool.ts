@@ -23,12 +23,16 @@ export interface Tool {
 
 /** Options every command takes. */
 export const COMMON_OPTIONS: Readonly<Record<string, CliOption>> = {
-  json: { type: 'boolean', description: 'print the result as JSON (errors too: {"error":{"code","message"}} on stderr); no progress' },
+  json: {
+    type: 'boolean',
+    description: 'print the result as JSON (errors too: {"error":{"code","message"}} on stderr); no progress',
+  },
   quiet: { type: 'boolean', description: 'no progress on stderr' },
   help: { type: 'boolean', description: 'print this help' },
 };
 
-const optionText = (name: string, o: CliOption): string => `--${name}${o.value === undefined ? '' : ` ${o.value}`}${o.multiple === true ? ' (repeatable)' : ''}`;
+const optionText = (name: string, o: CliOption): string =>
+  `--${name}${o.value === undefined ? '' : ` ${o.value}`}${o.multiple === true ? ' (repeatable)' : ''}`;
 
 /**
  * The full help: every command with every option, the common options and the exit codes.
@@ -44,10 +48,14 @@ export function helpText(tool: Tool): string {
     rows.push([`${tool.name} ${name} ${c.args}`, c.summary]);
     for (const [o, spec] of Object.entries(c.options)) rows.push([`    ${optionText(o, spec)}`, spec.description]);
   }
-  const common: [string, string][] = Object.entries(COMMON_OPTIONS).map(([o, spec]) => [`  ${optionText(o, spec)}`, spec.description]);
+  const common: [string, string][] = Object.entries(COMMON_OPTIONS).map(([o, spec]) => [
+    `  ${optionText(o, spec)}`,
+    spec.description,
+  ]);
   common.push(['  --version', 'print the version']);
   const width = Math.max(...[...rows, ...common].map(([l]) => l.length)) + 2;
-  const lines = (list: [string, string][], indent: string) => list.map(([l, d]) => `${indent}${l.padEnd(width)}${d}`.trimEnd());
+  const lines = (list: [string, string][], indent: string) =>
+    list.map(([l, d]) => `${indent}${l.padEnd(width)}${d}`.trimEnd());
   return [
     `usage: ${tool.name} COMMAND ARGS [OPTIONS]`,
     '',
@@ -63,7 +71,9 @@ export function helpText(tool: Tool): string {
 
 function parseConfig(command: Command): NonNullable<ParseArgsConfig['options']> {
   const all = { ...command.options, ...COMMON_OPTIONS };
-  return Object.fromEntries(Object.entries(all).map(([k, o]) => [k, o.multiple === true ? { type: o.type, multiple: true } : { type: o.type }]));
+  return Object.fromEntries(
+    Object.entries(all).map(([k, o]) => [k, o.multiple === true ? { type: o.type, multiple: true } : { type: o.type }]),
+  );
 }
 
 /**
@@ -88,10 +98,14 @@ export async function runTool(tool: Tool, argv: readonly string[], io: CliIO): P
       return name === undefined ? EXIT.trouble : EXIT.ok;
     }
     const command = tool.commands.get(name);
-    if (command === undefined) throw new UsageError(`unknown command ${quote(name)}; commands: ${[...tool.commands.keys()].join(', ')}`);
+    if (command === undefined)
+      throw new UsageError(`unknown command ${quote(name)}; commands: ${[...tool.commands.keys()].join(', ')}`);
     let parsed: { values: CliValues; positionals: string[] };
     try {
-      parsed = parseArgs({ args: [...rest], options: parseConfig(command), allowPositionals: true, strict: true }) as { values: CliValues; positionals: string[] };
+      parsed = parseArgs({ args: [...rest], options: parseConfig(command), allowPositionals: true, strict: true }) as {
+        values: CliValues;
+        positionals: string[];
+      };
     } catch (e) {
       throw new UsageError(`${(e as Error).message} (usage: ${tool.name} ${name} ${command.args})`);
     }

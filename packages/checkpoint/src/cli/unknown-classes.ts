@@ -18,7 +18,8 @@ import { oneOf } from './usage.js';
 export const UNKNOWN_CLASSES_OPTION: CliOption = {
   type: 'string',
   value: 'error|record',
-  description: 'classes outside the allow list: refuse (error, the default) or keep as inert records (nothing is executed either way)',
+  description:
+    'classes outside the allow list: refuse (error, the default) or keep as inert records (nothing is executed either way)',
 };
 
 /**
@@ -30,4 +31,5 @@ export const UNKNOWN_CLASSES_OPTION: CliOption = {
  * await open(file, { unknownClasses: unknownClasses(values) });
  * ```
  */
-export const unknownClasses = (values: CliValues): 'error' | 'record' => oneOf(values, 'unknown-classes', ['error', 'record']);
+export const unknownClasses = (values: CliValues): 'error' | 'record' =>
+  oneOf(values, 'unknown-classes', ['error', 'record']);

@@ -43,7 +43,10 @@ export function parseDevice(spec: string, flag: string): string {
     return String(device(s));
   } catch (e) {
     if (!isDeviceError(e)) throw e;
-    throw new DeviceError('DEVICE_INVALID', `${flag}: ${quote(s)} is not a device (${e.message}); expected ${DEVICE_FORMS}`);
+    throw new DeviceError(
+      'DEVICE_INVALID',
+      `${flag}: ${quote(s)} is not a device (${e.message}); expected ${DEVICE_FORMS}`,
+    );
   }
 }
 
@@ -60,12 +63,18 @@ export function parseDevice(spec: string, flag: string): string {
  * ```
  */
 export function parseMapLocation(spec: string, flag = '--map-location'): MapLocation {
-  if (spec.trim() === '') throw new UsageError(`${flag} is empty; expected a device (${DEVICE_FORMS}) or SAVED=DEVICE pairs such as cuda:1=cpu,cuda:0=cpu`);
+  if (spec.trim() === '')
+    throw new UsageError(
+      `${flag} is empty; expected a device (${DEVICE_FORMS}) or SAVED=DEVICE pairs such as cuda:1=cpu,cuda:0=cpu`,
+    );
   if (!spec.includes('=')) return parseDevice(spec, flag);
   const map: Record<string, string> = {};
   for (const pair of spec.split(',')) {
     const [from, to, extra] = pair.split('=').map((s) => s.trim());
-    if (!from || !to || extra !== undefined) throw new UsageError(`${flag}: expected SAVED=DEVICE pairs separated by commas (cuda:1=cpu,cuda:0=cpu), found ${quote(pair)}`);
+    if (!from || !to || extra !== undefined)
+      throw new UsageError(
+        `${flag}: expected SAVED=DEVICE pairs separated by commas (cuda:1=cpu,cuda:0=cpu), found ${quote(pair)}`,
+      );
     const key = parseDevice(from, flag);
     if (Object.hasOwn(map, key)) throw new UsageError(`${flag} names ${quote(key)} twice`);
     map[key] = parseDevice(to, flag);
@@ -85,7 +94,8 @@ export function parseMapLocation(spec: string, flag = '--map-location'): MapLoca
 export function oneOf<const T extends string>(values: CliValues, name: string, allowed: readonly [T, ...T[]]): T {
   const v = values[name];
   if (v === undefined) return allowed[0];
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name}: expected ${allowed.join(' or ')}, found ${quote(String(v))}`);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    throw new UsageError(`--${name}: expected ${allowed.join(' or ')}, found ${quote(String(v))}`);
   return v as T;
 }
 
@@ -101,7 +111,9 @@ export function oneOf<const T extends string>(values: CliValues, name: string, a
 export function expectArgs(positionals: readonly string[], names: readonly string[]): string[] {
   if (positionals.length !== names.length) {
     const want = names.length === 1 ? `one ${names[0]}` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
-    throw new UsageError(`expected ${want}, found ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`);
+    throw new UsageError(
+      `expected ${want}, found ${positionals.length} argument${positionals.length === 1 ? '' : 's'}`,
+    );
   }
   return [...positionals];
 }

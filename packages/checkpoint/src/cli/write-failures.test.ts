@@ -3,7 +3,17 @@
  * the way, permission denied, a full disk; and temp files a killed write left behind.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +24,17 @@ const BIN = fileURLToPath(new URL('../../bin/x-checkpoint.js', import.meta.url))
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/zip/training-checkpoint.pt', import.meta.url)); // 11.8 kB
 const isRoot = process.getuid?.() === 0;
 
-function convert(out: string, cwd: string, asNobody = false): { status: number | null; stdout: string; stderr: string } {
+function convert(
+  out: string,
+  cwd: string,
+  asNobody = false,
+): { status: number | null; stdout: string; stderr: string } {
   const args = [BIN, 'convert', FIXTURE, out];
   const r = asNobody
-    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args], { cwd, encoding: 'utf8' })
+    ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args], {
+        cwd,
+        encoding: 'utf8',
+      })
     : spawnSync(process.execPath, args, { cwd, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -30,7 +47,9 @@ describe('write failures: OUTPUT_IO naming the path and the system’s reason, e
     mkdirSync(join(dir, 'out.pt'));
     const r = convert('out.pt', dir);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('x-checkpoint: OUTPUT_IO: cannot write "out.pt" (renaming into place): EISDIR: a directory is in the way\n');
+    expect(r.stderr).toBe(
+      'x-checkpoint: OUTPUT_IO: cannot write "out.pt" (renaming into place): EISDIR: a directory is in the way\n',
+    );
     expect(readdirSync(dir)).toEqual(['out.pt']);
   });
 
@@ -38,7 +57,9 @@ describe('write failures: OUTPUT_IO naming the path and the system’s reason, e
     const dir = scratch();
     const r = convert('missing/out.pt', dir);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^x-checkpoint: OUTPUT_IO: cannot write "missing\/out\.pt" \(creating out\.pt\.tmp-[0-9a-f]{12}\): ENOENT: no such file or directory\n$/);
+    expect(r.stderr).toMatch(
+      /^x-checkpoint: OUTPUT_IO: cannot write "missing\/out\.pt" \(creating out\.pt\.tmp-[0-9a-f]{12}\): ENOENT: no such file or directory\n$/,
+    );
   });
 
   // root passes permission checks, so the bin runs as nobody (setpriv) when the tests run as root
@@ -50,7 +71,9 @@ describe('write failures: OUTPUT_IO naming the path and the system’s reason, e
     chmodSync(ro, 0o555);
     const r = convert('ro/out.pt', dir, isRoot);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^x-checkpoint: OUTPUT_IO: cannot write "ro\/out\.pt" \(creating out\.pt\.tmp-[0-9a-f]{12}\): EACCES: permission denied\n$/);
+    expect(r.stderr).toMatch(
+      /^x-checkpoint: OUTPUT_IO: cannot write "ro\/out\.pt" \(creating out\.pt\.tmp-[0-9a-f]{12}\): EACCES: permission denied\n$/,
+    );
     expect(readdirSync(ro)).toEqual([]);
   });
 
@@ -66,7 +89,9 @@ describe('write failures: OUTPUT_IO naming the path and the system’s reason, e
     writeFileSync(join(full, 'out.pt'), 'old');
     const r = convert('out.pt', full);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('x-checkpoint: OUTPUT_IO: cannot write "out.pt" (writing): ENOSPC: no space left on device\n');
+    expect(r.stderr).toBe(
+      'x-checkpoint: OUTPUT_IO: cannot write "out.pt" (writing): ENOSPC: no space left on device\n',
+    );
     expect(readFileSync(join(full, 'out.pt'), 'utf8')).toBe('old');
     expect(readdirSync(full)).toEqual(['out.pt']);
   });

@@ -122,7 +122,8 @@ export function describeTensors(root: unknown, limits: Limits): DescribedTensors
       if (leaves.length === frame.found && cuts === frame.cuts) leafFree.add(frame.leave);
       continue;
     }
-    if (++visits > limits.maxNodes) checkBound(visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
+    if (++visits > limits.maxNodes)
+      checkBound(visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
     const { value, path } = frame;
     if (typeof value !== 'object' || value === null || leafFree.has(value)) continue;
     if (ancestors.has(value)) {
@@ -195,8 +196,10 @@ function pushChildren(value: object, path: readonly PathKey[], stack: (Visit | L
   } else if (value instanceof PyObject) {
     if (value.state instanceof Map) pushChildren(value.state, path, stack);
     else if (value.state !== undefined) stack.push({ value: value.state, path, holder: value, key: undefined });
-    if (value.args !== undefined && value.args.length > 0) stack.push({ value: value.args, path: [...path, '__args__'], holder: undefined, key: undefined });
-    if (value.items.length > 0) stack.push({ value: value.items, path: [...path, '__items__'], holder: undefined, key: undefined });
+    if (value.args !== undefined && value.args.length > 0)
+      stack.push({ value: value.args, path: [...path, '__args__'], holder: undefined, key: undefined });
+    if (value.items.length > 0)
+      stack.push({ value: value.items, path: [...path, '__items__'], holder: undefined, key: undefined });
   }
 }
 

@@ -26,7 +26,13 @@ import { torchZipFormat } from './torch-zip/reader.js';
  * CONTAINER_FORMATS.map((f) => f.id); // ['zip', 'tar', 'safetensors', 'legacy', 'sharded']
  * ```
  */
-export const CONTAINER_FORMATS: readonly CheckpointFormatReader[] = Object.freeze([torchZipFormat, tarFormat, safetensorsFormat, legacyFormat, shardedFormat]);
+export const CONTAINER_FORMATS: readonly CheckpointFormatReader[] = Object.freeze([
+  torchZipFormat,
+  tarFormat,
+  safetensorsFormat,
+  legacyFormat,
+  shardedFormat,
+]);
 
 /**
  * Opens a checkpoint of any supported format; tensor data is not read.

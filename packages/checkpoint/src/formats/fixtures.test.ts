@@ -22,7 +22,9 @@ describe('every real fixture opens with the manifest’s tensors', () => {
 });
 
 describe('non-tensor values', () => {
-  const pickled = readable.filter((f) => f.values != null && ['zip', 'legacy', 'tar'].includes(f.format) && !f.file.endsWith('zip/whole-module.pt'));
+  const pickled = readable.filter(
+    (f) => f.values != null && ['zip', 'legacy', 'tar'].includes(f.format) && !f.file.endsWith('zip/whole-module.pt'),
+  );
   it.each(pickled.map((f) => [f.file, f] as const))('%s', async (_file, fx) => {
     const c = await openFixture(fx.file);
     const root = c.root as Map<unknown, unknown> & { metadata?: unknown };
@@ -71,27 +73,39 @@ describe('non-tensor values', () => {
     expect(c.storages).toEqual(starts);
     const bytes = fixtureBytes(fx.file);
     const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, { data_offsets: number[] }>;
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<
+      string,
+      { data_offsets: number[] }
+    >;
     const offsets = strided(c).map((t) => header[t.name]!.data_offsets[0]!);
     expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
   });
 
-  it.each(readable.filter((f) => f.format === 'sharded').map((f) => [f.file, f] as const))('sharded %s: index metadata, root in shard order', async (_file, fx) => {
-    const c = await openFixture(fx.file);
-    expect(c.metadata?.get('total_size')).toBe(fx.values!.total_size);
-    const keys = [...(c.root as Map<string, unknown>).keys()];
-    const shardOf = new Map(fx.tensors.map((t) => [t.path[0], t.shard]));
-    expect(keys.map((k) => shardOf.get(k))).toEqual([...fx.tensors.map((t) => t.shard)].sort());
-    if (fx.file.endsWith('.bin.index.json')) expect(keys).toEqual(fx.tensors.map((t) => t.path[0]));
-    const bytes = strided(c).reduce((n, t) => n + t.ref.storage.byteLength, 0);
-    expect(bytes).toBe(fx.values!.total_size);
-    await c.close();
-  });
+  it.each(readable.filter((f) => f.format === 'sharded').map((f) => [f.file, f] as const))(
+    'sharded %s: index metadata, root in shard order',
+    async (_file, fx) => {
+      const c = await openFixture(fx.file);
+      expect(c.metadata?.get('total_size')).toBe(fx.values!.total_size);
+      const keys = [...(c.root as Map<string, unknown>).keys()];
+      const shardOf = new Map(fx.tensors.map((t) => [t.path[0], t.shard]));
+      expect(keys.map((k) => shardOf.get(k))).toEqual([...fx.tensors.map((t) => t.shard)].sort());
+      if (fx.file.endsWith('.bin.index.json')) expect(keys).toEqual(fx.tensors.map((t) => t.path[0]));
+      const bytes = strided(c).reduce((n, t) => n + t.ref.storage.byteLength, 0);
+      expect(bytes).toBe(fx.values!.total_size);
+      await c.close();
+    },
+  );
 
   it('archive metadata records: byte order and the ≈2.7 records', async () => {
     expect((await openFixture('zip/big-endian.pt')).metadata?.get('byteorder')).toBe('big');
     const newest = await openFixture('zip/format-2.7.pt');
-    expect(Object.fromEntries(newest.metadata!)).toEqual({ version: 3, byteorder: 'little', format_version: 1, storage_alignment: 64, serialization_id: expect.stringMatching(/^[0-9]{40}$/) as unknown });
+    expect(Object.fromEntries(newest.metadata!)).toEqual({
+      version: 3,
+      byteorder: 'little',
+      format_version: 1,
+      storage_alignment: 64,
+      serialization_id: expect.stringMatching(/^[0-9]{40}$/) as unknown,
+    });
     expect((await openFixture('zip/dtypes.pt')).metadata?.get('byteorder')).toBe('little');
   });
 });

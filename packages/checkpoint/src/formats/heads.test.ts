@@ -26,7 +26,9 @@ function named(bytes: Uint8Array, name: string): ByteSource {
 
 /** A safetensors file with one float32 tensor whose header is `{…}` padded with spaces to `n` bytes. */
 function safetensorsWithHeader(n: number): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }).padEnd(n, ' '));
+  const json = new TextEncoder().encode(
+    JSON.stringify({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }).padEnd(n, ' '),
+  );
   const file = new Uint8Array(8 + n + 4);
   new DataView(file.buffer).setBigUint64(0, BigInt(n), true);
   file.set(json, 8);
@@ -47,7 +49,9 @@ describe('format detection does not depend on the order formats are tried in', (
       const accepting = CONTAINER_FORMATS.filter((f) => f.test(head, source)).map((f) => f.id);
       expect(accepting, relative(FIXTURES, path)).toHaveLength(1);
       if (path.endsWith('.safetensors') || path.includes('/hf/')) {
-        const options = readContext({ resolve: async (name: string) => named(new Uint8Array(readFileSync(join(dirname(path), name))), name) });
+        const options = readContext({
+          resolve: async (name: string) => named(new Uint8Array(readFileSync(join(dirname(path), name))), name),
+        });
         const [a, b] = [await probe(source, CONTAINER_FORMATS, options), await probe(source, reversed, options)];
         expect([a.format, strided(a).length]).toEqual([b.format, strided(b).length]);
       }
@@ -67,7 +71,12 @@ describe('format detection does not depend on the order formats are tried in', (
   it('legacy heads: any pickle PROTO byte but a safetensors head; real legacy heads never are one', () => {
     const magic = [0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
     const frame = (length: number): number[] => [0x95, ...new Uint8Array(new BigUint64Array([BigInt(length)]).buffer)];
-    for (const head of [[0x80, 2, ...magic], [0x80, 4, ...frame(13), ...magic], [0x80, 5, ...magic], [0x80, 2, 0x4b, 0xe9, 0x03, 0x2e]]) {
+    for (const head of [
+      [0x80, 2, ...magic],
+      [0x80, 4, ...frame(13), ...magic],
+      [0x80, 5, ...magic],
+      [0x80, 2, 0x4b, 0xe9, 0x03, 0x2e],
+    ]) {
       const bytes = Uint8Array.from(head);
       expect([isLegacyHead(bytes, 2e8), isSafetensorsHead(bytes, 2e8)]).toEqual([true, false]);
     }
@@ -98,7 +107,11 @@ describe('format detection does not depend on the order formats are tried in', (
     // PK\x03\x04 + 4 zero bytes is a safetensors header length of 67 324 752; '{' at byte 8 (a zip compression method torch never writes)
     const head = Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0x7b, 0x7d]);
     const size = 70_000_000;
-    const source: ByteSource = { size, name: 'huge.safetensors', read: async (offset, length) => (offset === 0 ? head.slice(0, length) : new Uint8Array(length)) };
+    const source: ByteSource = {
+      size,
+      name: 'huge.safetensors',
+      read: async (offset, length) => (offset === 0 ? head.slice(0, length) : new Uint8Array(length)),
+    };
     const e = await expectCode(openContainer(source), 'UNSUPPORTED_FORMAT');
     expect(e.details?.candidates).toEqual(['zip', 'safetensors']);
   });

@@ -38,7 +38,12 @@ const PROTO = 0x80;
 export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
   if (head.length < 9) return false;
   const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-  return n >= 2n && n <= BigInt(SAFETENSORS_MAX_HEADER) && n <= BigInt(size - 8) && head[8 + jsonWhitespaceEnd(head.subarray(8))] === 0x7b;
+  return (
+    n >= 2n &&
+    n <= BigInt(SAFETENSORS_MAX_HEADER) &&
+    n <= BigInt(size - 8) &&
+    head[8 + jsonWhitespaceEnd(head.subarray(8))] === 0x7b
+  );
 }
 
 /**

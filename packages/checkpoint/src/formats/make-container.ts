@@ -55,14 +55,23 @@ export function makeContainer(parts: ContainerParts): FormatContainer {
     metadata: parts.metadata,
     async readStorage(storage, into) {
       if (!known.has(storage)) {
-        throw new CheckpointError('STORAGE_MISSING', `storage ${quote(String(storage.key))} does not belong to this checkpoint`, { details: { key: String(storage.key) } });
+        throw new CheckpointError(
+          'STORAGE_MISSING',
+          `storage ${quote(String(storage.key))} does not belong to this checkpoint`,
+          { details: { key: String(storage.key) } },
+        );
       }
-      if (into !== undefined && into.length !== storage.byteLength) throw new RangeError(`read into ${into.length} bytes, storage ${storage.key} has ${storage.byteLength}`);
+      if (into !== undefined && into.length !== storage.byteLength)
+        throw new RangeError(`read into ${into.length} bytes, storage ${storage.key} has ${storage.byteLength}`);
       const bytes = await parts.read(storage, into);
       if (bytes.length !== storage.byteLength) {
-        throw new CheckpointError('STORAGE_SIZE_MISMATCH', `storage ${quote(storage.key)} has ${bytes.length} bytes, expected ${storage.byteLength} (${storage.numel} × ${storage.dtype})`, {
-          details: { key: storage.key, actual: bytes.length, expected: storage.byteLength },
-        });
+        throw new CheckpointError(
+          'STORAGE_SIZE_MISMATCH',
+          `storage ${quote(storage.key)} has ${bytes.length} bytes, expected ${storage.byteLength} (${storage.numel} × ${storage.dtype})`,
+          {
+            details: { key: storage.key, actual: bytes.length, expected: storage.byteLength },
+          },
+        );
       }
       if (into === undefined || bytes === into) return bytes;
       into.set(bytes);

@@ -44,10 +44,14 @@ export async function weightsFile(path: string): Promise<string> {
     const file = join(path, name);
     if (await isKind(file, 'file')) return file;
   }
-  throw new CheckpointError('UNSUPPORTED_FORMAT', `this directory holds no model weights: looked for ${MODEL_WEIGHTS_FILES.join(', ')} (as transformers' from_pretrained does)`, {
-    entry: path,
-    details: { lookedFor: MODEL_WEIGHTS_FILES },
-  });
+  throw new CheckpointError(
+    'UNSUPPORTED_FORMAT',
+    `this directory holds no model weights: looked for ${MODEL_WEIGHTS_FILES.join(', ')} (as transformers' from_pretrained does)`,
+    {
+      entry: path,
+      details: { lookedFor: MODEL_WEIGHTS_FILES },
+    },
+  );
 }
 
 /** Whether `path` is a directory / a regular file (after following links), as `os.path.isdir` / `isfile`. */

@@ -21,7 +21,8 @@ const FIRST_WINDOW = 64 * 1024;
  * const options: StreamPickleOptions = { limits, end: member.offset + member.size, entry: 'storages' };
  * ```
  */
-export interface StreamPickleOptions extends Pick<UnpickleContext, 'limits' | 'persistentLoad' | 'unknownClasses' | 'entry'> {
+export interface StreamPickleOptions
+  extends Pick<UnpickleContext, 'limits' | 'persistentLoad' | 'unknownClasses' | 'entry'> {
   /** Where the enclosing stream ends (the pickle may not run past it); default the source end. */
   readonly end?: number;
 }
@@ -36,7 +37,11 @@ export interface StreamPickleOptions extends Pick<UnpickleContext, 'limits' | 'p
  * const protocol = await readPickleAt(source, magic.end, { limits });
  * ```
  */
-export async function readPickleAt(source: ByteSource, offset: number, options: StreamPickleOptions): Promise<{ value: unknown; end: number }> {
+export async function readPickleAt(
+  source: ByteSource,
+  offset: number,
+  options: StreamPickleOptions,
+): Promise<{ value: unknown; end: number }> {
   const limit = Math.min(options.end ?? source.size, offset + options.limits.maxPickleBytes + 1);
   let window = Math.min(FIRST_WINDOW, limit - offset);
   for (;;) {

@@ -11,12 +11,21 @@
 import { CheckpointError } from '../errors.js';
 import type { ReadContext } from '../read-context.js';
 import type { ByteSource } from '../source.js';
-import { HEAD_BYTES, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer } from './format-reader.js';
+import {
+  HEAD_BYTES,
+  startsWith,
+  ZIP_MAGIC,
+  type CheckpointFormatReader,
+  type FormatContainer,
+} from './format-reader.js';
 
 /** Known magic numbers of files that are not checkpoints, for the error message. */
 const FOREIGN: readonly (readonly [magic: readonly number[], what: string])[] = [
   [[0x50, 0x4b, 0x05, 0x06], 'an empty zip archive'],
-  [[0x50, 0x59, 0x54, 0x4f, 0x52, 0x43, 0x48, 0x31], 'an archive from the PyTorch preview release (PYTORCH1), which torch cannot read either'],
+  [
+    [0x50, 0x59, 0x54, 0x4f, 0x52, 0x43, 0x48, 0x31],
+    'an archive from the PyTorch preview release (PYTORCH1), which torch cannot read either',
+  ],
   [[0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], 'a 7z archive'],
   [[0x1f, 0x8b], 'gzip data'],
   [[0x42, 0x5a, 0x68], 'bzip2 data'],
@@ -60,23 +69,35 @@ function indexOf(bytes: Uint8Array, needle: readonly number[]): number {
  * const c = await probe(source, [torchZipFormat, safetensorsFormat], readContext());
  * ```
  */
-export async function probe(source: ByteSource, formats: readonly CheckpointFormatReader[], ctx: ReadContext): Promise<FormatContainer> {
+export async function probe(
+  source: ByteSource,
+  formats: readonly CheckpointFormatReader[],
+  ctx: ReadContext,
+): Promise<FormatContainer> {
   const head = await source.read(0, Math.min(HEAD_BYTES, source.size));
   const accepting = formats.filter((f) => f.test(head, source));
   if (accepting.length > 1) {
     const candidates = accepting.map((f) => f.id);
-    throw new CheckpointError('UNSUPPORTED_FORMAT', `the file head fits more than one format (${candidates.join(', ')}); refusing to guess`, {
-      offset: 0,
-      details: { candidates, size: source.size },
-    });
+    throw new CheckpointError(
+      'UNSUPPORTED_FORMAT',
+      `the file head fits more than one format (${candidates.join(', ')}); refusing to guess`,
+      {
+        offset: 0,
+        details: { candidates, size: source.size },
+      },
+    );
   }
   const format = accepting[0];
   if (format === undefined) {
     const expected = formats.map((f) => f.id).join(', ');
-    throw new CheckpointError('UNSUPPORTED_FORMAT', `not a checkpoint this reader knows (${expected}): found ${describeHead(head, source.size)}`, {
-      offset: 0,
-      details: { seen: describeHead(head, source.size), size: source.size },
-    });
+    throw new CheckpointError(
+      'UNSUPPORTED_FORMAT',
+      `not a checkpoint this reader knows (${expected}): found ${describeHead(head, source.size)}`,
+      {
+        offset: 0,
+        details: { seen: describeHead(head, source.size), size: source.size },
+      },
+    );
   }
   return format.open(source, ctx);
 }

@@ -12,7 +12,9 @@ import { checkShardName } from './sharded/reader.js';
 import { FIXTURES, fixtureBytes, MANIFEST, openFixture, strided } from '../testing/manifest.js';
 import { torchScriptFormat } from './torchscript/reader.js';
 
-async function code(p: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
+async function code(
+  p: Promise<unknown>,
+): Promise<{ code: string; message: string; details: Record<string, unknown> | undefined }> {
   try {
     await p;
   } catch (e) {
@@ -40,13 +42,16 @@ async function rezip(file: string, edit: (records: Map<string, Uint8Array>) => v
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('hostile and unsafe pickles', () => {
-  it.each(MANIFEST.fixtures.filter((f) => f.error !== undefined).map((f) => [f.file, f] as const))('%s fails naming the global', async (_file, fx) => {
-    for (const unknownClasses of ['error', 'record'] as const) {
-      const e = await code(openFixture(fx.file, { unknownClasses }));
-      expect(e.code).toBe(fx.error!.code);
-      expect(e.details?.global).toBe(fx.error!.global);
-    }
-  });
+  it.each(MANIFEST.fixtures.filter((f) => f.error !== undefined).map((f) => [f.file, f] as const))(
+    '%s fails naming the global',
+    async (_file, fx) => {
+      for (const unknownClasses of ['error', 'record'] as const) {
+        const e = await code(openFixture(fx.file, { unknownClasses }));
+        expect(e.code).toBe(fx.error!.code);
+        expect(e.details?.global).toBe(fx.error!.global);
+      }
+    },
+  );
 
   it('whole-module.pt fails by default (its classes are not allowed)', async () => {
     const e = await code(openFixture('zip/whole-module.pt'));
@@ -63,7 +68,9 @@ describe('detection', () => {
     ['preview', [...text('PYTORCH1')], 'preview release'],
     ['empty', [], 'empty file'],
   ])('%s is UNSUPPORTED_FORMAT naming what it is', async (_name, bytes, what) => {
-    const e = await code(open(Uint8Array.from([...bytes, ...new Array(64).fill(0x41)].slice(0, bytes.length === 0 ? 0 : undefined))));
+    const e = await code(
+      open(Uint8Array.from([...bytes, ...new Array(64).fill(0x41)].slice(0, bytes.length === 0 ? 0 : undefined))),
+    );
     expect(e.code).toBe('UNSUPPORTED_FORMAT');
     expect(e.message).toContain(what);
   });
@@ -76,7 +83,9 @@ describe('detection', () => {
 
   it('TorchScript archives are recognised by constants.pkl; the TorchScript reader refuses a plain torch zip', async () => {
     expect((await open(fixtureBytes('torchscript/scripted.pt'))).format).toBe('torchscript');
-    expect((await code(torchScriptFormat.open(fromBytes(fixtureBytes('zip/linear.pt')), readContext()))).code).toBe('UNSUPPORTED_FORMAT');
+    expect((await code(torchScriptFormat.open(fromBytes(fixtureBytes('zip/linear.pt')), readContext()))).code).toBe(
+      'UNSUPPORTED_FORMAT',
+    );
   });
 
   it('readStorage refuses storages of another container', async () => {
@@ -95,8 +104,16 @@ describe('zip records', () => {
     ['no version', (r: Map<string, Uint8Array>) => r.delete('version'), 'ARCHIVE_MISSING_RECORD'],
     ['byteorder middle', (r: Map<string, Uint8Array>) => r.set('byteorder', text('middle')), 'ARCHIVE_BAD_BYTEORDER'],
     ['byteorder BIG', (r: Map<string, Uint8Array>) => r.set('byteorder', text('BIG')), 'ARCHIVE_BAD_BYTEORDER'],
-    ['short storage', (r: Map<string, Uint8Array>) => r.set('data/0', r.get('data/0')!.subarray(4)), 'STORAGE_SIZE_MISMATCH'],
-    ['long storage', (r: Map<string, Uint8Array>) => r.set('data/1', new Uint8Array(r.get('data/1')!.length + 4)), 'STORAGE_SIZE_MISMATCH'],
+    [
+      'short storage',
+      (r: Map<string, Uint8Array>) => r.set('data/0', r.get('data/0')!.subarray(4)),
+      'STORAGE_SIZE_MISMATCH',
+    ],
+    [
+      'long storage',
+      (r: Map<string, Uint8Array>) => r.set('data/1', new Uint8Array(r.get('data/1')!.length + 4)),
+      'STORAGE_SIZE_MISMATCH',
+    ],
     ['missing storage', (r: Map<string, Uint8Array>) => r.delete('data/1'), 'STORAGE_MISSING'],
   ])('%s', async (_name, edit, expected) => {
     expect((await code(open(await rezip('zip/linear.pt', edit)))).code).toBe(expected);
@@ -158,15 +175,20 @@ describe('tar', () => {
 
 describe('sharded', () => {
   const dir = join(FIXTURES, 'sharded');
-  const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+  const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as {
+    weight_map: Record<string, string>;
+  };
   const openIndex = (json: unknown, withResolve = true) =>
     openContainer(fromBytes(text(JSON.stringify(json)), 'x.index.json'), {
       resolve: withResolve ? async (name) => fromBytes(new Uint8Array(readFileSync(join(dir, name)))) : undefined,
     });
 
-  it.each(['../model.safetensors', '/etc/passwd', 'a\\b.bin', 'C:x.bin', 'a//b', './x', ''])('shard name %j is unsafe', (name) => {
-    expect(() => checkShardName(name, resolveLimits())).toThrow(expect.objectContaining({ code: 'ZIP_UNSAFE_NAME' }));
-  });
+  it.each(['../model.safetensors', '/etc/passwd', 'a\\b.bin', 'C:x.bin', 'a//b', './x', ''])(
+    'shard name %j is unsafe',
+    (name) => {
+      expect(() => checkShardName(name, resolveLimits())).toThrow(expect.objectContaining({ code: 'ZIP_UNSAFE_NAME' }));
+    },
+  );
 
   it('an unsafe shard name fails before anything is resolved', async () => {
     expect((await code(openIndex({ weight_map: { w: '../escape.safetensors' } }))).code).toBe('ZIP_UNSAFE_NAME');
@@ -174,9 +196,11 @@ describe('sharded', () => {
 
   it('a name the shard lacks is ARCHIVE_MISSING_RECORD; a shard tensor the index omits is ARCHIVE_LAYOUT', async () => {
     const first = Object.values(index.weight_map)[0]!;
-    expect((await code(openIndex({ weight_map: { ...index.weight_map, 'extra.weight': first } }))).code).toBe('ARCHIVE_MISSING_RECORD');
+    expect((await code(openIndex({ weight_map: { ...index.weight_map, 'extra.weight': first } }))).code).toBe(
+      'ARCHIVE_MISSING_RECORD',
+    );
     const partial = Object.fromEntries(Object.entries(index.weight_map).slice(1));
-    expect((await code(openIndex({ weight_map: partial })))).toMatchObject({ code: 'ARCHIVE_LAYOUT' });
+    expect(await code(openIndex({ weight_map: partial }))).toMatchObject({ code: 'ARCHIVE_LAYOUT' });
   });
 
   it('without resolve it cannot open shards', async () => {

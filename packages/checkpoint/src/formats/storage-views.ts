@@ -46,7 +46,14 @@ export interface StorageViews {
    * key that is not decimal digits, `STORAGE_CONFLICT` when the key is already a root storage or a
    * different view.
    */
-  view(key: unknown, root: StorageRef, offset: unknown, size: unknown, isRootKey: (key: string) => boolean, where: ErrorWhere): StorageRef;
+  view(
+    key: unknown,
+    root: StorageRef,
+    offset: unknown,
+    size: unknown,
+    isRootKey: (key: string) => boolean,
+    where: ErrorWhere,
+  ): StorageRef;
 }
 
 /**
@@ -66,23 +73,46 @@ export function createStorageViews(): StorageViews {
     has: (key) => byKey.has(key),
     view(key, root, offset, size, isRootKey, where) {
       if (typeof key !== 'string' || !KEY.test(key)) {
-        throw new CheckpointError('STORAGE_BAD_KEY', `storage view key must be 1 to 20 decimal digits, got ${typeof key === 'string' ? quote(key) : typeof key}`, where);
+        throw new CheckpointError(
+          'STORAGE_BAD_KEY',
+          `storage view key must be 1 to 20 decimal digits, got ${typeof key === 'string' ? quote(key) : typeof key}`,
+          where,
+        );
       }
       const whole = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
       if (!whole(offset) || !whole(size) || offset + size > root.numel) {
-        throw new CheckpointError('LEGACY_BAD_VIEW', `storage view ${quote(key)} of ${String(size)} elements at element ${String(offset)} does not fit storage ${quote(root.key)} of ${root.numel} elements`, where);
+        throw new CheckpointError(
+          'LEGACY_BAD_VIEW',
+          `storage view ${quote(key)} of ${String(size)} elements at element ${String(offset)} does not fit storage ${quote(root.key)} of ${root.numel} elements`,
+          where,
+        );
       }
       const known = byKey.get(key);
       if (known !== undefined) {
         const itemSize = dtypeInfo(root.dtype).itemSize;
         if (known.root !== root || known.byteOffset !== offset * itemSize || known.ref.numel !== size) {
-          throw new CheckpointError('STORAGE_CONFLICT', `storage view ${quote(key)} declared twice with different roots or bounds`, where);
+          throw new CheckpointError(
+            'STORAGE_CONFLICT',
+            `storage view ${quote(key)} declared twice with different roots or bounds`,
+            where,
+          );
         }
         return known.ref;
       }
-      if (isRootKey(key)) throw new CheckpointError('STORAGE_CONFLICT', `key ${quote(key)} names both a storage and a storage view`, where);
+      if (isRootKey(key))
+        throw new CheckpointError(
+          'STORAGE_CONFLICT',
+          `key ${quote(key)} names both a storage and a storage view`,
+          where,
+        );
       const itemSize = dtypeInfo(root.dtype).itemSize;
-      const ref: StorageRef = Object.freeze({ key, dtype: root.dtype, location: root.location, numel: size, byteLength: size * itemSize });
+      const ref: StorageRef = Object.freeze({
+        key,
+        dtype: root.dtype,
+        location: root.location,
+        numel: size,
+        byteLength: size * itemSize,
+      });
       const entry = { ref, root, byteOffset: offset * itemSize };
       byKey.set(key, entry);
       byRef.set(ref, entry);

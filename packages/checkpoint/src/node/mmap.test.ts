@@ -25,14 +25,26 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Opens a file with every read of `minMapBytes` or more mapped (1: everything, so small fixtures are mapped too). */
 async function openWith(path: string, source: FileSourceOptions, options: LoadOptions): Promise<Checkpoint> {
   const file = await fromFile(path, source);
-  return openResolved({ source: file, resolve: (name) => fromFile(join(dirname(path), name), source), close: () => file.close(), io: file.io }, options);
+  return openResolved(
+    {
+      source: file,
+      resolve: (name) => fromFile(join(dirname(path), name), source),
+      close: () => file.close(),
+      io: file.io,
+    },
+    options,
+  );
 }
 
 /** A tensor's kind, dtype, shape and elements, for comparing two loads. */
 function contents(m: Materialised): unknown {
   if (m instanceof MetaTensor) return ['meta', m.dtype, m.shape];
   if (m instanceof RawTensor) return ['raw', m.dtype, m.shape, [...m.data].map(String)];
-  if ('layout' in m) return Object.entries(m).map(([k, v]) => [k, typeof v === 'object' && !Array.isArray(v) ? contents(v as Materialised) : v]);
+  if ('layout' in m)
+    return Object.entries(m).map(([k, v]) => [
+      k,
+      typeof v === 'object' && !Array.isArray(v) ? contents(v as Materialised) : v,
+    ]);
   const t = m as Tensor;
   return ['tf', t.dtype, t.shape, [...t.dataSync()].map(String)];
 }
@@ -70,14 +82,17 @@ describe.runIf(needsMmap)('memory-mapped loading', () => {
   });
 
   const readable = MANIFEST.fixtures.filter((f) => f.error === undefined);
-  it.each(readable.flatMap((f) => (['convert', 'raw'] as const).map((mode) => [f.file, mode] as const)))('%s (%s): mapped tensors equal read tensors', async (file, mode) => {
-    const options: LoadOptions = { mapLocation: 'cpu', runtime, dtype: mode, unknownClasses: 'record' };
-    const mapped = await openWith(fixturePath(file), { minMapBytes: 1 }, options);
-    expect(mapped.io).toBe('mmap');
-    const read = await openWith(fixturePath(file), { mmap: false }, options);
-    expect(read.io).toBe('read');
-    expect(await everyTensor(mapped)).toEqual(await everyTensor(read));
-  });
+  it.each(readable.flatMap((f) => (['convert', 'raw'] as const).map((mode) => [f.file, mode] as const)))(
+    '%s (%s): mapped tensors equal read tensors',
+    async (file, mode) => {
+      const options: LoadOptions = { mapLocation: 'cpu', runtime, dtype: mode, unknownClasses: 'record' };
+      const mapped = await openWith(fixturePath(file), { minMapBytes: 1 }, options);
+      expect(mapped.io).toBe('mmap');
+      const read = await openWith(fixturePath(file), { mmap: false }, options);
+      expect(read.io).toBe('read');
+      expect(await everyTensor(mapped)).toEqual(await everyTensor(read));
+    },
+  );
 
   it("load reports io 'mmap' by default and 'read' with mmap: false; float32 tensors are views over the mapping", async () => {
     const path = join(dir, 'big.pt');

@@ -11,7 +11,14 @@ import { WorkerConverter } from '../tensors/convert-workers.js';
 import { inspectCheckpoint, type InspectOptions, type InspectResult } from '../inspect.js';
 import { checkLoadOptions } from '../load-arguments.js';
 import { loadCheckpoint, type LoadResult } from '../load.js';
-import { openResolved, resolveSource, type Checkpoint, type CheckpointSource, type LoadOptions, type ResolvedSource } from '../open.js';
+import {
+  openResolved,
+  resolveSource,
+  type Checkpoint,
+  type CheckpointSource,
+  type LoadOptions,
+  type ResolvedSource,
+} from '../open.js';
 import { weightsFile } from '../formats/model-directory.js';
 import { fromFile } from './source.js';
 
@@ -30,7 +37,10 @@ const converter = new WorkerConverter();
  * const { source, close, io } = await resolveNodeSource('model.pt', { mmap: false }); // io: 'read'
  * ```
  */
-export async function resolveNodeSource(input: CheckpointSource, options: Pick<LoadOptions, 'mmap'> = {}): Promise<ResolvedSource> {
+export async function resolveNodeSource(
+  input: CheckpointSource,
+  options: Pick<LoadOptions, 'mmap'> = {},
+): Promise<ResolvedSource> {
   let path: string | undefined;
   if (input instanceof URL && input.protocol === 'file:') path = fileURLToPath(input);
   else if (typeof input === 'string') {

@@ -13,8 +13,25 @@ const needTorch = torchAvailable || process.env.CI !== undefined;
 function stateDict(): { sd: OrderedDict<string, unknown>; st: Storages } {
   const st = new Storages();
   const sd = new OrderedDict<string, unknown>();
-  for (const [k, [name, n]] of ([['embed.weight', 10], ['layers.0.weight', 16], ['layers.0.bias', 4], ['head.weight', 8]] as const).entries()) {
-    sd.set(name, st.tensor(st.storage('float32', Float32Array.from({ length: n }, (_, i) => 100 * k + i)), [n], [1]));
+  for (const [k, [name, n]] of (
+    [
+      ['embed.weight', 10],
+      ['layers.0.weight', 16],
+      ['layers.0.bias', 4],
+      ['head.weight', 8],
+    ] as const
+  ).entries()) {
+    sd.set(
+      name,
+      st.tensor(
+        st.storage(
+          'float32',
+          Float32Array.from({ length: n }, (_, i) => 100 * k + i),
+        ),
+        [n],
+        [1],
+      ),
+    );
   }
   return { sd, st };
 }
@@ -33,13 +50,24 @@ describe('parseSize / planShards', () => {
     const { sd, st } = stateDict();
     const p = prepareValue(sd, { storageBytes: (s) => st.bytes.get(s)! });
     // 40 + 64 = 104 > 100: embed alone; 64 + 16 = 80; + 32 = 112 > 100
-    expect(planShards(p.tensors, 100).map((s) => s.map((t) => t.name))).toEqual([['embed.weight'], ['layers.0.weight', 'layers.0.bias'], ['head.weight']]);
+    expect(planShards(p.tensors, 100).map((s) => s.map((t) => t.name))).toEqual([
+      ['embed.weight'],
+      ['layers.0.weight', 'layers.0.bias'],
+      ['head.weight'],
+    ]);
     // a tensor larger than the limit gets a shard of its own
     expect(planShards(p.tensors, 10).length).toBe(4);
     const s = st.storage('float32', new Float32Array(4));
-    const tied = prepareValue(new Map([['a', st.tensor(s, [4], [1])], ['x', sd.get('head.weight')], ['b', st.tensor(s, [2], [1], 2)]]), {
-      storageBytes: (r) => st.bytes.get(r)!,
-    });
+    const tied = prepareValue(
+      new Map([
+        ['a', st.tensor(s, [4], [1])],
+        ['x', sd.get('head.weight')],
+        ['b', st.tensor(s, [2], [1], 2)],
+      ]),
+      {
+        storageBytes: (r) => st.bytes.get(r)!,
+      },
+    );
     expect(planShards(tied.tensors, 24).map((g) => g.map((t) => t.name))).toEqual([['a', 'b'], ['x']]);
   });
 });
@@ -51,7 +79,8 @@ describe.skipIf(!needTorch)('saveSharded', () => {
     const r = await saveSharded(sd, dir, { maxShardSize: 110, storageBytes: (s) => st.bytes.get(s)! });
     expect(r.files).toEqual(['pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin']);
     expect(readdirSync(dir).sort()).toEqual([...r.files, 'pytorch_model.bin.index.json'].sort());
-    const out = runPython(`import sys, os, json, collections, torch
+    const out = runPython(
+      `import sys, os, json, collections, torch
 d = sys.argv[1]
 idx = json.load(open(os.path.join(d, 'pytorch_model.bin.index.json')))
 assert idx['metadata'] == {'total_size': 4 * (10 + 16 + 4 + 8)}, idx
@@ -67,16 +96,25 @@ for k, (name, n) in enumerate(sizes.items()):
     assert torch.equal(seen[name], torch.arange(n, dtype=torch.float32) + 100 * k), name
 assert list(idx['weight_map']) == sorted(sizes)
 assert open(os.path.join(d, 'pytorch_model.bin.index.json')).read() == json.dumps(idx, indent=2, sort_keys=True) + '\\n'
-print('ok', len(seen))`, [dir]);
+print('ok', len(seen))`,
+      [dir],
+    );
     expect(out.trim()).toBe('ok 4');
   });
 
   it('safetensors shards + model.safetensors.index.json, read back by our reader', async () => {
     const { sd, st } = stateDict();
     const dir = tempDir();
-    const r = await saveSharded(sd, dir, { format: 'safetensors', maxShardSize: 110, storageBytes: (s) => st.bytes.get(s)! });
+    const r = await saveSharded(sd, dir, {
+      format: 'safetensors',
+      maxShardSize: 110,
+      storageBytes: (s) => st.bytes.get(s)!,
+    });
     expect(r.index).toBe('model.safetensors.index.json');
-    const index = JSON.parse(readFileSync(join(dir, r.index!), 'utf8')) as { metadata: { total_size: number }; weight_map: Record<string, string> };
+    const index = JSON.parse(readFileSync(join(dir, r.index!), 'utf8')) as {
+      metadata: { total_size: number };
+      weight_map: Record<string, string>;
+    };
     expect(index.metadata.total_size).toBe(4 * 38);
     for (const [name, t] of sd) {
       const file = readSafetensors(new Uint8Array(readFileSync(join(dir, index.weight_map[name]!))));

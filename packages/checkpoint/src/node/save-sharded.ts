@@ -53,7 +53,17 @@ export interface ShardedResult {
   readonly weightMap: ReadonlyMap<string, string>;
 }
 
-const UNITS: Readonly<Record<string, number>> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12, KIB: 2 ** 10, MIB: 2 ** 20, GIB: 2 ** 30, TIB: 2 ** 40 };
+const UNITS: Readonly<Record<string, number>> = {
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 2 ** 10,
+  MIB: 2 ** 20,
+  GIB: 2 ** 30,
+  TIB: 2 ** 40,
+};
 
 /**
  * Parses a shard size as `save_pretrained` does (`'5GB'` = 5·10^9, `'5GiB'` = 5·2^30) or takes bytes.
@@ -66,9 +76,17 @@ const UNITS: Readonly<Record<string, number>> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e
  */
 export function parseSize(size: number | string): number {
   const m = typeof size === 'number' ? undefined : /^\s*(\d+(?:\.\d+)?)\s*([KMGT]I?B|B)\s*$/i.exec(size);
-  const bytes = typeof size === 'number' ? size : m === null || m === undefined ? NaN : Math.floor(Number(m[1]) * UNITS[m[2]!.toUpperCase()]!);
+  const bytes =
+    typeof size === 'number'
+      ? size
+      : m === null || m === undefined
+        ? NaN
+        : Math.floor(Number(m[1]) * UNITS[m[2]!.toUpperCase()]!);
   if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    throw new CheckpointError('ARCHIVE_LAYOUT', `maxShardSize must be a positive byte count or a size like '5GB', got ${quote(String(size))}`);
+    throw new CheckpointError(
+      'ARCHIVE_LAYOUT',
+      `maxShardSize must be a positive byte count or a size like '5GB', got ${quote(String(size))}`,
+    );
   }
   return bytes;
 }
@@ -121,7 +139,11 @@ function tensorBytes(t: PreparedTensor): number {
  * r.index; // 'model.safetensors.index.json' when more than one shard was needed
  * ```
  */
-export async function saveSharded(stateDict: unknown, dir: string, options: SaveShardedOptions = {}): Promise<ShardedResult> {
+export async function saveSharded(
+  stateDict: unknown,
+  dir: string,
+  options: SaveShardedOptions = {},
+): Promise<ShardedResult> {
   checkFlatStateDict(stateDict);
   const format = options.format ?? 'torch';
   const prepared = prepareValue(stateDict, options);
@@ -138,11 +160,17 @@ export async function saveSharded(stateDict: unknown, dir: string, options: Save
     if (format === 'torch') {
       const value = new OrderedDict<string, unknown>(shard.map((t) => [t.name, t.ref]));
       await writeFileAtomic(path, (sink) =>
-        save(value, sink, { prefix: archivePrefix(file), storageBytes: prepared.storageBytes, ...(options.keepLocations === undefined ? {} : { keepLocations: options.keepLocations }) }),
+        save(value, sink, {
+          prefix: archivePrefix(file),
+          storageBytes: prepared.storageBytes,
+          ...(options.keepLocations === undefined ? {} : { keepLocations: options.keepLocations }),
+        }),
       );
     } else {
       const inputs = safetensorsInputs({ ...prepared, tensors: shard });
-      await writeFileAtomic(path, (sink) => writeSafetensors(inputs, sink, { metadata: options.metadata ?? { format: 'pt' } }));
+      await writeFileAtomic(path, (sink) =>
+        writeSafetensors(inputs, sink, { metadata: options.metadata ?? { format: 'pt' } }),
+      );
     }
   }
   const totalSize = prepared.tensors.reduce((sum, t) => sum + tensorBytes(t), 0);

@@ -33,7 +33,11 @@ export function archivePrefix(path: string): string {
   const base = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
   const dot = base.lastIndexOf('.');
   const stem = dot === -1 ? base : base.slice(0, dot);
-  if (stem === '') throw new CheckpointError('ARCHIVE_LAYOUT', `invalid file name: ${quote(base)} (its stem, the archive prefix, is empty)`);
+  if (stem === '')
+    throw new CheckpointError(
+      'ARCHIVE_LAYOUT',
+      `invalid file name: ${quote(base)} (its stem, the archive prefix, is empty)`,
+    );
   return stem;
 }
 
@@ -107,9 +111,15 @@ const RUN_STARTED = Date.now() - process.uptime() * 1000;
 function outputError(cause: unknown, dest: string, doing: string): unknown {
   const sys = cause as NodeJS.ErrnoException;
   if (!(cause instanceof Error) || typeof sys.code !== 'string' || !/^E[A-Z]+$/.test(sys.code)) return cause;
-  const reason = sys.code === 'EISDIR' ? 'a directory is in the way' : sys.message.replace(/^E[A-Z]+: /, '').replace(/, \w+(?: '.*')?$/, '');
+  const reason =
+    sys.code === 'EISDIR'
+      ? 'a directory is in the way'
+      : sys.message.replace(/^E[A-Z]+: /, '').replace(/, \w+(?: '.*')?$/, '');
   const shown = dest.length > 64 ? `…${dest.slice(-63)}` : dest;
-  return new CheckpointError('OUTPUT_IO', `cannot write ${quote(shown)} (${doing}): ${sys.code}: ${reason}`, { cause, details: { path: dest, errno: sys.code } });
+  return new CheckpointError('OUTPUT_IO', `cannot write ${quote(shown)} (${doing}): ${sys.code}: ${reason}`, {
+    cause,
+    details: { path: dest, errno: sys.code },
+  });
 }
 
 /** Removes `<dest>.tmp-…` files a killed write left (ours by name, older than this process). */
@@ -150,7 +160,8 @@ export async function writeFileAtomic<T>(dest: string, write: (sink: ByteSink) =
   try {
     const sink = fileSink(handle);
     const guarded: ByteSink = {
-      write: (chunk) => sink.write(chunk).catch((cause: unknown) => Promise.reject(outputError(cause, dest, 'writing'))),
+      write: (chunk) =>
+        sink.write(chunk).catch((cause: unknown) => Promise.reject(outputError(cause, dest, 'writing'))),
     };
     const result = await write(guarded);
     await sink.flush().catch((cause: unknown) => Promise.reject(outputError(cause, dest, 'writing')));
@@ -174,7 +185,11 @@ export async function writeFileAtomic<T>(dest: string, write: (sink: ByteSink) =
  * await save(value, 'out.pt'); // torch.load('out.pt') gives the same state dict, on cpu
  * ```
  */
-export async function save(value: unknown, dest: string | URL | ByteSink, options: SaveOptions = {}): Promise<WriteTorchZipResult> {
+export async function save(
+  value: unknown,
+  dest: string | URL | ByteSink,
+  options: SaveOptions = {},
+): Promise<WriteTorchZipResult> {
   if (typeof dest !== 'string' && !(dest instanceof URL)) return saveToSink(value, dest, options);
   const path = dest instanceof URL ? fileURLToPath(dest) : dest;
   const prefix = options.prefix ?? archivePrefix(path);
@@ -189,7 +204,13 @@ export async function save(value: unknown, dest: string | URL | ByteSink, option
  * await saveSafetensors(stateDict, 'model.safetensors', { metadata: { format: 'pt' } });
  * ```
  */
-export async function saveSafetensors(stateDict: unknown, dest: string | URL | ByteSink, options: SaveSafetensorsOptions = {}): Promise<SafetensorsHeader> {
+export async function saveSafetensors(
+  stateDict: unknown,
+  dest: string | URL | ByteSink,
+  options: SaveSafetensorsOptions = {},
+): Promise<SafetensorsHeader> {
   if (typeof dest !== 'string' && !(dest instanceof URL)) return saveSafetensorsToSink(stateDict, dest, options);
-  return writeFileAtomic(dest instanceof URL ? fileURLToPath(dest) : dest, (sink) => saveSafetensorsToSink(stateDict, sink, options));
+  return writeFileAtomic(dest instanceof URL ? fileURLToPath(dest) : dest, (sink) =>
+    saveSafetensorsToSink(stateDict, sink, options),
+  );
 }

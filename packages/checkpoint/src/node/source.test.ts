@@ -12,7 +12,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('fromFile', () => {
   it('reads positional ranges and closes', async () => {
     const path = join(dir, 'small.bin');
-    writeFileSync(path, Uint8Array.from({ length: 50 }, (_, i) => i));
+    writeFileSync(
+      path,
+      Uint8Array.from({ length: 50 }, (_, i) => i),
+    );
     const src = await fromFile(path);
     expect([src.size, src.name]).toEqual([50, path]);
     expect(await src.read(47, 3)).toEqual(Uint8Array.from([47, 48, 49]));

@@ -108,7 +108,10 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
       try {
         ({ bytesRead } = await handle.read(target, done, Math.min(MAX_CHUNK, length - done), offset + done));
       } catch (cause) {
-        throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, { offset: offset + done, cause });
+        throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, {
+          offset: offset + done,
+          cause,
+        });
       }
       if (bytesRead === 0) throw endedEarly(name, offset + done, length - done);
       done += bytesRead;
@@ -168,7 +171,10 @@ function mappedFile(path: string | URL, name: string, binding: MmapBinding, minM
       try {
         n = readSync(fd, target, done, Math.min(MAX_CHUNK, target.length - done), offset + done);
       } catch (cause) {
-        throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, { offset: offset + done, cause });
+        throw new CheckpointError('SOURCE_IO', `reading ${quote(name)} failed: ${ioReason(cause)}`, {
+          offset: offset + done,
+          cause,
+        });
       }
       if (n === 0) throw endedEarly(name, offset + done, target.length - done);
       done += n;
@@ -207,7 +213,11 @@ function openError(name: string, cause: unknown): CheckpointError {
 }
 
 function endedEarly(name: string, at: number, missing: number): CheckpointError {
-  return new CheckpointError('INPUT_TRUNCATED', `${quote(name)} ended at byte ${at}, expected ${missing} more bytes (was it truncated while open?)`, { offset: at });
+  return new CheckpointError(
+    'INPUT_TRUNCATED',
+    `${quote(name)} ended at byte ${at}, expected ${missing} more bytes (was it truncated while open?)`,
+    { offset: at },
+  );
 }
 
 /**
@@ -223,10 +233,18 @@ function checkUnchanged(fd: number, opened: BigIntStats, name: string, offset: n
   }
   const details = { size: Number(now.size), openedSize: Number(opened.size) };
   if (now.size < opened.size) {
-    throw new CheckpointError('INPUT_TRUNCATED', `${quote(name)} was truncated to ${now.size} bytes while open (it had ${opened.size})`, { offset, details });
+    throw new CheckpointError(
+      'INPUT_TRUNCATED',
+      `${quote(name)} was truncated to ${now.size} bytes while open (it had ${opened.size})`,
+      { offset, details },
+    );
   }
   if (now.size !== opened.size || now.mtimeNs !== opened.mtimeNs) {
-    throw new CheckpointError('SOURCE_IO', `${quote(name)} was modified while open (size or modification time changed); open it again`, { offset, details });
+    throw new CheckpointError(
+      'SOURCE_IO',
+      `${quote(name)} was modified while open (size or modification time changed); open it again`,
+      { offset, details },
+    );
   }
 }
 

@@ -91,16 +91,24 @@ export class Args {
   arity(min: number, max = min): void {
     if (this.items.length < min || this.items.length > max) {
       const want = min === max ? `${min}` : `${min} to ${max}`;
-      throw new CheckpointError('PICKLE_TYPE', `${this.fn} takes ${want} arguments, got ${this.items.length}`, this.ctx.where());
+      throw new CheckpointError(
+        'PICKLE_TYPE',
+        `${this.fn} takes ${want} arguments, got ${this.items.length}`,
+        this.ctx.where(),
+      );
     }
   }
 
   /** Throws `PICKLE_TYPE` saying argument `i` should have been `expected`. */
   fail(i: number, expected: string): never {
-    throw new CheckpointError('PICKLE_TYPE', `${this.fn} argument ${i} must be ${expected}, got ${pyTypeName(this.items[i])}`, {
-      ...this.ctx.where(),
-      details: { function: this.fn, argument: i },
-    });
+    throw new CheckpointError(
+      'PICKLE_TYPE',
+      `${this.fn} argument ${i} must be ${expected}, got ${pyTypeName(this.items[i])}`,
+      {
+        ...this.ctx.where(),
+        details: { function: this.fn, argument: i },
+      },
+    );
   }
 
   /** Argument `i` as is. */
@@ -171,6 +179,7 @@ export class Args {
   emptyHooks(i: number): void {
     const v = this.items[i];
     if (v === null) return;
-    if (!(v instanceof Map) || v.size !== 0) this.fail(i, 'an empty OrderedDict or None (backward hooks are never saved)');
+    if (!(v instanceof Map) || v.size !== 0)
+      this.fail(i, 'an empty OrderedDict or None (backward hooks are never saved)');
   }
 }

@@ -83,8 +83,23 @@ export class PyGlobal {
 }
 
 const TABLE: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, GlobalKind]>]> = [
-  ['collections', [['OrderedDict', 'OrderedDict'], ['Counter', 'Counter']]],
-  ['builtins', [['set', 'set'], ['frozenset', 'frozenset'], ['bytearray', 'bytearray'], ['bytes', 'bytes'], ['complex', 'complex']]],
+  [
+    'collections',
+    [
+      ['OrderedDict', 'OrderedDict'],
+      ['Counter', 'Counter'],
+    ],
+  ],
+  [
+    'builtins',
+    [
+      ['set', 'set'],
+      ['frozenset', 'frozenset'],
+      ['bytearray', 'bytearray'],
+      ['bytes', 'bytes'],
+      ['complex', 'complex'],
+    ],
+  ],
   ['_codecs', [['encode', 'codecs.encode']]],
   [
     'torch',
@@ -100,7 +115,13 @@ const TABLE: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, Glo
       ['per_channel_affine_float_qparams', 'qscheme'],
     ],
   ],
-  ['torch.storage', [['UntypedStorage', 'untyped_storage'], ['_UntypedStorage', 'untyped_storage']]],
+  [
+    'torch.storage',
+    [
+      ['UntypedStorage', 'untyped_storage'],
+      ['_UntypedStorage', 'untyped_storage'],
+    ],
+  ],
   ['torch.nn.parameter', [['Parameter', 'Parameter']]],
   ['torch.serialization', [['_get_layout', 'get_layout']]],
   [
@@ -121,10 +142,34 @@ const TABLE: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, Glo
       ['_rebuild_nested_tensor', 'unsupported_rebuild'],
     ],
   ],
-  ['torch._tensor', [['_rebuild_from_type_v2', 'rebuild_from_type'], ['_rebuild_from_type', 'rebuild_from_type']]],
-  ['numpy.core.multiarray', [['_reconstruct', 'np.reconstruct'], ['scalar', 'np.scalar']]],
-  ['numpy._core.multiarray', [['_reconstruct', 'np.reconstruct'], ['scalar', 'np.scalar']]],
-  ['numpy', [['ndarray', 'np.ndarray'], ['dtype', 'np.dtype']]],
+  [
+    'torch._tensor',
+    [
+      ['_rebuild_from_type_v2', 'rebuild_from_type'],
+      ['_rebuild_from_type', 'rebuild_from_type'],
+    ],
+  ],
+  [
+    'numpy.core.multiarray',
+    [
+      ['_reconstruct', 'np.reconstruct'],
+      ['scalar', 'np.scalar'],
+    ],
+  ],
+  [
+    'numpy._core.multiarray',
+    [
+      ['_reconstruct', 'np.reconstruct'],
+      ['scalar', 'np.scalar'],
+    ],
+  ],
+  [
+    'numpy',
+    [
+      ['ndarray', 'np.ndarray'],
+      ['dtype', 'np.dtype'],
+    ],
+  ],
 ];
 
 const ALLOWED = new Map(TABLE.map(([module, names]) => [module, new Map(names)]));
@@ -173,7 +218,12 @@ export function lookupGlobal(rawModule: string, name: string): GlobalLookup {
   const module = MODULE_RENAMES.get(rawModule) ?? rawModule;
   const blocked = BLOCKED_MODULES.some((b) => module === b || module.startsWith(`${b}.`));
   let kind = ALLOWED.get(module)?.get(name);
-  if (kind === undefined && (module === 'torch' || module === 'torch.cuda') && !name.includes('.') && dtypeFromStorageName(name) !== undefined) {
+  if (
+    kind === undefined &&
+    (module === 'torch' || module === 'torch.cuda') &&
+    !name.includes('.') &&
+    dtypeFromStorageName(name) !== undefined
+  ) {
     kind = 'storage';
   } else if (kind === undefined && module === 'torch' && dtypeFromTorchName(name) === name) {
     kind = 'dtype';

@@ -81,7 +81,13 @@ export function numpyInfo(array: unknown): NumpyInfo | undefined {
   return typeof array === 'object' && array !== null ? infos.get(array) : undefined;
 }
 
-const SIZES: Readonly<Record<NumpyDType['kind'], readonly number[]>> = { f: [2, 4, 8], i: [1, 2, 4, 8], u: [1, 2, 4, 8], b: [1], c: [8, 16] };
+const SIZES: Readonly<Record<NumpyDType['kind'], readonly number[]>> = {
+  f: [2, 4, 8],
+  i: [1, 2, 4, 8],
+  u: [1, 2, 4, 8],
+  b: [1],
+  c: [8, 16],
+};
 
 /**
  * `numpy.dtype(typestr, align, copy)`.
@@ -97,7 +103,11 @@ export function numpyDType(a: Args): NumpyDType {
   const kind = m?.[1] as NumpyDType['kind'] | undefined;
   const size = Number(m?.[2]);
   if (kind === undefined || !SIZES[kind].includes(size)) {
-    throw new CheckpointError('PICKLE_TYPE', `numpy dtype '${a.str(0).slice(0, 8)}' is not supported (numeric dtypes only)`, a.ctx.where());
+    throw new CheckpointError(
+      'PICKLE_TYPE',
+      `numpy dtype '${a.str(0).slice(0, 8)}' is not supported (numeric dtypes only)`,
+      a.ctx.where(),
+    );
   }
   return new NumpyDType(kind, size);
 }
@@ -157,10 +167,17 @@ export function buildNdarray(state: unknown, origin: PyGlobal, ctx: Context): Ty
   const raw = rawBytes(a, 4);
   const count = shape.reduce((x, y) => x * y, 1);
   if (count * dtype.itemSize !== raw.length) {
-    throw new CheckpointError('PICKLE_TYPE', `numpy array of shape [${shape.join(', ')}] and dtype ${dtype.str} needs ${count * dtype.itemSize} bytes, the pickle has ${raw.length}`, ctx.where());
+    throw new CheckpointError(
+      'PICKLE_TYPE',
+      `numpy array of shape [${shape.join(', ')}] and dtype ${dtype.str} needs ${count * dtype.itemSize} bytes, the pickle has ${raw.length}`,
+      ctx.where(),
+    );
   }
   const array = typedArray(dtype, raw);
-  infos.set(array, Object.freeze({ shape: Object.freeze(shape), dtype: dtype.str, fortranOrder, module: origin.module }));
+  infos.set(
+    array,
+    Object.freeze({ shape: Object.freeze(shape), dtype: dtype.str, fortranOrder, module: origin.module }),
+  );
   return array;
 }
 

@@ -12,19 +12,36 @@ const ops = (bytes: Uint8Array, start = 0): PickleOp[] => [...pickleOps(bytes, s
 
 describe('the opcode table', () => {
   it.skipIf(!pythonAvailable)('is pickletools.opcodes, row for row', () => {
-    const rows = runPython('import json, pickletools\nprint(json.dumps([[o.name, ord(o.code), o.arg.name if o.arg else "none", o.proto] for o in pickletools.opcodes]))');
+    const rows = runPython(
+      'import json, pickletools\nprint(json.dumps([[o.name, ord(o.code), o.arg.name if o.arg else "none", o.proto] for o in pickletools.opcodes]))',
+    );
     expect(OPCODES.map((o) => [o.name, o.code, o.arg, o.proto])).toEqual(JSON.parse(rows));
   });
 
   it('names each byte once', () => {
     expect(new Set(OPCODES.map((o) => o.code)).size).toBe(OPCODES.length);
-    expect(OPCODES.find((o) => o.code === OP.BINPERSID)).toEqual({ name: 'BINPERSID', code: 0x51, arg: 'none', proto: 1 });
+    expect(OPCODES.find((o) => o.code === OP.BINPERSID)).toEqual({
+      name: 'BINPERSID',
+      code: 0x51,
+      arg: 'none',
+      proto: 1,
+    });
   });
 });
 
 describe('pickleOps', () => {
   it('lists every opcode with its span and decoded argument, STOP last', () => {
-    const bytes = new PickleBuilder().proto(4).frame(42).global('torch', 'FloatStorage').str('cuda:0').binput(7).long(-300n).binint2(513).tuple3().stop().bytes();
+    const bytes = new PickleBuilder()
+      .proto(4)
+      .frame(42)
+      .global('torch', 'FloatStorage')
+      .str('cuda:0')
+      .binput(7)
+      .long(-300n)
+      .binint2(513)
+      .tuple3()
+      .stop()
+      .bytes();
     const listed = ops(bytes);
     expect(listed.map((o) => [o.opcode.name, o.offset, o.end])).toEqual([
       ['PROTO', 0, 2],
@@ -57,20 +74,45 @@ describe('pickleOps', () => {
     const truncated = new PickleBuilder().proto(2).str('cpu').bytes().subarray(0, 8);
     await expectCode(() => [...pickleOps(truncated, 0, { entry: 'a/data.pkl', offset: 100 })], 'PICKLE_TRUNCATED');
     expect(() => ops(truncated)).toThrow(expect.objectContaining({ offset: 2 }));
-    expect(() => [...pickleOps(truncated, 0, { entry: 'a/data.pkl', offset: 100 })]).toThrow(expect.objectContaining({ entry: 'a/data.pkl', offset: 102 }));
-    expect(() => ops(Uint8Array.of(0x80, 2, 0xff))).toThrow(expect.objectContaining({ code: 'PICKLE_INVALID_OPCODE', offset: 2 }));
-    expect(() => ops(new PickleBuilder().proto(2).none().bytes())).toThrow(expect.objectContaining({ code: 'PICKLE_TRUNCATED', offset: 3 }));
+    expect(() => [...pickleOps(truncated, 0, { entry: 'a/data.pkl', offset: 100 })]).toThrow(
+      expect.objectContaining({ entry: 'a/data.pkl', offset: 102 }),
+    );
+    expect(() => ops(Uint8Array.of(0x80, 2, 0xff))).toThrow(
+      expect.objectContaining({ code: 'PICKLE_INVALID_OPCODE', offset: 2 }),
+    );
+    expect(() => ops(new PickleBuilder().proto(2).none().bytes())).toThrow(
+      expect.objectContaining({ code: 'PICKLE_TRUNCATED', offset: 3 }),
+    );
     await expectCode(() => ops(new PickleBuilder().proto(4).frame(3).str('cpu').stop().bytes()), 'PICKLE_FRAME');
-    await expectCode(() => ops(new PickleBuilder().proto(4).frame(4).raw('ctorch\nFloatStorage\n').stop().bytes()), 'PICKLE_FRAME');
+    await expectCode(
+      () => ops(new PickleBuilder().proto(4).frame(4).raw('ctorch\nFloatStorage\n').stop().bytes()),
+      'PICKLE_FRAME',
+    );
     await expectCode(() => ops(new PickleBuilder().proto(2).sized(OP.BINSTRING, -1, 4).stop().bytes()), 'PICKLE_TYPE');
-    await expectCode(() => ops(new PickleBuilder().proto(2).long(2n ** 600n).stop().bytes()), 'PICKLE_LIMIT');
+    await expectCode(
+      () =>
+        ops(
+          new PickleBuilder()
+            .proto(2)
+            .long(2n ** 600n)
+            .stop()
+            .bytes(),
+        ),
+      'PICKLE_LIMIT',
+    );
   });
 
   it('bounds strings and lines by the limits it is given', async () => {
     const long = new PickleBuilder().proto(2).str('x'.repeat(100)).stop().bytes();
     expect(ops(long)).toHaveLength(3);
-    await expectCode(() => [...pickleOps(long, 0, { limits: { ...DEFAULT_LIMITS, maxStringBytes: 99 } })], 'PICKLE_LIMIT');
-    await expectCode(() => ops(new PickleBuilder().proto(2).global('m'.repeat(300), 'x').stop().bytes()), 'PICKLE_LIMIT');
+    await expectCode(
+      () => [...pickleOps(long, 0, { limits: { ...DEFAULT_LIMITS, maxStringBytes: 99 } })],
+      'PICKLE_LIMIT',
+    );
+    await expectCode(
+      () => ops(new PickleBuilder().proto(2).global('m'.repeat(300), 'x').stop().bytes()),
+      'PICKLE_LIMIT',
+    );
   });
 });
 

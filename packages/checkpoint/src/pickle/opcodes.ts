@@ -166,9 +166,13 @@ export const OPCODES: readonly OpcodeInfo[] = TABLE.map(([name, code, arg, proto
  * out.push(OP.PROTO, 2);
  * ```
  */
-export const OP = Object.fromEntries(TABLE.map(([name, code]) => [name, code])) as { readonly [K in OpcodeName]: number };
+export const OP = Object.fromEntries(TABLE.map(([name, code]) => [name, code])) as {
+  readonly [K in OpcodeName]: number;
+};
 
-const BY_CODE: readonly (OpcodeInfo | undefined)[] = Array.from({ length: 256 }, (_, code) => OPCODES.find((o) => o.code === code));
+const BY_CODE: readonly (OpcodeInfo | undefined)[] = Array.from({ length: 256 }, (_, code) =>
+  OPCODES.find((o) => o.code === code),
+);
 
 // How PickleDecoder.argument reads each kind (one number per opcode byte, 0 for no opcode).
 const INVALID = 0;
@@ -299,7 +303,8 @@ export class PickleDecoder {
     this.start = this.pos;
     if (this.pos >= this.data.length) this.fail('PICKLE_TRUNCATED', 'pickle data was truncated (no STOP opcode)');
     const op = this.data[this.pos++]!;
-    if (SHAPE[op] === INVALID) this.fail('PICKLE_INVALID_OPCODE', `invalid load key, 0x${op.toString(16).padStart(2, '0')}`, { opcode: op });
+    if (SHAPE[op] === INVALID)
+      this.fail('PICKLE_INVALID_OPCODE', `invalid load key, 0x${op.toString(16).padStart(2, '0')}`, { opcode: op });
     this.op = op;
     return op;
   }
@@ -323,7 +328,8 @@ export class PickleDecoder {
       case UINT4:
         return view.getUint32(this.take(4), true);
       case UINT8: {
-        if (this.op === OP.FRAME && this.frameEnd !== -1) this.fail('PICKLE_FRAME', 'a FRAME begins before the current frame ends');
+        if (this.op === OP.FRAME && this.frameEnd !== -1)
+          this.fail('PICKLE_FRAME', 'a FRAME begins before the current frame ends');
         const n = u64(view, this.take(8));
         if (this.op === OP.FRAME) this.openFrame(n);
         return n;
@@ -401,7 +407,8 @@ export class PickleDecoder {
     const at = this.pos;
     const limit = this.frameEnd === -1 ? this.data.length : this.frameEnd;
     if (at + n > limit) {
-      if (at + n > this.data.length) this.fail('PICKLE_TRUNCATED', `pickle data was truncated: ${n} bytes needed, ${this.data.length - at} left`);
+      if (at + n > this.data.length)
+        this.fail('PICKLE_TRUNCATED', `pickle data was truncated: ${n} bytes needed, ${this.data.length - at} left`);
       this.fail('PICKLE_FRAME', `opcode argument crosses the end of its FRAME`);
     }
     this.pos = at + n;
@@ -416,9 +423,13 @@ export class PickleDecoder {
   /** Length-prefixed payload: bounds-checked against the remaining bytes and `maxStringBytes` before any copy. */
   private payload(length: number): Uint8Array {
     if (this.pos + length > this.data.length) {
-      this.fail('PICKLE_TRUNCATED', `pickle data was truncated: ${NAME[this.op]} declares ${length} bytes, ${this.data.length - this.pos} left`);
+      this.fail(
+        'PICKLE_TRUNCATED',
+        `pickle data was truncated: ${NAME[this.op]} declares ${length} bytes, ${this.data.length - this.pos} left`,
+      );
     }
-    if (length > this.limits.maxStringBytes) checkBound(length, this.limits.maxStringBytes, 'maxStringBytes', `${NAME[this.op]} length`, this.where());
+    if (length > this.limits.maxStringBytes)
+      checkBound(length, this.limits.maxStringBytes, 'maxStringBytes', `${NAME[this.op]} length`, this.where());
     return this.bytesOf(length);
   }
 
@@ -446,7 +457,10 @@ export class PickleDecoder {
 
   private openFrame(length: number): void {
     if (this.pos + length > this.data.length) {
-      this.fail('PICKLE_TRUNCATED', `pickle data was truncated: FRAME declares ${length} bytes, ${this.data.length - this.pos} left`);
+      this.fail(
+        'PICKLE_TRUNCATED',
+        `pickle data was truncated: FRAME declares ${length} bytes, ${this.data.length - this.pos} left`,
+      );
     }
     this.frameEnd = length === 0 ? -1 : this.pos + length;
   }
@@ -531,7 +545,11 @@ export interface PickleOpsOptions {
  * for (const op of pickleOps(bytes)) console.log(op.offset, op.opcode.name, op.argument);
  * ```
  */
-export function* pickleOps(data: Uint8Array, start = 0, options: PickleOpsOptions = {}): Generator<PickleOp, void, undefined> {
+export function* pickleOps(
+  data: Uint8Array,
+  start = 0,
+  options: PickleOpsOptions = {},
+): Generator<PickleOp, void, undefined> {
   const d = new PickleDecoder(data, start, options.limits ?? DEFAULT_LIMITS, options.entry, options.offset);
   for (;;) {
     const op = d.opcode();

@@ -31,9 +31,13 @@ export function packedBytes(storageBytes: Uint8Array, ref: TensorRef, name: stri
   const n = ref.shape.reduce((a, b) => a * b, 1);
   const contiguous = ref.shape.every((s, i) => s === 1 || ref.stride[i] === contiguousStrides(ref.shape)[i]);
   if (!contiguous || ref.offset % per !== 0) {
-    throw new CheckpointError('TENSOR_UNSUPPORTED', `tensor ${quote(name)}: a ${ref.dtype} tensor that is not contiguous from a byte boundary`, {
-      details: { dtype: ref.dtype, offset: ref.offset },
-    });
+    throw new CheckpointError(
+      'TENSOR_UNSUPPORTED',
+      `tensor ${quote(name)}: a ${ref.dtype} tensor that is not contiguous from a byte boundary`,
+      {
+        details: { dtype: ref.dtype, offset: ref.offset },
+      },
+    );
   }
   const start = ref.offset / per;
   return storageBytes.subarray(start, start + Math.ceil(n / per));
@@ -47,7 +51,13 @@ export function packedBytes(storageBytes: Uint8Array, ref: TensorRef, name: stri
  * dequantizePacked(new Uint8Array([0x21]), 2, 'quint4x2', 0.5, 0); // Float32Array [0.5, 1]
  * ```
  */
-export function dequantizePacked(packed: Uint8Array, count: number, dtype: TorchDType, scale: number, zeroPoint: number): Float32Array {
+export function dequantizePacked(
+  packed: Uint8Array,
+  count: number,
+  dtype: TorchDType,
+  scale: number,
+  zeroPoint: number,
+): Float32Array {
   const per = elementsPerByte(dtype);
   const bits = 8 / per;
   const mask = (1 << bits) - 1;

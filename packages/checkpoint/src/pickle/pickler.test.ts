@@ -8,7 +8,21 @@ import { unpickle } from './unpickler.js';
 import { pickle } from './pickler.js';
 import { save } from '../node/save.js';
 import { fromFile } from '../node/source.js';
-import { buildCases, CASE_NAMES, goldenBytes, readCase, runPython, runPython2, runTorch2Tests, sameBytes, saveTorchCases, Storages, arangeF32, tempDir, torchAvailable } from '../testing/torch.js';
+import {
+  buildCases,
+  CASE_NAMES,
+  goldenBytes,
+  readCase,
+  runPython,
+  runPython2,
+  runTorch2Tests,
+  sameBytes,
+  saveTorchCases,
+  Storages,
+  arangeF32,
+  tempDir,
+  torchAvailable,
+} from '../testing/torch.js';
 import { tuple } from './values.js';
 
 describe('pickle', () => {
@@ -18,7 +32,9 @@ describe('pickle', () => {
 
   it('reproduces the data.pkl of the §1.11 golden vector (bytes 64..218)', () => {
     const golden = goldenBytes();
-    expect(createHash('sha256').update(golden).digest('hex')).toBe('51ef9ed607fa7864ac3edaeb8dc4890d658ad11488a0101470806bac476fcedc');
+    expect(createHash('sha256').update(golden).digest('hex')).toBe(
+      '51ef9ed607fa7864ac3edaeb8dc4890d658ad11488a0101470806bac476fcedc',
+    );
     const { bytes, storages } = pickle(buildCases().golden!.value);
     expect(sameBytes(bytes, golden.subarray(64, 64 + 154))).toBe('identical');
     expect(storages.map((s) => s.key)).toEqual(['0']);
@@ -29,12 +45,18 @@ describe('pickle', () => {
     const a = st.storage('float32', arangeF32(4));
     const b = st.storage('float32', arangeF32(2));
     const { storages } = pickle([st.tensor(b, [2], [1]), st.tensor(a, [4], [1]), st.tensor(b, [1], [1], 1)]);
-    expect(storages).toEqual([{ key: '0', storage: b }, { key: '1', storage: a }]);
+    expect(storages).toEqual([
+      { key: '0', storage: b },
+      { key: '1', storage: a },
+    ]);
   });
 
   it('re-emits an indexed location for every storage (torch builds "cuda:" + str(i) afresh)', () => {
     const st = new Storages();
-    const value = [st.tensor(st.storage('float32', arangeF32(1), 'cuda:0'), [1], [1]), st.tensor(st.storage('float32', arangeF32(1), 'cuda:0'), [1], [1])];
+    const value = [
+      st.tensor(st.storage('float32', arangeF32(1), 'cuda:0'), [1], [1]),
+      st.tensor(st.storage('float32', arangeF32(1), 'cuda:0'), [1], [1]),
+    ];
     const text = Buffer.from(pickle(value).bytes).toString('latin1');
     expect(text.split('X\x06\x00\x00\x00cuda:0').length - 1).toBe(2);
     const cpu = Buffer.from(pickle(value, { location: () => 'cpu' }).bytes).toString('latin1');
@@ -69,7 +91,9 @@ describe('pickle', () => {
     const big: unknown[] = [];
     const t5 = tuple<unknown[]>(1, 2, 3, 4, big);
     big.push(t5);
-    expect(Buffer.from(pickle(t5).bytes).toString('hex')).toBe('8002284b014b024b034b045d7100284b014b024b034b046800747101613168012e');
+    expect(Buffer.from(pickle(t5).bytes).toString('hex')).toBe(
+      '8002284b014b024b034b045d7100284b014b024b034b046800747101613168012e',
+    );
   });
 });
 
@@ -130,11 +154,14 @@ for (const [numpy, available, run] of [
 describe.skipIf(!torchAvailable)('save matches torch 1.13 for tensors the fixtures do not hold', () => {
   it('CSR (_rebuild_sparse_csr_tensor), a layout value, an uncoalesced COO and a qint8 tensor', async () => {
     const file = join(tempDir(), 'more.pt');
-    runPython(`import sys, torch
+    runPython(
+      `import sys, torch
 i = torch.tensor([[1, 0, 1], [0, 2, 0]])
 coo = torch.sparse_coo_tensor(i, torch.tensor([1., 2., 3.]), (2, 3))
 csr = torch.eye(3).to_sparse_csr()
-torch.save({'csr': csr, 'layout': torch.sparse_csr, 'coo': coo, 'q': torch.quantize_per_tensor(torch.tensor([1.0, 2.0]), 1.0, 0, torch.qint8)}, sys.argv[1])`, [file]);
+torch.save({'csr': csr, 'layout': torch.sparse_csr, 'coo': coo, 'q': torch.quantize_per_tensor(torch.tensor([1.0, 2.0]), 1.0, 0, torch.qint8)}, sys.argv[1])`,
+      [file],
+    );
     const torch = new Uint8Array(readFileSync(file));
     const source = await fromFile(file);
     const { value } = await load(source, { dtype: 'raw', mapLocation: 'cpu' });

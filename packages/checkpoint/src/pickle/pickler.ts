@@ -19,10 +19,25 @@
 import { Device, dtypeInfo, type TorchDType, type TypedArray } from '@x/device';
 import { CheckpointError } from '../errors.js';
 import { PyGlobal } from './globals.js';
-import { numpyArrayBytes, numpyInfo, numpyScalarBytes, numpyScalarModule, numpyScalarType, parseDTypeStr, type NumpyInfo } from './numpy.js';
+import {
+  numpyArrayBytes,
+  numpyInfo,
+  numpyScalarBytes,
+  numpyScalarModule,
+  numpyScalarType,
+  parseDTypeStr,
+  type NumpyInfo,
+} from './numpy.js';
 import { OP } from './opcodes.js';
 import { sameStorage } from './storage.js';
-import { isTensorKind, Layout, type LayoutName, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from './tensor-refs.js';
+import {
+  isTensorKind,
+  Layout,
+  type LayoutName,
+  type MetaTensorRef,
+  type QuantizedTensorRef,
+  type SparseTensorRef,
+} from './tensor-refs.js';
 import {
   DType,
   isFloat,
@@ -201,7 +216,8 @@ class Pickler {
     else if (value instanceof TorchSize) this.torchSize(value, value);
     else if (value instanceof OrderedDict) this.orderedDict(value, d);
     else if (value instanceof Map) this.dict(value, d);
-    else if (value instanceof Set) this.reduce('builtins', 'set', () => this.freshTuple(1, () => this.list([...value], d)), value);
+    else if (value instanceof Set)
+      this.reduce('builtins', 'set', () => this.freshTuple(1, () => this.list([...value], d)), value);
     else if (value instanceof Tuple) this.tuple(value, d);
     else if (Array.isArray(value)) this.list(value, d);
     else if (value instanceof PyObject) this.pyObject(value, d);
@@ -424,7 +440,15 @@ class Pickler {
       this.get(seen);
       return;
     }
-    this.byLayout.set(name, this.reduce('torch.serialization', '_get_layout', () => this.freshTuple(1, () => this.str(`torch.${name}`, undefined)), undefined));
+    this.byLayout.set(
+      name,
+      this.reduce(
+        'torch.serialization',
+        '_get_layout',
+        () => this.freshTuple(1, () => this.str(`torch.${name}`, undefined)),
+        undefined,
+      ),
+    );
   }
 
   /** An unknown class's record as the pickle made it: class, args, REDUCE or NEWOBJ, items, state. */
@@ -450,15 +474,20 @@ class Pickler {
   }
 
   private device(v: Device): void {
-    this.reduce('torch', 'device', () => {
-      this.str(v.type, undefined);
-      if (v.index === undefined) this.out.byte(OP.TUPLE1);
-      else {
-        this.int(BigInt(v.index));
-        this.out.byte(OP.TUPLE2);
-      }
-      this.put();
-    }, v);
+    this.reduce(
+      'torch',
+      'device',
+      () => {
+        this.str(v.type, undefined);
+        if (v.index === undefined) this.out.byte(OP.TUPLE1);
+        else {
+          this.int(BigInt(v.index));
+          this.out.byte(OP.TUPLE2);
+        }
+        this.put();
+      },
+      v,
+    );
   }
 
   private emptyOrderedDict(): void {
@@ -469,31 +498,36 @@ class Pickler {
   private quantized(q: QuantizedTensorRef, depth: number): void {
     const t = q.data;
     const p = q.quantizer;
-    this.reduce('torch._utils', '_rebuild_qtensor', () => {
-      this.out.byte(OP.MARK);
-      this.persistentId(t.storage, false);
-      this.int(BigInt(t.offset));
-      this.ints(t.shape);
-      this.ints(t.stride);
-      if ('scales' in p) {
-        this.freshTuple(4, () => {
-          this.global('torch', p.qscheme, undefined);
-          this.save(p.scales, undefined, undefined, depth);
-          this.save(p.zeroPoints, undefined, undefined, depth);
-          this.int(BigInt(p.axis));
-        });
-      } else {
-        this.freshTuple(3, () => {
-          this.global('torch', p.qscheme, undefined);
-          this.float(p.scale);
-          this.int(BigInt(p.zeroPoint));
-        });
-      }
-      this.out.byte(q.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
-      this.emptyOrderedDict();
-      this.out.byte(OP.TUPLE);
-      this.put();
-    }, q);
+    this.reduce(
+      'torch._utils',
+      '_rebuild_qtensor',
+      () => {
+        this.out.byte(OP.MARK);
+        this.persistentId(t.storage, false);
+        this.int(BigInt(t.offset));
+        this.ints(t.shape);
+        this.ints(t.stride);
+        if ('scales' in p) {
+          this.freshTuple(4, () => {
+            this.global('torch', p.qscheme, undefined);
+            this.save(p.scales, undefined, undefined, depth);
+            this.save(p.zeroPoints, undefined, undefined, depth);
+            this.int(BigInt(p.axis));
+          });
+        } else {
+          this.freshTuple(3, () => {
+            this.global('torch', p.qscheme, undefined);
+            this.float(p.scale);
+            this.int(BigInt(p.zeroPoint));
+          });
+        }
+        this.out.byte(q.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
+        this.emptyOrderedDict();
+        this.out.byte(OP.TUPLE);
+        this.put();
+      },
+      q,
+    );
   }
 
   /**
@@ -503,40 +537,55 @@ class Pickler {
   private sparse(s: SparseTensorRef, depth: number): void {
     const parts = s.layout === 'sparse_coo' ? [s.indices, s.values] : [s.compressedIndices, s.plainIndices, s.values];
     const coalesced = s.layout === 'sparse_coo' && !this.sparseAs113 ? s.coalesced : undefined;
-    this.reduce('torch._utils', s.layout === 'sparse_csr' && this.sparseAs113 ? '_rebuild_sparse_csr_tensor' : '_rebuild_sparse_tensor', () => {
-      this.layout(s.layout);
-      this.freshTuple(parts.length + (coalesced === undefined ? 1 : 2), () => {
-        for (const part of parts) this.save(part, undefined, undefined, depth);
-        this.torchSize(s.shape, undefined);
-        if (coalesced !== undefined) this.out.byte(coalesced ? OP.NEWTRUE : OP.NEWFALSE);
-      });
-      this.out.byte(OP.TUPLE2);
-      this.put();
-    }, s);
+    this.reduce(
+      'torch._utils',
+      s.layout === 'sparse_csr' && this.sparseAs113 ? '_rebuild_sparse_csr_tensor' : '_rebuild_sparse_tensor',
+      () => {
+        this.layout(s.layout);
+        this.freshTuple(parts.length + (coalesced === undefined ? 1 : 2), () => {
+          for (const part of parts) this.save(part, undefined, undefined, depth);
+          this.torchSize(s.shape, undefined);
+          if (coalesced !== undefined) this.out.byte(coalesced ? OP.NEWTRUE : OP.NEWFALSE);
+        });
+        this.out.byte(OP.TUPLE2);
+        this.put();
+      },
+      s,
+    );
   }
 
   /** `_rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)`. */
   private meta(m: MetaTensorRef): void {
-    this.reduce('torch._utils', '_rebuild_meta_tensor_no_storage', () => {
-      this.out.byte(OP.MARK);
-      this.global('torch', m.dtype, undefined);
-      this.ints(m.shape);
-      this.ints(m.stride);
-      this.out.byte(m.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
-      this.out.byte(OP.TUPLE);
-      this.put();
-    }, m);
+    this.reduce(
+      'torch._utils',
+      '_rebuild_meta_tensor_no_storage',
+      () => {
+        this.out.byte(OP.MARK);
+        this.global('torch', m.dtype, undefined);
+        this.ints(m.shape);
+        this.ints(m.stride);
+        this.out.byte(m.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
+        this.out.byte(OP.TUPLE);
+        this.put();
+      },
+      m,
+    );
   }
 
   private tensor(t: TensorRef): void {
     if (t.parameter) {
-      this.reduce('torch._utils', '_rebuild_parameter', () => {
-        this.tensorData(t, false, undefined);
-        this.out.byte(t.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
-        this.emptyOrderedDict();
-        this.out.byte(OP.TUPLE3);
-        this.put();
-      }, t);
+      this.reduce(
+        'torch._utils',
+        '_rebuild_parameter',
+        () => {
+          this.tensorData(t, false, undefined);
+          this.out.byte(t.requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
+          this.emptyOrderedDict();
+          this.out.byte(OP.TUPLE3);
+          this.put();
+        },
+        t,
+      );
     } else {
       this.tensorData(t, t.requiresGrad, t);
     }
@@ -545,18 +594,23 @@ class Pickler {
   /** `_rebuild_tensor_v2` (dtype with a legacy Storage class) or `_rebuild_tensor_v3` (newer dtypes). */
   private tensorData(t: TensorRef, requiresGrad: boolean, obj: TensorRef | undefined): void {
     const v3 = t.dtype !== t.storage.dtype || dtypeInfo(t.dtype).storageName === undefined;
-    this.reduce('torch._utils', v3 ? '_rebuild_tensor_v3' : '_rebuild_tensor_v2', () => {
-      this.out.byte(OP.MARK);
-      this.persistentId(t.storage, v3);
-      this.int(BigInt(t.offset));
-      this.ints(t.shape);
-      this.ints(t.stride);
-      this.out.byte(requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
-      this.emptyOrderedDict();
-      if (v3) this.global('torch', t.dtype, undefined);
-      this.out.byte(OP.TUPLE);
-      this.put();
-    }, obj);
+    this.reduce(
+      'torch._utils',
+      v3 ? '_rebuild_tensor_v3' : '_rebuild_tensor_v2',
+      () => {
+        this.out.byte(OP.MARK);
+        this.persistentId(t.storage, v3);
+        this.int(BigInt(t.offset));
+        this.ints(t.shape);
+        this.ints(t.stride);
+        this.out.byte(requiresGrad ? OP.NEWTRUE : OP.NEWFALSE);
+        this.emptyOrderedDict();
+        if (v3) this.global('torch', t.dtype, undefined);
+        this.out.byte(OP.TUPLE);
+        this.put();
+      },
+      obj,
+    );
   }
 
   /** `('storage', storage_type, key, location, numel)` then BINPERSID; untyped storages count bytes. */
@@ -595,13 +649,18 @@ class Pickler {
    * `_reconstruct` from the module the array was read with (numpy 2's `numpy._core.multiarray` stays so).
    */
   private ndarray(array: TypedArray, info: NumpyInfo): void {
-    this.reduce(info.module ?? NUMPY_MULTIARRAY, '_reconstruct', () => {
-      this.global('numpy', 'ndarray', undefined);
-      this.freshTuple(1, () => this.int(0n));
-      this.bytes(DUMMY_TYPECODE);
-      this.out.byte(OP.TUPLE3);
-      this.put();
-    }, array);
+    this.reduce(
+      info.module ?? NUMPY_MULTIARRAY,
+      '_reconstruct',
+      () => {
+        this.global('numpy', 'ndarray', undefined);
+        this.freshTuple(1, () => this.int(0n));
+        this.bytes(DUMMY_TYPECODE);
+        this.out.byte(OP.TUPLE3);
+        this.put();
+      },
+      array,
+    );
     this.out.byte(OP.MARK);
     this.int(1n);
     this.ints(info.shape);
@@ -615,12 +674,17 @@ class Pickler {
 
   /** `numpy.core.multiarray.scalar(dtype, bytes)`, or `scalar` from the module the value was read with. */
   private numpyScalar(value: unknown, dtype: string, module: string | undefined): void {
-    this.reduce(module ?? NUMPY_MULTIARRAY, 'scalar', () => {
-      this.numpyDType(dtype);
-      this.bytes(numpyScalarBytes(value, dtype));
-      this.out.byte(OP.TUPLE2);
-      this.put();
-    }, undefined);
+    this.reduce(
+      module ?? NUMPY_MULTIARRAY,
+      'scalar',
+      () => {
+        this.numpyDType(dtype);
+        this.bytes(numpyScalarBytes(value, dtype));
+        this.out.byte(OP.TUPLE2);
+        this.put();
+      },
+      undefined,
+    );
   }
 
   /** `dtype.__reduce__`: `numpy.dtype('f8', False, True)`, then BUILD `(3, endian, None, None, None, -1, -1, 0)`. */
@@ -631,13 +695,18 @@ class Pickler {
       return;
     }
     const d = parseDTypeStr(str);
-    const index = this.reduce('numpy', 'dtype', () => {
-      this.str(`${d.kind}${d.itemSize}`, undefined);
-      this.out.byte(OP.NEWFALSE);
-      this.out.byte(OP.NEWTRUE);
-      this.out.byte(OP.TUPLE3);
-      this.put();
-    }, undefined);
+    const index = this.reduce(
+      'numpy',
+      'dtype',
+      () => {
+        this.str(`${d.kind}${d.itemSize}`, undefined);
+        this.out.byte(OP.NEWFALSE);
+        this.out.byte(OP.NEWTRUE);
+        this.out.byte(OP.TUPLE3);
+        this.put();
+      },
+      undefined,
+    );
     this.byNumpyDType.set(str, index);
     this.out.byte(OP.MARK);
     this.int(3n);
@@ -699,12 +768,18 @@ function unsupported(what: string): CheckpointError {
 
 /** A value a numpy scalar can hold: a number, bigint, boolean or complex record. */
 function isScalar(value: unknown): boolean {
-  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || (value instanceof PyObject && value.module === 'builtins' && value.name === 'complex');
+  return (
+    typeof value === 'number' ||
+    typeof value === 'bigint' ||
+    typeof value === 'boolean' ||
+    (value instanceof PyObject && value.module === 'builtins' && value.name === 'complex')
+  );
 }
 
 /** A `(key, value)` item of a record filled by SETITEM(S). */
 function pair(item: unknown): readonly unknown[] {
-  if (!Array.isArray(item) || item.length !== 2) throw new CheckpointError('PICKLE_TYPE', 'the items of a keyed PyObject must be (key, value) pairs');
+  if (!Array.isArray(item) || item.length !== 2)
+    throw new CheckpointError('PICKLE_TYPE', 'the items of a keyed PyObject must be (key, value) pairs');
   return item;
 }
 

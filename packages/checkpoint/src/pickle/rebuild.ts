@@ -94,7 +94,11 @@ export function rebuildParameter(a: Args, form: 'plain' | 'with_state' | 'class'
   }
   a.arity(form === 'plain' ? 3 : 4);
   a.emptyHooks(2);
-  return withFlags(tensorArg(a, 0), { parameter: true, requiresGrad: a.bool(1), state: form === 'plain' ? undefined : stateOrUndefined(a.get(3)) });
+  return withFlags(tensorArg(a, 0), {
+    parameter: true,
+    requiresGrad: a.bool(1),
+    state: form === 'plain' ? undefined : stateOrUndefined(a.get(3)),
+  });
 }
 
 /**
@@ -109,10 +113,19 @@ export function fromType(a: Args, built: unknown): RebuiltTensorRef {
   a.arity(4);
   const type = a.global(1, ['torch.Tensor', 'Parameter'], 'torch.Tensor or torch.nn.Parameter');
   if (!isTensorRef(built)) return a.fail(0, 'a function that rebuilds a tensor');
-  return withFlags(built, { parameter: type.kind === 'Parameter' || built.parameter, state: stateOrUndefined(a.get(3)) });
+  return withFlags(built, {
+    parameter: type.kind === 'Parameter' || built.parameter,
+    state: stateOrUndefined(a.get(3)),
+  });
 }
 
-const QSCHEMES: readonly QScheme[] = ['per_tensor_affine', 'per_tensor_symmetric', 'per_channel_affine', 'per_channel_symmetric', 'per_channel_affine_float_qparams'];
+const QSCHEMES: readonly QScheme[] = [
+  'per_tensor_affine',
+  'per_tensor_symmetric',
+  'per_channel_affine',
+  'per_channel_symmetric',
+  'per_channel_affine_float_qparams',
+];
 
 /**
  * `_rebuild_qtensor(storage, offset, size, stride, quantizer_params, requires_grad, hooks)`.
@@ -158,9 +171,17 @@ export function rebuildSparse(a: Args, csrOnly: boolean): SparseTensorRef {
   if (layout === 'sparse_coo' && !csrOnly) {
     d.arity(3, 4);
     const coalesced = d.length === 4 ? d.bool(3) : undefined;
-    return Object.freeze({ kind: 'sparse', layout: 'sparse_coo', indices: tensorArg(d, 0), values: tensorArg(d, 1), shape: shapeArg(d, 2), coalesced });
+    return Object.freeze({
+      kind: 'sparse',
+      layout: 'sparse_coo',
+      indices: tensorArg(d, 0),
+      values: tensorArg(d, 1),
+      shape: shapeArg(d, 2),
+      coalesced,
+    });
   }
-  if (!(csrOnly ? layout === 'sparse_csr' : COMPRESSED.includes(layout))) a.fail(0, csrOnly ? 'torch.sparse_csr' : 'a sparse layout');
+  if (!(csrOnly ? layout === 'sparse_csr' : COMPRESSED.includes(layout)))
+    a.fail(0, csrOnly ? 'torch.sparse_csr' : 'a sparse layout');
   d.arity(4);
   return Object.freeze({
     kind: 'sparse',
@@ -225,20 +246,43 @@ export function getLayout(a: Args): Layout {
   a.arity(1);
   const text = a.str(0);
   const name = text.slice('torch.'.length);
-  return text.startsWith('torch.') && LAYOUTS.includes(name) ? new Layout(name as LayoutName) : a.fail(0, "a torch layout name such as 'torch.sparse_coo'");
+  return text.startsWith('torch.') && LAYOUTS.includes(name)
+    ? new Layout(name as LayoutName)
+    : a.fail(0, "a torch layout name such as 'torch.sparse_coo'");
 }
 
-function strided(a: Args, storage: StorageRef, dtype: TorchDType | undefined, requiresGrad: boolean, metadata: unknown): RebuiltTensorRef {
+function strided(
+  a: Args,
+  storage: StorageRef,
+  dtype: TorchDType | undefined,
+  requiresGrad: boolean,
+  metadata: unknown,
+): RebuiltTensorRef {
   const d = dtype ?? storage.dtype;
   const perByte = elementsPerByte(d);
   // packed dtypes count elements, not bytes: bound the elements by what the storage's bytes hold
-  const [itemSize, capacity] = perByte === 1 ? [dtypeInfo(d).itemSize, storage.byteLength] : [1, storage.byteLength * perByte];
+  const [itemSize, capacity] =
+    perByte === 1 ? [dtypeInfo(d).itemSize, storage.byteLength] : [1, storage.byteLength * perByte];
   const g = checkGeometry(a.int(1), a.ints(2), a.ints(3), itemSize, capacity, a.ctx.limits, a.ctx.where());
   const { conj, neg } = tensorMetadata(a, metadata);
-  return Object.freeze({ storage, offset: g.offset, shape: g.shape, stride: g.stride, dtype: d, requiresGrad, parameter: false, conj, neg, state: undefined });
+  return Object.freeze({
+    storage,
+    offset: g.offset,
+    shape: g.shape,
+    stride: g.stride,
+    dtype: d,
+    requiresGrad,
+    parameter: false,
+    conj,
+    neg,
+    state: undefined,
+  });
 }
 
-function withFlags(t: TensorRef, changes: { parameter?: boolean; requiresGrad?: boolean; state?: unknown }): RebuiltTensorRef {
+function withFlags(
+  t: TensorRef,
+  changes: { parameter?: boolean; requiresGrad?: boolean; state?: unknown },
+): RebuiltTensorRef {
   const base = t as Partial<RebuiltTensorRef>;
   return Object.freeze({
     ...t,
@@ -258,7 +302,11 @@ function tensorMetadata(a: Args, metadata: unknown): { conj: boolean; neg: boole
   if (!(metadata instanceof Map)) return a.fail(a.length - 1, 'a dict of tensor metadata');
   for (const [k, v] of metadata) {
     if ((k !== 'conj' && k !== 'neg') || typeof v !== 'boolean') {
-      throw new CheckpointError('TENSOR_UNSUPPORTED', `${a.fn}: tensor metadata other than conj/neg booleans is not supported`, a.ctx.where());
+      throw new CheckpointError(
+        'TENSOR_UNSUPPORTED',
+        `${a.fn}: tensor metadata other than conj/neg booleans is not supported`,
+        a.ctx.where(),
+      );
     }
     bits[k as 'conj' | 'neg'] = v;
   }
@@ -276,7 +324,15 @@ function tensorArg(a: Args, i: number): TensorRef {
 }
 
 function shapeArg(a: Args, i: number): readonly number[] {
-  return checkGeometry(0, a.ints(i), a.ints(i).map(() => 0), 1, undefined, a.ctx.limits, a.ctx.where()).shape;
+  return checkGeometry(
+    0,
+    a.ints(i),
+    a.ints(i).map(() => 0),
+    1,
+    undefined,
+    a.ctx.limits,
+    a.ctx.where(),
+  ).shape;
 }
 
 function safe(a: Args, i: number): number {

@@ -10,7 +10,15 @@ import { isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from './values.j
 import { Args, pyTypeName, type Context } from './args.js';
 import { Pending } from './boxes.js';
 import { PyGlobal } from './globals.js';
-import { buildNdarray, buildNumpyDType, complexRecord, NumpyDType, numpyDType, numpyScalar, reconstruct } from './numpy.js';
+import {
+  buildNdarray,
+  buildNumpyDType,
+  complexRecord,
+  NumpyDType,
+  numpyDType,
+  numpyScalar,
+  reconstruct,
+} from './numpy.js';
 import {
   fromType,
   getLayout,
@@ -115,7 +123,11 @@ export function callGlobal(fn: PyGlobal, args: Tuple, ctx: Context, containers: 
     case '_rebuild_device_tensor_from_numpy':
       return rebuildFromNumpy(a);
     case 'unsupported_rebuild':
-      throw new CheckpointError('TENSOR_UNSUPPORTED', `${String(fn)} tensors (wrapper subclasses, nested or device-only tensors) are not supported`, ctx.where());
+      throw new CheckpointError(
+        'TENSOR_UNSUPPORTED',
+        `${String(fn)} tensors (wrapper subclasses, nested or device-only tensors) are not supported`,
+        ctx.where(),
+      );
     case 'rebuild_from_type': {
       a.arity(4);
       const inner = a.global(0, REBUILDERS, 'a tensor rebuild function');
@@ -136,7 +148,17 @@ export function callGlobal(fn: PyGlobal, args: Tuple, ctx: Context, containers: 
   }
 }
 
-const REBUILDERS: readonly string[] = ['_rebuild_tensor', '_rebuild_tensor_v2', '_rebuild_tensor_v3', '_rebuild_parameter', '_rebuild_parameter_with_state', '_rebuild_qtensor', '_rebuild_sparse_tensor', '_rebuild_sparse_csr_tensor', '_rebuild_meta_tensor_no_storage'];
+const REBUILDERS: readonly string[] = [
+  '_rebuild_tensor',
+  '_rebuild_tensor_v2',
+  '_rebuild_tensor_v3',
+  '_rebuild_parameter',
+  '_rebuild_parameter_with_state',
+  '_rebuild_qtensor',
+  '_rebuild_sparse_tensor',
+  '_rebuild_sparse_csr_tensor',
+  '_rebuild_meta_tensor_no_storage',
+];
 
 /**
  * NEWOBJ: `cls.__new__(cls, *args)` for the classes that allow it.
@@ -174,7 +196,10 @@ export function newObject(cls: unknown, args: Tuple, ctx: Context): unknown {
  */
 export function build(target: unknown, state: unknown, ctx: Context): unknown {
   if (target instanceof Pending && !target.resolved) {
-    target.result = target.kind === 'tensor' ? tensorFromState(new Args('torch.Tensor.__setstate__', Array.isArray(state) ? state : [], ctx)) : buildNdarray(state, target.origin, ctx);
+    target.result =
+      target.kind === 'tensor'
+        ? tensorFromState(new Args('torch.Tensor.__setstate__', Array.isArray(state) ? state : [], ctx))
+        : buildNdarray(state, target.origin, ctx);
     target.resolved = true;
     return target.result;
   }
@@ -184,25 +209,37 @@ export function build(target: unknown, state: unknown, ctx: Context): unknown {
     return target;
   }
   if (target instanceof PyObject && ctx.record) {
-    if (target.state !== undefined) throw new CheckpointError('PICKLE_TYPE', `BUILD twice on ${pyTypeName(target)}`, ctx.where());
+    if (target.state !== undefined)
+      throw new CheckpointError('PICKLE_TYPE', `BUILD twice on ${pyTypeName(target)}`, ctx.where());
     target.state = state;
     return target;
   }
-  throw new CheckpointError('PICKLE_TYPE', `BUILD cannot set the state of ${isTensorRef(target) ? 'a rebuilt tensor' : pyTypeName(target)}`, ctx.where());
+  throw new CheckpointError(
+    'PICKLE_TYPE',
+    `BUILD cannot set the state of ${isTensorRef(target) ? 'a rebuilt tensor' : pyTypeName(target)}`,
+    ctx.where(),
+  );
 }
 
 /** `OrderedDict.__dict__.update(state)`: only `_metadata` (what `state_dict()` pickles) is accepted. */
 function buildOrderedDict(target: OrderedDict, state: unknown, ctx: Context): void {
   if (state === null) return;
-  if (!(state instanceof Map)) throw new CheckpointError('PICKLE_TYPE', `OrderedDict state must be a dict, got ${pyTypeName(state)}`, ctx.where());
+  if (!(state instanceof Map))
+    throw new CheckpointError('PICKLE_TYPE', `OrderedDict state must be a dict, got ${pyTypeName(state)}`, ctx.where());
   for (const [key, value] of state) {
     if (key !== '_metadata') {
-      throw new CheckpointError('PICKLE_TYPE', `OrderedDict attribute other than _metadata is not supported`, { ...ctx.where(), details: { attribute: typeof key === 'string' ? key.slice(0, 64) : pyTypeName(key) } });
+      throw new CheckpointError('PICKLE_TYPE', `OrderedDict attribute other than _metadata is not supported`, {
+        ...ctx.where(),
+        details: { attribute: typeof key === 'string' ? key.slice(0, 64) : pyTypeName(key) },
+      });
     }
     if (!(value instanceof Map) || [...value].some(([k, v]) => typeof k !== 'string' || !(v instanceof Map))) {
       throw new CheckpointError('PICKLE_TYPE', `OrderedDict _metadata must map str to dict`, ctx.where());
     }
-    target.metadata = value instanceof OrderedDict ? (value as OrderedDict<string, Map<string, unknown>>) : new OrderedDict(value as Map<string, Map<string, unknown>>);
+    target.metadata =
+      value instanceof OrderedDict
+        ? (value as OrderedDict<string, Map<string, unknown>>)
+        : new OrderedDict(value as Map<string, Map<string, unknown>>);
   }
 }
 
@@ -246,6 +283,10 @@ function torchDevice(a: Args): unknown {
   try {
     return device(type, typeof index === 'bigint' ? Number.NaN : index);
   } catch (cause) {
-    throw new CheckpointError('PICKLE_TYPE', `torch.device arguments are not a valid device: ${String((cause as Error).message).slice(0, 120)}`, { ...a.ctx.where(), cause });
+    throw new CheckpointError(
+      'PICKLE_TYPE',
+      `torch.device arguments are not a valid device: ${String((cause as Error).message).slice(0, 120)}`,
+      { ...a.ctx.where(), cause },
+    );
   }
 }

@@ -32,7 +32,8 @@ export function storageFromPid(pid: unknown, where: ErrorWhere = {}): StorageRef
     throw new CheckpointError('STORAGE_BAD_PID', `persistent id ${why}`, where);
   };
   if (!Array.isArray(pid)) return bad(`must be a tuple, got ${pyTypeName(pid)}`);
-  if (pid.length !== 5 && !(pid.length === 6 && pid[5] === null)) return bad(`must have 5 items ('storage', type, key, location, numel), got ${pid.length}`);
+  if (pid.length !== 5 && !(pid.length === 6 && pid[5] === null))
+    return bad(`must have 5 items ('storage', type, key, location, numel), got ${pid.length}`);
   if (ascii(pid[0]) !== 'storage') return bad(`typename must be 'storage', got ${pyTypeName(pid[0])}`);
   const type = pid[1];
   if (!(type instanceof PyGlobal) || (type.kind !== 'storage' && type.kind !== 'untyped_storage')) {
@@ -41,15 +42,23 @@ export function storageFromPid(pid: unknown, where: ErrorWhere = {}): StorageRef
   const dtype: TorchDType = type.kind === 'storage' ? dtypeFromStorageName(type.name)! : 'uint8';
   const key = pid[2];
   if (typeof key !== 'string' || !KEY.test(key)) {
-    throw new CheckpointError('STORAGE_BAD_KEY', `storage key must be 1 to 20 decimal digits, got ${typeof key === 'string' ? quote(key) : pyTypeName(key)}`, where);
+    throw new CheckpointError(
+      'STORAGE_BAD_KEY',
+      `storage key must be 1 to 20 decimal digits, got ${typeof key === 'string' ? quote(key) : pyTypeName(key)}`,
+      where,
+    );
   }
   const location = ascii(pid[3]);
   if (location === undefined || !LOCATION.test(location)) {
-    return bad(`location must be a device string such as 'cpu' or 'cuda:0', got ${location === undefined ? pyTypeName(pid[3]) : quote(location)}`);
+    return bad(
+      `location must be a device string such as 'cpu' or 'cuda:0', got ${location === undefined ? pyTypeName(pid[3]) : quote(location)}`,
+    );
   }
   const numel = pid[4];
   if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0 || isFloat(pid, 4)) {
-    return bad(`numel must be a non-negative int below 2^53, got ${pyTypeName(numel)} ${typeof numel === 'number' || typeof numel === 'bigint' ? String(numel) : ''}`.trimEnd());
+    return bad(
+      `numel must be a non-negative int below 2^53, got ${pyTypeName(numel)} ${typeof numel === 'number' || typeof numel === 'bigint' ? String(numel) : ''}`.trimEnd(),
+    );
   }
   const byteLength = numel * dtypeInfo(dtype).itemSize;
   if (!Number.isSafeInteger(byteLength)) return bad(`numel ${numel} of ${dtype} overflows 2^53 bytes`);
@@ -120,7 +129,12 @@ export function createStorageTable(): StorageTable {
         return ref;
       }
       // torch skips its one-dtype-per-storage check for a zero-byte storage: each view keeps its dtype
-      if (known.byteLength === 0 && ref.byteLength === 0 && known.location === ref.location && known.dtype !== ref.dtype) {
+      if (
+        known.byteLength === 0 &&
+        ref.byteLength === 0 &&
+        known.location === ref.location &&
+        known.dtype !== ref.dtype
+      ) {
         redeclared.set(ref, known);
         return ref;
       }

@@ -52,7 +52,11 @@ export type QScheme =
  * ```
  */
 export type Quantizer =
-  | { readonly qscheme: 'per_tensor_affine' | 'per_tensor_symmetric'; readonly scale: number; readonly zeroPoint: number }
+  | {
+      readonly qscheme: 'per_tensor_affine' | 'per_tensor_symmetric';
+      readonly scale: number;
+      readonly zeroPoint: number;
+    }
   | {
       readonly qscheme: 'per_channel_affine' | 'per_channel_symmetric' | 'per_channel_affine_float_qparams';
       readonly scales: TensorRef;
@@ -84,7 +88,15 @@ export interface QuantizedTensorRef {
  * const l: LayoutName = 'sparse_coo';
  * ```
  */
-export type LayoutName = 'strided' | 'sparse_coo' | 'sparse_csr' | 'sparse_csc' | 'sparse_bsr' | 'sparse_bsc' | '_mkldnn' | 'jagged';
+export type LayoutName =
+  | 'strided'
+  | 'sparse_coo'
+  | 'sparse_csr'
+  | 'sparse_csc'
+  | 'sparse_bsr'
+  | 'sparse_bsc'
+  | '_mkldnn'
+  | 'jagged';
 
 /**
  * A `torch.layout` object in a pickle (`torch.serialization._get_layout('torch.sparse_coo')`).
@@ -262,9 +274,13 @@ export function checkGeometry(
   const shape = safeIndices(size, 'size', bad);
   const strides = safeIndices(stride, 'stride', bad);
   const [numel, last] = extent(off, shape, strides);
-  if (typeof numel === 'bigint' && numel > BigInt(Number.MAX_SAFE_INTEGER)) bad(`element count ${numel} is not a safe integer`);
+  if (typeof numel === 'bigint' && numel > BigInt(Number.MAX_SAFE_INTEGER))
+    bad(`element count ${numel} is not a safe integer`);
   if (numel > 0 && storageBytes !== undefined) {
-    const needed = typeof last === 'number' && (last + 1) * itemSize <= Number.MAX_SAFE_INTEGER ? (last + 1) * itemSize : (BigInt(last) + 1n) * BigInt(itemSize);
+    const needed =
+      typeof last === 'number' && (last + 1) * itemSize <= Number.MAX_SAFE_INTEGER
+        ? (last + 1) * itemSize
+        : (BigInt(last) + 1n) * BigInt(itemSize);
     if (needed > storageBytes) {
       throw new CheckpointError(
         'TENSOR_OUT_OF_BOUNDS',
@@ -295,7 +311,11 @@ function safeIndices(values: readonly (number | bigint)[], what: string, bad: (w
  * The element count of `shape` and the index of its last element, as numbers while every step is
  * exact (below 2^53; float rounding is monotonic, so a step past it shows), else as bigints.
  */
-function extent(offset: number, shape: readonly number[], strides: readonly number[]): [numel: number | bigint, last: number | bigint] {
+function extent(
+  offset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+): [numel: number | bigint, last: number | bigint] {
   let numel = 1;
   let last = offset;
   for (let i = 0; i < shape.length; i++) {
@@ -306,7 +326,11 @@ function extent(offset: number, shape: readonly number[], strides: readonly numb
   return [numel, last];
 }
 
-function exactExtent(offset: number, shape: readonly number[], strides: readonly number[]): [numel: bigint, last: bigint] {
+function exactExtent(
+  offset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+): [numel: bigint, last: bigint] {
   let numel = 1n;
   let last = BigInt(offset);
   for (let i = 0; i < shape.length; i++) {

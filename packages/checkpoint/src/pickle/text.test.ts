@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRawUnicodeEscape, decodeUtf8Surrogatepass, encodeLatin1, escapeDecode, parseFloatLiteral, parseIntLiteral } from './text.js';
+import {
+  decodeRawUnicodeEscape,
+  decodeUtf8Surrogatepass,
+  encodeLatin1,
+  escapeDecode,
+  parseFloatLiteral,
+  parseIntLiteral,
+} from './text.js';
 
 const b = (s: string) => new TextEncoder().encode(s);
 

@@ -138,7 +138,18 @@ export function decodeRawUnicodeEscape(bytes: Uint8Array): string | undefined {
   return out;
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<string, number>> = { '\\': 0x5c, "'": 0x27, '"': 0x22, a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+const SIMPLE_ESCAPES: Readonly<Record<string, number>> = {
+  '\\': 0x5c,
+  "'": 0x27,
+  '"': 0x22,
+  a: 7,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+  v: 11,
+};
 
 /**
  * Python's `codecs.escape_decode` (the body of a protocol-0 `STRING` argument, quotes removed):
@@ -161,7 +172,8 @@ export function escapeDecode(bytes: Uint8Array): Uint8Array | undefined {
     if (++i >= bytes.length) return undefined;
     const c = String.fromCharCode(bytes[i]!);
     if (Object.hasOwn(SIMPLE_ESCAPES, c)) out.push(SIMPLE_ESCAPES[c]!);
-    else if (c === '\n') continue; // backslash-newline: line continuation
+    else if (c === '\n')
+      continue; // backslash-newline: line continuation
     else if (c >= '0' && c <= '7') {
       let v = 0;
       const end = Math.min(i + 3, bytes.length);

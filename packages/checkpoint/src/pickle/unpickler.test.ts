@@ -16,13 +16,43 @@ describe('unpickle: data opcodes', () => {
     expect(load(p().binint1(255).stop())).toBe(255);
     expect(load(p().binint2(65535).stop())).toBe(65535);
     expect(load(p().binint(-1).stop())).toBe(-1);
-    expect(load(p().binint(-(2 ** 31)).stop())).toBe(-(2 ** 31));
+    expect(
+      load(
+        p()
+          .binint(-(2 ** 31))
+          .stop(),
+      ),
+    ).toBe(-(2 ** 31));
     expect(load(p().long1Bytes(new Uint8Array(0)).stop())).toBe(0);
     // 2^64 = 00 * 8 + 01, −2^63 = 00 * 7 + 80 (security.md vector 39)
-    expect(load(p().long1Bytes(bytes(0, 0, 0, 0, 0, 0, 0, 0, 1)).stop())).toBe(2n ** 64n);
-    expect(load(p().long1Bytes(bytes(0, 0, 0, 0, 0, 0, 0, 0x80)).stop())).toBe(-(2n ** 63n));
-    expect(load(p().long(2n ** 53n + 1n).stop())).toBe(9007199254740993n);
-    expect(load(p().long(2n ** 53n - 1n).stop())).toBe(2 ** 53 - 1);
+    expect(
+      load(
+        p()
+          .long1Bytes(bytes(0, 0, 0, 0, 0, 0, 0, 0, 1))
+          .stop(),
+      ),
+    ).toBe(2n ** 64n);
+    expect(
+      load(
+        p()
+          .long1Bytes(bytes(0, 0, 0, 0, 0, 0, 0, 0x80))
+          .stop(),
+      ),
+    ).toBe(-(2n ** 63n));
+    expect(
+      load(
+        p()
+          .long(2n ** 53n + 1n)
+          .stop(),
+      ),
+    ).toBe(9007199254740993n);
+    expect(
+      load(
+        p()
+          .long(2n ** 53n - 1n)
+          .stop(),
+      ),
+    ).toBe(2 ** 53 - 1);
     expect(load(p().long(-5n, OP.LONG4).stop())).toBe(-5);
     expect(load(new PickleBuilder().line(OP.INT, '42').stop())).toBe(42);
     expect(load(new PickleBuilder().line(OP.INT, '01').stop())).toBe(true);
@@ -36,8 +66,16 @@ describe('unpickle: data opcodes', () => {
     expect(load(p().binfloat(1.5).stop())).toBe(1.5);
     expect(load(new PickleBuilder().line(OP.FLOAT, '-inf').stop())).toBe(-Infinity);
     expect(load(new PickleBuilder().line(OP.FLOAT, '1e-05').stop())).toBe(1e-5);
-    const v = load(p().emptyDict().mark().str('lr').binfloat(1).str('n').int(1).setitems().stop()) as Map<string, number>;
-    expect(v).toEqual(new Map([['lr', 1], ['n', 1]]));
+    const v = load(p().emptyDict().mark().str('lr').binfloat(1).str('n').int(1).setitems().stop()) as Map<
+      string,
+      number
+    >;
+    expect(v).toEqual(
+      new Map([
+        ['lr', 1],
+        ['n', 1],
+      ]),
+    );
     expect(isFloat(v, 'lr')).toBe(true);
     expect(isFloat(v, 'n')).toBe(false);
     const list = load(p().emptyList().mark().int(2).binfloat(2).appends().stop()) as number[];
@@ -68,7 +106,10 @@ describe('unpickle: data opcodes', () => {
     ['truncated', [0xe2, 0x82]],
     ['above U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
   ])('rejects %s UTF-8 in BINUNICODE (vector 53)', async (_, payload) => {
-    await expectCode(() => load(p().sized(OP.BINUNICODE, payload.length, 4, Uint8Array.from(payload)).stop()), 'PICKLE_STRING');
+    await expectCode(
+      () => load(p().sized(OP.BINUNICODE, payload.length, 4, Uint8Array.from(payload)).stop()),
+      'PICKLE_STRING',
+    );
   });
 
   it('bytes: BINBYTES family, BYTEARRAY8, protocol-2 _codecs.encode and bytes()', () => {
@@ -79,7 +120,9 @@ describe('unpickle: data opcodes', () => {
     // pickle.dumps(b"\x00\xff", protocol=2) (vector 67)
     expect(load(p().pyBytes(bytes(0, 255)).stop())).toEqual(bytes(0, 255));
     expect(load(p().pyBytes(new Uint8Array(0)).stop())).toEqual(new Uint8Array(0));
-    expect(load(p().global('builtins', 'bytearray').str('x').str('latin-1').tuple2().reduce().stop())).toEqual(bytes(0x78));
+    expect(load(p().global('builtins', 'bytearray').str('x').str('latin-1').tuple2().reduce().stop())).toEqual(
+      bytes(0x78),
+    );
   });
 
   it('containers: list, tuple, dict, set, frozenset in every spelling', () => {
@@ -92,11 +135,29 @@ describe('unpickle: data opcodes', () => {
     expect(load(new PickleBuilder().mark().str('a').int(1).dict().stop())).toEqual(new Map([['a', 1]]));
     expect(load(p().emptySet().mark().int(1).int(2).additems().stop())).toEqual(new Set([1, 2]));
     expect(load(p().mark().int(1).frozenset().stop())).toEqual(new Set([1]));
-    expect(load(p().global('builtins', 'set').emptyList().int(3).append().tuple1().reduce().stop())).toEqual(new Set([3]));
+    expect(load(p().global('builtins', 'set').emptyList().int(3).append().tuple1().reduce().stop())).toEqual(
+      new Set([3]),
+    );
   });
 
   it('dicts are Maps: insertion order and non-string keys kept, 1 and "1" distinct (vectors 66, 91)', () => {
-    const v = load(p().emptyDict().mark().str('10').int(0).str('2').int(1).str('a').int(2).int(1).int(3).str('1').int(4).setitems().stop()) as Map<unknown, number>;
+    const v = load(
+      p()
+        .emptyDict()
+        .mark()
+        .str('10')
+        .int(0)
+        .str('2')
+        .int(1)
+        .str('a')
+        .int(2)
+        .int(1)
+        .int(3)
+        .str('1')
+        .int(4)
+        .setitems()
+        .stop(),
+    ) as Map<unknown, number>;
     expect([...v.keys()]).toEqual(['10', '2', 'a', 1, '1']);
   });
 
@@ -123,7 +184,14 @@ describe('unpickle: data opcodes', () => {
   });
 
   it('protocol 4/5 framing: FRAME, STACK_GLOBAL, SHORT_BINUNICODE', () => {
-    const body = new PickleBuilder().sized(OP.SHORT_BINUNICODE, 11, 1, 'collections').sized(OP.SHORT_BINUNICODE, 11, 1, 'OrderedDict').stackGlobal().emptyTuple().reduce().stop().bytes();
+    const body = new PickleBuilder()
+      .sized(OP.SHORT_BINUNICODE, 11, 1, 'collections')
+      .sized(OP.SHORT_BINUNICODE, 11, 1, 'OrderedDict')
+      .stackGlobal()
+      .emptyTuple()
+      .reduce()
+      .stop()
+      .bytes();
     const v = unpickle(new PickleBuilder().proto(4).frame(body.length).raw(body).bytes());
     expect(v).toBeInstanceOf(OrderedDict);
   });
@@ -146,10 +214,16 @@ describe('unpickle: strictness (security.md C)', () => {
     await expectCode(() => unpickle(bytes(0x80, 2, 0x28, 0x2e)), 'PICKLE_MARK');
   });
 
-  it.each([0x61, 0x65, 0x73, 0x75, 0x85, 0x86, 0x87, 0x52, 0x62, 0x81, 0x51, 0x30, 0x32])('vector 43: opcode 0x%s on an empty stack', async (op) => {
-    const e = await expectCode(() => unpickle(bytes(0x80, 2, op, 0x2e), { persistentLoad: () => null }), op === 0x65 || op === 0x75 ? 'PICKLE_MARK' : 'PICKLE_STACK_UNDERFLOW');
-    expect(e.offset).toBe(2);
-  });
+  it.each([0x61, 0x65, 0x73, 0x75, 0x85, 0x86, 0x87, 0x52, 0x62, 0x81, 0x51, 0x30, 0x32])(
+    'vector 43: opcode 0x%s on an empty stack',
+    async (op) => {
+      const e = await expectCode(
+        () => unpickle(bytes(0x80, 2, op, 0x2e), { persistentLoad: () => null }),
+        op === 0x65 || op === 0x75 ? 'PICKLE_MARK' : 'PICKLE_STACK_UNDERFLOW',
+      );
+      expect(e.offset).toBe(2);
+    },
+  );
 
   it('pops never cross a MARK', async () => {
     await expectCode(() => load(p().emptyList().mark().append().stop()), 'PICKLE_STACK_UNDERFLOW');
@@ -162,7 +236,13 @@ describe('unpickle: strictness (security.md C)', () => {
   });
 
   it('vector 45: trailing data after STOP', async () => {
-    const e = await expectCode(() => unpickle(new PickleBuilder().raw(goldenPickle()).raw("cos\nsystem\n(S'id'\ntR.").bytes(), { persistentLoad: createStorageTable().persistentLoad }), 'PICKLE_TRAILING_DATA');
+    const e = await expectCode(
+      () =>
+        unpickle(new PickleBuilder().raw(goldenPickle()).raw("cos\nsystem\n(S'id'\ntR.").bytes(), {
+          persistentLoad: createStorageTable().persistentLoad,
+        }),
+      'PICKLE_TRAILING_DATA',
+    );
     expect(e.offset).toBe(154);
   });
 
@@ -183,12 +263,33 @@ describe('unpickle: strictness (security.md C)', () => {
   });
 
   it('vectors 37/38: lengths are checked against the remaining bytes before anything is allocated', async () => {
-    await expectCode(() => unpickle(new PickleBuilder().sized(OP.BINUNICODE, 0xffffffff, 4, 'abc').bytes()), 'PICKLE_TRUNCATED');
+    await expectCode(
+      () => unpickle(new PickleBuilder().sized(OP.BINUNICODE, 0xffffffff, 4, 'abc').bytes()),
+      'PICKLE_TRUNCATED',
+    );
     await expectCode(() => unpickle(new PickleBuilder().sized(OP.BINBYTES, 0x7fffffff, 4).bytes()), 'PICKLE_TRUNCATED');
-    await expectCode(() => unpickle(new PickleBuilder().sized(OP.BINUNICODE8, 2n ** 62n, 8).bytes()), 'PICKLE_TRUNCATED');
-    await expectCode(() => unpickle(new PickleBuilder().sized(OP.BINBYTES8, 2n ** 63n + 5n, 8).bytes()), 'PICKLE_TRUNCATED');
-    await expectCode(() => unpickle(new PickleBuilder().sized(OP.BYTEARRAY8, 2n ** 40n, 8).bytes()), 'PICKLE_TRUNCATED');
-    await expectCode(() => unpickle(new PickleBuilder().proto(4).frame(2n ** 40n).bytes()), 'PICKLE_TRUNCATED');
+    await expectCode(
+      () => unpickle(new PickleBuilder().sized(OP.BINUNICODE8, 2n ** 62n, 8).bytes()),
+      'PICKLE_TRUNCATED',
+    );
+    await expectCode(
+      () => unpickle(new PickleBuilder().sized(OP.BINBYTES8, 2n ** 63n + 5n, 8).bytes()),
+      'PICKLE_TRUNCATED',
+    );
+    await expectCode(
+      () => unpickle(new PickleBuilder().sized(OP.BYTEARRAY8, 2n ** 40n, 8).bytes()),
+      'PICKLE_TRUNCATED',
+    );
+    await expectCode(
+      () =>
+        unpickle(
+          new PickleBuilder()
+            .proto(4)
+            .frame(2n ** 40n)
+            .bytes(),
+        ),
+      'PICKLE_TRUNCATED',
+    );
     await expectCode(() => unpickle(new PickleBuilder().sized(OP.BINSTRING, -1, 4).bytes()), 'PICKLE_TYPE');
     await expectCode(() => unpickle(new PickleBuilder().sized(OP.LONG4, -1, 4).bytes()), 'PICKLE_TYPE');
     await expectCode(() => unpickle(new PickleBuilder().sized(OP.LONG4, 0x7fffffff, 4).bytes()), 'PICKLE_LIMIT');
@@ -206,7 +307,10 @@ describe('unpickle: strictness (security.md C)', () => {
   it('vector 35: every truncation of a valid pickle is PICKLE_TRUNCATED', async () => {
     const pkl = goldenPickle();
     for (let n = 0; n < pkl.length; n++) {
-      await expectCode(() => unpickle(pkl.subarray(0, n), { persistentLoad: createStorageTable().persistentLoad }), 'PICKLE_TRUNCATED');
+      await expectCode(
+        () => unpickle(pkl.subarray(0, n), { persistentLoad: createStorageTable().persistentLoad }),
+        'PICKLE_TRUNCATED',
+      );
     }
   });
 
@@ -222,19 +326,34 @@ describe('unpickle: strictness (security.md C)', () => {
   });
 
   it('vector 66: duplicate keys by Python equality; unhashable and NaN keys', async () => {
-    await expectCode(() => load(p().emptyDict().mark().int(1).str('a').newTrue().str('b').setitems().stop()), 'PICKLE_DUPLICATE_KEY');
-    await expectCode(() => load(p().emptyDict().mark().str('w').int(1).str('w').int(2).setitems().stop()), 'PICKLE_DUPLICATE_KEY');
+    await expectCode(
+      () => load(p().emptyDict().mark().int(1).str('a').newTrue().str('b').setitems().stop()),
+      'PICKLE_DUPLICATE_KEY',
+    );
+    await expectCode(
+      () => load(p().emptyDict().mark().str('w').int(1).str('w').int(2).setitems().stop()),
+      'PICKLE_DUPLICATE_KEY',
+    );
     await expectCode(() => load(p().emptyDict().emptyList().int(1).setitem().stop()), 'PICKLE_TYPE');
     await expectCode(() => load(p().emptyDict().binfloat(Number.NaN).int(1).setitem().stop()), 'PICKLE_TYPE');
     await expectCode(() => load(p().emptyDict().binput(0).binget(0).str('v').setitem().stop()), 'PICKLE_TYPE'); // dict as its own key (vector 49)
   });
 
   it('vectors 61/62: SETITEM(S) only on dicts, APPEND(S) only on lists', async () => {
-    for (const target of [(b: PickleBuilder) => b.emptyList(), (b: PickleBuilder) => b.emptyTuple(), (b: PickleBuilder) => b.none(), (b: PickleBuilder) => b.global('collections', 'OrderedDict')]) {
+    for (const target of [
+      (b: PickleBuilder) => b.emptyList(),
+      (b: PickleBuilder) => b.emptyTuple(),
+      (b: PickleBuilder) => b.none(),
+      (b: PickleBuilder) => b.global('collections', 'OrderedDict'),
+    ]) {
       await expectCode(() => load(target(p()).mark().binint(0).binint(1).setitems().stop()), 'PICKLE_TYPE');
       await expectCode(() => load(target(p()).binint(0).binint(1).setitem().stop()), 'PICKLE_TYPE');
     }
-    for (const target of [(b: PickleBuilder) => b.emptyTuple(), (b: PickleBuilder) => b.emptyDict(), (b: PickleBuilder) => b.orderedDict()]) {
+    for (const target of [
+      (b: PickleBuilder) => b.emptyTuple(),
+      (b: PickleBuilder) => b.emptyDict(),
+      (b: PickleBuilder) => b.orderedDict(),
+    ]) {
       await expectCode(() => load(target(p()).none().append().stop()), 'PICKLE_TYPE');
       await expectCode(() => load(target(p()).mark().none().appends().stop()), 'PICKLE_TYPE');
     }
@@ -246,13 +365,19 @@ describe('unpickle: limits', () => {
     const deep = new PickleBuilder().proto(2).emptyTuple().raw(new Uint8Array(2000).fill(OP.TUPLE1)).stop();
     const e = await expectCode(() => load(deep), 'PICKLE_LIMIT');
     expect(e.details).toMatchObject({ limit: 'maxDepth' });
-    const marks = new PickleBuilder().proto(2).raw(new Uint8Array(2000).fill(OP.MARK)).raw(new Uint8Array(2000).fill(OP.TUPLE)).stop();
+    const marks = new PickleBuilder()
+      .proto(2)
+      .raw(new Uint8Array(2000).fill(OP.MARK))
+      .raw(new Uint8Array(2000).fill(OP.TUPLE))
+      .stop();
     expect((await expectCode(() => load(marks), 'PICKLE_LIMIT')).details).toMatchObject({ limit: 'maxMarks' });
   });
 
   it('vector 47: stack flood', async () => {
     const flood = new PickleBuilder().proto(2).raw(new Uint8Array(1001).fill(OP.NONE)).stop();
-    expect((await expectCode(() => load(flood, { limits: { maxStack: 1000 } }), 'PICKLE_LIMIT')).details).toMatchObject({ limit: 'maxStack', max: 1000 });
+    expect((await expectCode(() => load(flood, { limits: { maxStack: 1000 } }), 'PICKLE_LIMIT')).details).toMatchObject(
+      { limit: 'maxStack', max: 1000 },
+    );
   });
 
   it('vector 48: the memo "billion laughs" builds 64 nodes, not 2^64', () => {
@@ -271,12 +396,21 @@ describe('unpickle: limits', () => {
 
   it('opcode, memo, node, string, long and line limits', async () => {
     const limit = async (b: PickleBuilder, limits: UnpickleOptions['limits'], name: string) =>
-      expect((await expectCode(() => load(b, { limits }), name === 'maxNameLength' ? 'ZIP_UNSAFE_NAME' : 'PICKLE_LIMIT')).details).toMatchObject({ limit: name });
+      expect(
+        (await expectCode(() => load(b, { limits }), name === 'maxNameLength' ? 'ZIP_UNSAFE_NAME' : 'PICKLE_LIMIT'))
+          .details,
+      ).toMatchObject({ limit: name });
     await limit(p().none().pop().none().pop().none().stop(), { maxOps: 4 }, 'maxOps');
     await limit(p().none().binput(0).binput(1).stop(), { maxMemo: 1 }, 'maxMemo');
     await limit(p().emptyList().emptyList().emptyList().pop().pop().stop(), { maxNodes: 2 }, 'maxNodes');
     await limit(p().str('abcdef').stop(), { maxStringBytes: 5 }, 'maxStringBytes');
-    await limit(p().long(2n ** 80n).stop(), { maxLongBytes: 8 }, 'maxLongBytes');
+    await limit(
+      p()
+        .long(2n ** 80n)
+        .stop(),
+      { maxLongBytes: 8 },
+      'maxLongBytes',
+    );
     await limit(new PickleBuilder().raw(OP.GLOBAL).raw('a'.repeat(10_000)).stop(), {}, 'maxLineBytes');
     await limit(p().none().stop(), { maxPickleBytes: 3 }, 'maxPickleBytes');
   });
@@ -303,25 +437,52 @@ describe('unpickle: globals (security.md D)', () => {
     ['torch.storage', '_load_from_bytes'],
     ['numpy', 'load'],
   ])('vectors 55/56: GLOBAL %s.%s is refused at the GLOBAL opcode', async (module, name) => {
-    const e = await expectCode(() => load(p().global(module, name).str('x').tuple1().reduce().stop()), 'PICKLE_UNSAFE_GLOBAL');
+    const e = await expectCode(
+      () => load(p().global(module, name).str('x').tuple1().reduce().stop()),
+      'PICKLE_UNSAFE_GLOBAL',
+    );
     expect(e.offset).toBe(2);
     expect(e.message).toContain(`${module === 'copy_reg' ? 'copyreg' : module}.${name}`.slice(0, 60));
   });
 
   it('vector 57: STACK_GLOBAL evaluates the real stack, including memo-fed strings', async () => {
-    await expectCode(() => load(new PickleBuilder().proto(4).str('os').binput(0).pop().binget(0).str('system').stackGlobal().stop()), 'PICKLE_UNSAFE_GLOBAL');
-    await expectCode(() => load(new PickleBuilder().proto(4).binint(42).str('system').stackGlobal().stop()), 'PICKLE_TYPE');
+    await expectCode(
+      () => load(new PickleBuilder().proto(4).str('os').binput(0).pop().binget(0).str('system').stackGlobal().stop()),
+      'PICKLE_UNSAFE_GLOBAL',
+    );
+    await expectCode(
+      () => load(new PickleBuilder().proto(4).binint(42).str('system').stackGlobal().stop()),
+      'PICKLE_TYPE',
+    );
   });
 
   it('vector 59: the first violation in stream order wins over a later truncation', async () => {
-    const broken = new PickleBuilder().raw("cbuiltins\nexec\n(X>\nf = open('my_file.txt', 'a'); f.write('Malicious'); f.close()tRX.").bytes();
+    const broken = new PickleBuilder()
+      .raw("cbuiltins\nexec\n(X>\nf = open('my_file.txt', 'a'); f.write('Malicious'); f.close()tRX.")
+      .bytes();
     expect((await expectCode(() => unpickle(broken), 'PICKLE_UNSAFE_GLOBAL')).offset).toBe(0);
-    const pwned = new PickleBuilder().proto(2).global('builtins', 'print').mark().str('pwned').tuple().reduce().sized(OP.BINUNICODE, 0x7fffffff, 4, 'junk').bytes();
+    const pwned = new PickleBuilder()
+      .proto(2)
+      .global('builtins', 'print')
+      .mark()
+      .str('pwned')
+      .tuple()
+      .reduce()
+      .sized(OP.BINUNICODE, 0x7fffffff, 4, 'junk')
+      .bytes();
     expect((await expectCode(() => unpickle(pwned), 'PICKLE_UNSAFE_GLOBAL')).offset).toBe(2);
   });
 
   it('vector 95: attacker strings in messages are cut and escaped', async () => {
-    const e = await expectCode(() => load(p().global(`evil\u001b[31m\u202e${'m'.repeat(10_000)}`.slice(0, 200), 'x').stop()), 'PICKLE_UNSAFE_GLOBAL');
+    const e = await expectCode(
+      () =>
+        load(
+          p()
+            .global(`evil\u001b[31m\u202e${'m'.repeat(10_000)}`.slice(0, 200), 'x')
+            .stop(),
+        ),
+      'PICKLE_UNSAFE_GLOBAL',
+    );
     expect(e.message).not.toMatch(/[\u001b\u202e]/);
     expect(e.message).toContain('\\x1b');
   });
@@ -330,10 +491,21 @@ describe('unpickle: globals (security.md D)', () => {
     // Net() with BUILD state and a namedtuple-like NEWOBJ, as pickled by CPython
     const v = load(
       p()
-        .global('__main__', 'Net').emptyTuple().newobj()
-        .emptyDict().str('training').newTrue().setitem().build()
-        .global('__main__', 'Point').int(1).int(2).tuple2().newobj()
-        .tuple2().stop(),
+        .global('__main__', 'Net')
+        .emptyTuple()
+        .newobj()
+        .emptyDict()
+        .str('training')
+        .newTrue()
+        .setitem()
+        .build()
+        .global('__main__', 'Point')
+        .int(1)
+        .int(2)
+        .tuple2()
+        .newobj()
+        .tuple2()
+        .stop(),
       { unknownClasses: 'record' },
     ) as Tuple<PyObject>;
     expect(v[0]).toBeInstanceOf(PyObject);
@@ -343,30 +515,65 @@ describe('unpickle: globals (security.md D)', () => {
     expect(cls).toEqual(new PyGlobal('__main__', 'Net', undefined));
   });
 
-  it('record mode still refuses torch\'s blocklisted modules', async () => {
-    await expectCode(() => load(p().global('os', 'system').stop(), { unknownClasses: 'record' }), 'PICKLE_UNSAFE_GLOBAL');
-    await expectCode(() => load(p().global('os.path', 'join').stop(), { unknownClasses: 'record' }), 'PICKLE_UNSAFE_GLOBAL');
+  it("record mode still refuses torch's blocklisted modules", async () => {
+    await expectCode(
+      () => load(p().global('os', 'system').stop(), { unknownClasses: 'record' }),
+      'PICKLE_UNSAFE_GLOBAL',
+    );
+    await expectCode(
+      () => load(p().global('os.path', 'join').stop(), { unknownClasses: 'record' }),
+      'PICKLE_UNSAFE_GLOBAL',
+    );
   });
 
   it('vectors 64/65: allow-listed callables with the wrong use or arguments', async () => {
-    await expectCode(() => load(p().global('torch._utils', '_rebuild_tensor_v2').emptyTuple().newobj().stop()), 'PICKLE_TYPE');
-    await expectCode(() => load(p().global('collections', 'OrderedDict').int(5).tuple1().reduce().stop()), 'PICKLE_TYPE');
-    await expectCode(() => load(p().global('_codecs', 'encode').str('x').str('utf-16').tuple2().reduce().stop()), 'PICKLE_TYPE');
-    await expectCode(() => load(p().global('_codecs', 'encode').int(5).str('latin1').tuple2().reduce().stop()), 'PICKLE_TYPE');
-    await expectCode(() => load(p().global('_codecs', 'encode').str('\u0100').str('latin1').tuple2().reduce().stop()), 'PICKLE_TYPE');
+    await expectCode(
+      () => load(p().global('torch._utils', '_rebuild_tensor_v2').emptyTuple().newobj().stop()),
+      'PICKLE_TYPE',
+    );
+    await expectCode(
+      () => load(p().global('collections', 'OrderedDict').int(5).tuple1().reduce().stop()),
+      'PICKLE_TYPE',
+    );
+    await expectCode(
+      () => load(p().global('_codecs', 'encode').str('x').str('utf-16').tuple2().reduce().stop()),
+      'PICKLE_TYPE',
+    );
+    await expectCode(
+      () => load(p().global('_codecs', 'encode').int(5).str('latin1').tuple2().reduce().stop()),
+      'PICKLE_TYPE',
+    );
+    await expectCode(
+      () => load(p().global('_codecs', 'encode').str('\u0100').str('latin1').tuple2().reduce().stop()),
+      'PICKLE_TYPE',
+    );
     await expectCode(() => load(p().global('collections', 'OrderedDict').emptyList().reduce().stop()), 'PICKLE_TYPE');
     await expectCode(() => load(p().str('x').emptyTuple().reduce().stop()), 'PICKLE_TYPE');
     await expectCode(() => load(p().global('torch', 'float32').emptyTuple().reduce().stop()), 'PICKLE_TYPE');
   });
 
   it('OrderedDict(pairs) keeps the items', () => {
-    const v = load(p().global('collections', 'OrderedDict').emptyList().mark().str('a').int(1).tuple().append().tuple1().reduce().stop());
+    const v = load(
+      p()
+        .global('collections', 'OrderedDict')
+        .emptyList()
+        .mark()
+        .str('a')
+        .int(1)
+        .tuple()
+        .append()
+        .tuple1()
+        .reduce()
+        .stop(),
+    );
     expect(v).toEqual(new OrderedDict([['a', 1]]));
   });
 
   it('persistent ids are refused without a persistentLoad', async () => {
     await expectCode(() => load(p().str('x').binpersid().stop()), 'PICKLE_UNSUPPORTED_OPCODE');
-    expect(load(new PickleBuilder().line(OP.PERSID, '7').stop(), { persistentLoad: (pid) => `loaded ${String(pid)}` })).toBe('loaded 7');
+    expect(
+      load(new PickleBuilder().line(OP.PERSID, '7').stop(), { persistentLoad: (pid) => `loaded ${String(pid)}` }),
+    ).toBe('loaded 7');
   });
 });
 
@@ -374,10 +581,33 @@ describe('unpickle: JavaScript hygiene (security.md G)', () => {
   it('vectors 63/88: __proto__ / constructor keys stay data; no prototype is touched', () => {
     // pickle.dumps({"__proto__": {"polluted": 1}, "constructor": {"prototype": {"x": 1}}}, protocol=2)
     const v = load(
-      p().emptyDict().binput(0).mark()
-        .str('__proto__').binput(1).emptyDict().binput(2).str('polluted').binput(3).int(1).setitem()
-        .str('constructor').binput(4).emptyDict().binput(5).str('prototype').binput(6).emptyDict().binput(7).str('x').binput(8).int(1).setitem().setitem()
-        .setitems().stop(),
+      p()
+        .emptyDict()
+        .binput(0)
+        .mark()
+        .str('__proto__')
+        .binput(1)
+        .emptyDict()
+        .binput(2)
+        .str('polluted')
+        .binput(3)
+        .int(1)
+        .setitem()
+        .str('constructor')
+        .binput(4)
+        .emptyDict()
+        .binput(5)
+        .str('prototype')
+        .binput(6)
+        .emptyDict()
+        .binput(7)
+        .str('x')
+        .binput(8)
+        .int(1)
+        .setitem()
+        .setitem()
+        .setitems()
+        .stop(),
     ) as Map<string, Map<string, unknown>>;
     expect([...v.keys()]).toEqual(['__proto__', 'constructor']);
     expect(v.get('__proto__')).toEqual(new Map([['polluted', 1]]));
@@ -387,17 +617,58 @@ describe('unpickle: JavaScript hygiene (security.md G)', () => {
   });
 
   it('vector 63: BUILD state {"__proto__": …} on an OrderedDict is refused, not merged', async () => {
-    await expectCode(() => load(p().orderedDict().binput(1).emptyDict().str('__proto__').emptyDict().str('polluted').int(1).setitem().setitem().build().stop()), 'PICKLE_TYPE');
+    await expectCode(
+      () =>
+        load(
+          p()
+            .orderedDict()
+            .binput(1)
+            .emptyDict()
+            .str('__proto__')
+            .emptyDict()
+            .str('polluted')
+            .int(1)
+            .setitem()
+            .setitem()
+            .build()
+            .stop(),
+        ),
+      'PICKLE_TYPE',
+    );
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('vector 63: the state_dict _metadata tail lands on OrderedDict.metadata, separate from the items', () => {
     const v = load(
-      p().global('collections', 'OrderedDict').binput(0).emptyTuple().reduce().binput(1)
-        .str('w').int(1).setitem()
-        .emptyDict().binput(3).str('_metadata').binput(4).binget(0).emptyTuple().reduce().binput(5)
-        .str('').binput(6).emptyDict().binput(7).str('version').binput(8).int(1).setitem().setitem().setitem()
-        .build().stop(),
+      p()
+        .global('collections', 'OrderedDict')
+        .binput(0)
+        .emptyTuple()
+        .reduce()
+        .binput(1)
+        .str('w')
+        .int(1)
+        .setitem()
+        .emptyDict()
+        .binput(3)
+        .str('_metadata')
+        .binput(4)
+        .binget(0)
+        .emptyTuple()
+        .reduce()
+        .binput(5)
+        .str('')
+        .binput(6)
+        .emptyDict()
+        .binput(7)
+        .str('version')
+        .binput(8)
+        .int(1)
+        .setitem()
+        .setitem()
+        .setitem()
+        .build()
+        .stop(),
     ) as OrderedDict;
     expect([...v.entries()]).toEqual([['w', 1]]);
     expect(v.metadata).toEqual(new OrderedDict([['', new Map([['version', 1]])]]));

@@ -34,7 +34,15 @@ import { lookupGlobal, PyGlobal } from './globals.js';
 import { markNumpyScalar } from './numpy.js';
 import { decodeLong, OP, PickleDecoder } from './opcodes.js';
 import { build, callGlobal, newObject, type Containers } from './reduce.js';
-import { decodeLatin1, decodeRawUnicodeEscape, decodeUtf8, decodeUtf8Surrogatepass, escapeDecode, parseFloatLiteral, parseIntLiteral } from './text.js';
+import {
+  decodeLatin1,
+  decodeRawUnicodeEscape,
+  decodeUtf8,
+  decodeUtf8Surrogatepass,
+  escapeDecode,
+  parseFloatLiteral,
+  parseIntLiteral,
+} from './text.js';
 
 /**
  * Options of {@link unpickle}. `unknownClasses: 'record'` makes a global outside the allow list an
@@ -143,7 +151,11 @@ class Machine implements Context, Containers {
     return this.r.where();
   }
 
-  private fail(code: ConstructorParameters<typeof CheckpointError>[0], message: string, details?: Record<string, unknown>): never {
+  private fail(
+    code: ConstructorParameters<typeof CheckpointError>[0],
+    message: string,
+    details?: Record<string, unknown>,
+  ): never {
     throw new CheckpointError(code, message, { ...this.where(), details });
   }
 
@@ -155,7 +167,11 @@ class Machine implements Context, Containers {
       const op = r.opcode();
       if (op === OP.STOP) return { value: this.stop(), end: r.pos };
       if (REFUSED[op] === 1) {
-        this.fail('PICKLE_UNSUPPORTED_OPCODE', `opcode 0x${op.toString(16)} is not supported (it calls code or needs out-of-band data)`, { opcode: op });
+        this.fail(
+          'PICKLE_UNSUPPORTED_OPCODE',
+          `opcode 0x${op.toString(16)} is not supported (it calls code or needs out-of-band data)`,
+          { opcode: op },
+        );
       }
       this.step(op, r.argument());
     }
@@ -169,7 +185,8 @@ class Machine implements Context, Containers {
   // ---- stack ---------------------------------------------------------------------------------
 
   private push(v: unknown): void {
-    if (this.stack.length >= this.limits.maxStack) checkBound(this.stack.length + 1, this.limits.maxStack, 'maxStack', 'pickle stack size', this.where());
+    if (this.stack.length >= this.limits.maxStack)
+      checkBound(this.stack.length + 1, this.limits.maxStack, 'maxStack', 'pickle stack size', this.where());
     this.stack.push(v);
   }
 
@@ -209,12 +226,14 @@ class Machine implements Context, Containers {
       markFloat(container, slot);
       return v.value;
     }
-    if (v instanceof Pending) this.fail('PICKLE_TYPE', `object created by ${String(v.origin)} was used before BUILD initialised it`);
+    if (v instanceof Pending)
+      this.fail('PICKLE_TYPE', `object created by ${String(v.origin)} was used before BUILD initialised it`);
     return v;
   }
 
   private created<T extends object>(obj: T): T {
-    if (++this.nodes > this.limits.maxNodes) checkBound(this.nodes, this.limits.maxNodes, 'maxNodes', 'objects created', this.where());
+    if (++this.nodes > this.limits.maxNodes)
+      checkBound(this.nodes, this.limits.maxNodes, 'maxNodes', 'objects created', this.where());
     return obj;
   }
 
@@ -259,10 +278,14 @@ class Machine implements Context, Containers {
 
   checkHashable(key: unknown): void {
     const unhashable =
-      (Array.isArray(key) && !(key instanceof Tuple)) || key instanceof Map || (key instanceof Set && this.mutableSets.has(key));
+      (Array.isArray(key) && !(key instanceof Tuple)) ||
+      key instanceof Map ||
+      (key instanceof Set && this.mutableSets.has(key));
     if (unhashable) this.fail('PICKLE_TYPE', `unhashable type: ${pyTypeName(key)}`);
-    if (typeof key === 'number' && Number.isNaN(key)) this.fail('PICKLE_TYPE', 'NaN cannot be a dict key or set member here');
-    if (key instanceof Pending) this.fail('PICKLE_TYPE', `object created by ${String(key.origin)} was used before BUILD initialised it`);
+    if (typeof key === 'number' && Number.isNaN(key))
+      this.fail('PICKLE_TYPE', 'NaN cannot be a dict key or set member here');
+    if (key instanceof Pending)
+      this.fail('PICKLE_TYPE', `object created by ${String(key.origin)} was used before BUILD initialised it`);
   }
 
   setItem(map: Map<unknown, unknown>, rawKey: unknown, value: unknown): void {
@@ -271,7 +294,10 @@ class Machine implements Context, Containers {
     // Python: True == 1 == 1.0, False == 0
     const twin = typeof key === 'boolean' ? Number(key) : key === 0 || key === 1 ? key === 1 : undefined;
     if (map.has(key) || (twin !== undefined && map.has(twin))) {
-      this.fail('PICKLE_DUPLICATE_KEY', `dict key ${typeof key === 'string' ? quote(key) : pyTypeName(key)} appears twice`);
+      this.fail(
+        'PICKLE_DUPLICATE_KEY',
+        `dict key ${typeof key === 'string' ? quote(key) : pyTypeName(key)} appears twice`,
+      );
     }
     const v = this.settle(map, key, value);
     this.nest(map, v);
@@ -285,11 +311,16 @@ class Machine implements Context, Containers {
     } else if (target instanceof PyObject && this.record) {
       target.keyed = true;
       for (let i = 0; i < items.length; i += 2) target.items.push(this.makeTuple([items[i], items[i + 1]]));
-    } else this.fail('PICKLE_TYPE', `can only SETITEM on dict, collections.OrderedDict, collections.Counter, got ${pyTypeName(target)}`);
+    } else
+      this.fail(
+        'PICKLE_TYPE',
+        `can only SETITEM on dict, collections.OrderedDict, collections.Counter, got ${pyTypeName(target)}`,
+      );
   }
 
   private addItems(target: unknown, items: readonly unknown[]): void {
-    if (!(target instanceof Set) || !this.mutableSets.has(target)) this.fail('PICKLE_TYPE', `can only ADDITEMS to a set, got ${pyTypeName(target)}`);
+    if (!(target instanceof Set) || !this.mutableSets.has(target))
+      this.fail('PICKLE_TYPE', `can only ADDITEMS to a set, got ${pyTypeName(target)}`);
     this.insertAll(target, items);
   }
 
@@ -312,7 +343,8 @@ class Machine implements Context, Containers {
 
   private memoPut(index: number): void {
     if (this.memo.has(index)) this.fail('PICKLE_MEMO_REDEFINED', `memo index ${index} is defined twice`);
-    if (this.memo.size >= this.limits.maxMemo) checkBound(this.memo.size + 1, this.limits.maxMemo, 'maxMemo', 'memo entries', this.where());
+    if (this.memo.size >= this.limits.maxMemo)
+      checkBound(this.memo.size + 1, this.limits.maxMemo, 'maxMemo', 'memo entries', this.where());
     this.memo.set(index, this.top());
   }
 
@@ -333,12 +365,20 @@ class Machine implements Context, Containers {
   private global(module: string, name: string): PyGlobal | DType {
     const found = lookupGlobal(module, name);
     if (found.kind === undefined && (found.blocked || !this.record)) {
-      const hint = found.blocked ? ` (module ${quote(found.module)} is blocked)` : "; nothing was executed. To keep unknown classes as inert records pass unknownClasses: 'record'";
-      this.fail('PICKLE_UNSAFE_GLOBAL', `unsupported global: ${quote(`${found.module}.${name}`)} is not an allowed global${hint}`, {
-        global: `${found.module}.${name}`.slice(0, 256),
-      });
+      const hint = found.blocked
+        ? ` (module ${quote(found.module)} is blocked)`
+        : "; nothing was executed. To keep unknown classes as inert records pass unknownClasses: 'record'";
+      this.fail(
+        'PICKLE_UNSAFE_GLOBAL',
+        `unsupported global: ${quote(`${found.module}.${name}`)} is not an allowed global${hint}`,
+        {
+          global: `${found.module}.${name}`.slice(0, 256),
+        },
+      );
     }
-    return found.kind === 'dtype' ? new DType(dtypeFromTorchName(name)!) : new PyGlobal(found.module, found.name, found.kind);
+    return found.kind === 'dtype'
+      ? new DType(dtypeFromTorchName(name)!)
+      : new PyGlobal(found.module, found.name, found.kind);
   }
 
   private persistent(pid: unknown): unknown {
@@ -351,19 +391,29 @@ class Machine implements Context, Containers {
     const encoding = this.options.encoding ?? 'utf-8';
     if (encoding === 'bytes') return bytes.slice();
     if (encoding === 'latin1') return decodeLatin1(bytes);
-    return decodeUtf8(bytes) ?? this.fail('PICKLE_STRING', `Python 2 str is not valid UTF-8 (pass encoding: 'latin1' or 'bytes')`);
+    return (
+      decodeUtf8(bytes) ??
+      this.fail('PICKLE_STRING', `Python 2 str is not valid UTF-8 (pass encoding: 'latin1' or 'bytes')`)
+    );
   }
 
   private unicode(bytes: Uint8Array): string {
-    return decodeUtf8Surrogatepass(bytes) ?? this.fail('PICKLE_STRING', 'str payload is not valid UTF-8 (surrogatepass)');
+    return (
+      decodeUtf8Surrogatepass(bytes) ?? this.fail('PICKLE_STRING', 'str payload is not valid UTF-8 (surrogatepass)')
+    );
   }
 
   // ---- opcodes -------------------------------------------------------------------------------
 
   private stop(): unknown {
     if (this.marks.length > 0) this.fail('PICKLE_MARK', `STOP with ${this.marks.length} open MARK(s)`);
-    if (this.stack.length !== 1) this.fail('PICKLE_STACK_UNDERFLOW', `STOP needs exactly one value on the stack, found ${this.stack.length}`);
-    if (this.pending > 0) this.fail('PICKLE_TYPE', 'an object created by REDUCE was never initialised by BUILD; the pickle is corrupt or malicious');
+    if (this.stack.length !== 1)
+      this.fail('PICKLE_STACK_UNDERFLOW', `STOP needs exactly one value on the stack, found ${this.stack.length}`);
+    if (this.pending > 0)
+      this.fail(
+        'PICKLE_TYPE',
+        'an object created by REDUCE was never initialised by BUILD; the pickle is corrupt or malicious',
+      );
     const v = bare(this.stack[0]);
     if (v instanceof Pending) return this.fail('PICKLE_TYPE', 'the result was never initialised by BUILD');
     return v;
@@ -377,7 +427,8 @@ class Machine implements Context, Containers {
     const r = this.r;
     switch (op) {
       case OP.MARK:
-        if (this.marks.length >= this.limits.maxMarks) checkBound(this.marks.length + 1, this.limits.maxMarks, 'maxMarks', 'open marks', this.where());
+        if (this.marks.length >= this.limits.maxMarks)
+          checkBound(this.marks.length + 1, this.limits.maxMarks, 'maxMarks', 'open marks', this.where());
         this.marks.push(this.stack.length);
         return;
       case OP.POP: // pops a MARK when the top of the stack is one, as CPython
@@ -428,16 +479,21 @@ class Machine implements Context, Containers {
       case OP.REDUCE: {
         const args = this.pop();
         const fn = this.pop();
-        if (!(fn instanceof PyGlobal)) this.fail('PICKLE_TYPE', `REDUCE needs an allowed callable, got ${pyTypeName(fn)}`);
-        if (!(args instanceof Tuple)) this.fail('PICKLE_TYPE', `REDUCE arguments must be a tuple, got ${pyTypeName(args)}`);
+        if (!(fn instanceof PyGlobal))
+          this.fail('PICKLE_TYPE', `REDUCE needs an allowed callable, got ${pyTypeName(fn)}`);
+        if (!(args instanceof Tuple))
+          this.fail('PICKLE_TYPE', `REDUCE arguments must be a tuple, got ${pyTypeName(args)}`);
         this.push(this.called(callGlobal(fn, args, this, this)));
         return;
       }
       case OP.STRING: {
         const raw = r.bytes;
         const q = raw[0];
-        if (raw.length < 2 || (q !== 0x22 && q !== 0x27) || raw[raw.length - 1] !== q) this.fail('PICKLE_STRING', 'the STRING opcode argument must be quoted');
-        const bytes = escapeDecode(raw.subarray(1, raw.length - 1)) ?? this.fail('PICKLE_STRING', 'invalid escape in STRING argument');
+        if (raw.length < 2 || (q !== 0x22 && q !== 0x27) || raw[raw.length - 1] !== q)
+          this.fail('PICKLE_STRING', 'the STRING opcode argument must be quoted');
+        const bytes =
+          escapeDecode(raw.subarray(1, raw.length - 1)) ??
+          this.fail('PICKLE_STRING', 'invalid escape in STRING argument');
         checkBound(bytes.length, this.limits.maxStringBytes, 'maxStringBytes', 'STRING length', this.where());
         this.push(this.python2String(bytes));
         return;
@@ -447,7 +503,10 @@ class Machine implements Context, Containers {
         this.push(this.python2String(r.bytes));
         return;
       case OP.UNICODE:
-        this.push(decodeRawUnicodeEscape(r.bytes) ?? this.fail('PICKLE_STRING', 'invalid raw-unicode-escape in UNICODE argument'));
+        this.push(
+          decodeRawUnicodeEscape(r.bytes) ??
+            this.fail('PICKLE_STRING', 'invalid raw-unicode-escape in UNICODE argument'),
+        );
         return;
       case OP.BINUNICODE:
       case OP.SHORT_BINUNICODE:
@@ -485,7 +544,8 @@ class Machine implements Context, Containers {
       case OP.STACK_GLOBAL: {
         const name = this.pop();
         const module = this.pop();
-        if (typeof module !== 'string' || typeof name !== 'string') this.fail('PICKLE_TYPE', `STACK_GLOBAL needs two str, got ${pyTypeName(module)} and ${pyTypeName(name)}`);
+        if (typeof module !== 'string' || typeof name !== 'string')
+          this.fail('PICKLE_TYPE', `STACK_GLOBAL needs two str, got ${pyTypeName(module)} and ${pyTypeName(name)}`);
         this.push(this.global(module, name));
         return;
       }
@@ -573,7 +633,8 @@ class Machine implements Context, Containers {
       case OP.NEWOBJ: {
         const args = this.pop();
         const cls = this.pop();
-        if (!(args instanceof Tuple)) this.fail('PICKLE_TYPE', `NEWOBJ arguments must be a tuple, got ${pyTypeName(args)}`);
+        if (!(args instanceof Tuple))
+          this.fail('PICKLE_TYPE', `NEWOBJ arguments must be a tuple, got ${pyTypeName(args)}`);
         this.push(this.called(newObject(cls, args, this)));
         return;
       }

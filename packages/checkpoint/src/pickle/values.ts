@@ -211,8 +211,13 @@ export class TorchSize extends Tuple<number> {}
  */
 export function isTensorRef(value: unknown): value is TensorRef {
   return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && 'storage' in value &&
-    'shape' in value && 'stride' in value && isStorageRef(value.storage)
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    'storage' in value &&
+    'shape' in value &&
+    'stride' in value &&
+    isStorageRef(value.storage)
   );
 }
 
@@ -226,7 +231,13 @@ export function isTensorRef(value: unknown): value is TensorRef {
  */
 export function isStorageRef(value: unknown): value is StorageRef {
   return (
-    typeof value === 'object' && value !== null && !Array.isArray(value) && 'key' in value &&
-    'dtype' in value && 'location' in value && 'numel' in value && 'byteLength' in value
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    'key' in value &&
+    'dtype' in value &&
+    'location' in value &&
+    'numel' in value &&
+    'byteLength' in value
   );
 }

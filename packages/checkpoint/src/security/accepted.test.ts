@@ -50,7 +50,14 @@ const CHECKS: Record<string, (c: HostileCase) => Promise<void>> = {
   '20 data descriptors and ZIP64 end records': (c) => expectValidCheckpoint(c),
   '20 stored data that looks like a descriptor': async (c) => {
     // the 24 bytes of data/0: "PK\7\8", 12 zero bytes, then 4.0 and 5.0
-    const bytes = new Uint8Array([0x50, 0x4b, 0x07, 0x08, ...new Array<number>(12).fill(0), ...new Uint8Array(Float32Array.of(4, 5).buffer)]);
+    const bytes = new Uint8Array([
+      0x50,
+      0x4b,
+      0x07,
+      0x08,
+      ...new Array<number>(12).fill(0),
+      ...new Uint8Array(Float32Array.of(4, 5).buffer),
+    ]);
     await expectValidCheckpoint(c, Array.from(new Float32Array(bytes.buffer)));
   },
   // byte 3 of the first float 0.0 xor 0x40: 0x40000000 = 2.0
@@ -112,7 +119,11 @@ const CHECKS: Record<string, (c: HostileCase) => Promise<void>> = {
       ['1', 11],
     ]);
   },
-  '66 tuple and None keys': async (c) => expect([...(await root<Map<unknown, unknown>>(c))]).toEqual([[Tuple.from([1, 2]), 't'], [null, 'n']]),
+  '66 tuple and None keys': async (c) =>
+    expect([...(await root<Map<unknown, unknown>>(c))]).toEqual([
+      [Tuple.from([1, 2]), 't'],
+      [null, 'n'],
+    ]),
   '67 bytes b"\\x00\\xff"': async (c) => expect(await root(c)).toEqual(Uint8Array.of(0, 255)),
   '67 bytearray(b"x")': async (c) => expect(await root(c)).toEqual(Uint8Array.of(0x78)),
   "72 typename b'storage'": async (c) => expect(await values(await onlyTensor(c))).toEqual(ARANGE6),
@@ -174,7 +185,8 @@ const CHECKS: Record<string, (c: HostileCase) => Promise<void>> = {
     expect(ref.state).toEqual(new Map([['__proto__', 1]]));
     expect(await values((await root<Map<string, tf.Tensor>>(c)).get('p'))).toEqual(ARANGE6);
   },
-  '84 valid legacy file': async (c) => expect(await values((await root<Map<string, tf.Tensor>>(c)).get('w'))).toEqual([1, 2, 3, 4]),
+  '84 valid legacy file': async (c) =>
+    expect(await values((await root<Map<string, tf.Tensor>>(c)).get('w'))).toEqual([1, 2, 3, 4]),
   '88 __proto__ and constructor dict keys': async (c) => {
     const m = await root<Map<string, Map<string, unknown>>>(c);
     expect(m).toBeInstanceOf(Map);
@@ -183,10 +195,18 @@ const CHECKS: Record<string, (c: HostileCase) => Promise<void>> = {
     expect(m.get('constructor')).toEqual(new Map([['prototype', new Map([['x', 1]])]]));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   },
-  '89 tensor names __proto__, constructor, hasOwnProperty, toString': (c) => expectNamed(c, ['__proto__', 'constructor', 'hasOwnProperty', 'toString']),
-  '90 dotted names through __proto__': (c) => expectNamed(c, ['a.__proto__.polluted', 'constructor.prototype.polluted', '__proto__.x']),
-  '91 OrderedDict keys "10", "2", "a"': async (c) => expect([...(await root<Map<string, number>>(c))]).toEqual([['10', 1], ['2', 2], ['a', 3]]),
-  '92 ints -1, 65535, 2^53+1, -2^63': async (c) => expect(await root(c)).toEqual([-1, 65535, 9007199254740993n, -9223372036854775808n]),
+  '89 tensor names __proto__, constructor, hasOwnProperty, toString': (c) =>
+    expectNamed(c, ['__proto__', 'constructor', 'hasOwnProperty', 'toString']),
+  '90 dotted names through __proto__': (c) =>
+    expectNamed(c, ['a.__proto__.polluted', 'constructor.prototype.polluted', '__proto__.x']),
+  '91 OrderedDict keys "10", "2", "a"': async (c) =>
+    expect([...(await root<Map<string, number>>(c))]).toEqual([
+      ['10', 1],
+      ['2', 2],
+      ['a', 3],
+    ]),
+  '92 ints -1, 65535, 2^53+1, -2^63': async (c) =>
+    expect(await root(c)).toEqual([-1, 65535, 9007199254740993n, -9223372036854775808n]),
   '93 floats NaN, -0.0, 0x7ff0000000000001': async (c) => {
     const [nan, zero, payload] = await root<number[]>(c);
     expect(Number.isNaN(nan)).toBe(true);

@@ -37,7 +37,9 @@ const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 console.log(`security fuzz: seed ${SEED} (FUZZ_SEED), scale ${SCALE} (FUZZ_RUNS)`);
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
-const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { fixtures: { file: string; format: string; error?: unknown }[] };
+const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as {
+  fixtures: { file: string; format: string; error?: unknown }[];
+};
 const VALID = MANIFEST.fixtures.filter((f) => f.error === undefined && f.format !== 'sharded').map((f) => f.file);
 const BYTES = new Map(VALID.map((f) => [f, new Uint8Array(readFileSync(join(FIXTURES, f)))]));
 
@@ -57,8 +59,10 @@ async function survives(bytes: Uint8Array, unknownClasses: 'error' | 'record' = 
     try {
       for (const e of ckpt.entries) {
         const t = await ckpt.tensor(e.name);
-        if (t instanceof tf.Tensor || t instanceof MetaTensor || t instanceof RawTensor) expect(t.shape).toEqual(e.shape);
-        for (const part of t instanceof tf.Tensor ? [t] : Object.values(t)) if (part instanceof tf.Tensor) part.dispose();
+        if (t instanceof tf.Tensor || t instanceof MetaTensor || t instanceof RawTensor)
+          expect(t.shape).toEqual(e.shape);
+        for (const part of t instanceof tf.Tensor ? [t] : Object.values(t))
+          if (part instanceof tf.Tensor) part.dispose();
       }
     } finally {
       await ckpt.close();
@@ -80,16 +84,27 @@ describe(`fuzz (seed ${SEED})`, () => {
 
   it('mutated fixtures load consistently or fail with a CheckpointError', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...VALID), mutationsArbitrary(), fc.boolean(), async (file, mutations, record) => {
-        await survives(applyMutations(BYTES.get(file)!, mutations), record ? 'record' : 'error');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...VALID),
+        mutationsArbitrary(),
+        fc.boolean(),
+        async (file, mutations, record) => {
+          await survives(applyMutations(BYTES.get(file)!, mutations), record ? 'record' : 'error');
+        },
+      ),
       { seed: SEED, numRuns: runs(3000) },
     );
     expectNoPoisoning();
   });
 
   it('random bytes, and random bytes after each format magic, fail with a CheckpointError', async () => {
-    const magic = fc.constantFrom(new Uint8Array(0), Uint8Array.of(0x50, 0x4b, 3, 4), Uint8Array.of(0x80, 2), Uint8Array.of(0x80, 4, 0x95), Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0, 0x7b));
+    const magic = fc.constantFrom(
+      new Uint8Array(0),
+      Uint8Array.of(0x50, 0x4b, 3, 4),
+      Uint8Array.of(0x80, 2),
+      Uint8Array.of(0x80, 4, 0x95),
+      Uint8Array.of(8, 0, 0, 0, 0, 0, 0, 0, 0x7b),
+    );
     await fc.assert(
       fc.asyncProperty(magic, fc.uint8Array({ maxLength: 600 }), async (head, tail) => {
         const bytes = new Uint8Array(head.length + tail.length);
@@ -106,7 +121,11 @@ describe(`fuzz (seed ${SEED})`, () => {
       fc.asyncProperty(stateDictArbitrary, async ({ value, storages }) => {
         const sink = memorySink();
         await writeTorchZip(value, sink, { storageBytes: (s) => storages.get(s)! });
-        const { value: loaded } = await load(sink.bytes(), { mapLocation: 'cpu', dtype: 'raw', runtime: await securityRuntime() });
+        const { value: loaded } = await load(sink.bytes(), {
+          mapLocation: 'cpu',
+          dtype: 'raw',
+          runtime: await securityRuntime(),
+        });
         expectSame(loaded, value, storages);
       }),
       { seed: SEED + 2, numRuns: runs(400) },
@@ -129,7 +148,12 @@ const DTYPES: readonly (readonly [TorchDType, number])[] = [
 
 /** A contiguous tensor over its own storage, with random bytes (bool: 0/1). */
 const tensorArbitrary = fc
-  .record({ dtype: fc.constantFrom(...DTYPES), shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }), seed: fc.integer(), location: fc.constantFrom('cpu', 'cuda:0', 'cuda:1') })
+  .record({
+    dtype: fc.constantFrom(...DTYPES),
+    shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
+    seed: fc.integer(),
+    location: fc.constantFrom('cpu', 'cuda:0', 'cuda:1'),
+  })
   .map(({ dtype: [dtype, itemSize], shape, seed, location }) => {
     const numel = shape.reduce((a, b) => a * b, 1);
     const bytes = new Uint8Array(numel * itemSize);
@@ -139,7 +163,15 @@ const tensorArbitrary = fc
     }
     const stride = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
     const storage: StorageRef = Object.freeze({ key: '', dtype, location, numel, byteLength: bytes.length });
-    const ref: TensorRef = Object.freeze({ storage, offset: 0, shape, stride, dtype, requiresGrad: false, parameter: false });
+    const ref: TensorRef = Object.freeze({
+      storage,
+      offset: 0,
+      shape,
+      stride,
+      dtype,
+      requiresGrad: false,
+      parameter: false,
+    });
     return { ref, bytes };
   });
 
@@ -156,7 +188,13 @@ const stateDictArbitrary = fc
       fc.string({ unit: 'grapheme', maxLength: 12 }),
       fc.uint8Array({ maxLength: 8 }),
     ),
-    node: fc.oneof({ depthSize: 'small' }, tie('leaf'), fc.array(tie('node'), { maxLength: 4 }), fc.array(tie('node'), { maxLength: 3 }).map((a) => ({ tuple: a })), fc.dictionary(fc.string({ maxLength: 8 }), tie('node'), { maxKeys: 4 }).map((d) => ({ dict: d }))),
+    node: fc.oneof(
+      { depthSize: 'small' },
+      tie('leaf'),
+      fc.array(tie('node'), { maxLength: 4 }),
+      fc.array(tie('node'), { maxLength: 3 }).map((a) => ({ tuple: a })),
+      fc.dictionary(fc.string({ maxLength: 8 }), tie('node'), { maxKeys: 4 }).map((d) => ({ dict: d })),
+    ),
   }))
   .node.chain((shape) => fc.constant(build(shape)));
 
@@ -171,8 +209,10 @@ function build(shape: Shape): { value: unknown; storages: Map<StorageRef, Uint8A
       storages.set(ref.storage, bytes);
       return ref;
     }
-    if (typeof v === 'object' && v !== null && 'tuple' in v) return Tuple.from((v as { tuple: Shape[] }).tuple.map(walk));
-    if (typeof v === 'object' && v !== null && 'dict' in v) return new Map(Object.entries((v as { dict: Record<string, Shape> }).dict).map(([k, x]) => [k, walk(x)]));
+    if (typeof v === 'object' && v !== null && 'tuple' in v)
+      return Tuple.from((v as { tuple: Shape[] }).tuple.map(walk));
+    if (typeof v === 'object' && v !== null && 'dict' in v)
+      return new Map(Object.entries((v as { dict: Record<string, Shape> }).dict).map(([k, x]) => [k, walk(x)]));
     if (Array.isArray(v)) return v.map(walk);
     return v;
   };
@@ -186,7 +226,9 @@ function expectSame(loaded: unknown, written: unknown, storages: Map<StorageRef,
     expect(loaded).toBeInstanceOf(RawTensor);
     const raw = loaded as RawTensor;
     expect([raw.dtype, raw.shape]).toEqual([ref.dtype, ref.shape]);
-    expect(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength)).toEqual(storages.get(ref.storage));
+    expect(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength)).toEqual(
+      storages.get(ref.storage),
+    );
   } else if (written instanceof Map) {
     expect(loaded).toBeInstanceOf(Map);
     const m = loaded as Map<unknown, unknown>;

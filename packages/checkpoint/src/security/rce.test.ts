@@ -17,12 +17,18 @@ import { expectCleanMessage, expectRejects } from '../testing/expect-rejects.js'
 import { expectCaseRejects } from '../testing/run-case.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
-const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { fixtures: { file: string; error?: { code: string; global: string } }[] };
+const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as {
+  fixtures: { file: string; error?: { code: string; global: string } }[];
+};
 const HOSTILE = MANIFEST.fixtures.filter((f) => f.error !== undefined);
 
 describe('hostile fixtures pickled by CPython', () => {
   it('there are zip, protocol-4 zip and legacy fixtures', () => {
-    expect(HOSTILE.map((f) => f.file).sort()).toEqual(['hostile/system-legacy.pt', 'hostile/system-zip-protocol4.pt', 'hostile/system-zip.pt']);
+    expect(HOSTILE.map((f) => f.file).sort()).toEqual([
+      'hostile/system-legacy.pt',
+      'hostile/system-zip-protocol4.pt',
+      'hostile/system-zip.pt',
+    ]);
   });
 
   for (const fx of HOSTILE) {
@@ -41,7 +47,11 @@ describe('hostile fixtures pickled by CPython', () => {
     });
 
     it(`${fx.file}: x-checkpoint inspect / load exit 2 with the code on stderr and no stack trace`, async () => {
-      for (const args of [['inspect', path], ['load', path, '--map-location', 'cpu'], ['inspect', path, '--unknown-classes', 'record']]) {
+      for (const args of [
+        ['inspect', path],
+        ['load', path, '--map-location', 'cpu'],
+        ['inspect', path, '--unknown-classes', 'record'],
+      ]) {
         const out: string[] = [];
         const err: string[] = [];
         expect(await main(args, { out: (t) => out.push(t), err: (t) => err.push(t) })).toBe(2);
@@ -75,7 +85,14 @@ describe('hostile fixtures pickled by CPython', () => {
 /** Legacy files whose object pickle reduces to `module.name` (protocol 2), as torch 1.13 would frame them. */
 function legacyReducer(module: string, name: string): HostileCase {
   const bytes = legacyFile({ main: reducerPickle(module, name, 2).bytes, keys: strList([]), storages: [] });
-  return { vector: 55, name: `legacy ${module}.${name}`, bytes, code: 'PICKLE_UNSAFE_GLOBAL', details: { global: reportedGlobal(module, name) }, secret: 'echo pwned' };
+  return {
+    vector: 55,
+    name: `legacy ${module}.${name}`,
+    bytes,
+    code: 'PICKLE_UNSAFE_GLOBAL',
+    details: { global: reportedGlobal(module, name) },
+    secret: 'echo pwned',
+  };
 }
 
 describe('built reducers in legacy files (zip protocols 0, 2, 4 are vector 55 in vectors.test.ts)', () => {

@@ -22,7 +22,8 @@ describe('security.md vectors 1-95', () => {
   });
 
   it('gives every case either a code or the reason it is read', () => {
-    for (const c of CASES) expect((c.code === undefined) !== (c.accepted === undefined), `${c.vector} ${c.name}`).toBe(true);
+    for (const c of CASES)
+      expect((c.code === undefined) !== (c.accepted === undefined), `${c.vector} ${c.name}`).toBe(true);
   });
 
   for (const c of CASES.filter((x) => x.code !== undefined)) {

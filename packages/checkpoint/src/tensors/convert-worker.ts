@@ -14,7 +14,10 @@ if (port === null) throw new Error('convert-worker.js runs as a worker thread of
 port.on('message', ({ id, buffer, byteOffset, byteLength, dtype }: WidenRequest) => {
   let reply: WidenReply;
   try {
-    reply = { id, data: toTensorData(new Uint8Array(buffer, byteOffset, byteLength), dtype, 'convert', { overwrite: true }) };
+    reply = {
+      id,
+      data: toTensorData(new Uint8Array(buffer, byteOffset, byteLength), dtype, 'convert', { overwrite: true }),
+    };
   } catch (error) {
     reply = { id, error };
   }

@@ -34,7 +34,9 @@ describe('TF.js and shared memory', () => {
   });
 
   it('WebCrypto refuses views of shared memory (why tensors widened on workers need a copy before digest)', async () => {
-    await expect(crypto.subtle.digest('SHA-256', new Uint8Array(new SharedArrayBuffer(4)) as unknown as Uint8Array<ArrayBuffer>)).rejects.toThrow(/SharedArrayBuffer/);
+    await expect(
+      crypto.subtle.digest('SHA-256', new Uint8Array(new SharedArrayBuffer(4)) as unknown as Uint8Array<ArrayBuffer>),
+    ).rejects.toThrow(/SharedArrayBuffer/);
   });
 });
 
@@ -44,7 +46,13 @@ describe('WorkerConverter', () => {
   afterAll(() => converter.terminate());
 
   /** `elements` (little-endian bytes of `dtype`) widened on a worker, read into the back of its buffer at element `skip`. */
-  async function onWorker(c: WorkerConverter, elements: Uint8Array, dtype: TorchDType, itemSize: number, skip = 0): Promise<Float32Array | Int32Array> {
+  async function onWorker(
+    c: WorkerConverter,
+    elements: Uint8Array,
+    dtype: TorchDType,
+    itemSize: number,
+    skip = 0,
+  ): Promise<Float32Array | Int32Array> {
     const storageBytes = elements.length + skip * itemSize;
     const buffer = c.allocate((storageBytes / itemSize) * (dtype === 'complex32' ? 8 : 4), storageBytes, dtype)!;
     expect(buffer).toBeInstanceOf(SharedArrayBuffer);
@@ -75,24 +83,37 @@ describe('WorkerConverter', () => {
     ['int16', 2],
     ['uint16', 2],
     ['complex32', 4],
-  ] as const)('%s: all 65,536 bit patterns widen on a worker bit for bit as on the main thread, at several sizes and offsets', async (dtype, itemSize) => {
-    for (const [times, trim, skip] of [[1, 0, 0], [3, 2, 1], [2, 6, 3], [1, 65534, 0]] as const) {
-      const all = patterns16(times);
-      const elements = all.subarray(0, all.length - trim);
-      if (elements.length % itemSize !== 0) continue;
-      const ours = await onWorker(converter, elements, dtype, itemSize, skip);
-      expect(ours.length).toBe((elements.length / itemSize) * (dtype === 'complex32' ? 2 : 1));
-      expect(bytesOf(ours).equals(bytesOf(onMain(elements, dtype))), `${dtype} ×${times} -${trim} +${skip}`).toBe(true);
-    }
-  });
+  ] as const)(
+    '%s: all 65,536 bit patterns widen on a worker bit for bit as on the main thread, at several sizes and offsets',
+    async (dtype, itemSize) => {
+      for (const [times, trim, skip] of [
+        [1, 0, 0],
+        [3, 2, 1],
+        [2, 6, 3],
+        [1, 65534, 0],
+      ] as const) {
+        const all = patterns16(times);
+        const elements = all.subarray(0, all.length - trim);
+        if (elements.length % itemSize !== 0) continue;
+        const ours = await onWorker(converter, elements, dtype, itemSize, skip);
+        expect(ours.length).toBe((elements.length / itemSize) * (dtype === 'complex32' ? 2 : 1));
+        expect(bytesOf(ours).equals(bytesOf(onMain(elements, dtype))), `${dtype} ×${times} -${trim} +${skip}`).toBe(
+          true,
+        );
+      }
+    },
+  );
 
-  it.each(['int8', 'uint8', 'float8_e4m3fn', 'float8_e5m2'] as const)('%s: all 256 codes widen on a worker as on the main thread', async (dtype) => {
-    for (const times of [1, 7]) {
-      const elements = patterns8(times);
-      const ours = await onWorker(converter, elements, dtype, 1, times);
-      expect(bytesOf(ours).equals(bytesOf(onMain(elements, dtype)))).toBe(true);
-    }
-  });
+  it.each(['int8', 'uint8', 'float8_e4m3fn', 'float8_e5m2'] as const)(
+    '%s: all 256 codes widen on a worker as on the main thread',
+    async (dtype) => {
+      for (const times of [1, 7]) {
+        const elements = patterns8(times);
+        const ours = await onWorker(converter, elements, dtype, 1, times);
+        expect(bytesOf(ours).equals(bytesOf(onMain(elements, dtype)))).toBe(true);
+      }
+    },
+  );
 
   it('many conversions in flight at once: each finishes, in its own buffer', async () => {
     const jobs = Array.from({ length: 9 }, (_, i) => patterns16(1 + (i % 3)));
@@ -116,17 +137,24 @@ describe('WorkerConverter', () => {
     const posted = vi.spyOn(Worker.prototype, 'postMessage');
     const booting = new WorkerConverter({ workerUrl, minBytes: 1 });
     const elements = patterns16(1);
-    expect(bytesOf(await onWorker(booting, elements, 'float16', 2)).equals(bytesOf(onMain(elements, 'float16')))).toBe(true);
+    expect(bytesOf(await onWorker(booting, elements, 'float16', 2)).equals(bytesOf(onMain(elements, 'float16')))).toBe(
+      true,
+    );
     expect(posted).not.toHaveBeenCalled();
     await booting.terminate();
     const c = new WorkerConverter({ workerUrl: new URL('./no-such-worker.js', workerUrl), minBytes: 1 });
     expect(await c.start()).toBe(0);
-    expect(bytesOf(await onWorker(c, elements, 'bfloat16', 2)).equals(bytesOf(onMain(elements, 'bfloat16')))).toBe(true);
+    expect(bytesOf(await onWorker(c, elements, 'bfloat16', 2)).equals(bytesOf(onMain(elements, 'bfloat16')))).toBe(
+      true,
+    );
   });
 
   it('a worker that dies during a conversion fails that conversion (its buffer is lost)', async () => {
     const script = join(tempDir(), 'dies.mjs');
-    writeFileSync(script, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\nparentPort.postMessage({ ready: true });\n");
+    writeFileSync(
+      script,
+      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\nparentPort.postMessage({ ready: true });\n",
+    );
     const c = new WorkerConverter({ workerUrl: pathToFileURL(script), threads: 1, minBytes: 1 });
     expect(await c.start()).toBe(1);
     const buffer = c.allocate(8, 4, 'float16')!;
@@ -158,7 +186,11 @@ describe('load with worker threads', () => {
   afterAll(() => converter.terminate());
   // workers widen storages read into memory they share; a mapped file's storages widen from the mapping instead (mmap.test.ts)
   const loadWith = async (c: WideningConverter | undefined) =>
-    (await loadCheckpoint<Map<string, tf.Tensor>>(await openResolved(await resolveNodeSource(join(dir, 'w.pt'), { mmap: false }), { mapLocation: 'cpu' }, c))).value;
+    (
+      await loadCheckpoint<Map<string, tf.Tensor>>(
+        await openResolved(await resolveNodeSource(join(dir, 'w.pt'), { mmap: false }), { mapLocation: 'cpu' }, c),
+      )
+    ).value;
 
   beforeAll(async () => {
     if (!needTorch) return;
@@ -190,18 +222,27 @@ torch.save({k: v.int() if v.dtype in (torch.int8, torch.int16) else v.float() fo
     reference = (await load<Map<string, tf.Tensor>>(join(dir, 'ref.pt'), { mapLocation: 'cpu' })).value;
   });
 
-  it.skipIf(!needTorch)("torch's float32/int32 values; storages of at least 1 MiB that one tensor uses widen on the workers", async () => {
-    const posted = vi.spyOn(Worker.prototype, 'postMessage');
-    const value = await loadWith(converter);
-    for (const [name, want] of reference) expect(bytesOf(valuesOf(value.get(name)!)).equals(bytesOf(valuesOf(want))), name).toBe(true);
-    const onWorkers = ['every_half', 'every_bf16_from_1', 'half', 'bf16', 'int8', 'int16'];
-    expect(posted).toHaveBeenCalledTimes(onWorkers.length);
-    for (const [name, t] of value) expect(valuesOf(t).buffer instanceof SharedArrayBuffer, name).toBe(onWorkers.includes(name));
-  });
+  it.skipIf(!needTorch)(
+    "torch's float32/int32 values; storages of at least 1 MiB that one tensor uses widen on the workers",
+    async () => {
+      const posted = vi.spyOn(Worker.prototype, 'postMessage');
+      const value = await loadWith(converter);
+      for (const [name, want] of reference)
+        expect(bytesOf(valuesOf(value.get(name)!)).equals(bytesOf(valuesOf(want))), name).toBe(true);
+      const onWorkers = ['every_half', 'every_bf16_from_1', 'half', 'bf16', 'int8', 'int16'];
+      expect(posted).toHaveBeenCalledTimes(onWorkers.length);
+      for (const [name, t] of value)
+        expect(valuesOf(t).buffer instanceof SharedArrayBuffer, name).toBe(onWorkers.includes(name));
+    },
+  );
 
   it.skipIf(!needTorch)('the same bits as the main-thread load, also with every tensor asked for at once', async () => {
     const main = await loadWith(undefined);
-    const ckpt = await openResolved(await resolveNodeSource(join(dir, 'w.pt'), { mmap: false }), { mapLocation: 'cpu' }, converter);
+    const ckpt = await openResolved(
+      await resolveNodeSource(join(dir, 'w.pt'), { mmap: false }),
+      { mapLocation: 'cpu' },
+      converter,
+    );
     const names = [...main.keys()];
     const once = (await Promise.all([...names, ...names].map((n) => ckpt.tensor(n)))) as tf.Tensor[];
     await ckpt.close();

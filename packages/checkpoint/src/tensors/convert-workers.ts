@@ -35,7 +35,10 @@ export interface WidenRequest {
 }
 
 /** What a worker sends back: its readiness once loaded, then one reply per request. */
-export type WidenReply = { readonly ready: true } | { readonly id: number; readonly data: TensorData } | { readonly id: number; readonly error: unknown };
+export type WidenReply =
+  | { readonly ready: true }
+  | { readonly id: number; readonly data: TensorData }
+  | { readonly id: number; readonly error: unknown };
 
 /** Default {@link WorkerConverterOptions.minBytes}: below this, a round trip to a worker costs more than it saves. */
 const MIN_BYTES = 2 ** 20;
@@ -132,7 +135,13 @@ export class WorkerConverter implements WideningConverter {
       void this.#start();
       return toTensorData(elements, dtype, 'convert', { overwrite: true });
     }
-    const request: WidenRequest = { id: this.#nextId++, buffer: elements.buffer, byteOffset: elements.byteOffset, byteLength: elements.byteLength, dtype };
+    const request: WidenRequest = {
+      id: this.#nextId++,
+      buffer: elements.buffer,
+      byteOffset: elements.byteOffset,
+      byteLength: elements.byteLength,
+      dtype,
+    };
     const result = new Promise<Promise<TensorData>>((done) => this.#queue.push({ request, elements, done }));
     this.#dispatch(workers);
     return result;

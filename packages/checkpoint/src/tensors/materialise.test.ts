@@ -2,7 +2,17 @@ import { createDeviceRuntime, device, MetaTensor, type Device, type DeviceRuntim
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isCheckpointError } from '../errors.js';
-import { gather, isContiguous, materialise, numel, RawTensor, tensorInfo, type AnyTensorRef, type MaterialiseContext, type SparseTensors } from './materialise.js';
+import {
+  gather,
+  isContiguous,
+  materialise,
+  numel,
+  RawTensor,
+  tensorInfo,
+  type AnyTensorRef,
+  type MaterialiseContext,
+  type SparseTensors,
+} from './materialise.js';
 import type { Geometry, QuantizedTensorRef, SparseTensorRef } from '../pickle/tensor-refs.js';
 import type { StorageRef, TensorRef } from '../pickle/values.js';
 
@@ -68,7 +78,14 @@ describe('gather', () => {
 const storageRef = (key: string, dtype: TorchDType, bytes: Uint8Array, location = 'cpu', itemSize = 4): StorageRef =>
   Object.freeze({ key, dtype, location, numel: bytes.length / itemSize, byteLength: bytes.length });
 
-const tensorRef = (storage: StorageRef, shape: number[], stride: number[], offset = 0, dtype = storage.dtype, extra: object = {}): TensorRef =>
+const tensorRef = (
+  storage: StorageRef,
+  shape: number[],
+  stride: number[],
+  offset = 0,
+  dtype = storage.dtype,
+  extra: object = {},
+): TensorRef =>
   Object.freeze({ storage, offset, shape, stride, dtype, requiresGrad: false, parameter: false, ...extra });
 
 const f32 = (...v: number[]) => new Uint8Array(new Float32Array(v).buffer);
@@ -79,7 +96,11 @@ describe('materialise', () => {
     rt = await createDeviceRuntime({ cuda: false });
   });
 
-  function ctx(data: Map<StorageRef, Uint8Array>, mode: MaterialiseContext['mode'] = 'convert', target: Device = device('cpu')): MaterialiseContext {
+  function ctx(
+    data: Map<StorageRef, Uint8Array>,
+    mode: MaterialiseContext['mode'] = 'convert',
+    target: Device = device('cpu'),
+  ): MaterialiseContext {
     return {
       runtime: rt,
       mode,
@@ -159,9 +180,17 @@ describe('materialise', () => {
   it('applies conj and neg bits without touching the shared storage', () => {
     const bytes = f32(1, 2, 3, -4); // complex64 [1+2i, 3-4i]
     const s = storageRef('0', 'complex64', bytes, 'cpu', 8);
-    const conj = materialise(tensorRef(s, [2], [1], 0, 'complex64', { conj: true, neg: false }), 'c', ctx(new Map([[s, bytes]])));
+    const conj = materialise(
+      tensorRef(s, [2], [1], 0, 'complex64', { conj: true, neg: false }),
+      'c',
+      ctx(new Map([[s, bytes]])),
+    );
     expect(values(conj.value)).toEqual([1, -2, 3, 4]);
-    const neg = materialise(tensorRef(s, [2], [1], 0, 'complex64', { conj: false, neg: true }), 'n', ctx(new Map([[s, bytes]]), 'raw'));
+    const neg = materialise(
+      tensorRef(s, [2], [1], 0, 'complex64', { conj: false, neg: true }),
+      'n',
+      ctx(new Map([[s, bytes]]), 'raw'),
+    );
     expect(Array.from((neg.value as RawTensor).data as Float32Array)).toEqual([-1, -2, -3, 4]);
     expect(Array.from(new Float32Array(bytes.buffer))).toEqual([1, 2, 3, -4]);
   });
@@ -185,14 +214,33 @@ describe('materialise', () => {
     const data = new Uint8Array(new Int8Array([1, 2, 3, -1, -2, -3]).buffer);
     const scales = new Uint8Array(new Float64Array([0.5, 2]).buffer);
     const zeros = new Uint8Array(new BigInt64Array([0n, 1n]).buffer);
-    const [sd, ss, sz] = [storageRef('0', 'qint8', data, 'cpu', 1), storageRef('1', 'float64', scales, 'cpu', 8), storageRef('2', 'int64', zeros, 'cpu', 8)];
+    const [sd, ss, sz] = [
+      storageRef('0', 'qint8', data, 'cpu', 1),
+      storageRef('1', 'float64', scales, 'cpu', 8),
+      storageRef('2', 'int64', zeros, 'cpu', 8),
+    ];
     const q: QuantizedTensorRef = {
       kind: 'quantized',
       data: tensorRef(sd, [2, 3], [3, 1]),
-      quantizer: { qscheme: 'per_channel_affine', scales: tensorRef(ss, [2], [1]), zeroPoints: tensorRef(sz, [2], [1]), axis: 0 },
+      quantizer: {
+        qscheme: 'per_channel_affine',
+        scales: tensorRef(ss, [2], [1]),
+        zeroPoints: tensorRef(sz, [2], [1]),
+        axis: 0,
+      },
       requiresGrad: false,
     };
-    const r = materialise(q, 'pc', ctx(new Map([[sd, data], [ss, scales], [sz, zeros]])));
+    const r = materialise(
+      q,
+      'pc',
+      ctx(
+        new Map([
+          [sd, data],
+          [ss, scales],
+          [sz, zeros],
+        ]),
+      ),
+    );
     // row 0: (q - 0) * 0.5; row 1: (q - 1) * 2
     expect(values(r.value)).toEqual([0.5, 1, 1.5, -4, -6, -8]);
   });
@@ -201,8 +249,24 @@ describe('materialise', () => {
     const idx = new Uint8Array(new BigInt64Array([0n, 1n, 2n, 0n]).buffer); // [[0, 1], [2, 0]]
     const val = f32(7, 8);
     const [si, sv] = [storageRef('0', 'int64', idx, 'cpu', 8), storageRef('1', 'float32', val)];
-    const sp: SparseTensorRef = { kind: 'sparse', layout: 'sparse_coo', shape: [2, 3], indices: tensorRef(si, [2, 2], [2, 1]), values: tensorRef(sv, [2], [1]), coalesced: true };
-    const r = materialise(sp, 's', ctx(new Map([[si, idx], [sv, val]])));
+    const sp: SparseTensorRef = {
+      kind: 'sparse',
+      layout: 'sparse_coo',
+      shape: [2, 3],
+      indices: tensorRef(si, [2, 2], [2, 1]),
+      values: tensorRef(sv, [2], [1]),
+      coalesced: true,
+    };
+    const r = materialise(
+      sp,
+      's',
+      ctx(
+        new Map([
+          [si, idx],
+          [sv, val],
+        ]),
+      ),
+    );
     const v = r.value as SparseTensors & { layout: 'sparse_coo' };
     expect(v.layout).toBe('sparse_coo');
     expect(v.shape).toEqual([2, 3]);

@@ -42,7 +42,13 @@ import type {
 import type { StorageRef, TensorRef } from '../pickle/values.js';
 
 /** Every tensor description a checkpoint can hold (the leaves of a container's object graph). */
-export type AnyTensorRef = TensorRef | RebuiltTensorRef | QuantizedTensorRef | SparseTensorRef | MetaTensorRef | InlineTensorRef;
+export type AnyTensorRef =
+  | TensorRef
+  | RebuiltTensorRef
+  | QuantizedTensorRef
+  | SparseTensorRef
+  | MetaTensorRef
+  | InlineTensorRef;
 
 /**
  * A tensor's elements in their original dtype, as returned in `'raw'` dtype mode: `data` is a
@@ -73,8 +79,17 @@ export class RawTensor {
 
 /** Quantization parameters of a raw quantized tensor (per-channel parameters as raw tensors). */
 export type RawQuantizer =
-  | { readonly qscheme: 'per_tensor_affine' | 'per_tensor_symmetric'; readonly scale: number; readonly zeroPoint: number }
-  | { readonly qscheme: Exclude<QScheme, 'per_tensor_affine' | 'per_tensor_symmetric'>; readonly scales: RawTensor; readonly zeroPoints: RawTensor; readonly axis: number };
+  | {
+      readonly qscheme: 'per_tensor_affine' | 'per_tensor_symmetric';
+      readonly scale: number;
+      readonly zeroPoint: number;
+    }
+  | {
+      readonly qscheme: Exclude<QScheme, 'per_tensor_affine' | 'per_tensor_symmetric'>;
+      readonly scales: RawTensor;
+      readonly zeroPoints: RawTensor;
+      readonly axis: number;
+    };
 
 /** A dense tensor as materialised: a TF.js tensor, a {@link MetaTensor} or, in `'raw'` mode, a {@link RawTensor}. */
 export type DenseValue = Placed | RawTensor;
@@ -243,12 +258,20 @@ export function gather(bytes: Uint8Array, view: Geometry, itemSize: number): Uin
   if (n === 0) return new Uint8Array(0);
   if (isContiguous(view.shape, view.stride)) return bytes.subarray(start, start + n * itemSize);
   const [shape, stride] = collapse(view.shape, view.stride);
-  const unit = itemSize % 4 === 0 && bytes.byteOffset % 4 === 0 ? 4 : itemSize % 2 === 0 && bytes.byteOffset % 2 === 0 ? 2 : 1;
+  const unit =
+    itemSize % 4 === 0 && bytes.byteOffset % 4 === 0 ? 4 : itemSize % 2 === 0 && bytes.byteOffset % 2 === 0 ? 2 : 1;
   const k = itemSize / unit;
   const out = new Uint8Array(n * itemSize);
   const src = unitView(bytes, unit);
   const dst = unitView(out, unit);
-  copyStrided(src, dst, view.offset * k, shape, stride.map((s) => s * k), k);
+  copyStrided(
+    src,
+    dst,
+    view.offset * k,
+    shape,
+    stride.map((s) => s * k),
+    k,
+  );
   return out;
 }
 
@@ -401,12 +424,41 @@ function dense(ref: TensorRef, name: string, ctx: MaterialiseContext): Materiali
   if (target.type === 'meta') return meta(ref, ref.shape, ref.dtype);
   const bits = ref as Partial<RebuiltTensorRef>;
   const converted = ctx.converted?.(ref.storage);
-  if (converted !== undefined) return fromData(ref, converted, ref.dtype, ref.shape, target, ctx, bits.conj === true, bits.neg === true, undefined);
+  if (converted !== undefined)
+    return fromData(
+      ref,
+      converted,
+      ref.dtype,
+      ref.shape,
+      target,
+      ctx,
+      bits.conj === true,
+      bits.neg === true,
+      undefined,
+    );
   const bytes = ctx.bytes(ref.storage);
   const elements = gather(bytes, ref, dtypeInfo(ref.dtype).itemSize);
   const consume = (): boolean => elements.buffer === bytes.buffer && ctx.consume?.(ref.storage) === true;
-  const result = fromElements(ref, elements, ref.dtype, ref.shape, target, ctx, bits.conj === true, bits.neg === true, name, consume);
-  if (ctx.mode === 'raw' && !(elements.byteOffset === bytes.byteOffset && elements.byteLength === bytes.byteLength && elements.buffer === bytes.buffer)) {
+  const result = fromElements(
+    ref,
+    elements,
+    ref.dtype,
+    ref.shape,
+    target,
+    ctx,
+    bits.conj === true,
+    bits.neg === true,
+    name,
+    consume,
+  );
+  if (
+    ctx.mode === 'raw' &&
+    !(
+      elements.byteOffset === bytes.byteOffset &&
+      elements.byteLength === bytes.byteLength &&
+      elements.buffer === bytes.buffer
+    )
+  ) {
     INFO.set(result.value, Object.freeze({ ...INFO.get(result.value)!, storage: bytes }));
   }
   return result;
@@ -430,9 +482,13 @@ function fromElements(
   }
   const info = dtypeInfo(dtype);
   if (info.tf === undefined) {
-    throw new CheckpointError('TENSOR_UNSUPPORTED', `tensor ${quote(name)} has dtype ${dtype}, which TF.js cannot hold; load it with dtype: 'raw'`, {
-      details: { dtype },
-    });
+    throw new CheckpointError(
+      'TENSOR_UNSUPPORTED',
+      `tensor ${quote(name)} has dtype ${dtype}, which TF.js cannot hold; load it with dtype: 'raw'`,
+      {
+        details: { dtype },
+      },
+    );
   }
   const data = toTensorData(elements, dtype, ctx.mode, { overwrite: info.itemSize < tfItemSize(info.tf) && consume() });
   return fromData(ref, data, dtype, shape, target, ctx, conj, neg, elements.buffer);
@@ -455,7 +511,12 @@ function fromData(
   const conversion =
     dtype === data.dtype
       ? undefined
-      : { from: dtype, to: data.dtype, lossy: data.lossy, step: dtypeInfo(dtype).itemSize < tfItemSize(data.dtype) ? 'widened' : 'narrowed' };
+      : {
+          from: dtype,
+          to: data.dtype,
+          lossy: data.lossy,
+          step: dtypeInfo(dtype).itemSize < tfItemSize(data.dtype) ? 'widened' : 'narrowed',
+        };
   return register(placed, ref, dtype, target, data.dtype, conversion);
 }
 
@@ -484,28 +545,67 @@ function quantized(ref: QuantizedTensorRef, name: string, ctx: MaterialiseContex
   const values = dequantize(ints, data.shape, q, ctx);
   const placed = ctx.runtime.place(values, data.shape, 'float32', target);
   const params = 'scales' in q ? `axis ${q.axis}` : `scale ${q.scale}, zero_point ${q.zeroPoint}`;
-  const conversion: DTypeConversion = { from: data.dtype, to: 'float32', lossy: undefined, step: `dequantized (${q.qscheme}, ${params})` };
+  const conversion: DTypeConversion = {
+    from: data.dtype,
+    to: 'float32',
+    lossy: undefined,
+    step: `dequantized (${q.qscheme}, ${params})`,
+  };
   return register(placed, ref, data.dtype, target, 'float32', conversion);
 }
 
 /** quint4x2 / quint2x4: raw mode keeps the packed bytes (`int_repr()`), convert mode dequantizes per tensor. */
-function packedQuantized(ref: QuantizedTensorRef, name: string, target: Device, ctx: MaterialiseContext): MaterialiseResult {
+function packedQuantized(
+  ref: QuantizedTensorRef,
+  name: string,
+  target: Device,
+  ctx: MaterialiseContext,
+): MaterialiseResult {
   const { data, quantizer: q } = ref;
   if ('scales' in q) {
-    throw new CheckpointError('TENSOR_UNSUPPORTED', `tensor ${quote(name)}: per-channel ${data.dtype} is not supported`, { details: { dtype: data.dtype } });
+    throw new CheckpointError(
+      'TENSOR_UNSUPPORTED',
+      `tensor ${quote(name)}: per-channel ${data.dtype} is not supported`,
+      { details: { dtype: data.dtype } },
+    );
   }
   const packed = packedBytes(ctx.bytes(data.storage), data, name);
-  if (ctx.mode === 'raw') return register(new RawTensor(data.dtype, data.shape, packed.slice(), q), ref, data.dtype, target, data.dtype, undefined);
+  if (ctx.mode === 'raw')
+    return register(
+      new RawTensor(data.dtype, data.shape, packed.slice(), q),
+      ref,
+      data.dtype,
+      target,
+      data.dtype,
+      undefined,
+    );
   const values = dequantizePacked(packed, numel(data.shape), data.dtype, q.scale, q.zeroPoint);
-  const conversion: DTypeConversion = { from: data.dtype, to: 'float32', lossy: undefined, step: `dequantized (${q.qscheme}, scale ${q.scale}, zero_point ${q.zeroPoint})` };
-  return register(ctx.runtime.place(values, data.shape, 'float32', target), ref, data.dtype, target, 'float32', conversion);
+  const conversion: DTypeConversion = {
+    from: data.dtype,
+    to: 'float32',
+    lossy: undefined,
+    step: `dequantized (${q.qscheme}, scale ${q.scale}, zero_point ${q.zeroPoint})`,
+  };
+  return register(
+    ctx.runtime.place(values, data.shape, 'float32', target),
+    ref,
+    data.dtype,
+    target,
+    'float32',
+    conversion,
+  );
 }
 
 /**
  * `(q - zero_point) * scale` per element, rounded to float32 once, as ATen's `dequantize_val`
  * (float operand, double scale); per-channel parameters index the `axis` dimension.
  */
-function dequantize(q: Int8Array | Uint8Array | Int32Array, shape: readonly number[], quantizer: Quantizer, ctx: MaterialiseContext): Float32Array {
+function dequantize(
+  q: Int8Array | Uint8Array | Int32Array,
+  shape: readonly number[],
+  quantizer: Quantizer,
+  ctx: MaterialiseContext,
+): Float32Array {
   const out = new Float32Array(q.length);
   if (!('scales' in quantizer)) {
     const { scale, zeroPoint } = quantizer;
@@ -573,9 +673,13 @@ function inline(ref: InlineTensorRef, name: string, ctx: MaterialiseContext): Ma
     const bits = float32ToBfloat16(d);
     elements = new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
   } else {
-    throw new CheckpointError('TENSOR_UNSUPPORTED', `tensor ${quote(name)}: inline ${ref.dtype} data arrived as ${d.constructor.name}`, {
-      details: { dtype: ref.dtype },
-    });
+    throw new CheckpointError(
+      'TENSOR_UNSUPPORTED',
+      `tensor ${quote(name)}: inline ${ref.dtype} data arrived as ${d.constructor.name}`,
+      {
+        details: { dtype: ref.dtype },
+      },
+    );
   }
   return fromElements(ref, elements, ref.dtype, ref.shape, target, ctx, false, false, name);
 }
@@ -598,7 +702,13 @@ function register(
  * Applies torch's conjugate and negative bits. Arrays that share the storage's buffer are copied
  * first (other views of the storage must not change).
  */
-function applyBits<T extends TypedArray>(values: T, dtype: TorchDType, conj: boolean, neg: boolean, shared: ArrayBufferLike | undefined): T {
+function applyBits<T extends TypedArray>(
+  values: T,
+  dtype: TorchDType,
+  conj: boolean,
+  neg: boolean,
+  shared: ArrayBufferLike | undefined,
+): T {
   const complex = dtype.startsWith('complex');
   if (!(neg || (conj && complex)) || dtype === 'bool') return values;
   const out = (values.buffer === shared ? values.slice() : values) as T;

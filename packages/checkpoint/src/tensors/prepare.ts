@@ -7,12 +7,44 @@
  * @module
  */
 
-import { dtypeInfo, fromTensorData, MetaTensor, quote, toTensorData, type DeviceRuntime, type TensorValues, type TorchDType } from '@x/device';
+import {
+  dtypeInfo,
+  fromTensorData,
+  MetaTensor,
+  quote,
+  toTensorData,
+  type DeviceRuntime,
+  type TensorValues,
+  type TorchDType,
+} from '@x/device';
 import { CheckpointError } from '../errors.js';
-import { gather, isContiguous, numel, RawTensor, tensorInfo, type RawQuantizer, type SparseTensors } from './materialise.js';
+import {
+  gather,
+  isContiguous,
+  numel,
+  RawTensor,
+  tensorInfo,
+  type RawQuantizer,
+  type SparseTensors,
+} from './materialise.js';
 import { markNumpyScalar, numpyScalarModule, numpyScalarType } from '../pickle/numpy.js';
-import { contiguousStrides, isTensorKind, type MetaTensorRef, type QuantizedTensorRef, type SparseTensorRef } from '../pickle/tensor-refs.js';
-import { isFloat, isTensorRef, markFloat, OrderedDict, PyObject, Tuple, type StorageRef, type TensorRef } from '../pickle/values.js';
+import {
+  contiguousStrides,
+  isTensorKind,
+  type MetaTensorRef,
+  type QuantizedTensorRef,
+  type SparseTensorRef,
+} from '../pickle/tensor-refs.js';
+import {
+  isFloat,
+  isTensorRef,
+  markFloat,
+  OrderedDict,
+  PyObject,
+  Tuple,
+  type StorageRef,
+  type TensorRef,
+} from '../pickle/values.js';
 import type { Progress } from '../progress.js';
 
 /** The floating dtypes `castFloating` may produce (and the ones it converts). */
@@ -89,7 +121,12 @@ export interface PreparedValue {
 }
 
 const FLOATING = new Set<TorchDType>(['float64', 'float32', 'float16', 'bfloat16']);
-const TF_TO_TORCH: Readonly<Record<string, TorchDType>> = { float32: 'float32', int32: 'int32', bool: 'bool', complex64: 'complex64' };
+const TF_TO_TORCH: Readonly<Record<string, TorchDType>> = {
+  float32: 'float32',
+  int32: 'int32',
+  bool: 'bool',
+  complex64: 'complex64',
+};
 
 /**
  * Whether `value` is a TF.js tensor (duck-typed: `tf.Tensor` from any copy of tfjs-core).
@@ -102,7 +139,12 @@ const TF_TO_TORCH: Readonly<Record<string, TorchDType>> = { float32: 'float32', 
 export function isTfTensor(value: unknown): value is TfTensorLike {
   if (typeof value !== 'object' || value === null) return false;
   const t = value as Partial<TfTensorLike>;
-  return Array.isArray(t.shape) && typeof t.dtype === 'string' && typeof t.dataId === 'object' && typeof t.data === 'function';
+  return (
+    Array.isArray(t.shape) &&
+    typeof t.dtype === 'string' &&
+    typeof t.dataId === 'object' &&
+    typeof t.data === 'function'
+  );
 }
 
 /**
@@ -128,7 +170,10 @@ class Preparer {
   private readonly tensors: PreparedTensor[] = [];
   /** Tensor descriptions made so far, with the strided data each lists in `tensors` (none for meta and sparse ones). */
   private readonly leaves = new Map<unknown, TensorRef | undefined>();
-  private readonly rawViews = new Map<StorageRef, { view: TensorRef; data: ArrayBufferView; storage: Uint8Array | undefined }[]>();
+  private readonly rawViews = new Map<
+    StorageRef,
+    { view: TensorRef; data: ArrayBufferView; storage: Uint8Array | undefined }[]
+  >();
 
   constructor(private readonly options: PrepareOptions) {}
 
@@ -138,10 +183,14 @@ class Preparer {
     const report = this.progress();
     const storageBytes = async (storage: StorageRef): Promise<Uint8Array> => {
       const source = sources.get(storage);
-      if (source === undefined) throw new CheckpointError('STORAGE_MISSING', `storage ${quote(storage.key)} is not part of this value`);
+      if (source === undefined)
+        throw new CheckpointError('STORAGE_MISSING', `storage ${quote(storage.key)} is not part of this value`);
       const bytes = await source();
       if (bytes.length !== storage.byteLength) {
-        throw new CheckpointError('STORAGE_SIZE_MISMATCH', `storage ${quote(storage.key)} should be ${storage.byteLength} bytes, its source gave ${bytes.length}`);
+        throw new CheckpointError(
+          'STORAGE_SIZE_MISMATCH',
+          `storage ${quote(storage.key)} should be ${storage.byteLength} bytes, its source gave ${bytes.length}`,
+        );
       }
       report?.(storage);
       return bytes;
@@ -183,7 +232,10 @@ class Preparer {
     }
     if (isTfTensor(value)) return this.leaf(value, this.tfTensor(value), path);
     if (isTensorRef(value)) return this.leaf(value, this.tensorRef(value, path), path);
-    if (value instanceof RawTensor) return value.quantizer === undefined ? this.leaf(value, this.rawTensor(value, fileRef(value), path), path) : this.rawQuantized(value, value.quantizer, path);
+    if (value instanceof RawTensor)
+      return value.quantizer === undefined
+        ? this.leaf(value, this.rawTensor(value, fileRef(value), path), path)
+        : this.rawQuantized(value, value.quantizer, path);
     if (value instanceof MetaTensor) return this.leaf(value, metaOf(value), path);
     if (isTensorKind(value, 'quantized')) return this.quantizedRef(value, path);
     if (isTensorKind(value, 'meta')) return this.leaf(value, value, path);
@@ -238,7 +290,11 @@ class Preparer {
    * Registers a tensor description made for `original`; `desc` itself is listed in `tensors` when it
    * is strided, a quantized tensor's integer data when quantized, nothing for meta tensors.
    */
-  private leaf<T extends TensorRef | QuantizedTensorRef | MetaTensorRef>(original: object, desc: T, path: readonly (string | number)[]): T {
+  private leaf<T extends TensorRef | QuantizedTensorRef | MetaTensorRef>(
+    original: object,
+    desc: T,
+    path: readonly (string | number)[],
+  ): T {
     const listed = isTensorRef(desc) ? desc : 'data' in desc ? desc.data : undefined;
     this.copies.set(original, desc);
     this.leaves.set(desc, listed);
@@ -249,8 +305,19 @@ class Preparer {
   /** A quantized tensor description given as such: its data and per-channel parameters read through `storageBytes`. */
   private quantizedRef(q: QuantizedTensorRef, path: readonly (string | number)[]): QuantizedTensorRef {
     const p = q.quantizer;
-    const quantizer = 'scales' in p ? { ...p, scales: this.strided(p.scales, [...path, 'scales']), zeroPoints: this.strided(p.zeroPoints, [...path, 'zeroPoints']) } : p;
-    return this.leaf(q, { kind: 'quantized', data: this.tensorRef(q.data, path), quantizer, requiresGrad: q.requiresGrad }, path);
+    const quantizer =
+      'scales' in p
+        ? {
+            ...p,
+            scales: this.strided(p.scales, [...path, 'scales']),
+            zeroPoints: this.strided(p.zeroPoints, [...path, 'zeroPoints']),
+          }
+        : p;
+    return this.leaf(
+      q,
+      { kind: 'quantized', data: this.tensorRef(q.data, path), quantizer, requiresGrad: q.requiresGrad },
+      path,
+    );
   }
 
   /**
@@ -279,7 +346,14 @@ class Preparer {
     const part = (v: unknown, name: string): TensorRef => this.strided(v, [...path, name]);
     const out: SparseTensorRef =
       s.layout === 'sparse_coo'
-        ? { kind: 'sparse', layout: s.layout, shape: s.shape, indices: part(s.indices, 'indices'), values: part(s.values, 'values'), coalesced: 'coalesced' in s ? s.coalesced : undefined }
+        ? {
+            kind: 'sparse',
+            layout: s.layout,
+            shape: s.shape,
+            indices: part(s.indices, 'indices'),
+            values: part(s.values, 'values'),
+            coalesced: 'coalesced' in s ? s.coalesced : undefined,
+          }
         : {
             kind: 'sparse',
             layout: s.layout,
@@ -295,16 +369,21 @@ class Preparer {
   /** A component that must come out as a strided tensor. */
   private strided(v: unknown, path: readonly (string | number)[]): TensorRef {
     const ref = this.visit(v, path);
-    if (!isTensorRef(ref)) throw unsupported('a component of a sparse or quantized tensor must be a strided tensor with data', path);
+    if (!isTensorRef(ref))
+      throw unsupported('a component of a sparse or quantized tensor must be a strided tensor with data', path);
     return ref;
   }
 
   private tensorRef(ref: TensorRef, path: readonly (string | number)[]): TensorRef {
     const r = ref as TensorRef & { neg?: unknown; conj?: unknown };
-    if (r.neg === true || r.conj === true) throw unsupported('tensors with the negative or conjugate bit set are not supported', path);
+    if (r.neg === true || r.conj === true)
+      throw unsupported('tensors with the negative or conjugate bit set are not supported', path);
     const read = this.options.storageBytes;
     if (read === undefined) {
-      throw new CheckpointError('STORAGE_MISSING', `the value holds a tensor reference at ${quote(path.join('.'))} but no storageBytes option reads its storage`);
+      throw new CheckpointError(
+        'STORAGE_MISSING',
+        `the value holds a tensor reference at ${quote(path.join('.'))} but no storageBytes option reads its storage`,
+      );
     }
     const storage = this.storage(ref.storage, ref.dtype, async () => read(ref.storage));
     return storage === ref.storage ? ref : { ...ref, storage, dtype: storage.dtype };
@@ -316,14 +395,32 @@ class Preparer {
    * load kept when no view covers it); one made by the caller gets a contiguous storage of its own.
    */
   private rawTensor(t: RawTensor, file: TensorRef | undefined, path: readonly (string | number)[]): TensorRef {
-    const ref = file !== undefined && file.dtype === t.dtype ? (file as TensorRef & { neg?: unknown; conj?: unknown }) : undefined;
+    const ref =
+      file !== undefined && file.dtype === t.dtype
+        ? (file as TensorRef & { neg?: unknown; conj?: unknown })
+        : undefined;
     if (ref === undefined) {
       const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-      const base: StorageRef = { key: '', dtype: t.dtype, location: 'cpu', numel: numel(t.shape), byteLength: bytes.length };
+      const base: StorageRef = {
+        key: '',
+        dtype: t.dtype,
+        location: 'cpu',
+        numel: numel(t.shape),
+        byteLength: bytes.length,
+      };
       const storage = this.storage(base, t.dtype, async () => bytes);
-      return { storage, offset: 0, shape: [...t.shape], stride: contiguousStrides(t.shape), dtype: storage.dtype, requiresGrad: false, parameter: false };
+      return {
+        storage,
+        offset: 0,
+        shape: [...t.shape],
+        stride: contiguousStrides(t.shape),
+        dtype: storage.dtype,
+        requiresGrad: false,
+        parameter: false,
+      };
     }
-    if (ref.neg === true || ref.conj === true) throw unsupported('tensors with the negative or conjugate bit set are not supported', path);
+    if (ref.neg === true || ref.conj === true)
+      throw unsupported('tensors with the negative or conjugate bit set are not supported', path);
     const known = this.copies.get(ref);
     if (known !== undefined) return known as TensorRef;
     let views = this.rawViews.get(ref.storage);
@@ -331,16 +428,28 @@ class Preparer {
     views.push({ view: ref, data: t.data, storage: tensorInfo(t)?.storage });
     const all = views;
     const storage = this.storage(ref.storage, ref.dtype, async () => {
-      const whole = all.find(({ view }) => view.offset === 0 && numel(view.shape) === ref.storage.numel && isContiguous(view.shape, view.stride));
+      const whole = all.find(
+        ({ view }) =>
+          view.offset === 0 && numel(view.shape) === ref.storage.numel && isContiguous(view.shape, view.stride),
+      );
       if (whole !== undefined) return new Uint8Array(whole.data.buffer, whole.data.byteOffset, whole.data.byteLength);
       const loaded = all.find((v) => v.storage?.byteLength === ref.storage.byteLength)?.storage;
       const out = loaded === undefined ? new Uint8Array(ref.storage.byteLength) : loaded.slice();
-      for (const { view, data } of all) scatterView(out, view, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      for (const { view, data } of all)
+        scatterView(out, view, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       return out;
     });
     // a cast storage takes its new dtype; otherwise the view keeps its own (a v3 dtype over untyped bytes)
     const dtype = storage === ref.storage ? ref.dtype : storage.dtype;
-    const out: TensorRef = { storage, offset: ref.offset, shape: ref.shape, stride: ref.stride, dtype, requiresGrad: ref.requiresGrad, parameter: ref.parameter };
+    const out: TensorRef = {
+      storage,
+      offset: ref.offset,
+      shape: ref.shape,
+      stride: ref.stride,
+      dtype,
+      requiresGrad: ref.requiresGrad,
+      parameter: ref.parameter,
+    };
     this.copies.set(ref, out);
     return out;
   }
@@ -353,11 +462,22 @@ class Preparer {
     const count = numel(t.shape);
     const { keepLocations, runtime } = this.options;
     if (keepLocations === true && runtime === undefined) {
-      throw new CheckpointError('TENSOR_UNSUPPORTED', 'keepLocations needs the runtime option to tell which device a TF.js tensor is on');
+      throw new CheckpointError(
+        'TENSOR_UNSUPPORTED',
+        'keepLocations needs the runtime option to tell which device a TF.js tensor is on',
+      );
     }
     const location = keepLocations === true && runtime !== undefined ? String(runtime.deviceOf(t as never)) : 'cpu';
-    const base: StorageRef = { key: '', dtype: torchDType, location, numel: count, byteLength: count * dtypeInfo(torchDType).itemSize };
-    const storage = this.storage(base, torchDType, async () => fromTensorData((await t.data()) as TensorValues, torchDType));
+    const base: StorageRef = {
+      key: '',
+      dtype: torchDType,
+      location,
+      numel: count,
+      byteLength: count * dtypeInfo(torchDType).itemSize,
+    };
+    const storage = this.storage(base, torchDType, async () =>
+      fromTensorData((await t.data()) as TensorValues, torchDType),
+    );
     return {
       storage,
       offset: 0,
@@ -376,7 +496,12 @@ class Preparer {
     const target = this.options.castFloating;
     let storage = original;
     let source = read;
-    if (target !== undefined && FLOATING.has(original.dtype) && original.dtype === viewDType && original.dtype !== target) {
+    if (
+      target !== undefined &&
+      FLOATING.has(original.dtype) &&
+      original.dtype === viewDType &&
+      original.dtype !== target
+    ) {
       storage = { ...original, dtype: target, byteLength: original.numel * dtypeInfo(target).itemSize };
       source = async () => castBytes(await read(), original.dtype, target);
     }
@@ -403,7 +528,13 @@ function metaOf(t: MetaTensor): MetaTensorRef {
   const strided = ref !== undefined && isTensorRef(ref) ? ref : undefined;
   const dtype = info?.torchDType ?? TF_TO_TORCH[t.dtype];
   if (dtype === undefined) throw unsupported(`a meta tensor of dtype ${t.dtype} has no torch dtype`, []);
-  return { kind: 'meta', dtype, shape: [...t.shape], stride: strided?.stride ?? contiguousStrides(t.shape), requiresGrad: strided?.requiresGrad ?? false };
+  return {
+    kind: 'meta',
+    dtype,
+    shape: [...t.shape],
+    stride: strided?.stride ?? contiguousStrides(t.shape),
+    requiresGrad: strided?.requiresGrad ?? false,
+  };
 }
 
 /** Copies the float and numpy-scalar marks of `from[slot]` to `to[slot]`. */
@@ -415,7 +546,14 @@ function copyMarks(from: object, to: object, slot: unknown): void {
 
 /** Whether `value` is a sparse tensor as `load` returns it (component tensors and a layout). */
 function isSparseTensors(value: object): value is SparseTensors {
-  return !(value instanceof Map) && 'layout' in value && typeof value.layout === 'string' && value.layout.startsWith('sparse_') && 'values' in value && 'shape' in value;
+  return (
+    !(value instanceof Map) &&
+    'layout' in value &&
+    typeof value.layout === 'string' &&
+    value.layout.startsWith('sparse_') &&
+    'values' in value &&
+    'shape' in value
+  );
 }
 
 function unsupported(what: string, path: readonly (string | number)[]): CheckpointError {
@@ -430,7 +568,10 @@ function castBytes(bytes: Uint8Array, from: TorchDType, to: FloatingDType): Uint
 /**
  * Calls `each(storageElement, contiguousIndex)` for every element of a strided view, in C order.
  */
-function forEachElement(view: Pick<TensorRef, 'offset' | 'shape' | 'stride'>, each: (from: number, n: number) => void): void {
+function forEachElement(
+  view: Pick<TensorRef, 'offset' | 'shape' | 'stride'>,
+  each: (from: number, n: number) => void,
+): void {
   const count = numel(view.shape);
   const rank = view.shape.length;
   const index = new Array<number>(rank).fill(0);
@@ -455,7 +596,11 @@ function forEachElement(view: Pick<TensorRef, 'offset' | 'shape' | 'stride'>, ea
  * scatterView(s, { offset: 0, shape: [2, 2], stride: [1, 2], dtype: 'int8' }, Uint8Array.of(0, 2, 1, 3)); // s = [0, 1, 2, 3]
  * ```
  */
-export function scatterView(storage: Uint8Array, view: Pick<TensorRef, 'offset' | 'shape' | 'stride' | 'dtype'>, elements: Uint8Array): void {
+export function scatterView(
+  storage: Uint8Array,
+  view: Pick<TensorRef, 'offset' | 'shape' | 'stride' | 'dtype'>,
+  elements: Uint8Array,
+): void {
   const item = dtypeInfo(view.dtype).itemSize;
   if (numel(view.shape) === 0) return;
   if (isContiguous(view.shape, view.stride)) {

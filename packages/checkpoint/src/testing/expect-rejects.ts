@@ -93,7 +93,8 @@ export function heldBytes(): number {
 }
 
 /** Roots `assertNoPoisoning` ignores: stream state of console/process, and globals test infrastructure and TF.js create lazily. */
-const IGNORED_ROOTS = /^(console$|process$|__vitest|__VITEST|_tfengine|_tfGlobals|__tfjs|tf$|__coverage|__fc|gc$|Symbol\(vitest)/;
+const IGNORED_ROOTS =
+  /^(console$|process$|__vitest|__VITEST|_tfengine|_tfGlobals|__tfjs|tf$|__coverage|__fc|gc$|Symbol\(vitest)/;
 
 /**
  * Asserts that `Object.prototype`, `Array.prototype`, `Map.prototype` and every other global are
@@ -162,8 +163,10 @@ export async function expectRejects(run: () => unknown, expected: RejectExpectat
   if (expected.details !== undefined) expect(error.details ?? {}).toMatchObject(expected.details);
   if (expected.offset !== undefined) expect(error.offset).toBe(expected.offset);
   expectCleanMessage(error.message, expected.secret);
-  if (expected.inputBytes < SMALL_INPUT) expect(elapsed, `${expected.code} took ${elapsed.toFixed(0)} ms`).toBeLessThan(TIME_LIMIT_MS);
-  const bound = 2 * expected.inputBytes + 16 * MIB + (expected.extraMemory ?? 0) + (collectGarbage === undefined ? NO_GC_SLACK : 0);
+  if (expected.inputBytes < SMALL_INPUT)
+    expect(elapsed, `${expected.code} took ${elapsed.toFixed(0)} ms`).toBeLessThan(TIME_LIMIT_MS);
+  const bound =
+    2 * expected.inputBytes + 16 * MIB + (expected.extraMemory ?? 0) + (collectGarbage === undefined ? NO_GC_SLACK : 0);
   expect(grown, `held memory grew by ${(grown / MIB).toFixed(1)} MiB`).toBeLessThanOrEqual(bound);
   expectNoPoisoning();
   return error;

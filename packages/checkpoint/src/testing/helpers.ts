@@ -62,7 +62,11 @@ export const GOLDEN_DUMP = `
 export function parseDump(dump: string): Uint8Array {
   const out: number[] = [];
   for (const line of dump.trim().split('\n')) {
-    for (const hex of line.slice(line.indexOf(':') + 1).trim().split(/\s+/)) out.push(Number.parseInt(hex, 16));
+    for (const hex of line
+      .slice(line.indexOf(':') + 1)
+      .trim()
+      .split(/\s+/))
+      out.push(Number.parseInt(hex, 16));
   }
   return Uint8Array.from(out);
 }
@@ -70,7 +74,16 @@ export function parseDump(dump: string): Uint8Array {
 /** The §2.8 opcode listing, written with the builder (memo indices as torch writes them). */
 export function goldenPickle(): Uint8Array {
   const p = new PickleBuilder().proto(2).global('torch._utils', '_rebuild_tensor_v2').binput(0);
-  p.mark().mark().str('storage').binput(1).global('torch', 'FloatStorage').binput(2).str('0').binput(3).str('cpu').binput(4);
+  p.mark()
+    .mark()
+    .str('storage')
+    .binput(1)
+    .global('torch', 'FloatStorage')
+    .binput(2)
+    .str('0')
+    .binput(3)
+    .str('cpu')
+    .binput(4);
   p.int(6).tuple().binput(5).binpersid();
   p.int(0).int(2).int(3).tuple2().binput(6).int(3).int(1).tuple2().binput(7).newFalse();
   p.global('collections', 'OrderedDict').binput(8).emptyTuple().reduce().binput(9);
@@ -81,7 +94,10 @@ export function goldenPickle(): Uint8Array {
 export const ARANGE6 = new Uint8Array(new Float32Array([0, 1, 2, 3, 4, 5]).buffer);
 
 /** Asserts that `run` throws (or rejects with) a CheckpointError of `code` with a bounded message; returns it. */
-export async function expectCode(run: (() => unknown) | Promise<unknown>, code: CheckpointErrorCode): Promise<Error & { code: string; details?: Record<string, unknown>; offset?: number; entry?: string }> {
+export async function expectCode(
+  run: (() => unknown) | Promise<unknown>,
+  code: CheckpointErrorCode,
+): Promise<Error & { code: string; details?: Record<string, unknown>; offset?: number; entry?: string }> {
   let error: unknown;
   try {
     await (typeof run === 'function' ? run() : run);

@@ -128,10 +128,16 @@ export function strided(c: FormatContainer): StridedPart[] {
     if (!('kind' in ref)) parts.push([undefined, ref]);
     else if (ref.kind === 'quantized') {
       parts.push([undefined, ref.data]);
-      if ('scales' in ref.quantizer) parts.push(['scales', ref.quantizer.scales], ['zero_points', ref.quantizer.zeroPoints]);
+      if ('scales' in ref.quantizer)
+        parts.push(['scales', ref.quantizer.scales], ['zero_points', ref.quantizer.zeroPoints]);
     } else if (ref.kind === 'sparse') {
       if (ref.layout === 'sparse_coo') parts.push(['indices', ref.indices], ['values', ref.values]);
-      else parts.push(['compressed_indices', ref.compressedIndices], ['plain_indices', ref.plainIndices], ['values', ref.values]);
+      else
+        parts.push(
+          ['compressed_indices', ref.compressedIndices],
+          ['plain_indices', ref.plainIndices],
+          ['values', ref.values],
+        );
     }
     return parts.map(([suffix, part]) => {
       const at = suffix === undefined ? path : [...path, suffix];
@@ -163,7 +169,10 @@ export function entryAt(c: FormatContainer, path: readonly PathKey[]): StridedPa
 
 /** The value at `path` in the object graph (Map keys, array indices). */
 export function valueAt(root: unknown, path: readonly PathKey[]): unknown {
-  return path.reduce<unknown>((v, k) => (v instanceof Map ? v.get(k) : Array.isArray(v) ? v[k as number] : undefined), root);
+  return path.reduce<unknown>(
+    (v, k) => (v instanceof Map ? v.get(k) : Array.isArray(v) ? v[k as number] : undefined),
+    root,
+  );
 }
 
 /**
@@ -185,7 +194,9 @@ export async function checkTensors(c: FormatContainer, fx: Fixture): Promise<voi
     if (t.compressed_indices !== undefined) {
       const ref = valueAt(c.root, t.path) as SparseTensorRef & { layout: CompressedLayout };
       expect([ref.layout, ref.shape], label).toEqual([t.layout, t.shape]);
-      expect(sha256(await elements(c, entryAt(c, [...t.path, 'compressed_indices']))), label).toBe(t.compressed_indices);
+      expect(sha256(await elements(c, entryAt(c, [...t.path, 'compressed_indices']))), label).toBe(
+        t.compressed_indices,
+      );
       expect(sha256(await elements(c, entryAt(c, [...t.path, 'plain_indices']))), label).toBe(t.plain_indices);
       expect(sha256(await elements(c, entryAt(c, [...t.path, 'values']))), label).toBe(t.values!.sha256);
       continue;
@@ -194,13 +205,27 @@ export async function checkTensors(c: FormatContainer, fx: Fixture): Promise<voi
       const meta = valueAt(c.root, t.path) as { kind: string; dtype: string; shape: number[]; stride: number[] };
       expect(meta.kind, label).toBe('meta');
       expect([meta.dtype, meta.shape, meta.stride], label).toEqual([t.dtype, t.shape, t.stride]);
-      expect(strided(c).some((e) => samePath(e.path, t.path)), label).toBe(false);
+      expect(
+        strided(c).some((e) => samePath(e.path, t.path)),
+        label,
+      ).toBe(false);
       continue;
     }
     const e = entryAt(c, t.path);
     expect(e.name, label).toBe(t.path.join('.'));
     const r = e.ref;
-    expect({ dtype: r.dtype, shape: r.shape, stride: r.stride, offset: r.offset, location: r.storage.location, requires_grad: r.requiresGrad, parameter: r.parameter }, label).toEqual({
+    expect(
+      {
+        dtype: r.dtype,
+        shape: r.shape,
+        stride: r.stride,
+        offset: r.offset,
+        location: r.storage.location,
+        requires_grad: r.requiresGrad,
+        parameter: r.parameter,
+      },
+      label,
+    ).toEqual({
       dtype: t.dtype,
       shape: t.shape,
       stride: t.stride,
@@ -225,10 +250,22 @@ export async function checkTensors(c: FormatContainer, fx: Fixture): Promise<voi
   expect(new Set(byKey.values()).size).toBe(byKey.size);
 }
 
-const NUMPY_ARRAYS: Partial<Record<string, new (n: number) => ArrayLike<number>>> = { float32: Float32Array, float64: Float64Array, int64: BigInt64Array as never, int32: Int32Array };
+const NUMPY_ARRAYS: Partial<Record<string, new (n: number) => ArrayLike<number>>> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array as never,
+  int32: Int32Array,
+};
 
 /** Checks `actual` (held at `slot` of `holder`) against a tagged-JSON manifest value. */
-export function checkValue(c: FormatContainer, actual: unknown, expected: unknown, holder: object | undefined, slot: unknown, at: string): void {
+export function checkValue(
+  c: FormatContainer,
+  actual: unknown,
+  expected: unknown,
+  holder: object | undefined,
+  slot: unknown,
+  at: string,
+): void {
   if (expected === null || typeof expected === 'boolean' || typeof expected === 'string') {
     expect(actual, at).toBe(expected);
     return;
@@ -251,9 +288,11 @@ export function checkValue(c: FormatContainer, actual: unknown, expected: unknow
       expect(actual, at).toBe(BigInt(body as string));
       return;
     case '$float': {
-      const want = body === 'nan' ? Number.NaN : body === 'inf' ? Infinity : body === '-inf' ? -Infinity : (body as number);
+      const want =
+        body === 'nan' ? Number.NaN : body === 'inf' ? Infinity : body === '-inf' ? -Infinity : (body as number);
       expect(actual, at).toBe(want);
-      if (holder !== undefined && Number.isInteger(want)) expect(isFloat(holder, slot), `${at} is marked float`).toBe(true);
+      if (holder !== undefined && Number.isInteger(want))
+        expect(isFloat(holder, slot), `${at} is marked float`).toBe(true);
       return;
     }
     case '$bytes':
@@ -279,7 +318,8 @@ export function checkValue(c: FormatContainer, actual: unknown, expected: unknow
         checkValue(c, av, v, actual as object, ak, `${at}[${JSON.stringify(k)}]`);
       });
       const md = (expected as Record<string, unknown>)._metadata;
-      if (md !== undefined) checkValue(c, (actual as OrderedDict).metadata, md, undefined, undefined, `${at}._metadata`);
+      if (md !== undefined)
+        checkValue(c, (actual as OrderedDict).metadata, md, undefined, undefined, `${at}._metadata`);
       return;
     }
     case '$tensor':

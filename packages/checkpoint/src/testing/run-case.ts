@@ -57,7 +57,13 @@ export async function caseOptions(c: HostileCase): Promise<LoadOptions> {
 export async function expectCaseRejects(c: HostileCase): Promise<void> {
   if (c.code === undefined) throw new Error(`${c.name} is an accepted case`);
   const options = await caseOptions(c);
-  const expectation = { code: c.code, inputBytes: c.bytes.length, details: c.details, offset: c.offset, secret: c.secret };
+  const expectation = {
+    code: c.code,
+    inputBytes: c.bytes.length,
+    details: c.details,
+    offset: c.offset,
+    secret: c.secret,
+  };
   const tensors = tf.engine().state.numTensors;
   if (c.stage === 'load') {
     const ckpt = await open(c.bytes, options);

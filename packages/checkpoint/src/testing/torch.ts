@@ -10,15 +10,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { device, type TorchDType } from '@x/device';
-import {
-  DType,
-  markFloat,
-  OrderedDict,
-  TorchSize,
-  tuple,
-  type StorageRef,
-  type TensorRef,
-} from '../pickle/values.js';
+import { DType, markFloat, OrderedDict, TorchSize, tuple, type StorageRef, type TensorRef } from '../pickle/values.js';
 
 /** The interpreter with torch 1.13 (not the `python3` on PATH). */
 export const PYTHON = '/usr/bin/python3';
@@ -45,7 +37,9 @@ export const PYTHON2 = process.env.X_TORCH2_PYTHON ?? join(import.meta.dirname, 
 
 /** Whether {@link PYTHON2} can import torch 2.x. */
 export const torch2Available: boolean =
-  spawnSync(PYTHON2, ['-c', 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)'], { stdio: 'ignore' }).status === 0;
+  spawnSync(PYTHON2, ['-c', 'import sys, torch; sys.exit(int(torch.__version__.split(".")[0]) < 2)'], {
+    stdio: 'ignore',
+  }).status === 0;
 
 /**
  * Whether tests needing torch 2.13 run: they do when it is installed, and under CI (`CI` set) they
@@ -153,14 +147,34 @@ export class Storages {
   /** A storage holding `data` (little-endian typed array of `dtype`). */
   storage(dtype: TorchDType, data: ArrayBufferView & { length: number }, location = 'cpu'): StorageRef {
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const s: StorageRef = { key: String(this.bytes.size), dtype, location, numel: data.length, byteLength: bytes.length };
+    const s: StorageRef = {
+      key: String(this.bytes.size),
+      dtype,
+      location,
+      numel: data.length,
+      byteLength: bytes.length,
+    };
     this.bytes.set(s, bytes);
     return s;
   }
 
   /** A view of `storage`. */
-  tensor(storage: StorageRef, shape: number[], stride: number[], offset = 0, extra: Partial<Pick<TensorRef, 'requiresGrad' | 'parameter'>> = {}): TensorRef {
-    return { storage, offset, shape, stride, dtype: storage.dtype, requiresGrad: extra.requiresGrad ?? false, parameter: extra.parameter ?? false };
+  tensor(
+    storage: StorageRef,
+    shape: number[],
+    stride: number[],
+    offset = 0,
+    extra: Partial<Pick<TensorRef, 'requiresGrad' | 'parameter'>> = {},
+  ): TensorRef {
+    return {
+      storage,
+      offset,
+      shape,
+      stride,
+      dtype: storage.dtype,
+      requiresGrad: extra.requiresGrad ?? false,
+      parameter: extra.parameter ?? false,
+    };
   }
 }
 
@@ -198,7 +212,10 @@ export function buildCases(): Record<string, Case> {
   }
   {
     const st = new Storages();
-    const x = st.storage('int64', BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i)));
+    const x = st.storage(
+      'int64',
+      BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i)),
+    );
     cases.views = {
       value: [st.tensor(x, [10], [1]), st.tensor(x, [3], [1], 2), st.tensor(x, [5, 2], [1, 5]), st.tensor(x, [4], [3])],
       bytes: st.bytes,
@@ -218,7 +235,27 @@ export function buildCases(): Record<string, Case> {
   {
     const st = new Storages();
     const s = 'h\u00e9llo \u2603 \u{1d11e}';
-    const ints: unknown[] = [0, 255, 256, 65535, 65536, -1, -3, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 40, -(2n ** 63n), 2n ** 64n, 2n ** 70n, 0.5, 1, -0, 1e300, Infinity];
+    const ints: unknown[] = [
+      0,
+      255,
+      256,
+      65535,
+      65536,
+      -1,
+      -3,
+      2 ** 31 - 1,
+      -(2 ** 31),
+      2 ** 31,
+      2 ** 40,
+      -(2n ** 63n),
+      2n ** 64n,
+      2n ** 70n,
+      0.5,
+      1,
+      -0,
+      1e300,
+      Infinity,
+    ];
     markFloat(ints, 15);
     const z = Uint8Array.of(0x7a);
     // float16 bit patterns of 0, 1, 2, 3: sign 0, exponent 15 + e, mantissa m (1.0 = 0x3c00, 2.0 = 0x4000, 3.0 = 1.5 * 2 = 0x4200)
@@ -232,9 +269,25 @@ export function buildCases(): Record<string, Case> {
         ['strs', [s, s, '', 'a']],
         ['bytes', [Uint8Array.of(0, 0xff), new Uint8Array(0), z, Uint8Array.of(0x7a)]],
         ['misc', [null, true, false, tuple(), tuple(1), tuple(1, 2), tuple(1, 2, 3), tuple(1, 2, 3, 4)]],
-        [5, new Map<string, unknown>([['x', 1.5], ['y', new Map()]])],
+        [
+          5,
+          new Map<string, unknown>([
+            ['x', 1.5],
+            ['y', new Map()],
+          ]),
+        ],
         ['many', Array.from({ length: 300 }, (_, i) => `k${i}`)],
-        ['long', st.tensor(st.storage('int64', BigInt64Array.from({ length: 5 }, (_, i) => BigInt(i))), [5], [1])],
+        [
+          'long',
+          st.tensor(
+            st.storage(
+              'int64',
+              BigInt64Array.from({ length: 5 }, (_, i) => BigInt(i)),
+            ),
+            [5],
+            [1],
+          ),
+        ],
         ['half', st.tensor(st.storage('float16', half), [4], [1])],
         ['objs', [f16, size, device('cpu'), device('cuda', 1), new DType('float16'), new DType('int64')]],
       ]),
@@ -323,7 +376,11 @@ export const GOLDEN_HEX: readonly string[] = [
 
 /** {@link GOLDEN_HEX} as bytes. */
 export function goldenBytes(): Uint8Array {
-  return Uint8Array.from(GOLDEN_HEX.join(' ').split(' ').map((h) => parseInt(h, 16)));
+  return Uint8Array.from(
+    GOLDEN_HEX.join(' ')
+      .split(' ')
+      .map((h) => parseInt(h, 16)),
+  );
 }
 
 /** Asserts two byte arrays are identical, naming the first differing offset when they are not. */

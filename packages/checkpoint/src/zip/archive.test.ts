@@ -7,9 +7,18 @@ import { openZip } from './archive.js';
 
 const enc = new TextEncoder();
 const open = (bytes: Uint8Array, options = {}) => openZip(fromBytes(bytes), options);
-const torchFiles = (): [string, Uint8Array | string][] => [['data.pkl', goldenPickle()], ['data/0', ARANGE6], ['version', '3\n']];
+const torchFiles = (): [string, Uint8Array | string][] => [
+  ['data.pkl', goldenPickle()],
+  ['data/0', ARANGE6],
+  ['version', '3\n'],
+];
 /** A plain archive as Python's zipfile writes it (no descriptors, no padding, no ZIP64). */
-const plain = (records: ZipRecordSpec[] = [{ name: 'archive/data.pkl', data: 'hello' }, { name: 'archive/version', data: '3\n' }]) => buildZip(records);
+const plain = (
+  records: ZipRecordSpec[] = [
+    { name: 'archive/data.pkl', data: 'hello' },
+    { name: 'archive/version', data: '3\n' },
+  ],
+) => buildZip(records);
 
 describe('openZip: valid archives', () => {
   it('reads stored, deflated, padded, descriptor and ZIP64 records alike', async () => {
@@ -32,7 +41,18 @@ describe('openZip: valid archives', () => {
     );
     const archive = await open(zip.bytes, { verify: true });
     expect(archive.prefix).toBe('a');
-    expect([...archive.entries.keys()]).toEqual(['stored', 'deflated', 'desc', 'desc-nosig', 'desc-deflated', 'zip64', 'zip64-desc', 'far', 'aligned', 'empty']);
+    expect([...archive.entries.keys()]).toEqual([
+      'stored',
+      'deflated',
+      'desc',
+      'desc-nosig',
+      'desc-deflated',
+      'zip64',
+      'zip64-desc',
+      'far',
+      'aligned',
+      'empty',
+    ]);
     const text = async (name: string) => new TextDecoder().decode(await archive.read(name));
     expect(await text('stored')).toBe('hello');
     expect(await archive.read('deflated')).toEqual(payload);
@@ -45,16 +65,28 @@ describe('openZip: valid archives', () => {
     expect(await text('empty')).toBe('');
     expect((await archive.dataOffset('aligned')) % 4096).toBe(0);
     expect(await archive.dataOffset('stored')).toBe(zip.entries[0]!.dataOffset);
-    expect(archive.entry('deflated')).toMatchObject({ method: 'deflated', size: 5000, name: 'a/deflated', record: 'deflated' });
+    expect(archive.entry('deflated')).toMatchObject({
+      method: 'deflated',
+      size: 5000,
+      name: 'a/deflated',
+      record: 'deflated',
+    });
     await expectCode(() => archive.dataOffset('deflated'), 'ZIP_UNSUPPORTED_METHOD');
   });
 
   it('opens with a constant number of reads, then reads each record with its header once', async () => {
-    const storages = Array.from({ length: 300 }, (_, i): [string, Uint8Array] => [`data/${i}`, new Uint8Array(i === 7 ? 100_000 : 8).fill(i)]);
+    const storages = Array.from({ length: 300 }, (_, i): [string, Uint8Array] => [
+      `data/${i}`,
+      new Uint8Array(i === 7 ? 100_000 : 8).fill(i),
+    ]);
     const bytes = torchZip([['data.pkl', goldenPickle()], ...storages, ['version', '3\n']]).bytes; // descriptors, as torch writes
     const reads: [number, number][] = [];
     const inner = fromBytes(bytes);
-    const counted = { size: inner.size, name: undefined, read: (offset: number, length: number) => (reads.push([offset, length]), inner.read(offset, length)) };
+    const counted = {
+      size: inner.size,
+      name: undefined,
+      read: (offset: number, length: number) => (reads.push([offset, length]), inner.read(offset, length)),
+    };
     const archive = await openZip(counted);
     expect(archive.entries.size).toBe(302);
     expect(reads.length).toBeLessThanOrEqual(4); // end records + central directory, none per entry
@@ -205,8 +237,24 @@ describe('openZip: end records (B.8–B.11, B.30, B.32)', () => {
 
 describe('openZip: central directory entries (B.13–B.34)', () => {
   it('B.13 / B.14 duplicate and case-colliding names', async () => {
-    await expectCode(open(plain([{ name: 'archive/data.pkl', data: 'a' }, { name: 'archive/data.pkl', data: 'b' }]).bytes), 'ZIP_DUPLICATE_NAME');
-    await expectCode(open(plain([{ name: 'archive/data.pkl', data: 'a' }, { name: 'archive/DATA.PKL', data: 'b' }]).bytes), 'ZIP_DUPLICATE_NAME');
+    await expectCode(
+      open(
+        plain([
+          { name: 'archive/data.pkl', data: 'a' },
+          { name: 'archive/data.pkl', data: 'b' },
+        ]).bytes,
+      ),
+      'ZIP_DUPLICATE_NAME',
+    );
+    await expectCode(
+      open(
+        plain([
+          { name: 'archive/data.pkl', data: 'a' },
+          { name: 'archive/DATA.PKL', data: 'b' },
+        ]).bytes,
+      ),
+      'ZIP_DUPLICATE_NAME',
+    );
   });
 
   it.each([
@@ -231,7 +279,15 @@ describe('openZip: central directory entries (B.13–B.34)', () => {
   });
 
   it('B.16 several roots or no root', async () => {
-    await expectCode(open(plain([{ name: 'x/version', data: '3' }, { name: 'archive/data.pkl', data: 'x' }]).bytes), 'ARCHIVE_LAYOUT');
+    await expectCode(
+      open(
+        plain([
+          { name: 'x/version', data: '3' },
+          { name: 'archive/data.pkl', data: 'x' },
+        ]).bytes,
+      ),
+      'ARCHIVE_LAYOUT',
+    );
     await expectCode(open(plain([{ name: 'README', data: 'x' }]).bytes), 'ARCHIVE_LAYOUT');
   });
 
@@ -262,9 +318,12 @@ describe('openZip: central directory entries (B.13–B.34)', () => {
     await lazily(crc, 'data.pkl');
   });
 
-  it('B.17 a large record\'s header is checked before its data is read (into a caller buffer too)', async () => {
+  it("B.17 a large record's header is checked before its data is read (into a caller buffer too)", async () => {
     const big = new Uint8Array(100_000).map((_, i) => i % 251);
-    const z = buildZip([{ name: 'a/big', data: big, descriptor: true }, { name: 'a/version', data: '3\n' }]);
+    const z = buildZip([
+      { name: 'a/big', data: big, descriptor: true },
+      { name: 'a/version', data: '3\n' },
+    ]);
     expect(await (await open(z.bytes)).read('big', new Uint8Array(big.length))).toEqual(big);
     const bad = z.bytes.slice();
     setU16(bad, z.entries[0]!.headerOffset + 8, 8);
@@ -273,7 +332,10 @@ describe('openZip: central directory entries (B.13–B.34)', () => {
   });
 
   it('B.26 a local extra field that pushes the data over the next entry fails on read', async () => {
-    const z = plain([{ name: 'archive/a', data: 'aaaa' }, { name: 'archive/b', data: 'bbbb' }]);
+    const z = plain([
+      { name: 'archive/a', data: 'aaaa' },
+      { name: 'archive/b', data: 'bbbb' },
+    ]);
     setU16(z.bytes, z.entries[0]!.headerOffset + 28, 40); // extra length 40: data would start inside b's header
     const archive = await open(z.bytes);
     await expectCode(archive.read('a'), 'ZIP_OVERLAP');
@@ -310,7 +372,10 @@ describe('openZip: central directory entries (B.13–B.34)', () => {
   });
 
   it('B.26 / B.27 overlapping entries and shared local headers', async () => {
-    const z = plain([{ name: 'archive/a', data: 'aaaa' }, { name: 'archive/b', data: 'bbbb' }]);
+    const z = plain([
+      { name: 'archive/a', data: 'aaaa' },
+      { name: 'archive/b', data: 'bbbb' },
+    ]);
     const shared = z.bytes.slice();
     setU32(shared, z.entries[1]!.centralOffset + 42, z.entries[0]!.headerOffset);
     await expectCode(open(shared), 'ZIP_OVERLAP');
@@ -355,7 +420,11 @@ describe('openZip: central directory entries (B.13–B.34)', () => {
     await expectCode((await open(short)).read('x'), 'ZIP_SIZE_MISMATCH');
     await expectCode(open(z.bytes, { limits: { maxInflateRatio: 100 } }), 'ZIP_BOMB');
     const corrupt = buildZip([{ name: 'a/x', data: 'hello hello hello', method: 'deflated' }]);
-    corrupt.bytes.fill(0xff, corrupt.entries[0]!.dataOffset, corrupt.entries[0]!.dataOffset + corrupt.entries[0]!.storedLength);
+    corrupt.bytes.fill(
+      0xff,
+      corrupt.entries[0]!.dataOffset,
+      corrupt.entries[0]!.dataOffset + corrupt.entries[0]!.storedLength,
+    );
     await expectCode((await open(corrupt.bytes)).read('x'), 'ZIP_CORRUPT_DATA');
   });
 

@@ -116,20 +116,29 @@ export function openZip(source: ByteSource, options: ZipOptions = {}): Promise<Z
  * const zip = await openArchive(source, ctx);
  * ```
  */
-export async function openArchive(source: ByteSource, options: Pick<ReadContext, 'limits' | 'verify'>): Promise<ZipArchive> {
+export async function openArchive(
+  source: ByteSource,
+  options: Pick<ReadContext, 'limits' | 'verify'>,
+): Promise<ZipArchive> {
   const { limits } = options;
   const directory = await readDirectory(source, limits);
   const first = directory.entries[0];
   if (first === undefined) throw new CheckpointError('ARCHIVE_EMPTY', 'the archive contains no files');
   const slash = first.name.indexOf('/');
   if (slash <= 0) {
-    throw new CheckpointError('ARCHIVE_LAYOUT', `file in archive is not in a subdirectory: ${quote(first.name)}`, { entry: first.name });
+    throw new CheckpointError('ARCHIVE_LAYOUT', `file in archive is not in a subdirectory: ${quote(first.name)}`, {
+      entry: first.name,
+    });
   }
   const prefix = first.name.slice(0, slash);
   const files = directory.entries.filter((e) => !e.isDirectory);
   for (const e of directory.entries) {
     if (!e.name.startsWith(`${prefix}/`)) {
-      throw new CheckpointError('ARCHIVE_LAYOUT', `file in archive is not in a subdirectory ${quote(`${prefix}/`)}: ${quote(e.name)}`, { entry: e.name });
+      throw new CheckpointError(
+        'ARCHIVE_LAYOUT',
+        `file in archive is not in a subdirectory ${quote(`${prefix}/`)}: ${quote(e.name)}`,
+        { entry: e.name },
+      );
     }
   }
   if (files.length === 0) throw new CheckpointError('ARCHIVE_EMPTY', `the archive contains only directories`);
@@ -158,10 +167,14 @@ export async function openArchive(source: ByteSource, options: Pick<ReadContext,
     const folded = ref.toLowerCase();
     const variant = [...entries.keys()].find((k) => k.toLowerCase() === folded);
     const hint = variant === undefined ? '' : ` (the archive has ${quote(variant)}, which differs only in case)`;
-    throw new CheckpointError('ARCHIVE_MISSING_RECORD', `no record ${quote(`${prefix}/${ref}`)} in the archive${hint}`, {
-      entry: `${prefix}/${ref}`,
-      details: variant === undefined ? undefined : { caseVariant: variant },
-    });
+    throw new CheckpointError(
+      'ARCHIVE_MISSING_RECORD',
+      `no record ${quote(`${prefix}/${ref}`)} in the archive${hint}`,
+      {
+        entry: `${prefix}/${ref}`,
+        details: variant === undefined ? undefined : { caseVariant: variant },
+      },
+    );
   };
   const centralOf = (entry: ZipEntry): CentralEntry => {
     const e = central.get(entry);
@@ -200,7 +213,12 @@ export async function openArchive(source: ByteSource, options: Pick<ReadContext,
       return bytes.subarray(0, e.compressedSize);
     }
     if (n === 0) await readInto(source, into, at);
-    else checkDescriptor((await Promise.all([source.read(at + e.compressedSize, n), readInto(source, into, at)]))[0], e, at + e.compressedSize);
+    else
+      checkDescriptor(
+        (await Promise.all([source.read(at + e.compressedSize, n), readInto(source, into, at)]))[0],
+        e,
+        at + e.compressedSize,
+      );
     return into;
   };
 
@@ -221,7 +239,10 @@ export async function openArchive(source: ByteSource, options: Pick<ReadContext,
       } else {
         const at = await dataStart(e);
         const n = descriptorLength(e, at);
-        data = copyInto(await inflateRaw(source, at, entry.compressedSize, entry.size, { entry: entry.name, offset: at }), into);
+        data = copyInto(
+          await inflateRaw(source, at, entry.compressedSize, entry.size, { entry: entry.name, offset: at }),
+          into,
+        );
         if (n > 0) checkDescriptor(await source.read(at + entry.compressedSize, n), e, at + entry.compressedSize);
       }
       if (options.verify) {
@@ -229,10 +250,14 @@ export async function openArchive(source: ByteSource, options: Pick<ReadContext,
         const { crc32 } = await import('./crc32.js');
         const actual = crc32(data);
         if (actual !== entry.crc32) {
-          throw new CheckpointError('ZIP_CRC_MISMATCH', `CRC-32 is 0x${hex(actual)}, the directory says 0x${hex(entry.crc32)}`, {
-            entry: entry.name,
-            offset: await dataStart(e),
-          });
+          throw new CheckpointError(
+            'ZIP_CRC_MISMATCH',
+            `CRC-32 is 0x${hex(actual)}, the directory says 0x${hex(entry.crc32)}`,
+            {
+              entry: entry.name,
+              offset: await dataStart(e),
+            },
+          );
         }
       }
       return data;
@@ -240,7 +265,9 @@ export async function openArchive(source: ByteSource, options: Pick<ReadContext,
     async dataOffset(ref) {
       const entry = lookup(ref);
       if (entry.method !== 'stored') {
-        throw new CheckpointError('ZIP_UNSUPPORTED_METHOD', `record is deflated; its data has no positional offset`, { entry: entry.name });
+        throw new CheckpointError('ZIP_UNSUPPORTED_METHOD', `record is deflated; its data has no positional offset`, {
+          entry: entry.name,
+        });
       }
       return dataStart(centralOf(entry));
     },
@@ -273,7 +300,12 @@ function checkLocalHeader(bytes: Uint8Array, e: CentralEntry): number {
   const mismatch = (what: string): never => {
     throw new CheckpointError('ZIP_HEADER_MISMATCH', `local header ${what} differs from the central directory`, where);
   };
-  if (view.getUint32(0, true) !== SIG_LFH) throw new CheckpointError('ZIP_HEADER_MISMATCH', `no local file header signature where the central directory points`, where);
+  if (view.getUint32(0, true) !== SIG_LFH)
+    throw new CheckpointError(
+      'ZIP_HEADER_MISMATCH',
+      `no local file header signature where the central directory points`,
+      where,
+    );
   if (view.getUint16(6, true) !== e.flags) mismatch('flags');
   if (view.getUint16(8, true) !== e.method) mismatch('compression method');
   if (view.getUint16(26, true) !== e.nameBytes.length) mismatch('name length');
@@ -287,7 +319,11 @@ function checkLocalHeader(bytes: Uint8Array, e: CentralEntry): number {
   if (!agrees(view.getUint32(22, true), e.size, true)) mismatch('uncompressed size');
   const dataStart = e.headerOffset + LFH_SIZE + e.nameBytes.length + view.getUint16(28, true);
   if (dataStart + e.compressedSize > e.limit) {
-    throw new CheckpointError('ZIP_OVERLAP', `record data ${dataStart}..${dataStart + e.compressedSize} overlaps the next entry at ${e.limit}`, where);
+    throw new CheckpointError(
+      'ZIP_OVERLAP',
+      `record data ${dataStart}..${dataStart + e.compressedSize} overlaps the next entry at ${e.limit}`,
+      where,
+    );
   }
   return dataStart;
 }
@@ -297,9 +333,16 @@ function checkDescriptor(bytes: Uint8Array, e: CentralEntry, offset: number): vo
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const q = bytes.length >= 4 && view.getUint32(0, true) === SIG_DESCRIPTOR ? 4 : 0;
   const crcOk = q + 4 <= bytes.length && view.getUint32(q, true) === e.crc32;
-  const narrow = q + 12 <= bytes.length && view.getUint32(q + 4, true) === e.compressedSize && view.getUint32(q + 8, true) === e.size;
+  const narrow =
+    q + 12 <= bytes.length &&
+    view.getUint32(q + 4, true) === e.compressedSize &&
+    view.getUint32(q + 8, true) === e.size;
   const wide = q + 20 <= bytes.length && u64(view, q + 4) === e.compressedSize && u64(view, q + 12) === e.size;
   if (!crcOk || !(narrow || wide)) {
-    throw new CheckpointError('ZIP_HEADER_MISMATCH', `data descriptor is missing or differs from the central directory`, { entry: e.name, offset });
+    throw new CheckpointError(
+      'ZIP_HEADER_MISMATCH',
+      `data descriptor is missing or differs from the central directory`,
+      { entry: e.name, offset },
+    );
   }
 }

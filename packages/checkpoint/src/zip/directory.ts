@@ -9,7 +9,17 @@ import { CheckpointError } from '../errors.js';
 import { checkBound, type Limits } from '../limits.js';
 import { u64 } from '../little-endian.js';
 import type { ByteSource } from '../source.js';
-import { CDH_SIZE, EOCD_SIZE, LFH_SIZE, LOCATOR_SIZE, SIG_CDH, SIG_EOCD, SIG_ZIP64_EOCD, SIG_ZIP64_LOCATOR, ZIP64_EOCD_SIZE } from './layout.js';
+import {
+  CDH_SIZE,
+  EOCD_SIZE,
+  LFH_SIZE,
+  LOCATOR_SIZE,
+  SIG_CDH,
+  SIG_EOCD,
+  SIG_ZIP64_EOCD,
+  SIG_ZIP64_LOCATOR,
+  ZIP64_EOCD_SIZE,
+} from './layout.js';
 
 /**
  * One central-directory record after its checks.
@@ -84,10 +94,16 @@ interface EndRecord {
 export async function readDirectory(source: ByteSource, limits: Limits): Promise<Directory> {
   const end = await readEndRecords(source);
   if (end.entries * CDH_SIZE > end.cdSize) {
-    throw new CheckpointError('ZIP_ENTRY_COUNT_MISMATCH', `the end record declares ${end.entries} entries, a ${end.cdSize}-byte central directory holds at most ${Math.floor(end.cdSize / CDH_SIZE)}`, { offset: end.at });
+    throw new CheckpointError(
+      'ZIP_ENTRY_COUNT_MISMATCH',
+      `the end record declares ${end.entries} entries, a ${end.cdSize}-byte central directory holds at most ${Math.floor(end.cdSize / CDH_SIZE)}`,
+      { offset: end.at },
+    );
   }
   checkBound(end.entries, limits.maxEntries, 'maxEntries', 'zip entry count', { offset: end.at });
-  checkBound(end.cdSize, limits.maxCentralDirectory, 'maxCentralDirectory', 'central directory size', { offset: end.cdOffset });
+  checkBound(end.cdSize, limits.maxCentralDirectory, 'maxCentralDirectory', 'central directory size', {
+    offset: end.cdOffset,
+  });
   const cd = await source.read(end.cdOffset, end.cdSize);
   const entries = parseCentralDirectory(cd, end, source.size, limits);
   return { entries: assignLimits(entries, end.cdOffset), cdOffset: end.cdOffset };
@@ -95,7 +111,8 @@ export async function readDirectory(source: ByteSource, limits: Limits): Promise
 
 async function readEndRecords(source: ByteSource): Promise<EndRecord> {
   const size = source.size;
-  if (size < EOCD_SIZE) throw new CheckpointError('ZIP_EOCD_NOT_FOUND', `a zip needs at least ${EOCD_SIZE} bytes, the input has ${size}`);
+  if (size < EOCD_SIZE)
+    throw new CheckpointError('ZIP_EOCD_NOT_FOUND', `a zip needs at least ${EOCD_SIZE} bytes, the input has ${size}`);
   const tailLength = Math.min(size, EOCD_SIZE + 0xffff + LOCATOR_SIZE + ZIP64_EOCD_SIZE);
   const tailStart = size - tailLength;
   const tail = await source.read(tailStart, tailLength);
@@ -104,7 +121,11 @@ async function readEndRecords(source: ByteSource): Promise<EndRecord> {
   const signatures: number[] = []; // descending
   const consistent: number[] = []; // records whose comment reaches the end of the file exactly
   // Every signature in the tail, found by the builtin byte search for its first byte ('P').
-  for (let i = tail.lastIndexOf(SIG_EOCD & 0xff, tailLength - EOCD_SIZE); i >= 0; i = i === 0 ? -1 : tail.lastIndexOf(SIG_EOCD & 0xff, i - 1)) {
+  for (
+    let i = tail.lastIndexOf(SIG_EOCD & 0xff, tailLength - EOCD_SIZE);
+    i >= 0;
+    i = i === 0 ? -1 : tail.lastIndexOf(SIG_EOCD & 0xff, i - 1)
+  ) {
     if (view.getUint32(i, true) !== SIG_EOCD) continue;
     signatures.push(i);
     if (i + EOCD_SIZE + view.getUint16(i + 20, true) === tailLength) consistent.push(i);
@@ -113,14 +134,23 @@ async function readEndRecords(source: ByteSource): Promise<EndRecord> {
   if (eocd === undefined) {
     const trailing = signatures.find((i) => i + EOCD_SIZE + view.getUint16(i + 20, true) < tailLength);
     if (trailing !== undefined) {
-      throw new CheckpointError('ZIP_TRAILING_DATA', `bytes follow the end-of-central-directory record`, { offset: tailStart + trailing });
+      throw new CheckpointError('ZIP_TRAILING_DATA', `bytes follow the end-of-central-directory record`, {
+        offset: tailStart + trailing,
+      });
     }
-    throw new CheckpointError('ZIP_EOCD_NOT_FOUND', `no end-of-central-directory record in the last ${tailLength} bytes (truncated file?)`);
+    throw new CheckpointError(
+      'ZIP_EOCD_NOT_FOUND',
+      `no end-of-central-directory record in the last ${tailLength} bytes (truncated file?)`,
+    );
   }
   if (consistent.length > 1 || signatures[0] !== eocd) {
-    throw new CheckpointError('ZIP_EOCD_AMBIGUOUS', `an end-of-central-directory signature appears inside the archive comment`, {
-      offset: tailStart + (signatures[0] === eocd ? eocd : signatures[0]!),
-    });
+    throw new CheckpointError(
+      'ZIP_EOCD_AMBIGUOUS',
+      `an end-of-central-directory signature appears inside the archive comment`,
+      {
+        offset: tailStart + (signatures[0] === eocd ? eocd : signatures[0]!),
+      },
+    );
   }
   const at = tailStart + eocd;
   const disk = view.getUint16(eocd + 4, true);
@@ -130,32 +160,54 @@ async function readEndRecords(source: ByteSource): Promise<EndRecord> {
   const cdSize32 = view.getUint32(eocd + 12, true);
   const cdOffset32 = view.getUint32(eocd + 16, true);
   if (disk !== 0 || cdDisk !== 0 || diskEntries !== entries16) {
-    throw new CheckpointError('ZIP_MULTIDISK', `multi-disk archives are not supported (disk ${disk}, directory disk ${cdDisk})`, { offset: at });
+    throw new CheckpointError(
+      'ZIP_MULTIDISK',
+      `multi-disk archives are not supported (disk ${disk}, directory disk ${cdDisk})`,
+      { offset: at },
+    );
   }
 
   const locatorAt = at - LOCATOR_SIZE;
   const locator = locatorAt >= 0 ? await bytesAt(source, tail, tailStart, locatorAt, LOCATOR_SIZE) : undefined;
   if (locator === undefined || dataView(locator).getUint32(0, true) !== SIG_ZIP64_LOCATOR) {
     if (cdSize32 === U32_MAX || cdOffset32 === U32_MAX) {
-      throw new CheckpointError('ZIP64_INVALID', `the end record has saturated fields but no ZIP64 locator`, { offset: at });
+      throw new CheckpointError('ZIP64_INVALID', `the end record has saturated fields but no ZIP64 locator`, {
+        offset: at,
+      });
     }
-    return { at, entries: entries16, cdSize: cdSize32, cdOffset: cdOffset32, cdEnd: checkCdEnd(cdOffset32, cdSize32, at, at) };
+    return {
+      at,
+      entries: entries16,
+      cdSize: cdSize32,
+      cdOffset: cdOffset32,
+      cdEnd: checkCdEnd(cdOffset32, cdSize32, at, at),
+    };
   }
 
   const lv = dataView(locator);
   const z64At = u64(lv, 8);
   if (lv.getUint32(4, true) !== 0 || lv.getUint32(16, true) !== 1) {
-    throw new CheckpointError('ZIP64_INVALID', `the ZIP64 locator names disk ${lv.getUint32(4, true)} of ${lv.getUint32(16, true)}`, { offset: locatorAt });
+    throw new CheckpointError(
+      'ZIP64_INVALID',
+      `the ZIP64 locator names disk ${lv.getUint32(4, true)} of ${lv.getUint32(16, true)}`,
+      { offset: locatorAt },
+    );
   }
   if (z64At + ZIP64_EOCD_SIZE > locatorAt) {
-    throw new CheckpointError('ZIP64_INVALID', `the ZIP64 locator points at ${z64At}, no room for a ZIP64 end record before ${locatorAt}`, { offset: locatorAt });
+    throw new CheckpointError(
+      'ZIP64_INVALID',
+      `the ZIP64 locator points at ${z64At}, no room for a ZIP64 end record before ${locatorAt}`,
+      { offset: locatorAt },
+    );
   }
   const z = dataView(await bytesAt(source, tail, tailStart, z64At, ZIP64_EOCD_SIZE));
   if (z.getUint32(0, true) !== SIG_ZIP64_EOCD || z64At + 12 + u64(z, 4) !== locatorAt) {
     throw new CheckpointError('ZIP64_INVALID', `no ZIP64 end record ending at the locator`, { offset: z64At });
   }
   if (z.getUint32(16, true) !== 0 || z.getUint32(20, true) !== 0 || u64(z, 24) !== u64(z, 32)) {
-    throw new CheckpointError('ZIP_MULTIDISK', `multi-disk archives are not supported (ZIP64 end record)`, { offset: z64At });
+    throw new CheckpointError('ZIP_MULTIDISK', `multi-disk archives are not supported (ZIP64 end record)`, {
+      offset: z64At,
+    });
   }
   const entries = merged(entries16, 0xffff, u64(z, 32), 'entry count', z64At);
   const cdSize = merged(cdSize32, U32_MAX, u64(z, 40), 'central directory size', z64At);
@@ -166,22 +218,38 @@ async function readEndRecords(source: ByteSource): Promise<EndRecord> {
 /** The 64-bit value when the 32-bit one is saturated; otherwise both must agree. */
 function merged(short: number, saturated: number, long: number, what: string, offset: number): number {
   if (short !== saturated && short !== long) {
-    throw new CheckpointError('ZIP64_INVALID', `${what}: end record says ${short}, ZIP64 end record says ${long}`, { offset });
+    throw new CheckpointError('ZIP64_INVALID', `${what}: end record says ${short}, ZIP64 end record says ${long}`, {
+      offset,
+    });
   }
   return long;
 }
 
 function checkCdEnd(cdOffset: number, cdSize: number, cdEnd: number, at: number): number {
   if (cdOffset + cdSize > cdEnd) {
-    throw new CheckpointError('ZIP_CD_OUT_OF_BOUNDS', `central directory ${cdOffset}..${cdOffset + cdSize} runs past its end records at ${cdEnd}`, { offset: at });
+    throw new CheckpointError(
+      'ZIP_CD_OUT_OF_BOUNDS',
+      `central directory ${cdOffset}..${cdOffset + cdSize} runs past its end records at ${cdEnd}`,
+      { offset: at },
+    );
   }
   if (cdOffset + cdSize < cdEnd) {
-    throw new CheckpointError('ZIP_CD_MALFORMED', `${cdEnd - cdOffset - cdSize} unaccounted bytes between the central directory and its end records`, { offset: cdOffset + cdSize });
+    throw new CheckpointError(
+      'ZIP_CD_MALFORMED',
+      `${cdEnd - cdOffset - cdSize} unaccounted bytes between the central directory and its end records`,
+      { offset: cdOffset + cdSize },
+    );
   }
   return cdEnd;
 }
 
-async function bytesAt(source: ByteSource, tail: Uint8Array, tailStart: number, at: number, length: number): Promise<Uint8Array> {
+async function bytesAt(
+  source: ByteSource,
+  tail: Uint8Array,
+  tailStart: number,
+  at: number,
+  length: number,
+): Promise<Uint8Array> {
   return at >= tailStart ? tail.subarray(at - tailStart, at - tailStart + length) : source.read(at, length);
 }
 
@@ -193,9 +261,14 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
   for (let i = 0; i < end.entries; i++) {
     const offset = end.cdOffset + p;
     if (p + CDH_SIZE > cd.length) {
-      throw new CheckpointError('ZIP_ENTRY_COUNT_MISMATCH', `the central directory ends after ${i} of ${end.entries} declared entries`, { offset });
+      throw new CheckpointError(
+        'ZIP_ENTRY_COUNT_MISMATCH',
+        `the central directory ends after ${i} of ${end.entries} declared entries`,
+        { offset },
+      );
     }
-    if (view.getUint32(p, true) !== SIG_CDH) throw new CheckpointError('ZIP_CD_MALFORMED', `expected a central directory header signature`, { offset });
+    if (view.getUint32(p, true) !== SIG_CDH)
+      throw new CheckpointError('ZIP_CD_MALFORMED', `expected a central directory header signature`, { offset });
     const flags = view.getUint16(p + 8, true);
     const method = view.getUint16(p + 10, true);
     const crc32 = view.getUint32(p + 16, true);
@@ -204,7 +277,9 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
     const commentLength = view.getUint16(p + 32, true);
     const disk = view.getUint16(p + 34, true);
     if (p + CDH_SIZE + nameLength + extraLength + commentLength > cd.length) {
-      throw new CheckpointError('ZIP_CD_MALFORMED', `central directory header fields run past the directory`, { offset });
+      throw new CheckpointError('ZIP_CD_MALFORMED', `central directory header fields run past the directory`, {
+        offset,
+      });
     }
     checkBound(nameLength, limits.maxNameLength, 'maxNameLength', 'entry name length', { offset });
     const nameBytes = cd.subarray(p + CDH_SIZE, p + CDH_SIZE + nameLength);
@@ -212,26 +287,47 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
     const where = { entry: name, offset };
     if ((flags & ~ALLOWED_FLAGS) !== 0) {
       const encrypted = flags & 0x41 ? ' (encrypted)' : '';
-      throw new CheckpointError('ZIP_UNSUPPORTED_FLAG', `general-purpose flags 0x${flags.toString(16).padStart(4, '0')}${encrypted} are not supported`, { ...where, details: { flags } });
+      throw new CheckpointError(
+        'ZIP_UNSUPPORTED_FLAG',
+        `general-purpose flags 0x${flags.toString(16).padStart(4, '0')}${encrypted} are not supported`,
+        { ...where, details: { flags } },
+      );
     }
     if (method !== 0 && method !== 8) {
-      throw new CheckpointError('ZIP_UNSUPPORTED_METHOD', `compression method ${method} is not supported (only stored and deflated)`, { ...where, details: { method } });
+      throw new CheckpointError(
+        'ZIP_UNSUPPORTED_METHOD',
+        `compression method ${method} is not supported (only stored and deflated)`,
+        { ...where, details: { method } },
+      );
     }
     if (disk !== 0) throw new CheckpointError('ZIP_MULTIDISK', `entry starts on disk ${disk}`, where);
     const extra = cd.subarray(p + CDH_SIZE + nameLength, p + CDH_SIZE + nameLength + extraLength);
-    const sizes = zip64Sizes(extra, view.getUint32(p + 24, true), view.getUint32(p + 20, true), view.getUint32(p + 42, true), where);
+    const sizes = zip64Sizes(
+      extra,
+      view.getUint32(p + 24, true),
+      view.getUint32(p + 20, true),
+      view.getUint32(p + 42, true),
+      where,
+    );
     validateName(name, where);
     const isDirectory = name.endsWith('/');
     checkSizes(sizes, method, isDirectory, limits, where);
     const entryEnd = sizes.headerOffset + LFH_SIZE + nameLength + sizes.compressedSize;
     if (entryEnd > end.cdOffset) {
       const code = entryEnd > fileSize ? 'ZIP_ENTRY_OUT_OF_BOUNDS' : 'ZIP_OVERLAP';
-      throw new CheckpointError(code, `entry bytes ${sizes.headerOffset}..${entryEnd} reach past the central directory at ${end.cdOffset}`, where);
+      throw new CheckpointError(
+        code,
+        `entry bytes ${sizes.headerOffset}..${entryEnd} reach past the central directory at ${end.cdOffset}`,
+        where,
+      );
     }
     const folded = name.replace(/[A-Z]/g, (c) => c.toLowerCase());
     const previous = seen.get(folded);
     if (previous !== undefined) {
-      const how = previous === name ? 'twice' : 'twice (names differ only in ASCII case; torch looks names up case-insensitively)';
+      const how =
+        previous === name
+          ? 'twice'
+          : 'twice (names differ only in ASCII case; torch looks names up case-insensitively)';
       throw new CheckpointError('ZIP_DUPLICATE_NAME', `the archive holds this name ${how}`, where);
     }
     seen.set(folded, name);
@@ -239,7 +335,11 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
     p += CDH_SIZE + nameLength + extraLength + commentLength;
   }
   if (p !== cd.length) {
-    throw new CheckpointError('ZIP_ENTRY_COUNT_MISMATCH', `the end record declares ${end.entries} entries, the central directory holds more bytes after them`, { offset: end.cdOffset + p });
+    throw new CheckpointError(
+      'ZIP_ENTRY_COUNT_MISMATCH',
+      `the end record declares ${end.entries} entries, the central directory holds more bytes after them`,
+      { offset: end.cdOffset + p },
+    );
   }
   return entries;
 }
@@ -256,7 +356,8 @@ function decodeName(bytes: Uint8Array, offset: number): string {
 function validateName(name: string, where: { entry: string; offset: number }): void {
   let reason: string | undefined;
   if (name.length === 0) reason = 'is empty';
-  else if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name)) reason = 'contains control or bidi characters';
+  else if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name))
+    reason = 'contains control or bidi characters';
   else if (name.includes('\\')) reason = 'contains a backslash';
   else if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) reason = 'is absolute';
   else {
@@ -274,14 +375,26 @@ interface Sizes {
 }
 
 /** Applies the ZIP64 extended-information extra field (id 1) to the saturated 32-bit fields. */
-function zip64Sizes(extra: Uint8Array, size32: number, compressed32: number, offset32: number, where: { entry: string; offset: number }): Sizes {
+function zip64Sizes(
+  extra: Uint8Array,
+  size32: number,
+  compressed32: number,
+  offset32: number,
+  where: { entry: string; offset: number },
+): Sizes {
   const view = dataView(extra);
   let field: DataView | undefined;
   for (let q = 0; q < extra.length; ) {
-    if (q + 4 > extra.length) throw new CheckpointError('ZIP_CD_MALFORMED', `extra field header runs past the extra data`, where);
+    if (q + 4 > extra.length)
+      throw new CheckpointError('ZIP_CD_MALFORMED', `extra field header runs past the extra data`, where);
     const id = view.getUint16(q, true);
     const length = view.getUint16(q + 2, true);
-    if (q + 4 + length > extra.length) throw new CheckpointError('ZIP_CD_MALFORMED', `extra field 0x${id.toString(16)} declares ${length} bytes, more than the extra data holds`, where);
+    if (q + 4 + length > extra.length)
+      throw new CheckpointError(
+        'ZIP_CD_MALFORMED',
+        `extra field 0x${id.toString(16)} declares ${length} bytes, more than the extra data holds`,
+        where,
+      );
     if (id === 1) {
       if (field !== undefined) throw new CheckpointError('ZIP_CD_MALFORMED', `two ZIP64 extra fields`, where);
       field = new DataView(extra.buffer, extra.byteOffset + q + 4, length);
@@ -292,7 +405,11 @@ function zip64Sizes(extra: Uint8Array, size32: number, compressed32: number, off
   const take = (value32: number, what: string): number => {
     if (value32 !== U32_MAX) return value32;
     if (field === undefined || r + 8 > field.byteLength) {
-      throw new CheckpointError('ZIP64_INVALID', `${what} is 0xFFFFFFFF but the ZIP64 extra field does not include it`, where);
+      throw new CheckpointError(
+        'ZIP64_INVALID',
+        `${what} is 0xFFFFFFFF but the ZIP64 extra field does not include it`,
+        where,
+      );
     }
     const value = u64(field, r);
     r += 8;
@@ -304,15 +421,31 @@ function zip64Sizes(extra: Uint8Array, size32: number, compressed32: number, off
   return { size, compressedSize, headerOffset };
 }
 
-function checkSizes(s: Sizes, method: number, isDirectory: boolean, limits: Limits, where: { entry: string; offset: number }): void {
+function checkSizes(
+  s: Sizes,
+  method: number,
+  isDirectory: boolean,
+  limits: Limits,
+  where: { entry: string; offset: number },
+): void {
   if (isDirectory && (s.size !== 0 || s.compressedSize !== 0)) {
     throw new CheckpointError('ZIP_CD_MALFORMED', `directory entry declares ${s.size} bytes`, where);
   }
   if (method === 0 && s.size !== s.compressedSize) {
-    throw new CheckpointError('ZIP_SIZE_MISMATCH', `stored entry has compressed size ${s.compressedSize} but uncompressed size ${s.size}`, where);
+    throw new CheckpointError(
+      'ZIP_SIZE_MISMATCH',
+      `stored entry has compressed size ${s.compressedSize} but uncompressed size ${s.size}`,
+      where,
+    );
   }
   if (method === 8) {
-    checkBound(Math.ceil(s.size / Math.max(s.compressedSize, 1)), limits.maxInflateRatio, 'maxInflateRatio', `inflate ratio of ${s.size} / ${s.compressedSize} bytes`, where);
+    checkBound(
+      Math.ceil(s.size / Math.max(s.compressedSize, 1)),
+      limits.maxInflateRatio,
+      'maxInflateRatio',
+      `inflate ratio of ${s.size} / ${s.compressedSize} bytes`,
+      where,
+    );
   }
 }
 
@@ -326,11 +459,15 @@ function assignLimits(entries: CentralEntry[], cdOffset: number): CentralEntry[]
     const limit = next === undefined ? cdOffset : next.headerOffset;
     const minEnd = e.headerOffset + LFH_SIZE + e.nameBytes.length + e.compressedSize;
     if (minEnd > limit) {
-      throw new CheckpointError('ZIP_OVERLAP', `entry bytes ${e.headerOffset}..${minEnd} overlap the next entry at ${limit} (possible zip bomb)`, {
-        entry: e.name,
-        offset: e.headerOffset,
-        details: { other: next?.name },
-      });
+      throw new CheckpointError(
+        'ZIP_OVERLAP',
+        `entry bytes ${e.headerOffset}..${minEnd} overlap the next entry at ${limit} (possible zip bomb)`,
+        {
+          entry: e.name,
+          offset: e.headerOffset,
+          details: { other: next?.name },
+        },
+      );
     }
     out[order[k]!] = { ...e, limit };
   }

@@ -22,7 +22,13 @@ const CHUNK = 1 << 20;
  * const bytes = await inflateRaw(source, entryDataStart, entry.compressedSize, entry.size, { entry: entry.name });
  * ```
  */
-export async function inflateRaw(source: ByteSource, start: number, compressedSize: number, size: number, where: ErrorWhere): Promise<Uint8Array> {
+export async function inflateRaw(
+  source: ByteSource,
+  start: number,
+  compressedSize: number,
+  size: number,
+  where: ErrorWhere,
+): Promise<Uint8Array> {
   let pos = start;
   const end = start + compressedSize;
   const input = new ReadableStream<Uint8Array>({
@@ -39,30 +45,43 @@ export async function inflateRaw(source: ByteSource, start: number, compressedSi
   });
   const out = new Uint8Array(size);
   let filled = 0;
-  const reader = input.pipeThrough(new DecompressionStream('deflate-raw') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>).getReader();
+  const reader = input
+    .pipeThrough(new DecompressionStream('deflate-raw') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>)
+    .getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       if (filled + value.length > size) {
         await reader.cancel();
-        throw new CheckpointError('ZIP_SIZE_MISMATCH', `deflated data inflates to more than the declared ${size} bytes`, {
-          ...where,
-          details: { declared: size },
-        });
+        throw new CheckpointError(
+          'ZIP_SIZE_MISMATCH',
+          `deflated data inflates to more than the declared ${size} bytes`,
+          {
+            ...where,
+            details: { declared: size },
+          },
+        );
       }
       out.set(value, filled);
       filled += value.length;
     }
   } catch (cause) {
     if (cause instanceof CheckpointError) throw cause;
-    throw new CheckpointError('ZIP_CORRUPT_DATA', `deflated data is corrupt: ${String(cause).slice(0, 120)}`, { ...where, cause });
+    throw new CheckpointError('ZIP_CORRUPT_DATA', `deflated data is corrupt: ${String(cause).slice(0, 120)}`, {
+      ...where,
+      cause,
+    });
   }
   if (filled !== size) {
-    throw new CheckpointError('ZIP_SIZE_MISMATCH', `deflated data inflates to ${filled} bytes, the directory declares ${size}`, {
-      ...where,
-      details: { declared: size, actual: filled },
-    });
+    throw new CheckpointError(
+      'ZIP_SIZE_MISMATCH',
+      `deflated data inflates to ${filled} bytes, the directory declares ${size}`,
+      {
+        ...where,
+        details: { declared: size, actual: filled },
+      },
+    );
   }
   return out;
 }

@@ -5,7 +5,9 @@ import { memorySink, ZipWriter, type ByteSink } from './writer.js';
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** The local records of an archive, walked through their headers: name, header offset, data offset, extra bytes. */
-function localRecords(zip: Uint8Array): { name: string; lho: number; data: number; extra: Uint8Array; flags: number }[] {
+function localRecords(
+  zip: Uint8Array,
+): { name: string; lho: number; data: number; extra: Uint8Array; flags: number }[] {
   const v = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
   const out = [];
   let at = 0;
@@ -18,7 +20,8 @@ function localRecords(zip: Uint8Array): { name: string; lho: number; data: numbe
     out.push({ name, lho: at, data, extra: zip.subarray(at + 30 + nameLength, data), flags });
     // the descriptor of a non-empty record says how far to skip: find the next signature after the data
     let next = data;
-    while (next + 4 <= zip.length && v.getUint32(next, true) !== 0x04034b50 && v.getUint32(next, true) !== 0x02014b50) next++;
+    while (next + 4 <= zip.length && v.getUint32(next, true) !== 0x04034b50 && v.getUint32(next, true) !== 0x02014b50)
+      next++;
     at = next;
   }
   return out;
@@ -41,8 +44,16 @@ describe('ZipWriter', () => {
     const golden = goldenBytes();
     const mem = memorySink();
     const zip = new ZipWriter(mem);
-    await zip.add('archive/data.pkl', { size: 154, chunks: () => [golden.subarray(64, 100), new Uint8Array(0), golden.subarray(100, 218)] });
-    await zip.add('archive/data/0', { size: 24, chunks: async function* () { yield golden.subarray(320, 344); } });
+    await zip.add('archive/data.pkl', {
+      size: 154,
+      chunks: () => [golden.subarray(64, 100), new Uint8Array(0), golden.subarray(100, 218)],
+    });
+    await zip.add('archive/data/0', {
+      size: 24,
+      chunks: async function* () {
+        yield golden.subarray(320, 344);
+      },
+    });
     await zip.add('archive/version', ascii('3\n'));
     await zip.finish();
     expect(sameBytes(mem.bytes(), golden)).toBe('identical');
@@ -50,8 +61,12 @@ describe('ZipWriter', () => {
 
   it('rejects chunks that do not add up to the declared size', async () => {
     const zip = new ZipWriter(memorySink());
-    await expect(zip.add('a/x', { size: 5, chunks: () => [ascii('abc')] })).rejects.toMatchObject({ code: 'STORAGE_SIZE_MISMATCH' });
-    await expect(new ZipWriter(memorySink()).add('a/x', { size: 2, chunks: () => [ascii('abc')] })).rejects.toMatchObject({ code: 'STORAGE_SIZE_MISMATCH' });
+    await expect(zip.add('a/x', { size: 5, chunks: () => [ascii('abc')] })).rejects.toMatchObject({
+      code: 'STORAGE_SIZE_MISMATCH',
+    });
+    await expect(
+      new ZipWriter(memorySink()).add('a/x', { size: 2, chunks: () => [ascii('abc')] }),
+    ).rejects.toMatchObject({ code: 'STORAGE_SIZE_MISMATCH' });
   });
 
   it('writes an empty record with flags 0x0800 and no data descriptor (§1.3)', async () => {
@@ -77,7 +92,9 @@ describe('ZipWriter', () => {
         expect(r.data - r.lho - 30 - r.name.length - 4).toBeLessThan(alignment);
       }
     }
-    expect(() => new ZipWriter(memorySink(), { alignment: 0 })).toThrow(expect.objectContaining({ code: 'ARCHIVE_LAYOUT' }));
+    expect(() => new ZipWriter(memorySink(), { alignment: 0 })).toThrow(
+      expect.objectContaining({ code: 'ARCHIVE_LAYOUT' }),
+    );
   });
 
   it('writes zip64 fields past 4 GiB as miniz does (§1.3, §1.6, §1.7)', async () => {
@@ -107,7 +124,9 @@ describe('ZipWriter', () => {
     const h0 = new DataView(header0.buffer);
     expect(h0.getUint16(28, true)).toBe(header0.length - 30 - 14); // extra = zip64 (20) + FB (4 + pad)
     // zip64 extra: id 1, length 16, u64 size, u64 compressed size written as 0
-    expect(Buffer.from(header0.subarray(44, 64)).toString('hex')).toBe('0100' + '1000' + '6400000001000000' + '0000000000000000');
+    expect(Buffer.from(header0.subarray(44, 64)).toString('hex')).toBe(
+      '0100' + '1000' + '6400000001000000' + '0000000000000000',
+    );
     const data0 = header0.length;
     expect(data0 % 64).toBe(0);
     const descriptor0 = kept[1]!;
@@ -121,7 +140,9 @@ describe('ZipWriter', () => {
     const offsetHex = Buffer.alloc(8);
     offsetHex.writeBigUInt64LE(BigInt(lho1));
     // zip64 extra after the name: id 1, length 8, u64 local header offset
-    expect(Buffer.from(header1.chunk.subarray(44, 56)).toString('hex')).toBe('0100' + '0800' + offsetHex.toString('hex'));
+    expect(Buffer.from(header1.chunk.subarray(44, 56)).toString('hex')).toBe(
+      '0100' + '0800' + offsetHex.toString('hex'),
+    );
     expect((lho1 + header1.chunk.length) % 64).toBe(0);
     const descriptor1 = kept[4]!; // [3] is the 12-byte payload
     expect(descriptor1.chunk.length).toBe(24); // a small record past 4 GiB still has u64 sizes
@@ -135,12 +156,16 @@ describe('ZipWriter', () => {
     expect(t.getUint32(42, true)).toBe(0);
     const size0Hex = Buffer.alloc(8);
     size0Hex.writeBigUInt64LE(BigInt(size0));
-    expect(Buffer.from(tail.subarray(46 + 14, 46 + 14 + 20)).toString('hex')).toBe('0100' + '1000' + size0Hex.toString('hex').repeat(2));
+    expect(Buffer.from(tail.subarray(46 + 14, 46 + 14 + 20)).toString('hex')).toBe(
+      '0100' + '1000' + size0Hex.toString('hex').repeat(2),
+    );
     // central entry 1: real sizes, offset 0xFFFFFFFF, zip64 extra with the offset
     const e1 = 46 + 14 + 20;
     expect(t.getUint32(e1 + 20, true)).toBe(12);
     expect(t.getUint32(e1 + 42, true)).toBe(0xffffffff);
-    expect(Buffer.from(tail.subarray(e1 + 46 + 14, e1 + 46 + 14 + 12)).toString('hex')).toBe('0100' + '0800' + offsetHex.toString('hex'));
+    expect(Buffer.from(tail.subarray(e1 + 46 + 14, e1 + 46 + 14 + 12)).toString('hex')).toBe(
+      '0100' + '0800' + offsetHex.toString('hex'),
+    );
     const cdSize = e1 + 46 + 14 + 12;
     // ZIP64 EOCD holds the real offset; the EOCD says 0xFFFFFFFF
     expect(t.getUint32(cdSize, true)).toBe(0x06064b50);

@@ -11,7 +11,16 @@ import { quote } from '@x/device';
 import { concatBytes } from '../concat-bytes.js';
 import { CheckpointError } from '../errors.js';
 import { crc32 } from './crc32.js';
-import { CDH_SIZE, LFH_SIZE, SIG_CDH, SIG_DESCRIPTOR, SIG_EOCD, SIG_LFH, SIG_ZIP64_EOCD, SIG_ZIP64_LOCATOR } from './layout.js';
+import {
+  CDH_SIZE,
+  LFH_SIZE,
+  SIG_CDH,
+  SIG_DESCRIPTOR,
+  SIG_EOCD,
+  SIG_LFH,
+  SIG_ZIP64_EOCD,
+  SIG_ZIP64_LOCATOR,
+} from './layout.js';
 
 /**
  * Where written bytes go. Each chunk is handed over once and may be kept by the sink (no copy is
@@ -133,7 +142,11 @@ export class ZipWriter {
   async add(name: string, data: Uint8Array | ChunkedData): Promise<number> {
     if (this.finished) throw new CheckpointError('ARCHIVE_LAYOUT', `record ${quote(name)} added after finish()`);
     const nameBytes = utf8.encode(name);
-    if (nameBytes.length > 0xffff) throw new CheckpointError('ARCHIVE_LAYOUT', `record name is ${nameBytes.length} bytes, at most 65535 fit a ZIP header`);
+    if (nameBytes.length > 0xffff)
+      throw new CheckpointError(
+        'ARCHIVE_LAYOUT',
+        `record name is ${nameBytes.length} bytes, at most 65535 fit a ZIP header`,
+      );
     const offset = this.cursor;
     const size = data instanceof Uint8Array ? data.length : data.size;
     const bigSize = size >= U32_MAX;
@@ -182,7 +195,11 @@ export class ZipWriter {
         if (chunk.length > 0) await this.emit(chunk);
       }
       if (written !== size) {
-        throw new CheckpointError('STORAGE_SIZE_MISMATCH', `record data should be ${size} bytes, its chunks gave ${written > size ? 'more' : written}`, { entry: name });
+        throw new CheckpointError(
+          'STORAGE_SIZE_MISMATCH',
+          `record data should be ${size} bytes, its chunks gave ${written > size ? 'more' : written}`,
+          { entry: name },
+        );
       }
     }
     if (size > 0) {

@@ -51,21 +51,41 @@ describe('x-migrate relocate', () => {
     expect(badSpec.stderr).toMatch(/^x-migrate: USAGE: --map-location: expected SAVED=DEVICE pairs/);
     const badDevice = await cli('relocate', fixture('zip/cuda0.pt'), join(dir, 'out.pt'), '--map-location', 'cuda:01');
     expect(badDevice.code).toBe(2);
-    expect(badDevice.stderr).toMatch(/^x-migrate: DEVICE_INVALID: --map-location: "cuda:01" is not a device \(Invalid device string: 'cuda:01'\)/);
+    expect(badDevice.stderr).toMatch(
+      /^x-migrate: DEVICE_INVALID: --map-location: "cuda:01" is not a device \(Invalid device string: 'cuda:01'\)/,
+    );
     const badTarget = await cli('compare', APP_MODEL, '--target', 'gpu');
-    expect([badTarget.code, badTarget.stderr]).toEqual([2, expect.stringMatching(/^x-migrate: DEVICE_INVALID: --target: "gpu" is not a device .*expected TYPE or TYPE:INDEX/)]);
+    expect([badTarget.code, badTarget.stderr]).toEqual([
+      2,
+      expect.stringMatching(
+        /^x-migrate: DEVICE_INVALID: --target: "gpu" is not a device .*expected TYPE or TYPE:INDEX/,
+      ),
+    ]);
     expect(readdirSync(dir)).toEqual([]);
     expect((await cli('relocate', 'a')).code).toBe(2);
     expect((await cli('frobnicate')).stderr).toMatch(/^x-migrate: USAGE: unknown command "frobnicate"/);
-    expect((await cli('plan', APP_MODEL, '--max-memory', 'cpu=1GiB', '--bogus')).stderr).toMatch(/^x-migrate: USAGE: Unknown option '--bogus'/);
+    expect((await cli('plan', APP_MODEL, '--max-memory', 'cpu=1GiB', '--bogus')).stderr).toMatch(
+      /^x-migrate: USAGE: Unknown option '--bogus'/,
+    );
   });
 });
 
 describe('x-migrate plan', () => {
-  const entries = appBatch().tensors.map((t) => ({ name: String(t.path[0]), bytes: t.shape.reduce((a, b) => a * b, 1) * 4 }));
+  const entries = appBatch().tensors.map((t) => ({
+    name: String(t.path[0]),
+    bytes: t.shape.reduce((a, b) => a * b, 1) * 4,
+  }));
 
   it('plans from metadata only (no tensor data read), as planDeviceMap does over the sizes torch recorded', async () => {
-    const r = await cli('plan', APP_MODEL, '--max-memory', 'cuda:0=6000,cpu=1GiB', '--strategy', 'sequential', '--json');
+    const r = await cli(
+      'plan',
+      APP_MODEL,
+      '--max-memory',
+      'cuda:0=6000,cpu=1GiB',
+      '--strategy',
+      'sequential',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as ReturnType<typeof planDeviceMap> & { bytesRead: number };
     expect(out.bytesRead).toBe(0);
@@ -78,7 +98,16 @@ describe('x-migrate plan', () => {
   });
 
   it('prints the device map as a table with per-device totals', async () => {
-    const r = await cli('plan', APP_MODEL, '--max-memory', 'cuda:0=1GiB,cpu=1GiB', '--no-split', 'features', '--no-split', 'classifier');
+    const r = await cli(
+      'plan',
+      APP_MODEL,
+      '--max-memory',
+      'cuda:0=1GiB,cpu=1GiB',
+      '--no-split',
+      'features',
+      '--no-split',
+      'classifier',
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^module\s+device\s+bytes$/m);
     expect(r.stdout).toMatch(new RegExp(`^\\(all\\)\\s+cuda:0\\s+${appBytes()}$`, 'm'));
@@ -97,7 +126,17 @@ describe('x-migrate plan', () => {
 describe('x-migrate compare', () => {
   it('prints the strategies side by side', async () => {
     const total = appBytes();
-    const r = await cli('compare', APP_MODEL, '--target', 'cpu', '--bind', 'cuda=wasm', '--map', 'features=cuda:0,classifier=cpu', '--json');
+    const r = await cli(
+      'compare',
+      APP_MODEL,
+      '--target',
+      'cpu',
+      '--bind',
+      'cuda=wasm',
+      '--map',
+      'features=cuda:0,classifier=cpu',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const results = JSON.parse(r.stdout) as { strategy: string; bytesMoved: number; peak: Record<string, number> }[];
     expect(results.map((x) => [x.strategy, x.bytesMoved])).toEqual([
@@ -125,7 +164,11 @@ describe('the x-migrate executable (bin/x-migrate.js over dist, built before tes
 
   it('exits non-zero with code and message on stderr, no stack trace', () => {
     expect(existsSync(bin)).toBe(true);
-    const r = spawnSync(process.execPath, [bin, 'relocate', '/nonexistent/in.pt', join(tempDir(), 'o.pt'), '--map-location', 'cpu'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'relocate', '/nonexistent/in.pt', join(tempDir(), 'o.pt'), '--map-location', 'cpu'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^x-migrate: SOURCE_IO: cannot open/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -18,7 +18,11 @@ import type { DevicePlan, SizeEntry } from '../device-map/plan.js';
  * // 'device  bytes\n------  -----\ncpu      7432'
  * ```
  */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[], options: { right?: readonly number[] } = {}): string {
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  options: { right?: readonly number[] } = {},
+): string {
   const right = new Set(options.right ?? []);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
@@ -53,7 +57,15 @@ export function ledgerDevices(results: readonly StrategyLedger[]): string[] {
  */
 export function formatLedgers(results: readonly StrategyLedger[]): string {
   const devices = ledgerDevices(results);
-  const header = ['strategy', 'bytes read', 'bytes moved', 'copies', ...devices.map((d) => `peak ${d}`), 'ms', 'result'];
+  const header = [
+    'strategy',
+    'bytes read',
+    'bytes moved',
+    'copies',
+    ...devices.map((d) => `peak ${d}`),
+    'ms',
+    'result',
+  ];
   const rows = results.map((r) => [
     r.label,
     String(r.bytesRead),
@@ -82,7 +94,11 @@ export function formatPlan(plan: DevicePlan, entries: readonly SizeEntry[]): str
     entries
       .filter((e) => e.tiedTo === undefined && (module === '' || e.name === module || e.name.startsWith(`${module}.`)))
       .reduce((n, e) => n + e.bytes, 0);
-  const rows = Object.entries(plan.deviceMap).map(([module, d]) => [module === '' ? '(all)' : quote(module, ''), d, String(bytesUnder(module))]);
+  const rows = Object.entries(plan.deviceMap).map(([module, d]) => [
+    module === '' ? '(all)' : quote(module, ''),
+    d,
+    String(bytesUnder(module)),
+  ]);
   const totals = Object.entries(plan.budgets).map(([d, budget]) => [d, String(plan.totals[d] ?? 0), String(budget)]);
   return [
     formatTable(['module', 'device', 'bytes'], rows, { right: [2] }),

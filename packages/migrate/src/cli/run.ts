@@ -9,7 +9,22 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { EXIT, expectArgs, MAP_LOCATION_OPTION, oneOf, parseDevice, parseMapLocation, progressDisplay, runTool, UNKNOWN_CLASSES_OPTION, unknownClasses, UsageError, type CliIO, type Command, type Tool } from '@x/checkpoint/cli';
+import {
+  EXIT,
+  expectArgs,
+  MAP_LOCATION_OPTION,
+  oneOf,
+  parseDevice,
+  parseMapLocation,
+  progressDisplay,
+  runTool,
+  UNKNOWN_CLASSES_OPTION,
+  unknownClasses,
+  UsageError,
+  type CliIO,
+  type Command,
+  type Tool,
+} from '@x/checkpoint/cli';
 import { createDeviceRuntime } from '@x/device';
 import { parseAssignments, parseMaxMemory } from './specs.js';
 import type { StrategyLedger } from '../compare-strategies.js';
@@ -38,7 +53,10 @@ const SIZINGS = ['tfjs', 'torch'] as const;
 const relocateCommand: Command = {
   args: 'IN OUT',
   summary: 'rewrite the saved location of every storage, so a plain torch.load(OUT) restores them there',
-  options: { 'map-location': { ...MAP_LOCATION_OPTION, description: `${MAP_LOCATION_OPTION.description} (required)` }, 'unknown-classes': UNKNOWN_CLASSES_OPTION },
+  options: {
+    'map-location': { ...MAP_LOCATION_OPTION, description: `${MAP_LOCATION_OPTION.description} (required)` },
+    'unknown-classes': UNKNOWN_CLASSES_OPTION,
+  },
   async run(positionals, values, io) {
     const [input, output] = expectArgs(positionals, ['IN', 'OUT']) as [string, string];
     const spec = values['map-location'];
@@ -48,7 +66,10 @@ const relocateCommand: Command = {
     const bar = progressDisplay(io, values, 'relocate');
     let report;
     try {
-      report = await relocateCheckpoint(input, output, mapLocation, { unknownClasses: unknownClasses(values), ...(bar === undefined ? {} : { onProgress: bar.onProgress }) });
+      report = await relocateCheckpoint(input, output, mapLocation, {
+        unknownClasses: unknownClasses(values),
+        ...(bar === undefined ? {} : { onProgress: bar.onProgress }),
+      });
     } finally {
       bar?.stop();
     }
@@ -58,7 +79,9 @@ const relocateCommand: Command = {
     }
     const rows = report.storages.map((s) => [s.key, s.dtype, String(s.byteLength), s.from, s.to]);
     io.out(formatTable(['storage', 'dtype', 'bytes', 'saved', 'written'], rows, { right: [2] }));
-    io.out(`wrote ${output} (${report.format}, ${report.bytesOut} bytes): ${report.changed} of ${report.storages.length} storages relocated`);
+    io.out(
+      `wrote ${output} (${report.format}, ${report.bytesOut} bytes): ${report.changed} of ${report.storages.length} storages relocated`,
+    );
     return EXIT.ok;
   },
 };
@@ -67,22 +90,46 @@ const planCommand: Command = {
   args: 'FILE',
   summary: "a device map under per-device budgets (accelerate's planner); reads no tensor data",
   options: {
-    'max-memory': { type: 'string', value: 'DEVICE=SIZE,...', description: 'budget per device, e.g. cuda:0=2GiB,cpu=8GiB (a plain number is bytes; required)' },
+    'max-memory': {
+      type: 'string',
+      value: 'DEVICE=SIZE,...',
+      description: 'budget per device, e.g. cuda:0=2GiB,cpu=8GiB (a plain number is bytes; required)',
+    },
     strategy: { type: 'string', value: STRATEGIES.join('|'), description: 'how to spread the modules (default auto)' },
-    'no-split': { type: 'string', value: 'PATTERN', multiple: true, description: 'modules matching PATTERN stay on one device' },
-    sizing: { type: 'string', value: SIZINGS.join('|'), description: 'tfjs: the bytes TF.js will hold (default; float16/bfloat16 at 4 bytes); torch: the file\'s dtypes, as accelerate counts' },
+    'no-split': {
+      type: 'string',
+      value: 'PATTERN',
+      multiple: true,
+      description: 'modules matching PATTERN stay on one device',
+    },
+    sizing: {
+      type: 'string',
+      value: SIZINGS.join('|'),
+      description:
+        "tfjs: the bytes TF.js will hold (default; float16/bfloat16 at 4 bytes); torch: the file's dtypes, as accelerate counts",
+    },
   },
   async run(positionals, values, io) {
     const [file] = expectArgs(positionals, ['FILE']) as [string];
     const budgets = values['max-memory'];
-    if (typeof budgets !== 'string') throw new UsageError('plan needs --max-memory, e.g. --max-memory cuda:0=2GiB,cpu=8GiB');
+    if (typeof budgets !== 'string')
+      throw new UsageError('plan needs --max-memory, e.g. --max-memory cuda:0=2GiB,cpu=8GiB');
     const maxMemory = parseMaxMemory(budgets);
     for (const d of Object.keys(maxMemory)) parseDevice(d, '--max-memory');
     const strategy: PlanStrategy = oneOf(values, 'strategy', STRATEGIES);
     const sizing: PlanSizing = oneOf(values, 'sizing', SIZINGS);
     const { describeSizing, planCheckpoint } = await import('../device-map/plan-checkpoint.js');
-    const { plan, entries, bytesRead, resized } = await planCheckpoint(file, { strategy, maxMemory, noSplit: (values['no-split'] as string[] | undefined) ?? [], sizing });
-    io.out(values.json === true ? JSON.stringify({ ...plan, sizing, resized, bytesRead }, null, 2) : `${formatPlan(plan, entries)}\n${describeSizing({ sizing, resized })}`);
+    const { plan, entries, bytesRead, resized } = await planCheckpoint(file, {
+      strategy,
+      maxMemory,
+      noSplit: (values['no-split'] as string[] | undefined) ?? [],
+      sizing,
+    });
+    io.out(
+      values.json === true
+        ? JSON.stringify({ ...plan, sizing, resized, bytesRead }, null, 2)
+        : `${formatPlan(plan, entries)}\n${describeSizing({ sizing, resized })}`,
+    );
     return EXIT.ok;
   },
 };
@@ -103,11 +150,20 @@ export function expectedFailure(r: StrategyLedger): boolean {
 
 const compareCommand: Command = {
   args: 'FILE',
-  summary: 'load FILE onto --target by each strategy and compare bytes read, moved, copies and peak memory; exit 1 when one that should work fails',
+  summary:
+    'load FILE onto --target by each strategy and compare bytes read, moved, copies and peak memory; exit 1 when one that should work fails',
   options: {
     target: { type: 'string', value: 'DEVICE', description: 'where the model should end up (required)' },
-    map: { type: 'string', value: 'MODULE=DEVICE,...', description: 'adds the device-map strategy with this map (=DEVICE is the whole model)' },
-    bind: { type: 'string', value: 'TYPE=BACKEND,...', description: 'bind device types to TF.js backends, e.g. cuda=wasm for a stand-in GPU' },
+    map: {
+      type: 'string',
+      value: 'MODULE=DEVICE,...',
+      description: 'adds the device-map strategy with this map (=DEVICE is the whole model)',
+    },
+    bind: {
+      type: 'string',
+      value: 'TYPE=BACKEND,...',
+      description: 'bind device types to TF.js backends, e.g. cuda=wasm for a stand-in GPU',
+    },
   },
   async run(positionals, values, io) {
     const [file] = expectArgs(positionals, ['FILE']) as [string];
@@ -117,13 +173,18 @@ const compareCommand: Command = {
     const deviceMap = typeof values.map === 'string' ? parseAssignments(values.map, '--map') : undefined;
     const { compareStrategies } = await import('../compare-strategies.js');
     const runtime = await createDeviceRuntime(bindings === undefined ? {} : { bindings });
-    const results = await compareStrategies(file, target, { runtime, ...(deviceMap === undefined ? {} : { deviceMap }) });
+    const results = await compareStrategies(file, target, {
+      runtime,
+      ...(deviceMap === undefined ? {} : { deviceMap }),
+    });
     io.out(values.json === true ? JSON.stringify(results, null, 2) : formatLedgers(results));
     return results.some((r) => !r.ok && !expectedFailure(r)) ? EXIT.finding : EXIT.ok;
   },
 };
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 /**
  * `x-migrate` as a `Tool` of `@x/checkpoint/cli`.
@@ -154,5 +215,9 @@ export const TOOL: Tool = {
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  return runTool(TOOL, argv, { out: (t) => io.stdout(`${t}\n`), err: (t) => io.stderr(`${t}\n`), ...(io.progress === undefined ? {} : { progress: io.progress }) });
+  return runTool(TOOL, argv, {
+    out: (t) => io.stdout(`${t}\n`),
+    err: (t) => io.stderr(`${t}\n`),
+    ...(io.progress === undefined ? {} : { progress: io.progress }),
+  });
 }

@@ -24,7 +24,8 @@ export function parseAssignments(spec: string, option: string): Record<string, s
     const eq = item.indexOf('=');
     const key = item.slice(0, eq).trim();
     const value = item.slice(eq + 1).trim();
-    if (eq < 0 || value === '') throw usage(`${option} expects key=value pairs separated by commas; got ${quote(item, '')}`);
+    if (eq < 0 || value === '')
+      throw usage(`${option} expects key=value pairs separated by commas; got ${quote(item, '')}`);
     if (Object.hasOwn(out, key)) throw usage(`${option} names ${quote(key, '')} twice`);
     out[key] = value;
   }

@@ -97,13 +97,21 @@ async function extraEntries(m: Reference, file: string, sizing: PlanSizing): Pro
   });
   const aliases = m.tiedGroups.flatMap((group) => {
     const kept = group.find((n) => present.has(n));
-    return kept === undefined ? [] : group.filter((n) => !present.has(n)).map((name): SizeEntry => ({ name, bytes: 0, tiedTo: kept }));
+    return kept === undefined
+      ? []
+      : group.filter((n) => !present.has(n)).map((name): SizeEntry => ({ name, bytes: 0, tiedTo: kept }));
   });
   return [...buffers, ...aliases];
 }
 
 /** Plans one input kind for one accelerate run, limits scaled by `scale`. */
-async function planFor(m: Reference, kind: InputKind, run: Run, sizing: PlanSizing, scale: number): Promise<CheckpointPlan> {
+async function planFor(
+  m: Reference,
+  kind: InputKind,
+  run: Run,
+  sizing: PlanSizing,
+  scale: number,
+): Promise<CheckpointPlan> {
   return planCheckpoint(m.files[kind], {
     strategy: run.strategy,
     maxMemory: Object.fromEntries(Object.entries(run.maxMemory).map(([d, bytes]) => [d, bytes * scale])),
@@ -136,10 +144,12 @@ const available = existsSync(PYTHON);
 
 describe.skipIf(!available && process.env.CI === undefined)('planCheckpoint matches accelerate 1.15', () => {
   beforeAll(() => {
-    if (!available) throw new Error(`no torch-2 Python at ${PYTHON}: run .ci/setup/20-python-torch2.sh or set X_TORCH2_PYTHON`);
+    if (!available)
+      throw new Error(`no torch-2 Python at ${PYTHON}: run .ci/setup/20-python-torch2.sh or set X_TORCH2_PYTHON`);
     dir = mkdtempSync(join(tmpdir(), 'accelerate-parity-'));
     const run = spawnSync(PYTHON, [SCRIPT, dir], { encoding: 'utf8', timeout: 240_000, maxBuffer: 64 * 2 ** 20 });
-    if (run.status !== 0) throw new Error(`accelerate_plan.py failed (${String(run.status ?? run.signal)}): ${run.stderr.slice(-2000)}`);
+    if (run.status !== 0)
+      throw new Error(`accelerate_plan.py failed (${String(run.status ?? run.signal)}): ${run.stderr.slice(-2000)}`);
     models = (JSON.parse(run.stdout) as { models: Reference[] }).models;
   }, 300_000);
 
@@ -150,7 +160,14 @@ describe.skipIf(!available && process.env.CI === undefined)('planCheckpoint matc
   it('the no-split globs select exactly the modules of the no-split classes, one glob per class', () => {
     for (const m of models) {
       const globs = NO_SPLIT[m.name] ?? [];
-      const modulePaths = new Set(m.stateDictOrder.flatMap((n) => n.split('.').slice(0, -1).map((_, i, s) => s.slice(0, i + 1).join('.'))));
+      const modulePaths = new Set(
+        m.stateDictOrder.flatMap((n) =>
+          n
+            .split('.')
+            .slice(0, -1)
+            .map((_, i, s) => s.slice(0, i + 1).join('.')),
+        ),
+      );
       const byClass = Object.values(m.noSplitPaths).map((paths) => paths.filter((p) => modulePaths.has(p)).sort());
       const byGlob = globs.map((g) => [...modulePaths].filter((p) => segmentsMatch(g, p)).sort());
       expect(byGlob.sort()).toEqual(byClass.sort());
@@ -184,8 +201,14 @@ describe.skipIf(!available && process.env.CI === undefined)('planCheckpoint matc
     expect(isTensorRef(wte) && isTensorRef(head)).toBe(true);
     expect(head).not.toBe(wte);
     expect(isTensorRef(head) && isTensorRef(wte) && head.storage === wte.storage).toBe(true);
-    const { entries, plan } = await planCheckpoint(m.files.bin, { maxMemory: { cpu: m.accelerateBytes * 4 }, sizing: 'torch' });
-    expect(entries.find((e) => e.name === 'lm_head.weight')).toMatchObject({ tiedTo: 'transformer.wte.weight', bytes: 0 });
+    const { entries, plan } = await planCheckpoint(m.files.bin, {
+      maxMemory: { cpu: m.accelerateBytes * 4 },
+      sizing: 'torch',
+    });
+    expect(entries.find((e) => e.name === 'lm_head.weight')).toMatchObject({
+      tiedTo: 'transformer.wte.weight',
+      bytes: 0,
+    });
     expect(plan.modelBytes).toBe(m.accelerateBytes);
   });
 
@@ -202,7 +225,10 @@ describe.skipIf(!available && process.env.CI === undefined)('planCheckpoint matc
       const m = model(name);
       const extra = m.extraTensors.reduce((s, t) => s + t.bytes, 0);
       expect(extra).toBeGreaterThan(0);
-      const { plan } = await planCheckpoint(m.files.bin, { maxMemory: { cpu: m.accelerateBytes * 4 }, sizing: 'torch' });
+      const { plan } = await planCheckpoint(m.files.bin, {
+        maxMemory: { cpu: m.accelerateBytes * 4 },
+        sizing: 'torch',
+      });
       expect(plan.modelBytes).toBe(m.accelerateBytes - extra);
     }
   });
@@ -221,7 +247,10 @@ describe.skipIf(!available && process.env.CI === undefined)('planCheckpoint matc
     const failures: string[] = [];
     let differAtSameLimits = 0;
     for (const run of m.runs) {
-      for (const kind of KINDS) failures.push(...mismatches(await planFor(m, kind, run, 'tfjs', 2), run).map((f) => `${kind} ${run.strategy} ${f}`));
+      for (const kind of KINDS)
+        failures.push(
+          ...mismatches(await planFor(m, kind, run, 'tfjs', 2), run).map((f) => `${kind} ${run.strategy} ${f}`),
+        );
       if (mismatches(await planFor(m, 'bin', run, 'tfjs', 1), run).length > 0) differAtSameLimits += 1;
     }
     expect(failures).toEqual([]);

@@ -49,8 +49,15 @@ describe('applyDeviceMap', () => {
     expect(runtime.ledger.snapshot().copies).toBe(0);
 
     const w = f32(runtime, [1, 2], 'cpu');
-    const tied = Module.fromStateDict(new Map([['emb.weight', w], ['head.weight', w]]));
-    expect(() => applyDeviceMap(tied, { emb: 'cuda', head: 'cpu' }, runtime)).toThrow(/"emb\.weight" on cuda, "head\.weight" on cpu/);
+    const tied = Module.fromStateDict(
+      new Map([
+        ['emb.weight', w],
+        ['head.weight', w],
+      ]),
+    );
+    expect(() => applyDeviceMap(tied, { emb: 'cuda', head: 'cpu' }, runtime)).toThrow(
+      /"emb\.weight" on cuda, "head\.weight" on cpu/,
+    );
     expect(runtime.ledger.snapshot().copies).toBe(0);
   });
 

@@ -56,7 +56,11 @@ export interface DeviceMapLoad extends ModuleLoad {
  * report.ledger.bytesMoved; // 0
  * ```
  */
-export async function loadWithDeviceMap(source: CheckpointSource, deviceMap: DeviceMap, options: LoadWithDeviceMapOptions): Promise<DeviceMapLoad> {
+export async function loadWithDeviceMap(
+  source: CheckpointSource,
+  deviceMap: DeviceMap,
+  options: LoadWithDeviceMapOptions,
+): Promise<DeviceMapLoad> {
   const { runtime, dtype, limits, verify } = options;
   const storages = new Map<string, string>();
   const mapLocation: MapLocation = (storage: StorageInfo) => storages.get(storage.key);
@@ -74,7 +78,12 @@ export async function loadWithDeviceMap(source: CheckpointSource, deviceMap: Dev
 }
 
 /** Fills `storages` (key -> device) from the tensor placement; one device per storage. */
-function assignStorages(ckpt: Checkpoint, placement: ReadonlyMap<string, string>, storages: Map<string, string>, options: LoadWithDeviceMapOptions): void {
+function assignStorages(
+  ckpt: Checkpoint,
+  placement: ReadonlyMap<string, string>,
+  storages: Map<string, string>,
+  options: LoadWithDeviceMapOptions,
+): void {
   const owner = new Map<string, string>();
   for (const entry of ckpt.entries) {
     const d = String(options.runtime.check(placement.get(entry.name) as string));

@@ -20,7 +20,7 @@ describe('parseMemory (accelerate convert_file_size_to_int rules)', () => {
     expect(parseMemory(input)).toBe(bytes);
   });
 
-  it.each(['1000', 'abc', 'GB', '1.2.3GB', '-1GB', ''])('rejects %j with accelerate\'s message', (input) => {
+  it.each(['1000', 'abc', 'GB', '1.2.3GB', '-1GB', ''])("rejects %j with accelerate's message", (input) => {
     try {
       parseMemory(input);
       expect.unreachable();
@@ -33,6 +33,7 @@ describe('parseMemory (accelerate convert_file_size_to_int rules)', () => {
   });
 
   it('rejects negative and non-finite numbers', () => {
-    for (const n of [-1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => parseMemory(n)).toThrow(/not in a valid format/);
+    for (const n of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => parseMemory(n)).toThrow(/not in a valid format/);
   });
 });

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { describeSizing, planCheckpoint } from './plan-checkpoint.js';
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../../checkpoint/test/fixtures/zip/${name}`, import.meta.url));
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../../checkpoint/test/fixtures/zip/${name}`, import.meta.url));
 const maxMemory = { cpu: '1MiB' };
 
 describe('planCheckpoint', () => {
@@ -29,7 +30,9 @@ describe('planCheckpoint', () => {
     const torch = await planCheckpoint(fixture('dtypes.pt'), { maxMemory, sizing: 'torch' });
     expect(torch.resized).toEqual([]);
     expect(torch.plan.modelBytes).toBe(torch.entries.reduce((s, e) => s + e.bytes, 0));
-    expect(tfjs.plan.modelBytes - torch.plan.modelBytes).toBe(tfjs.resized.reduce((s, r) => s + r.plannedBytes - r.fileBytes, 0));
+    expect(tfjs.plan.modelBytes - torch.plan.modelBytes).toBe(
+      tfjs.resized.reduce((s, r) => s + r.plannedBytes - r.fileBytes, 0),
+    );
     expect(describeSizing(torch)).toContain('--sizing torch');
   });
 
@@ -40,11 +43,15 @@ describe('planCheckpoint', () => {
       extraTensors: [{ name: 'extra.buf', bytes: 8, buffer: true }],
     });
     expect(entries.map((e) => e.name)).toEqual(['frozen_param', 'params.1', 'extra.buf', 'params.0', 'grad_tensor']);
-    await expect(planCheckpoint(fixture('parameters.pt'), { maxMemory, extraTensors: [{ name: 'params.0', bytes: 1 }] })).rejects.toMatchObject({
+    await expect(
+      planCheckpoint(fixture('parameters.pt'), { maxMemory, extraTensors: [{ name: 'params.0', bytes: 1 }] }),
+    ).rejects.toMatchObject({
       code: 'DEVICE_MAP_INVALID',
       message: expect.stringContaining('"params.0" is listed twice') as unknown,
     });
-    await expect(planCheckpoint(fixture('parameters.pt'), { maxMemory, sizing: 'fp8' as 'tfjs' })).rejects.toMatchObject({
+    await expect(
+      planCheckpoint(fixture('parameters.pt'), { maxMemory, sizing: 'fp8' as 'tfjs' }),
+    ).rejects.toMatchObject({
       code: 'DEVICE_MAP_INVALID',
       message: expect.stringContaining("sizing must be 'tfjs' or 'torch'") as unknown,
     });

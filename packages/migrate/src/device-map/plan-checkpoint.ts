@@ -132,10 +132,17 @@ function ordered(entries: readonly SizeEntry[], order: readonly string[] | undef
  * plan.deviceMap; // { 'transformer.wte': 'cuda:0', …, lm_head: 'cuda:0' } (lm_head is tied to wte)
  * ```
  */
-export async function planCheckpoint(source: CheckpointSource, options: PlanCheckpointOptions): Promise<CheckpointPlan> {
+export async function planCheckpoint(
+  source: CheckpointSource,
+  options: PlanCheckpointOptions,
+): Promise<CheckpointPlan> {
   const sizing = options.sizing ?? 'tfjs';
   if (sizing !== 'tfjs' && sizing !== 'torch') {
-    throw new MigrateError('DEVICE_MAP_INVALID', `sizing must be 'tfjs' or 'torch'; found ${quote(String(sizing), '')}`, { sizing });
+    throw new MigrateError(
+      'DEVICE_MAP_INVALID',
+      `sizing must be 'tfjs' or 'torch'; found ${quote(String(sizing), '')}`,
+      { sizing },
+    );
   }
   const ckpt = await open(source);
   let fileEntries: SizeEntry[];

@@ -26,7 +26,12 @@ describe('planDeviceMap', () => {
     const perGpu = 1600 / 2 + Math.floor(1.25 * 400);
     expect(plan.budgets).toEqual({ 'cuda:0': perGpu, 'cuda:1': 2000, cpu: 10_000 });
     // cuda:0 keeps the largest layer (400) free: room 1300 - 400 = 900 -> layers.0 and .1 (800)
-    expect(plan.deviceMap).toEqual({ 'layers.0': 'cuda:0', 'layers.1': 'cuda:0', 'layers.2': 'cuda:1', 'layers.3': 'cuda:1' });
+    expect(plan.deviceMap).toEqual({
+      'layers.0': 'cuda:0',
+      'layers.1': 'cuda:0',
+      'layers.2': 'cuda:1',
+      'layers.3': 'cuda:1',
+    });
     expect(plan.totals).toEqual({ 'cuda:0': 800, 'cuda:1': 800 });
     expect(plan.modelBytes).toBe(1600);
   });
@@ -50,7 +55,12 @@ describe('planDeviceMap', () => {
     // per GPU = 1600 / (3 - 1) + 500 = 1300 for cuda:1; cuda:0 = max(0, 1600 - (1300 + 2000)) = 0
     expect(plan.budgets).toEqual({ 'cuda:0': 0, 'cuda:1': 1300, 'cuda:2': 2000, cpu: 10_000 });
     // cuda:1 takes 3 × 400 = 1200 (a 4th would be 1600 > 1300), cuda:2 the rest
-    expect(plan.deviceMap).toEqual({ 'layers.0': 'cuda:1', 'layers.1': 'cuda:1', 'layers.2': 'cuda:1', 'layers.3': 'cuda:2' });
+    expect(plan.deviceMap).toEqual({
+      'layers.0': 'cuda:1',
+      'layers.1': 'cuda:1',
+      'layers.2': 'cuda:1',
+      'layers.3': 'cuda:2',
+    });
     expect(plan.totals).toEqual({ 'cuda:1': 1200, 'cuda:2': 400 });
   });
 
@@ -85,7 +95,10 @@ describe('planDeviceMap', () => {
         ['head.bias', meta(25)],
       ]),
     );
-    const plan = planDeviceMap(model, { strategy: 'sequential', maxMemory: { 'cuda:0': 1800, 'cuda:1': 1000, cpu: 10_000 } });
+    const plan = planDeviceMap(model, {
+      strategy: 'sequential',
+      maxMemory: { 'cuda:0': 1800, 'cuda:1': 1000, cpu: 10_000 },
+    });
     // layers: a 600, emb 1000, head 100 (its bias; the shared weight counts under emb), not 1100.
     // a: 600 <= 1800 - 1000 reserve. emb with its tied head: 600 + 1100 <= 1800 - 100 (largest
     // layer left is head). Counting head at 1100 would keep 1100 free and send emb to cuda:1.
@@ -131,7 +144,9 @@ describe('planDeviceMap', () => {
       { name: 'b.w', bytes: 1000 },
     ];
     // cpu must hold a (1000) while keeping the largest layer (1000) free: 2000 fits, 1999 does not
-    expect(planDeviceMap(entries, { strategy: 'sequential', maxMemory: { cpu: 2000 } }).deviceMap).toEqual({ '': 'cpu' });
+    expect(planDeviceMap(entries, { strategy: 'sequential', maxMemory: { cpu: 2000 } }).deviceMap).toEqual({
+      '': 'cpu',
+    });
     const e = thrown(() => planDeviceMap(entries, { strategy: 'sequential', maxMemory: { cpu: 1999 } }));
     expect(e.code).toBe('PLAN_DOES_NOT_FIT');
     expect(e.message).toContain('The model (2000 B) does not fit');
@@ -150,9 +165,19 @@ describe('planDeviceMap', () => {
   });
 
   it('rejects a name that is both a tensor and a module, and unknown tie targets', () => {
-    expect(thrown(() => planDeviceMap([{ name: 'a', bytes: 1 }, { name: 'a.b', bytes: 1 }], { maxMemory: { cpu: 10 } })).code).toBe(
-      'DEVICE_MAP_INVALID',
-    );
-    expect(thrown(() => planDeviceMap([{ name: 'a', bytes: 1, tiedTo: 'zz' }], { maxMemory: { cpu: 10 } })).message).toContain('"zz"');
+    expect(
+      thrown(() =>
+        planDeviceMap(
+          [
+            { name: 'a', bytes: 1 },
+            { name: 'a.b', bytes: 1 },
+          ],
+          { maxMemory: { cpu: 10 } },
+        ),
+      ).code,
+    ).toBe('DEVICE_MAP_INVALID');
+    expect(
+      thrown(() => planDeviceMap([{ name: 'a', bytes: 1, tiedTo: 'zz' }], { maxMemory: { cpu: 10 } })).message,
+    ).toContain('"zz"');
   });
 });

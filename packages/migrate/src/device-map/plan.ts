@@ -106,7 +106,9 @@ export function sizeEntries(module: Module): SizeEntry[] {
     const bytes = tensor.shape.reduce((a, b) => a * b, 1) * tfItemSize(tensor.dtype as TfDType);
     const tiedTo = firstName.get(tensor);
     if (tiedTo === undefined) firstName.set(tensor, name);
-    return tiedTo === undefined ? { name, bytes, buffer: kind === 'buffer' } : { name, bytes, tiedTo, buffer: kind === 'buffer' };
+    return tiedTo === undefined
+      ? { name, bytes, buffer: kind === 'buffer' }
+      : { name, bytes, tiedTo, buffer: kind === 'buffer' };
   });
 }
 
@@ -177,7 +179,10 @@ export function planDeviceMap(source: Module | readonly SizeEntry[], options: Pl
       { strategy },
     );
   }
-  const tree = buildTree(Array.isArray(source) ? (source as readonly SizeEntry[]) : sizeEntries(source as Module), options.tiedGroups);
+  const tree = buildTree(
+    Array.isArray(source) ? (source as readonly SizeEntry[]) : sizeEntries(source as Module),
+    options.tiedGroups,
+  );
   const patterns = compileGlobs(options.noSplit ?? []);
   const isNoSplit = (n: Node): boolean => !n.tensor && patterns.some((re) => re.test(n.name));
   let budgets = orderBudgets(options.maxMemory);
@@ -197,12 +202,19 @@ function buildTree(entries: readonly SizeEntry[], extraTies: TiedGroups | undefi
   const index = new Map<string, number>();
   entries.forEach((e, i) => {
     if (e.name === '' || e.name.split('.').includes('')) {
-      throw new MigrateError('DEVICE_MAP_INVALID', `tensor name ${quote(e.name)} has an empty path segment`, { name: e.name });
+      throw new MigrateError('DEVICE_MAP_INVALID', `tensor name ${quote(e.name)} has an empty path segment`, {
+        name: e.name,
+      });
     }
     if (!(Number.isSafeInteger(e.bytes) && e.bytes >= 0) && e.tiedTo === undefined) {
-      throw new MigrateError('DEVICE_MAP_INVALID', `tensor ${quote(e.name)} has ${quote(String(e.bytes), '')} bytes; expected a non-negative integer`, { name: e.name });
+      throw new MigrateError(
+        'DEVICE_MAP_INVALID',
+        `tensor ${quote(e.name)} has ${quote(String(e.bytes), '')} bytes; expected a non-negative integer`,
+        { name: e.name },
+      );
     }
-    if (index.has(e.name)) throw new MigrateError('DEVICE_MAP_INVALID', `tensor ${quote(e.name)} is listed twice`, { name: e.name });
+    if (index.has(e.name))
+      throw new MigrateError('DEVICE_MAP_INVALID', `tensor ${quote(e.name)} is listed twice`, { name: e.name });
     index.set(e.name, i);
   });
   // Union-find over entry indexes; the root of a set is its first entry (the name accelerate counts).
@@ -216,7 +228,9 @@ function buildTree(entries: readonly SizeEntry[], extraTies: TiedGroups | undefi
     const ib = index.get(b);
     if (ia === undefined || ib === undefined) {
       const missing = ia === undefined ? a : b;
-      throw new MigrateError('DEVICE_MAP_INVALID', `tied name ${quote(missing)} is not a tensor of the model`, { name: missing });
+      throw new MigrateError('DEVICE_MAP_INVALID', `tied name ${quote(missing)} is not a tensor of the model`, {
+        name: missing,
+      });
     }
     const [ra, rb] = [find(ia), find(ib)];
     if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
@@ -290,7 +304,13 @@ function itemsOf(node: Node): Node[] {
 
 function compileGlobs(patterns: readonly string[]): RegExp[] {
   return patterns.map(
-    (p) => new RegExp(`^${p.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^.]*')}$`),
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('[^.]*')}$`,
+      ),
   );
 }
 
@@ -308,7 +328,12 @@ function orderBudgets(maxMemory: Readonly<Record<string, MemorySize>>): Map<stri
 }
 
 /** Accelerate's `get_balanced_memory`, over non-cpu devices with a positive budget. */
-function balance(tree: Tree, budgets: Map<string, number>, lowZero: boolean, patterns: readonly RegExp[]): Map<string, number> {
+function balance(
+  tree: Tree,
+  budgets: Map<string, number>,
+  lowZero: boolean,
+  patterns: readonly RegExp[],
+): Map<string, number> {
   const gpus = [...budgets].filter(([d, bytes]) => d !== 'cpu' && bytes > 0).map(([d]) => d);
   if (gpus.length === 0) return budgets;
   const low = lowZero && gpus.length > 1;
@@ -321,7 +346,8 @@ function balance(tree: Tree, budgets: Map<string, number>, lowZero: boolean, pat
   const tensorLeaves = new Set(moduleLeaves(tree.sizedPaths));
   const leaves = moduleLeaves(tree.sizedPaths.filter((p) => !tensorLeaves.has(p)));
   const meanLeaves = Math.trunc(leaves.reduce((s, p) => s + (sizes.get(p) as number), 0) / Math.max(leaves.length, 1));
-  const perGpu = Math.floor(total / (low ? gpus.length - 1 : gpus.length)) + Math.trunc(1.25 * Math.max(block, meanLeaves));
+  const perGpu =
+    Math.floor(total / (low ? gpus.length - 1 : gpus.length)) + Math.trunc(1.25 * Math.max(block, meanLeaves));
   const out = new Map(budgets);
   for (const d of gpus.slice(0, -1)) if (!(low && d === gpus[0])) out.set(d, Math.min(perGpu, out.get(d) as number));
   if (low) {
@@ -382,7 +408,10 @@ function infer(tree: Tree, budgets: Map<string, number>, isNoSplit: (n: Node) =>
   let current = 0;
   let { size: maxLayerSize, names: maxLayerNames } = maxLayer(list, isNoSplit);
   const refreshMaxLayer = (): void => {
-    ({ size: maxLayerSize, names: maxLayerNames } = maxLayer(list.filter((n) => !n.tensor), isNoSplit));
+    ({ size: maxLayerSize, names: maxLayerNames } = maxLayer(
+      list.filter((n) => !n.tensor),
+      isNoSplit,
+    ));
   };
   while (list.length > 0) {
     const node = list.shift() as Node;
@@ -449,7 +478,14 @@ function doesNotFit(
     `The model (${modelBytes} B) does not fit the memory budgets: ${quote(node.name)} needs ${withTies} B ` +
       `(with its tied tensors) and no device is left. Budgets: ${perDevice}; the first non-cpu device and cpu ` +
       `each keep ${maxLayerSize} B free for the largest layer. Raise maxMemory or add a device.`,
-    { module: node.name, bytes: withTies, modelBytes, budgets: Object.fromEntries(budgets), used: Object.fromEntries(used), reserve: maxLayerSize },
+    {
+      module: node.name,
+      bytes: withTies,
+      modelBytes,
+      budgets: Object.fromEntries(budgets),
+      used: Object.fromEntries(used),
+      reserve: maxLayerSize,
+    },
   );
 }
 
@@ -468,7 +504,9 @@ function cleanDeviceMap(map: Map<string, string>): Map<string, string> {
     }
     const depth = moduleName === '' ? 1 : moduleName.split('.').length + 1;
     const children = new Set(
-      [...map.keys()].filter((k) => k.startsWith(prefix) && k.length > moduleName.length).map((k) => k.split('.').slice(0, depth).join('.')),
+      [...map.keys()]
+        .filter((k) => k.startsWith(prefix) && k.length > moduleName.length)
+        .map((k) => k.split('.').slice(0, depth).join('.')),
     );
     queue.push(...children);
   }
@@ -482,5 +520,7 @@ function totalsOf(tree: Tree, placement: ReadonlyMap<string, string>): Record<st
     set.add(tree.tensorOf.get(name) as number);
     ids.set(device, set);
   }
-  return Object.fromEntries([...ids].map(([d, set]) => [d, [...set].reduce((s, id) => s + (tree.bytes[id] as number), 0)]));
+  return Object.fromEntries(
+    [...ids].map(([d, set]) => [d, [...set].reduce((s, id) => s + (tree.bytes[id] as number), 0)]),
+  );
 }

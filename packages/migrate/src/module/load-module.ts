@@ -57,7 +57,13 @@ export interface ModuleLoad {
  */
 export async function loadModule(source: CheckpointSource, options: LoadModuleOptions): Promise<ModuleLoad> {
   const { runtime, mapLocation, dtype, limits, verify } = options;
-  const ckpt = await open(source, { runtime, dtype, limits, verify, ...(mapLocation === undefined ? {} : { mapLocation }) });
+  const ckpt = await open(source, {
+    runtime,
+    dtype,
+    limits,
+    verify,
+    ...(mapLocation === undefined ? {} : { mapLocation }),
+  });
   return moduleFromCheckpoint(ckpt, options);
 }
 
@@ -75,7 +81,8 @@ export async function moduleFromCheckpoint(ckpt: Checkpoint, options: LoadModule
   const found = report.tensors.map(({ name, path }) => [name, valueAt(value, path)] as const);
   const bad = found.find(([, tensor]) => !isPlaced(tensor, options.runtime));
   if (bad !== undefined) {
-    for (const tensor of new Set(found.map(([, t]) => t))) if (isPlaced(tensor, options.runtime)) options.runtime.dispose(tensor);
+    for (const tensor of new Set(found.map(([, t]) => t)))
+      if (isPlaced(tensor, options.runtime)) options.runtime.dispose(tensor);
     const why =
       bad[1] === undefined
         ? 'is not reachable through dicts and lists (a module is built from state-dict-like checkpoints)'
@@ -84,7 +91,10 @@ export async function moduleFromCheckpoint(ckpt: Checkpoint, options: LoadModule
   }
   const stateDict = new Map(found as (readonly [string, Placed])[]);
   const { buffers, className } = options;
-  const module = Module.fromStateDict(stateDict, { ...(buffers === undefined ? {} : { buffers }), ...(className === undefined ? {} : { className }) });
+  const module = Module.fromStateDict(stateDict, {
+    ...(buffers === undefined ? {} : { buffers }),
+    ...(className === undefined ? {} : { className }),
+  });
   return { module, report };
 }
 

@@ -17,7 +17,15 @@ const disposed = (t: Placed): boolean => (t as Tensor).isDisposed;
 /** torch: nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3)).state_dict() names and shapes. */
 function sequentialStateDict(d: string): Map<string, Placed> {
   return new Map<string, Placed>([
-    ['0.weight', f32(runtime, Array.from({ length: 12 }, (_, i) => i), d, [3, 4])],
+    [
+      '0.weight',
+      f32(
+        runtime,
+        Array.from({ length: 12 }, (_, i) => i),
+        d,
+        [3, 4],
+      ),
+    ],
     ['0.bias', f32(runtime, [1, 2, 3], d)],
     ['1.weight', f32(runtime, [1, 1, 1], d)],
     ['1.bias', f32(runtime, [0, 0, 0], d)],
@@ -60,18 +68,37 @@ describe('Module trees', () => {
     expect(thrown(() => m.addModule('x.y', new Module())).message).toBe('module name can\'t contain ".", got: x.y');
     m.registerBuffer('z', null);
     expect(thrown(() => m.addModule('z', new Module())).code).toBe('MODULE_NAME_TAKEN');
-    expect(thrown(() => Module.fromStateDict(new Map([['a..b', f32(runtime, [0], 'cpu')]]))).code).toBe('MODULE_NAME_INVALID');
+    expect(thrown(() => Module.fromStateDict(new Map([['a..b', f32(runtime, [0], 'cpu')]]))).code).toBe(
+      'MODULE_NAME_INVALID',
+    );
     expect(
-      thrown(() => Module.fromStateDict(new Map([['a', f32(runtime, [0], 'cpu')], ['a.b', f32(runtime, [0], 'cpu')]]))).code,
+      thrown(() =>
+        Module.fromStateDict(
+          new Map([
+            ['a', f32(runtime, [0], 'cpu')],
+            ['a.b', f32(runtime, [0], 'cpu')],
+          ]),
+        ),
+      ).code,
     ).toBe('MODULE_NAME_TAKEN');
   });
 
   it('reports a tensor shared under two names once, like named_parameters', () => {
     const w = f32(runtime, [1, 2, 3, 4], 'cpu', [2, 2]);
-    const m = Module.fromStateDict(new Map([['emb.weight', w], ['head.weight', w], ['head.bias', f32(runtime, [0, 0], 'cpu')]]));
+    const m = Module.fromStateDict(
+      new Map([
+        ['emb.weight', w],
+        ['head.weight', w],
+        ['head.bias', f32(runtime, [0, 0], 'cpu')],
+      ]),
+    );
     // torch: named_parameters() -> ['a.weight', 'a.bias', 'b.bias'] for b.weight = a.weight; state_dict lists both
     expect(m.namedTensors().map((t) => t.name)).toEqual(['emb.weight', 'head.bias']);
-    expect(m.namedTensors({ removeDuplicate: false }).map((t) => t.name)).toEqual(['emb.weight', 'head.weight', 'head.bias']);
+    expect(m.namedTensors({ removeDuplicate: false }).map((t) => t.name)).toEqual([
+      'emb.weight',
+      'head.weight',
+      'head.bias',
+    ]);
     expect(m.tiedGroups()).toEqual([['emb.weight', 'head.weight']]);
     const entries = sizeEntries(m);
     expect(entries).toEqual([
@@ -116,7 +143,13 @@ describe('Module.to', () => {
   it('moves a tied weight once and keeps it tied', () => {
     runtime.ledger.reset();
     const w = f32(runtime, [1, 2, 3, 4], 'cpu', [2, 2]);
-    const m = Module.fromStateDict(new Map([['emb.weight', w], ['head.weight', w], ['head.bias', f32(runtime, [0, 0], 'cpu')]]));
+    const m = Module.fromStateDict(
+      new Map([
+        ['emb.weight', w],
+        ['head.weight', w],
+        ['head.bias', f32(runtime, [0, 0], 'cpu')],
+      ]),
+    );
     m.to('cuda:0', runtime);
     const snap = runtime.ledger.snapshot();
     expect(snap.copies).toBe(2);
@@ -129,7 +162,10 @@ describe('Module.to', () => {
     const m = new Module('Net')
       .registerParameter('scale', f32(runtime, [1], 'cpu'))
       .registerBuffer('step', f32(runtime, [0], 'cpu'))
-      .addModule('fc', new Module('Linear').registerParameter('weight', f32(runtime, [1], 'cpu')).registerParameter('bias', null));
+      .addModule(
+        'fc',
+        new Module('Linear').registerParameter('weight', f32(runtime, [1], 'cpu')).registerParameter('bias', null),
+      );
     const seen: string[] = [];
     m.applyTensors((t, name, kind) => {
       seen.push(`${name}:${kind}`);
@@ -146,7 +182,7 @@ describe('Module.to', () => {
 });
 
 describe('Module.loadStateDict', () => {
-  it('throws torch\'s text for missing, unexpected and mis-shaped keys', () => {
+  it("throws torch's text for missing, unexpected and mis-shaped keys", () => {
     const m = Module.fromStateDict(sequentialStateDict('cpu'), { className: 'Sequential' });
     const bad = sequentialStateDict('cpu');
     bad.delete('0.bias');
@@ -171,11 +207,20 @@ describe('Module.loadStateDict', () => {
     sd.delete('0.bias');
     sd.set('x.y', f32(runtime, [0], 'cpu'));
     // torch 1.13: _IncompatibleKeys(missing_keys=['0.bias'], unexpected_keys=['x.y'])
-    expect(m.loadStateDict(sd, { runtime, strict: false })).toEqual({ missingKeys: ['0.bias'], unexpectedKeys: ['x.y'], warnings: [] });
+    expect(m.loadStateDict(sd, { runtime, strict: false })).toEqual({
+      missingKeys: ['0.bias'],
+      unexpectedKeys: ['x.y'],
+      warnings: [],
+    });
   });
 
   it('checks unexpected keys per module like torch (a bare module name is not unexpected)', () => {
-    const m = Module.fromStateDict(new Map([['0.weight', f32(runtime, [1, 2, 3, 4], 'cpu', [2, 2])], ['0.bias', f32(runtime, [1, 2], 'cpu')]]));
+    const m = Module.fromStateDict(
+      new Map([
+        ['0.weight', f32(runtime, [1, 2, 3, 4], 'cpu', [2, 2])],
+        ['0.bias', f32(runtime, [1, 2], 'cpu')],
+      ]),
+    );
     const sd = new Map<string, Placed>([
       ['0.weight', f32(runtime, [0, 0, 0, 0], 'cpu', [2, 2])],
       ['0.bias', f32(runtime, [0, 0], 'cpu')],
@@ -187,16 +232,22 @@ describe('Module.loadStateDict', () => {
   });
 
   it('names a value that is not a tensor (torch text)', () => {
-    const m = Module.fromStateDict(new Map([['0.weight', f32(runtime, [1, 2, 3, 4], 'cpu', [2, 2])], ['0.bias', f32(runtime, [1, 2], 'cpu')]]), {
-      className: 'Sequential',
-    });
+    const m = Module.fromStateDict(
+      new Map([
+        ['0.weight', f32(runtime, [1, 2, 3, 4], 'cpu', [2, 2])],
+        ['0.bias', f32(runtime, [1, 2], 'cpu')],
+      ]),
+      {
+        className: 'Sequential',
+      },
+    );
     // torch 1.13: nn.Sequential(nn.Linear(2,2)).load_state_dict({'0.weight': 3})
     expect(thrown(() => m.loadStateDict(new Map([['0.weight', 3]]), { runtime })).message).toBe(
       'Error(s) in loading state_dict for Sequential:\n\tMissing key(s) in state_dict: "0.bias". \n\tWhile copying the parameter named "0.weight", expected torch.Tensor or Tensor-like object from checkpoint but received <class \'int\'>',
     );
   });
 
-  it('copies onto the module\'s device by default and disposes the replaced tensors', () => {
+  it("copies onto the module's device by default and disposes the replaced tensors", () => {
     const m = Module.fromStateDict(sequentialStateDict('cuda:0'));
     const old = m.namedTensors().map((t) => t.tensor);
     const sd = sequentialStateDict('cpu');
@@ -210,7 +261,7 @@ describe('Module.loadStateDict', () => {
     expect(runtime.ledger.snapshot()).toMatchObject({ copies: 7, bytesMoved: 27 * 4 + 4 });
   });
 
-  it('with assign, the state dict\'s tensors (and devices) replace the module\'s', () => {
+  it("with assign, the state dict's tensors (and devices) replace the module's", () => {
     const m = Module.fromStateDict(sequentialStateDict('cuda:0'));
     const sd = sequentialStateDict('cpu');
     runtime.ledger.reset();
@@ -222,7 +273,9 @@ describe('Module.loadStateDict', () => {
 
   it('refuses a dtype change without assign', () => {
     const m = Module.fromStateDict(new Map([['w', f32(runtime, [1], 'cpu')]]));
-    const e = thrown(() => m.loadStateDict(new Map([['w', runtime.place(new Int32Array([1]), [1], 'int32', 'cpu')]]), { runtime }));
+    const e = thrown(() =>
+      m.loadStateDict(new Map([['w', runtime.place(new Int32Array([1]), [1], 'int32', 'cpu')]]), { runtime }),
+    );
     expect(e.message).toContain('dtype mismatch for w');
   });
 

@@ -145,7 +145,9 @@ export class Module {
     for (const [name, tensor] of stateDict) {
       const segments = name.split('.');
       if (segments.includes('')) {
-        throw new MigrateError('MODULE_NAME_INVALID', `state-dict key ${quote(name)} has an empty name segment`, { key: name });
+        throw new MigrateError('MODULE_NAME_INVALID', `state-dict key ${quote(name)} has an empty name segment`, {
+          key: name,
+        });
       }
       let node: Module = root;
       for (const segment of segments.slice(0, -1)) {
@@ -403,7 +405,8 @@ export class Module {
     for (const [path, module] of this.namedModules({ removeDuplicate: false })) {
       const prefix = path === '' ? '' : `${path}.`;
       const local = new Map<string, [Map<string, Placed | null>, Placed]>();
-      for (const [, slots] of module.#slots()) for (const [name, t] of slots) if (t !== null) local.set(name, [slots, t]);
+      for (const [, slots] of module.#slots())
+        for (const [name, t] of slots) if (t !== null) local.set(name, [slots, t]);
       for (const [name, [slots, current]] of local) {
         const key = prefix + name;
         if (!stateDict.has(key)) {
@@ -440,14 +443,20 @@ export class Module {
       }
     }
 
-    if (strict && unexpectedKeys.length > 0) errors.unshift(`Unexpected key(s) in state_dict: ${listNames(unexpectedKeys, { quote: true })}. `);
-    if (strict && missingKeys.length > 0) errors.unshift(`Missing key(s) in state_dict: ${listNames(missingKeys, { quote: true })}. `);
+    if (strict && unexpectedKeys.length > 0)
+      errors.unshift(`Unexpected key(s) in state_dict: ${listNames(unexpectedKeys, { quote: true })}. `);
+    if (strict && missingKeys.length > 0)
+      errors.unshift(`Missing key(s) in state_dict: ${listNames(missingKeys, { quote: true })}. `);
     if (errors.length > 0) {
-      throw new MigrateError('LOAD_STATE_DICT', `Error(s) in loading state_dict for ${quote(this.className, '')}:\n\t${errors.join('\n\t')}`, {
-        missingKeys,
-        unexpectedKeys,
-        errors,
-      });
+      throw new MigrateError(
+        'LOAD_STATE_DICT',
+        `Error(s) in loading state_dict for ${quote(this.className, '')}:\n\t${errors.join('\n\t')}`,
+        {
+          missingKeys,
+          unexpectedKeys,
+          errors,
+        },
+      );
     }
 
     const before = new Set(this.namedTensors().map(({ tensor }) => tensor));

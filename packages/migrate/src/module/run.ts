@@ -82,13 +82,23 @@ export async function callOn<I, R>(
 ): Promise<R> {
   const own = module.namedTensors().map(({ tensor }) => tensor);
   const given = collect(inputs, runtime);
-  const target = options.strict ? assertSameDevice([...own, ...given], runtime) : (assertSameDevice(own, runtime) ?? firstDevice(given, runtime));
+  const target = options.strict
+    ? assertSameDevice([...own, ...given], runtime)
+    : (assertSameDevice(own, runtime) ?? firstDevice(given, runtime));
   if (target === undefined) return fn(inputs, module);
   const backend = runtime.backendName(target);
   if (backend === undefined) {
-    throw new MigrateError('DEVICE_NOT_RUNNABLE', `cannot run a module on ${quote(target, '')}: no TF.js backend is bound to it`, { device: target });
+    throw new MigrateError(
+      'DEVICE_NOT_RUNNABLE',
+      `cannot run a module on ${quote(target, '')}: no TF.js backend is bound to it`,
+      { device: target },
+    );
   }
-  const returnTo = options.strict ? undefined : options.returnTo === undefined ? firstDevice(given, runtime) : runtime.check(options.returnTo);
+  const returnTo = options.strict
+    ? undefined
+    : options.returnTo === undefined
+      ? firstDevice(given, runtime)
+      : runtime.check(options.returnTo);
   const keep = new Set<Placed>([...own, ...given]);
   const temporaries: Placed[] = [];
   const moved = options.strict
@@ -121,7 +131,9 @@ async function withBackend<R>(runtime: DeviceRuntime, backend: string, fn: () =>
   // tfjs-core types getBackend() as string, but it is undefined before any backend was activated.
   const previous = runtime.tf.getBackend() as string | undefined;
   if (!(await runtime.tf.setBackend(backend))) {
-    throw new MigrateError('DEVICE_NOT_RUNNABLE', `TF.js backend ${quote(backend, '')} could not be activated`, { backend });
+    throw new MigrateError('DEVICE_NOT_RUNNABLE', `TF.js backend ${quote(backend, '')} could not be activated`, {
+      backend,
+    });
   }
   try {
     return await fn();

@@ -41,13 +41,46 @@ describe('scanPickle', () => {
 
   it('reports a truncated pickle with its offset', async () => {
     const pkl = await dataPkl('zip/cuda0.pt');
-    expect(() => scanPickle(pkl.subarray(0, 130), 0, { entry: 'x/data.pkl', offset: 1000 })).toThrow(expect.objectContaining({ code: 'PICKLE_TRUNCATED', entry: 'x/data.pkl' }));
-    expect(() => scanPickle(new Uint8Array([0x80, 2, 0xff]))).toThrow(expect.objectContaining({ code: 'PICKLE_INVALID_OPCODE', offset: 2 }));
+    expect(() => scanPickle(pkl.subarray(0, 130), 0, { entry: 'x/data.pkl', offset: 1000 })).toThrow(
+      expect.objectContaining({ code: 'PICKLE_TRUNCATED', entry: 'x/data.pkl' }),
+    );
+    expect(() => scanPickle(new Uint8Array([0x80, 2, 0xff]))).toThrow(
+      expect.objectContaining({ code: 'PICKLE_INVALID_OPCODE', offset: 2 }),
+    );
   });
 
   it('checks the storage persistent ids it rewrites', () => {
     // ('storage', GLOBAL torch NotAStorage, '0', 'cpu', 1) BINPERSID
-    const bad = new Uint8Array([0x80, 2, 0x28, 0x58, 7, 0, 0, 0, ...Buffer.from('storage'), 0x63, ...Buffer.from('torch\nNotAStorage\n'), 0x58, 1, 0, 0, 0, 0x30, 0x58, 3, 0, 0, 0, ...Buffer.from('cpu'), 0x4b, 1, 0x74, 0x51, 0x2e]);
+    const bad = new Uint8Array([
+      0x80,
+      2,
+      0x28,
+      0x58,
+      7,
+      0,
+      0,
+      0,
+      ...Buffer.from('storage'),
+      0x63,
+      ...Buffer.from('torch\nNotAStorage\n'),
+      0x58,
+      1,
+      0,
+      0,
+      0,
+      0x30,
+      0x58,
+      3,
+      0,
+      0,
+      0,
+      ...Buffer.from('cpu'),
+      0x4b,
+      1,
+      0x74,
+      0x51,
+      0x2e,
+    ]);
     expect(() => scanPickle(bad)).toThrow(expect.objectContaining({ code: 'STORAGE_BAD_PID' }));
   });
 });
@@ -63,14 +96,16 @@ describe('rewriteLocations', () => {
 });
 
 describe('identity relocation', () => {
-  it.each([...zips.filter((f) => f.roundtrip === true).map((f) => f.file), 'legacy/cuda0.pt', 'legacy/views.pt', 'legacy/dtypes.pt'])(
-    'reproduces %s byte for byte',
-    async (file) => {
-      const input = new Uint8Array(readFileSync(fixture(file)));
-      const sink = memorySink();
-      // zip/whole-module.pt pickles a __main__ class: relocating it takes the same opt-in as loading it
-      await relocateSource(fromBytes(input), sink, undefined, { unknownClasses: 'record' });
-      expect(Buffer.from(sink.bytes()).equals(Buffer.from(input))).toBe(true);
-    },
-  );
+  it.each([
+    ...zips.filter((f) => f.roundtrip === true).map((f) => f.file),
+    'legacy/cuda0.pt',
+    'legacy/views.pt',
+    'legacy/dtypes.pt',
+  ])('reproduces %s byte for byte', async (file) => {
+    const input = new Uint8Array(readFileSync(fixture(file)));
+    const sink = memorySink();
+    // zip/whole-module.pt pickles a __main__ class: relocating it takes the same opt-in as loading it
+    await relocateSource(fromBytes(input), sink, undefined, { unknownClasses: 'record' });
+    expect(Buffer.from(sink.bytes()).equals(Buffer.from(input))).toBe(true);
+  });
 });

@@ -116,7 +116,10 @@ const utf8Encode = new TextEncoder();
 export function scanPickle(data: Uint8Array, start = 0, where: { entry?: string; offset?: number } = {}): PickleScan {
   const base = where.offset ?? 0;
   let at = start;
-  const fail = (code: 'PICKLE_STACK_UNDERFLOW' | 'PICKLE_MARK' | 'PICKLE_MEMO_MISSING' | 'STORAGE_BAD_PID', message: string): never => {
+  const fail = (
+    code: 'PICKLE_STACK_UNDERFLOW' | 'PICKLE_MARK' | 'PICKLE_MEMO_MISSING' | 'STORAGE_BAD_PID',
+    message: string,
+  ): never => {
     throw new CheckpointError(code, message, { entry: where.entry, offset: base + at });
   };
   const ops: Op[] = [];
@@ -238,7 +241,11 @@ export function scanPickle(data: Uint8Array, start = 0, where: { entry?: string;
         const module = pop();
         const nameText = name.t === 'str' ? ops[name.literal]?.text : undefined;
         const moduleText = module.t === 'str' ? ops[module.literal]?.text : undefined;
-        push(nameText !== undefined && moduleText !== undefined ? { t: 'global', module: moduleText, name: nameText } : { t: 'other' });
+        push(
+          nameText !== undefined && moduleText !== undefined
+            ? { t: 'global', module: moduleText, name: nameText }
+            : { t: 'other' },
+        );
         break;
       }
       case 'GET':
@@ -327,8 +334,16 @@ export function scanPickle(data: Uint8Array, start = 0, where: { entry?: string;
         break;
     }
   }
-  if (stack.length !== 1 || stack[0] === MARK) fail('PICKLE_MARK', `STOP with ${stack.length} stack items; expected exactly one value`);
-  return { end, sites, intValue: (stack[0] as Value).t === 'int' ? (stack[0] as { value: bigint }).value : undefined, ops, gets, frames };
+  if (stack.length !== 1 || stack[0] === MARK)
+    fail('PICKLE_MARK', `STOP with ${stack.length} stack items; expected exactly one value`);
+  return {
+    end,
+    sites,
+    intValue: (stack[0] as Value).t === 'int' ? (stack[0] as { value: bigint }).value : undefined,
+    ops,
+    gets,
+    frames,
+  };
 }
 
 /** The storage site of a persistent id, `undefined` for ids that are not storages (legacy `('module', …)`). */
@@ -338,17 +353,23 @@ function storageSite(pid: Value, bad: (message: string) => never, ops: readonly 
   const textOf = (v: Value | undefined): string | undefined => (v?.t === 'str' ? ops[v.literal]?.text : undefined);
   if (textOf(typename) !== 'storage') return undefined;
   if (pid.items.length !== 5 && pid.items.length !== 6) {
-    bad(`a storage persistent id must have 5 items ('storage', type, key, location, numel) or 6 (legacy: view metadata), found ${pid.items.length}`);
+    bad(
+      `a storage persistent id must have 5 items ('storage', type, key, location, numel) or 6 (legacy: view metadata), found ${pid.items.length}`,
+    );
   }
-  if (type?.t !== 'global' || type.module !== 'torch') bad('the storage type of a persistent id must be a torch storage class');
+  if (type?.t !== 'global' || type.module !== 'torch')
+    bad('the storage type of a persistent id must be a torch storage class');
   const g = type as { module: string; name: string };
   const dtype: TorchDType | undefined = g.name === 'UntypedStorage' ? 'uint8' : dtypeFromStorageName(g.name);
   if (dtype === undefined) bad(`unknown storage class torch.${quote(g.name, '')}`);
   const keyText = textOf(key);
-  if (keyText === undefined || !/^[0-9]{1,20}$/.test(keyText)) bad('the storage key of a persistent id must be 1 to 20 decimal digits');
+  if (keyText === undefined || !/^[0-9]{1,20}$/.test(keyText))
+    bad('the storage key of a persistent id must be 1 to 20 decimal digits');
   const locationText = textOf(location);
-  if (locationText === undefined || location?.t !== 'str') bad('the location of a persistent id must be a binary-encoded string such as "cuda:0"');
-  if (numel?.t !== 'int' || numel.value < 0n || numel.value > BigInt(Number.MAX_SAFE_INTEGER)) bad('the numel of a persistent id must be a non-negative int below 2^53');
+  if (locationText === undefined || location?.t !== 'str')
+    bad('the location of a persistent id must be a binary-encoded string such as "cuda:0"');
+  if (numel?.t !== 'int' || numel.value < 0n || numel.value > BigInt(Number.MAX_SAFE_INTEGER))
+    bad('the numel of a persistent id must be a non-negative int below 2^53');
   const count = Number((numel as { value: bigint }).value);
   const storage: StorageInfo = {
     key: keyText as string,
@@ -389,12 +410,17 @@ export function rewriteLocations(
     const to = target(storage);
     const previous = wanted.get(entry);
     if (previous !== undefined && previous !== to) {
-      throw new CheckpointError('STORAGE_CONFLICT', `one location string serves two storages mapped to different locations (${quote(previous, '')}, ${quote(to, '')})`, {
-        details: { key: storage.key },
-      });
+      throw new CheckpointError(
+        'STORAGE_CONFLICT',
+        `one location string serves two storages mapped to different locations (${quote(previous, '')}, ${quote(to, '')})`,
+        {
+          details: { key: storage.key },
+        },
+      );
     }
     wanted.set(entry, to);
-    if (to !== storage.location && !seen.has(storage.key)) changes.push({ key: storage.key, from: storage.location, to });
+    if (to !== storage.location && !seen.has(storage.key))
+      changes.push({ key: storage.key, from: storage.location, to });
     seen.add(storage.key);
   }
   // New text of each literal op: its own entry's wanted location, else unchanged.
@@ -410,15 +436,20 @@ export function rewriteLocations(
     const holds = literalText.get(get.literal) ?? original;
     const want = wanted.get(get) ?? original;
     if (want !== holds) {
-      if (want === undefined) throw new CheckpointError('STORAGE_BAD_PID', 'a memoized location string is not a binary-encoded string', {});
+      if (want === undefined)
+        throw new CheckpointError('STORAGE_BAD_PID', 'a memoized location string is not a binary-encoded string', {});
       edits.set(get.op, want);
     }
   }
   if (edits.size === 0) return { bytes: data.slice(start, scan.end), changes };
 
-  const replaced = [...edits].map(([i, text]) => ({ op: scan.ops[i] as Op, bytes: binunicode(text) })).sort((a, b) => a.op.pos - b.op.pos);
+  const replaced = [...edits]
+    .map(([i, text]) => ({ op: scan.ops[i] as Op, bytes: binunicode(text) }))
+    .sort((a, b) => a.op.pos - b.op.pos);
   const delta = (from: number, to: number): number =>
-    replaced.filter((r) => r.op.pos >= from && r.op.end <= to).reduce((n, r) => n + r.bytes.length - (r.op.end - r.op.pos), 0);
+    replaced
+      .filter((r) => r.op.pos >= from && r.op.end <= to)
+      .reduce((n, r) => n + r.bytes.length - (r.op.end - r.op.pos), 0);
   const parts: Uint8Array[] = [];
   let cursor = start;
   const frames = scan.frames.map((f) => ({ ...f, length: f.end - f.start + delta(f.start, f.end) }));

@@ -39,7 +39,11 @@ export async function relocateCheckpoint(
     const inputReal = await fs.realpath(input);
     const outputReal = await fs.realpath(output).catch(() => path.resolve(output));
     if (inputReal === outputReal) {
-      throw new MigrateError('RELOCATE_SAME_FILE', `the output ${quote(output, '')} is the input file; write to a new path`, { input, output });
+      throw new MigrateError(
+        'RELOCATE_SAME_FILE',
+        `the output ${quote(output, '')} is the input file; write to a new path`,
+        { input, output },
+      );
     }
     return await writeFileAtomic(output, (sink) => relocateSource(source, sink, mapLocation, options));
   } finally {

@@ -75,7 +75,11 @@ describe('relocateSource on torch zips', () => {
     const pkl = async (m: MapLocation) => (await records((await relocateBytes(input, m)).bytes)).get('data.pkl')!;
     expect(locations(await pkl({ 'cuda:1': 'cpu' }))).toEqual({ '0': 'cuda:0', '1': 'cpu', '2': 'cpu' });
     expect(locations(await pkl({ cuda: 'cpu' }))).toEqual({ '0': 'cuda:0', '1': 'cuda:1', '2': 'cpu' });
-    expect(locations(await pkl((s) => (s.key === '0' ? 'cuda:1' : 'cpu')))).toEqual({ '0': 'cuda:1', '1': 'cpu', '2': 'cpu' });
+    expect(locations(await pkl((s) => (s.key === '0' ? 'cuda:1' : 'cpu')))).toEqual({
+      '0': 'cuda:1',
+      '1': 'cpu',
+      '2': 'cpu',
+    });
   });
 
   it('rewrites frames of protocol-4 pickles (lengths adjusted)', async () => {
@@ -96,12 +100,35 @@ describe('relocateSource on torch zips', () => {
   it('keeps a memoized location string read elsewhere as a plain value', async () => {
     // {'dev': 'cuda:0' (memo 0), 'w': persistent id ('storage', FloatStorage, '0', BINGET 0, 2)}
     const pickle = new Uint8Array([
-      0x80, 2, 0x7d, 0x28, ...binunicode('dev'), ...binunicode('cuda:0'), 0x71, 0, ...binunicode('w'),
-      0x28, ...binunicode('storage'), 0x63, ...Buffer.from('torch\nFloatStorage\n'), ...binunicode('0'), 0x68, 0, 0x4b, 2, 0x74, 0x51,
-      0x75, 0x2e,
+      0x80,
+      2,
+      0x7d,
+      0x28,
+      ...binunicode('dev'),
+      ...binunicode('cuda:0'),
+      0x71,
+      0,
+      ...binunicode('w'),
+      0x28,
+      ...binunicode('storage'),
+      0x63,
+      ...Buffer.from('torch\nFloatStorage\n'),
+      ...binunicode('0'),
+      0x68,
+      0,
+      0x4b,
+      2,
+      0x74,
+      0x51,
+      0x75,
+      0x2e,
     ]);
     const { torchZip } = await import('@x-tools/test-utils');
-    const file = torchZip([['data.pkl', pickle], ['data/0', new Uint8Array(8)], ['version', '3\n']]).bytes;
+    const file = torchZip([
+      ['data.pkl', pickle],
+      ['data/0', new Uint8Array(8)],
+      ['version', '3\n'],
+    ]).bytes;
     const out = (await records((await relocateBytes(file, 'cpu')).bytes)).get('data.pkl')!;
     const table = createStorageTable();
     const value = unpickle(out, { persistentLoad: table.persistentLoad }) as Map<string, unknown>;
@@ -111,9 +138,13 @@ describe('relocateSource on torch zips', () => {
 
   it('refuses what it cannot rewrite', async () => {
     for (const name of ['safetensors/dtypes.safetensors', 'tar/legacy-0.1.tar', 'torchscript/scripted.pt']) {
-      await expect(relocateBytes(new Uint8Array(readFileSync(fixture(name))), 'cpu')).rejects.toMatchObject({ code: 'RELOCATE_UNSUPPORTED' });
+      await expect(relocateBytes(new Uint8Array(readFileSync(fixture(name))), 'cpu')).rejects.toMatchObject({
+        code: 'RELOCATE_UNSUPPORTED',
+      });
     }
-    await expect(relocateBytes(new Uint8Array([1, 2, 3, 4]), 'cpu')).rejects.toMatchObject({ code: 'RELOCATE_UNSUPPORTED' });
+    await expect(relocateBytes(new Uint8Array([1, 2, 3, 4]), 'cpu')).rejects.toMatchObject({
+      code: 'RELOCATE_UNSUPPORTED',
+    });
   });
 });
 
@@ -142,7 +173,9 @@ describe('relocateCheckpoint (files)', () => {
     const truncated = join(dir, 'truncated.pt');
     writeFileSync(truncated, original.subarray(0, original.length - 30));
     await expect(relocateCheckpoint(truncated, join(dir, 'never.pt'), 'cpu')).rejects.toHaveProperty('code');
-    await expect(relocateCheckpoint(input, join(dir, 'bad.pt'), 'cpu:0')).rejects.toMatchObject({ code: 'LOCATION_UNKNOWN' });
+    await expect(relocateCheckpoint(input, join(dir, 'bad.pt'), 'cpu:0')).rejects.toMatchObject({
+      code: 'LOCATION_UNKNOWN',
+    });
     expect(existsSync(join(dir, 'never.pt'))).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(['in.pt', 'out.pt', 'truncated.pt']);
     expect(readFileSync(input).equals(original)).toBe(true);

@@ -113,10 +113,17 @@ export async function relocateSource(
   options: RelocateOptions = {},
 ): Promise<RelocateReport> {
   const head = await source.read(0, Math.min(source.size, 512));
-  const counted = countingSink(sink, (written) => options.onProgress?.({ bytesDone: written, bytesTotal: source.size }));
+  const counted = countingSink(sink, (written) =>
+    options.onProgress?.({ bytesDone: written, bytesTotal: source.size }),
+  );
   // the loader's own reader (allow list, limits) checks a zip or legacy file before a byte is written; the view has no close, so `source` stays open
-  const view = { size: source.size, name: source.name, read: (offset: number, length: number) => source.read(offset, length) };
-  const check = async (): Promise<void> => (await openContainer(view, { unknownClasses: options.unknownClasses ?? 'error' })).close();
+  const view = {
+    size: source.size,
+    name: source.name,
+    read: (offset: number, length: number) => source.read(offset, length),
+  };
+  const check = async (): Promise<void> =>
+    (await openContainer(view, { unknownClasses: options.unknownClasses ?? 'error' })).close();
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
     const zip = await openZip(source);
     if (!zip.entries.has('constants.pkl')) await check();
@@ -133,11 +140,20 @@ export async function relocateSource(
   return unsupported('not a torch checkpoint (no zip signature, no pickle magic number)');
 }
 
-function report(format: 'zip' | 'legacy', storages: RelocatedStorage[], bytesIn: number, bytesOut: number): RelocateReport {
+function report(
+  format: 'zip' | 'legacy',
+  storages: RelocatedStorage[],
+  bytesIn: number,
+  bytesOut: number,
+): RelocateReport {
   return { format, storages, changed: storages.filter((s) => s.from !== s.to).length, bytesIn, bytesOut };
 }
 
-async function relocateZip(zip: ZipArchive, sink: ByteSink, mapLocation: MapLocation | undefined): Promise<RelocatedStorage[]> {
+async function relocateZip(
+  zip: ZipArchive,
+  sink: ByteSink,
+  mapLocation: MapLocation | undefined,
+): Promise<RelocatedStorage[]> {
   const records = [...zip.entries.keys()];
   if (records.includes('constants.pkl') || records.some((r) => r.startsWith('code/'))) {
     unsupported('a TorchScript archive; relocate the state dict saved with torch.save instead');
@@ -147,10 +163,16 @@ async function relocateZip(zip: ZipArchive, sink: ByteSink, mapLocation: MapLoca
   const stored = zip.entry('data.pkl').method === 'stored';
   const scan = scanPickle(pickle, 0, { entry, ...(stored ? { offset: await zip.dataOffset('data.pkl') } : {}) });
   if (scan.end !== pickle.length) {
-    throw new MigrateError('RELOCATE_UNSUPPORTED', `${entry} has ${pickle.length - scan.end} bytes after its STOP opcode`, { entry });
+    throw new MigrateError(
+      'RELOCATE_UNSUPPORTED',
+      `${entry} has ${pickle.length - scan.end} bytes after its STOP opcode`,
+      { entry },
+    );
   }
   const { bytes, storages } = rewrite(pickle, scan, mapLocation, 0);
-  const alignment = zip.entries.has('.storage_alignment') ? Number(new TextDecoder().decode(await zip.read('.storage_alignment'))) : 64;
+  const alignment = zip.entries.has('.storage_alignment')
+    ? Number(new TextDecoder().decode(await zip.read('.storage_alignment')))
+    : 64;
   const writer = new ZipWriter(sink, { alignment });
   for (const [record, e] of zip.entries) {
     if (record === 'data.pkl') await writer.add(e.name, bytes);
@@ -161,7 +183,11 @@ async function relocateZip(zip: ZipArchive, sink: ByteSink, mapLocation: MapLoca
   return storages;
 }
 
-async function relocateLegacy(source: ByteSource, sink: ByteSink, mapLocation: MapLocation | undefined): Promise<RelocatedStorage[]> {
+async function relocateLegacy(
+  source: ByteSource,
+  sink: ByteSink,
+  mapLocation: MapLocation | undefined,
+): Promise<RelocatedStorage[]> {
   for (let length = Math.min(source.size, 2 ** 20); ; length = Math.min(source.size, length * 2)) {
     const data = await source.read(0, length);
     let scans: PickleScan[];
@@ -187,15 +213,22 @@ function scanLegacyHeader(data: Uint8Array): PickleScan[] {
   let at = 0;
   for (let i = 0; i < LEGACY_PICKLES; i++) {
     const scan = scanPickle(data, at, { offset: 0 });
-    if (i === 0 && scan.intValue !== LEGACY_MAGIC) unsupported('not a torch checkpoint (a pickle, but not the legacy magic number)');
-    if (i < LEGACY_PICKLES - 1 && scan.sites.length > 0) unsupported('a legacy file with storages in its header pickles');
+    if (i === 0 && scan.intValue !== LEGACY_MAGIC)
+      unsupported('not a torch checkpoint (a pickle, but not the legacy magic number)');
+    if (i < LEGACY_PICKLES - 1 && scan.sites.length > 0)
+      unsupported('a legacy file with storages in its header pickles');
     scans.push(scan);
     at = scan.end;
   }
   return scans;
 }
 
-function rewrite(data: Uint8Array, scan: PickleScan, mapLocation: MapLocation | undefined, start: number): { bytes: Uint8Array; storages: RelocatedStorage[] } {
+function rewrite(
+  data: Uint8Array,
+  scan: PickleScan,
+  mapLocation: MapLocation | undefined,
+  start: number,
+): { bytes: Uint8Array; storages: RelocatedStorage[] } {
   const byKey = new Map<string, RelocatedStorage>();
   const { bytes } = rewriteLocations(
     data,
@@ -218,7 +251,8 @@ function copyRecord(source: ByteSource, offset: number, size: number): ChunkedDa
   return {
     size,
     async *chunks() {
-      for (let at = 0; at < size; at += COPY_CHUNK) yield await source.read(offset + at, Math.min(COPY_CHUNK, size - at));
+      for (let at = 0; at < size; at += COPY_CHUNK)
+        yield await source.read(offset + at, Math.min(COPY_CHUNK, size - at));
     },
   };
 }

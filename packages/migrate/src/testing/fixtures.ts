@@ -117,7 +117,9 @@ export interface FixtureTensor {
  * ```
  */
 export function appBatch(): { tensors: FixtureTensor[]; input: number[]; input_shape: number[]; logits: number[] } {
-  return JSON.parse(readFileSync(join(here, '../../../../apps/gpu-to-cpu/assets/batch.json'), 'utf8')) as ReturnType<typeof appBatch>;
+  return JSON.parse(readFileSync(join(here, '../../../../apps/gpu-to-cpu/assets/batch.json'), 'utf8')) as ReturnType<
+    typeof appBatch
+  >;
 }
 
 /**

@@ -27,6 +27,11 @@ export function twoBackendRuntime(): Promise<DeviceRuntime> {
  * const w = f32(runtime, [1, 2, 3, 4], 'cpu', [2, 2]);
  * ```
  */
-export function f32(runtime: DeviceRuntime, values: number[], d: DeviceLike, shape: number[] = [values.length]): Placed {
+export function f32(
+  runtime: DeviceRuntime,
+  values: number[],
+  d: DeviceLike,
+  shape: number[] = [values.length],
+): Placed {
   return runtime.place(new Float32Array(values), shape, 'float32', d);
 }

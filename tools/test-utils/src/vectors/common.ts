@@ -135,7 +135,13 @@ export function arangeBytes(n: number): Uint8Array {
  * floatTensor('0', 6, [2, 3], [3, 1]);
  * ```
  */
-export function floatTensor(key: string, numel: number, size: readonly number[], stride: readonly number[], offset = 0): TensorSpec {
+export function floatTensor(
+  key: string,
+  numel: number,
+  size: readonly number[],
+  stride: readonly number[],
+  offset = 0,
+): TensorSpec {
   return { storage: 'FloatStorage', key, location: 'cpu', numel, offset, size, stride };
 }
 
@@ -172,7 +178,10 @@ export function checkpointZip(
   extra: readonly (readonly [string, Uint8Array | string])[] = [],
   prefix = 'archive',
 ): BuiltZip {
-  return torchZip([['data.pkl', pkl], ...storages.map(([k, b]) => [`data/${k}`, b] as const), ...extra, ['version', '3\n']], prefix);
+  return torchZip(
+    [['data.pkl', pkl], ...storages.map(([k, b]) => [`data/${k}`, b] as const), ...extra, ['version', '3\n']],
+    prefix,
+  );
 }
 
 /**
@@ -214,9 +223,19 @@ export const VALID_BIAS = floatTensor('1', 2, [2], [1]);
  * const { zip, pkl } = validCheckpoint();
  * ```
  */
-export function validCheckpoint(): { zip: BuiltZip; pkl: Uint8Array; storages: readonly (readonly [string, Uint8Array])[] } {
-  const pkl = stateDictPickle([['weight', VALID_WEIGHT], ['bias', VALID_BIAS]]);
-  const storages = [['0', arangeBytes(6)], ['1', float32Bytes([10, 20])]] as const;
+export function validCheckpoint(): {
+  zip: BuiltZip;
+  pkl: Uint8Array;
+  storages: readonly (readonly [string, Uint8Array])[];
+} {
+  const pkl = stateDictPickle([
+    ['weight', VALID_WEIGHT],
+    ['bias', VALID_BIAS],
+  ]);
+  const storages = [
+    ['0', arangeBytes(6)],
+    ['1', float32Bytes([10, 20])],
+  ] as const;
   return { zip: checkpointZip(pkl, storages), pkl, storages };
 }
 
@@ -229,7 +248,13 @@ export function validCheckpoint(): { zip: BuiltZip; pkl: Uint8Array; storages: r
  * legacyPid(new PickleBuilder(), 'FloatStorage', '123', 4);
  * ```
  */
-export function legacyPid(p: PickleBuilder, storage: string, key: string, numel: number, view?: readonly [string, number, number]): PickleBuilder {
+export function legacyPid(
+  p: PickleBuilder,
+  storage: string,
+  key: string,
+  numel: number,
+  view?: readonly [string, number, number],
+): PickleBuilder {
   p.mark().str('storage').global('torch', storage).str(key).str('cpu').int(numel);
   if (view === undefined) p.none();
   else p.str(view[0]).int(view[1]).int(view[2]).tuple3();
@@ -276,7 +301,10 @@ export interface LegacyParts {
  */
 export function sysInfoPickle(littleEndian = true): Uint8Array {
   const p = new PickleBuilder().proto(2).emptyDict().mark();
-  p.str('protocol_version').int(1001).str('little_endian').raw(littleEndian ? 0x88 : 0x89);
+  p.str('protocol_version')
+    .int(1001)
+    .str('little_endian')
+    .raw(littleEndian ? 0x88 : 0x89);
   p.str('type_sizes').emptyDict().mark().str('short').int(2).str('int').int(4).str('long').int(4).setitems();
   return p.setitems().stop().bytes();
 }
@@ -329,7 +357,11 @@ export function strList(items: readonly string[]): Uint8Array {
  * ```
  */
 export function validLegacy(): Uint8Array {
-  return legacyFile({ main: legacyMain([['w', '123', 4]]), keys: ['123'], storages: [[4, float32Bytes([1, 2, 3, 4])]] });
+  return legacyFile({
+    main: legacyMain([['w', '123', 4]]),
+    keys: ['123'],
+    storages: [[4, float32Bytes([1, 2, 3, 4])]],
+  });
 }
 
 /**
@@ -341,7 +373,9 @@ export function validLegacy(): Uint8Array {
  * legacyMain([['w', '123', 4]]);
  * ```
  */
-export function legacyMain(tensors: readonly (readonly [name: string, key: string, numel: number, view?: readonly [string, number, number]])[]): Uint8Array {
+export function legacyMain(
+  tensors: readonly (readonly [name: string, key: string, numel: number, view?: readonly [string, number, number]])[],
+): Uint8Array {
   const p = new PickleBuilder().proto(2).emptyDict().mark();
   for (const [name, key, numel, view] of tensors) {
     const length = view === undefined ? numel : view[2];

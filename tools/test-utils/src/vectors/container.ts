@@ -5,7 +5,18 @@
  */
 import { PickleBuilder } from '../pickle-builder.js';
 import { buildZip, torchZip } from '../zip-builder.js';
-import { bytesOf, concat, latin1, pickleZip, strList, sysInfoPickle, tarArchive, validCheckpoint, validLegacy, type HostileCase } from './common.js';
+import {
+  bytesOf,
+  concat,
+  latin1,
+  pickleZip,
+  strList,
+  sysInfoPickle,
+  tarArchive,
+  validCheckpoint,
+  validLegacy,
+  type HostileCase,
+} from './common.js';
 import { reducerPickle } from './reducers.js';
 
 const noise = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 151 + 7) & 0xff);
@@ -29,7 +40,12 @@ export function foreignMagic(): HostileCase[] {
     ['pytorch1', [...bytesOf('PYTORCH1')]],
     ['numpy', [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]],
   ];
-  return magics.map(([name, magic]) => ({ vector: 1, name, bytes: concat(Uint8Array.from(magic), noise(64)), code: 'UNSUPPORTED_FORMAT' }));
+  return magics.map(([name, magic]) => ({
+    vector: 1,
+    name,
+    bytes: concat(Uint8Array.from(magic), noise(64)),
+    code: 'UNSUPPORTED_FORMAT',
+  }));
 }
 
 /**
@@ -59,7 +75,10 @@ export function foreignTarHeader(): HostileCase {
  */
 export function polyglots(): HostileCase[] {
   const zip = validCheckpoint().zip.bytes;
-  const other = torchZip([['data.pkl', latin1('\x80\x02N.')], ['version', '3\n']]).bytes;
+  const other = torchZip([
+    ['data.pkl', latin1('\x80\x02N.')],
+    ['version', '3\n'],
+  ]).bytes;
   return [
     { vector: 2, name: 'zip with prefix', bytes: concat(bytesOf('JUNKJUNK'), zip), code: 'UNSUPPORTED_FORMAT' },
     { vector: 3, name: 'legacy + appended zip', bytes: concat(validLegacy(), other), code: 'LEGACY_TRAILING_DATA' },
@@ -83,8 +102,21 @@ export function torchScriptHostile(): HostileCase[] {
   const empty = latin1('\x80\x02).');
   const code = ['code/__torch__.py', 'class M(Module):\n  __parameters__ = []\n'] as const;
   return [
-    { vector: 5, name: 'torchscript data.pkl os.system', bytes: torchZip([['data.pkl', evil], ['constants.pkl', empty], code, ['version', '3\n']], 'm').bytes, code: 'PICKLE_UNSAFE_GLOBAL', details: { global: 'posix.system' }, secret: 'echo pwned' },
-    { vector: 5, name: 'torchscript constants.pkl eval', bytes: torchZip([['data.pkl', empty], ['constants.pkl', evalPkl], code, ['version', '3\n']], 'm').bytes, code: 'PICKLE_UNSAFE_GLOBAL', details: { global: 'builtins.eval' } },
+    {
+      vector: 5,
+      name: 'torchscript data.pkl os.system',
+      bytes: torchZip([['data.pkl', evil], ['constants.pkl', empty], code, ['version', '3\n']], 'm').bytes,
+      code: 'PICKLE_UNSAFE_GLOBAL',
+      details: { global: 'posix.system' },
+      secret: 'echo pwned',
+    },
+    {
+      vector: 5,
+      name: 'torchscript constants.pkl eval',
+      bytes: torchZip([['data.pkl', empty], ['constants.pkl', evalPkl], code, ['version', '3\n']], 'm').bytes,
+      code: 'PICKLE_UNSAFE_GLOBAL',
+      details: { global: 'builtins.eval' },
+    },
   ];
 }
 
@@ -106,7 +138,14 @@ export function legacyTarHostile(): HostileCase {
     ['tensors', zero],
     ['pickle', reducerPickle('posix', 'system', 2, 'touch x').bytes],
   ] as const;
-  return { vector: 6, name: 'legacy tar os.system', bytes: tarArchive(members), code: 'PICKLE_UNSAFE_GLOBAL', details: { global: 'posix.system' }, secret: 'touch x' };
+  return {
+    vector: 6,
+    name: 'legacy tar os.system',
+    bytes: tarArchive(members),
+    code: 'PICKLE_UNSAFE_GLOBAL',
+    details: { global: 'posix.system' },
+    secret: 'touch x',
+  };
 }
 
 /**
@@ -123,7 +162,12 @@ export function degenerate(): HostileCase[] {
     { vector: 7, name: 'empty', bytes: new Uint8Array(0), code: 'UNSUPPORTED_FORMAT' },
     { vector: 7, name: 'lone PROTO byte', bytes: latin1('\x80'), code: 'PICKLE_TRUNCATED' },
     { vector: 7, name: 'PROTO 2 only', bytes: latin1('\x80\x02'), code: 'PICKLE_TRUNCATED' },
-    { vector: 7, name: 'empty zip', bytes: concat(latin1('PK\x05\x06'), new Uint8Array(18)), code: 'UNSUPPORTED_FORMAT' },
+    {
+      vector: 7,
+      name: 'empty zip',
+      bytes: concat(latin1('PK\x05\x06'), new Uint8Array(18)),
+      code: 'UNSUPPORTED_FORMAT',
+    },
     { vector: 7, name: 'directory only', bytes: dirOnly, code: 'ARCHIVE_EMPTY' },
     { vector: 7, name: 'empty data.pkl', bytes: pickleZip(new Uint8Array(0)).bytes, code: 'PICKLE_TRUNCATED' },
   ];
@@ -138,5 +182,12 @@ export function degenerate(): HostileCase[] {
  * ```
  */
 export function containerVectors(): HostileCase[] {
-  return [...foreignMagic(), foreignTarHeader(), ...polyglots(), ...torchScriptHostile(), legacyTarHostile(), ...degenerate()];
+  return [
+    ...foreignMagic(),
+    foreignTarHeader(),
+    ...polyglots(),
+    ...torchScriptHostile(),
+    legacyTarHostile(),
+    ...degenerate(),
+  ];
 }

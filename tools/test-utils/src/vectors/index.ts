@@ -35,6 +35,14 @@ export * from './zip.js';
  * ```
  */
 export function allVectors(): HostileCase[] {
-  return [...containerVectors(), ...zipVectors(), ...pickleStreamVectors(), ...globalVectors(), ...tensorVectors(), ...legacyVectors(), ...javascriptVectors()];
+  return [
+    ...containerVectors(),
+    ...zipVectors(),
+    ...pickleStreamVectors(),
+    ...globalVectors(),
+    ...tensorVectors(),
+    ...legacyVectors(),
+    ...javascriptVectors(),
+  ];
 }
 export * from './mutate.js';

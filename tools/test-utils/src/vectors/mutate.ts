@@ -36,7 +36,20 @@ export type Mutation =
  * BOUNDARY_VALUES.includes(2n ** 31n); // true
  * ```
  */
-export const BOUNDARY_VALUES: readonly bigint[] = [0n, 1n, 2n ** 7n - 1n, 2n ** 8n - 1n, 2n ** 15n, 2n ** 16n - 1n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n];
+export const BOUNDARY_VALUES: readonly bigint[] = [
+  0n,
+  1n,
+  2n ** 7n - 1n,
+  2n ** 8n - 1n,
+  2n ** 15n,
+  2n ** 16n - 1n,
+  2n ** 31n - 1n,
+  2n ** 31n,
+  2n ** 32n - 1n,
+  2n ** 53n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+];
 
 /**
  * Arbitrary mutations: one to `max` of them, of every kind.
@@ -49,16 +62,47 @@ export const BOUNDARY_VALUES: readonly bigint[] = [0n, 1n, 2n ** 7n - 1n, 2n ** 
 export function mutationsArbitrary(max = 4): fc.Arbitrary<Mutation[]> {
   const position = fc.nat({ max: 2 ** 31 - 1 });
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-    { arbitrary: fc.record({ kind: fc.constant('flip' as const), at: position, bit: fc.integer({ min: 0, max: 7 }) }), weight: 4 },
-    { arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: position }), weight: 1 },
-    { arbitrary: fc.record({ kind: fc.constant('splice' as const), at: position, remove: fc.nat({ max: 16 }), insert: fc.uint8Array({ maxLength: 16 }) }), weight: 2 },
     {
-      arbitrary: fc.record({ kind: fc.constant('field' as const), at: position, width: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const), value: fc.constantFrom(...BOUNDARY_VALUES) }),
+      arbitrary: fc.record({ kind: fc.constant('flip' as const), at: position, bit: fc.integer({ min: 0, max: 7 }) }),
+      weight: 4,
+    },
+    { arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: position }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('splice' as const),
+        at: position,
+        remove: fc.nat({ max: 16 }),
+        insert: fc.uint8Array({ maxLength: 16 }),
+      }),
+      weight: 2,
+    },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('field' as const),
+        at: position,
+        width: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const),
+        value: fc.constantFrom(...BOUNDARY_VALUES),
+      }),
       weight: 3,
     },
-    { arbitrary: fc.record({ kind: fc.constant('copy' as const), from: position, length: fc.integer({ min: 1, max: 64 }), to: position }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('copy' as const),
+        from: position,
+        length: fc.integer({ min: 1, max: 64 }),
+        to: position,
+      }),
+      weight: 1,
+    },
     { arbitrary: fc.record({ kind: fc.constant('duplicateRecord' as const), index: fc.nat({ max: 64 }) }), weight: 1 },
-    { arbitrary: fc.record({ kind: fc.constant('swapRecords' as const), a: fc.nat({ max: 64 }), b: fc.nat({ max: 64 }) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('swapRecords' as const),
+        a: fc.nat({ max: 64 }),
+        b: fc.nat({ max: 64 }),
+      }),
+      weight: 1,
+    },
   );
   return fc.array(mutation, { minLength: 1, maxLength: max });
 }
@@ -118,7 +162,9 @@ function applyOne(bytes: Uint8Array, m: Mutation): Uint8Array {
 }
 
 /** The central directory headers of a plain (or ZIP64-ended) zip, or undefined when it cannot be found. */
-function centralHeaders(bytes: Uint8Array): { cdOffset: number; cdSize: number; eocd: number; headers: [number, number][] } | undefined {
+function centralHeaders(
+  bytes: Uint8Array,
+): { cdOffset: number; cdSize: number; eocd: number; headers: [number, number][] } | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let eocd = -1;
   for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 0xffff); i--) {
@@ -141,7 +187,10 @@ function centralHeaders(bytes: Uint8Array): { cdOffset: number; cdSize: number; 
 }
 
 /** Duplicates one central directory record (counts and sizes updated) or swaps two. */
-function editCentralDirectory(bytes: Uint8Array, m: Extract<Mutation, { kind: 'duplicateRecord' | 'swapRecords' }>): Uint8Array {
+function editCentralDirectory(
+  bytes: Uint8Array,
+  m: Extract<Mutation, { kind: 'duplicateRecord' | 'swapRecords' }>,
+): Uint8Array {
   const cd = centralHeaders(bytes);
   if (cd === undefined) return bytes;
   const records = cd.headers.map(([at, length]) => bytes.slice(at, at + length));

@@ -41,7 +41,8 @@ export function reducerPickle(module: string, name: string, protocol: 0 | 2 | 4,
     p.global(module, name).binput(0).str(arg).binput(1).tuple1().binput(2).reduce().binput(3).stop();
     return { bytes: p.bytes(), globalOffset };
   }
-  const short = (p: PickleBuilder, text: string): PickleBuilder => p.sized(OP.SHORT_BINUNICODE, new TextEncoder().encode(text).length, 1, new TextEncoder().encode(text));
+  const short = (p: PickleBuilder, text: string): PickleBuilder =>
+    p.sized(OP.SHORT_BINUNICODE, new TextEncoder().encode(text).length, 1, new TextEncoder().encode(text));
   const body = new PickleBuilder();
   short(body, module).memoize();
   short(body, name).memoize();
@@ -49,7 +50,10 @@ export function reducerPickle(module: string, name: string, protocol: 0 | 2 | 4,
   body.stackGlobal().memoize();
   short(body, arg).memoize().tuple1().memoize().reduce().memoize().stop();
   const head = new PickleBuilder().proto(4).frame(body.length);
-  return { bytes: new PickleBuilder().raw(head.bytes(), body.bytes()).bytes(), globalOffset: head.length + stackGlobalAt };
+  return {
+    bytes: new PickleBuilder().raw(head.bytes(), body.bytes()).bytes(),
+    globalOffset: head.length + stackGlobalAt,
+  };
 }
 
 /**

@@ -46,16 +46,33 @@ export const legacyFormat = {
   async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
     const { limits } = ctx;
     const magic = await readPickleAt(source, 0, { limits });
-    if (magic.value !== MAGIC_NUMBER) throw new CheckpointError('LEGACY_BAD_MAGIC', 'Invalid magic number; corrupt file?', { offset: 0 });
+    if (magic.value !== MAGIC_NUMBER)
+      throw new CheckpointError('LEGACY_BAD_MAGIC', 'Invalid magic number; corrupt file?', { offset: 0 });
     const protocol = await readPickleAt(source, magic.end, { limits });
     if (protocol.value !== PROTOCOL_VERSION) {
-      throw new CheckpointError('LEGACY_BAD_HEADER', `Invalid protocol version: ${describe(protocol.value)} (expected ${PROTOCOL_VERSION})`, { offset: magic.end });
+      throw new CheckpointError(
+        'LEGACY_BAD_HEADER',
+        `Invalid protocol version: ${describe(protocol.value)} (expected ${PROTOCOL_VERSION})`,
+        { offset: magic.end },
+      );
     }
     const sysInfo = await readPickleAt(source, protocol.end, { limits });
-    if (!(sysInfo.value instanceof Map)) throw new CheckpointError('LEGACY_BAD_HEADER', `sys_info must be a dict, found ${describe(sysInfo.value)}`, { offset: protocol.end });
-    if (sysInfo.value.get('little_endian') === false) throw new CheckpointError('LEGACY_BAD_HEADER', 'big-endian legacy files are not supported (sys_info little_endian is False)', { offset: protocol.end });
+    if (!(sysInfo.value instanceof Map))
+      throw new CheckpointError('LEGACY_BAD_HEADER', `sys_info must be a dict, found ${describe(sysInfo.value)}`, {
+        offset: protocol.end,
+      });
+    if (sysInfo.value.get('little_endian') === false)
+      throw new CheckpointError(
+        'LEGACY_BAD_HEADER',
+        'big-endian legacy files are not supported (sys_info little_endian is False)',
+        { offset: protocol.end },
+      );
     const table = legacyStorages();
-    const main = await readPickleAt(source, sysInfo.end, { limits, persistentLoad: table.persistentLoad, unknownClasses: ctx.unknownClasses });
+    const main = await readPickleAt(source, sysInfo.end, {
+      limits,
+      persistentLoad: table.persistentLoad,
+      unknownClasses: ctx.unknownClasses,
+    });
     const keys = await readPickleAt(source, main.end, { limits });
     const offsets = await locateStorages(source, keys.value, table.roots, main.end, keys.end);
     const read = async (s: StorageRef): Promise<Uint8Array> => {
@@ -63,12 +80,23 @@ export const legacyFormat = {
       const start = view === undefined ? offsets.get(s)! : offsets.get(view.root)! + view.byteOffset;
       return source.read(start, s.byteLength);
     };
-    return makeContainer({ format: 'legacy', root: main.value, limits, metadata: sysInfo.value as Map<string, unknown>, read, close: () => closeSource(source) });
+    return makeContainer({
+      format: 'legacy',
+      root: main.value,
+      limits,
+      metadata: sysInfo.value as Map<string, unknown>,
+      read,
+      close: () => closeSource(source),
+    });
   },
 } as const satisfies CheckpointFormatReader;
 
 /** Persistent ids of a legacy pickle: 6-tuples with optional `view_metadata`, and `('module', cls, file, source)`. */
-function legacyStorages(): { roots: ReadonlyMap<string, StorageRef>; views: StorageViews; persistentLoad: (pid: unknown, where: ErrorWhere) => unknown } {
+function legacyStorages(): {
+  roots: ReadonlyMap<string, StorageRef>;
+  views: StorageViews;
+  persistentLoad: (pid: unknown, where: ErrorWhere) => unknown;
+} {
   const table = createStorageTable();
   const views = createStorageViews();
   return {
@@ -81,11 +109,17 @@ function legacyStorages(): { roots: ReadonlyMap<string, StorageRef>; views: Stor
       }
       if (!Array.isArray(pid) || pid.length !== 6 || pid[5] === null) {
         const ref = table.persistentLoad(pid, where);
-        if (views.has(ref.key)) throw new CheckpointError('STORAGE_CONFLICT', `key ${quote(ref.key)} names both a storage and a storage view`, where);
+        if (views.has(ref.key))
+          throw new CheckpointError(
+            'STORAGE_CONFLICT',
+            `key ${quote(ref.key)} names both a storage and a storage view`,
+            where,
+          );
         return ref;
       }
       const meta: unknown = pid[5];
-      if (!Array.isArray(meta) || meta.length !== 3) throw new CheckpointError('LEGACY_BAD_VIEW', 'view_metadata must be a tuple (view_key, offset, size)', where);
+      if (!Array.isArray(meta) || meta.length !== 3)
+        throw new CheckpointError('LEGACY_BAD_VIEW', 'view_metadata must be a tuple (view_key, offset, size)', where);
       const root = table.persistentLoad([...pid.slice(0, 5), null], where);
       return views.view(meta[0], root, meta[1], meta[2], (k) => table.storages.has(k), where);
     },
@@ -107,28 +141,45 @@ async function locateStorages(
   const bad = (message: string, offset: number): never => {
     throw new CheckpointError('LEGACY_BAD_STORAGE', message, { offset });
   };
-  if (!Array.isArray(keyList) || !keyList.every((k) => typeof k === 'string')) return bad('the storage key list must be a list of str', keysOffset);
+  if (!Array.isArray(keyList) || !keyList.every((k) => typeof k === 'string'))
+    return bad('the storage key list must be a list of str', keysOffset);
   const listed = keyList as string[];
   if (new Set(listed).size !== listed.length) bad('the storage key list names a key twice', keysOffset);
   if (listed.length !== roots.size || !listed.every((k) => roots.has(k))) {
     const missing = [...roots.keys()].find((k) => !listed.includes(k));
     const extra = listed.find((k) => !roots.has(k));
-    bad(missing !== undefined ? `storage ${quote(missing)} is used by the pickle but not in the key list` : `the key list names storage ${quote(extra ?? '')}, which the pickle never uses`, keysOffset);
+    bad(
+      missing !== undefined
+        ? `storage ${quote(missing)} is used by the pickle but not in the key list`
+        : `the key list names storage ${quote(extra ?? '')}, which the pickle never uses`,
+      keysOffset,
+    );
   }
   const offsets = new Map<StorageRef, number>();
   let pos = start;
   for (const key of listed) {
     const ref = roots.get(key)!;
-    if (pos + 8 > source.size) bad(`unexpected EOF, expected 8 more bytes (element count of storage ${quote(key)})`, pos);
+    if (pos + 8 > source.size)
+      bad(`unexpected EOF, expected 8 more bytes (element count of storage ${quote(key)})`, pos);
     const head = await source.read(pos, 8);
     const count = new DataView(head.buffer, head.byteOffset, 8).getBigInt64(0, true);
-    if (count !== BigInt(ref.numel)) bad(`storage has wrong byte size: storage ${quote(key)} expected ${ref.numel} elements, the file says ${count}`, pos);
-    if (ref.byteLength > source.size - pos - 8) bad(`unexpected EOF, expected ${ref.byteLength} more bytes for storage ${quote(key)}, ${source.size - pos - 8} left. The file might be corrupted.`, pos + 8);
+    if (count !== BigInt(ref.numel))
+      bad(
+        `storage has wrong byte size: storage ${quote(key)} expected ${ref.numel} elements, the file says ${count}`,
+        pos,
+      );
+    if (ref.byteLength > source.size - pos - 8)
+      bad(
+        `unexpected EOF, expected ${ref.byteLength} more bytes for storage ${quote(key)}, ${source.size - pos - 8} left. The file might be corrupted.`,
+        pos + 8,
+      );
     offsets.set(ref, pos + 8);
     pos += 8 + ref.byteLength;
   }
   if (pos !== source.size) {
-    throw new CheckpointError('LEGACY_TRAILING_DATA', `${source.size - pos} bytes follow the last storage record`, { offset: pos });
+    throw new CheckpointError('LEGACY_TRAILING_DATA', `${source.size - pos} bytes follow the last storage record`, {
+      offset: pos,
+    });
   }
   return offsets;
 }

@@ -61,21 +61,25 @@ export async function readTarMembers(source: ByteSource, limits: Limits): Promis
     const header = await source.read(pos, BLOCK);
     if (header.every((b) => b === 0)) break;
     const where = { offset: pos };
-    if (checksum(header) !== octal(header, 148, 8, where)) throw new CheckpointError('ARCHIVE_LAYOUT', 'tar header checksum does not match', where);
+    if (checksum(header) !== octal(header, 148, 8, where))
+      throw new CheckpointError('ARCHIVE_LAYOUT', 'tar header checksum does not match', where);
     const type = String.fromCharCode(header[156]!);
     let size = octal(header, 124, 12, where);
     if (pax?.has('size')) size = decimal(pax.get('size')!, where);
     const dataStart = pos + BLOCK;
-    if (size > source.size - dataStart) throw new CheckpointError('INPUT_TRUNCATED', `tar member of ${size} bytes runs past the end of the file`, where);
+    if (size > source.size - dataStart)
+      throw new CheckpointError('INPUT_TRUNCATED', `tar member of ${size} bytes runs past the end of the file`, where);
     if (type === 'x' || type === 'g') {
-      if (size > MAX_PAX) throw new CheckpointError('ARCHIVE_LAYOUT', `tar PAX header of ${size} bytes is larger than ${MAX_PAX}`, where);
+      if (size > MAX_PAX)
+        throw new CheckpointError('ARCHIVE_LAYOUT', `tar PAX header of ${size} bytes is larger than ${MAX_PAX}`, where);
       const records = parsePax(await source.read(dataStart, size), where);
       pax = type === 'x' ? records : undefined;
     } else if (type === '0' || type === '\0') {
       const name = pax?.get('path') ?? headerName(header, where);
       pax = undefined;
       checkBound(members.size + 1, limits.maxEntries, 'maxEntries', 'tar members', where);
-      if (members.has(name)) throw new CheckpointError('ARCHIVE_LAYOUT', `tar member ${quote(name)} appears twice`, where);
+      if (members.has(name))
+        throw new CheckpointError('ARCHIVE_LAYOUT', `tar member ${quote(name)} appears twice`, where);
       members.set(name, { name, offset: dataStart, size });
     } else {
       throw new CheckpointError('ARCHIVE_LAYOUT', `tar member type ${quote(type)} is not a regular file`, where);
@@ -92,13 +96,17 @@ function checksum(header: Uint8Array): number {
 }
 
 function octal(header: Uint8Array, at: number, length: number, where: { offset: number }): number {
-  const text = String.fromCharCode(...header.subarray(at, at + length)).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (!/^[0-7]{1,11}$/.test(text)) throw new CheckpointError('ARCHIVE_LAYOUT', `tar header field at ${at} is not an octal number`, where);
+  const text = String.fromCharCode(...header.subarray(at, at + length))
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
+  if (!/^[0-7]{1,11}$/.test(text))
+    throw new CheckpointError('ARCHIVE_LAYOUT', `tar header field at ${at} is not an octal number`, where);
   return parseInt(text, 8);
 }
 
 function decimal(text: string, where: { offset: number }): number {
-  if (!/^[0-9]{1,15}$/.test(text)) throw new CheckpointError('ARCHIVE_LAYOUT', 'tar PAX size is not a decimal number', where);
+  if (!/^[0-9]{1,15}$/.test(text))
+    throw new CheckpointError('ARCHIVE_LAYOUT', 'tar PAX size is not a decimal number', where);
   return Number(text);
 }
 

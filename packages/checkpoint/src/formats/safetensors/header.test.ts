@@ -33,7 +33,25 @@ function codeOf(f: () => unknown): string | undefined {
 
 describe('safetensors header', () => {
   it('maps every dtype code to a torch dtype and back', () => {
-    const codes = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64'];
+    const codes = [
+      'BOOL',
+      'U8',
+      'I8',
+      'F8_E5M2',
+      'F8_E4M3',
+      'F8_E8M0',
+      'I16',
+      'U16',
+      'F16',
+      'BF16',
+      'I32',
+      'U32',
+      'F32',
+      'C64',
+      'F64',
+      'I64',
+      'U64',
+    ];
     for (const c of codes) expect(safetensorsDtype(dtypeFromSafetensors(c)!)).toBe(c);
     expect(dtypeFromSafetensors('BF16')).toBe('bfloat16');
     expect(dtypeFromSafetensors('F8_E4M3')).toBe('float8_e4m3fn');
@@ -42,9 +60,19 @@ describe('safetensors header', () => {
   });
 
   it('lays tensors out as the reference writer: dtype (enum order, descending), then name; metadata first; space padding to 8', () => {
-    const t = (dtype: SafetensorsTensorInput['dtype'], shape: number[]): SafetensorsTensorInput => ({ dtype, shape, data: new Uint8Array(0) });
+    const t = (dtype: SafetensorsTensorInput['dtype'], shape: number[]): SafetensorsTensorInput => ({
+      dtype,
+      shape,
+      data: new Uint8Array(0),
+    });
     const { bytes, header } = serializeSafetensorsHeader(
-      [['b', t('float32', [2])], ['h', t('float16', [3])], ['a', t('float32', [1])], ['i', t('int64', [1])], ['é', t('float32', [0])]],
+      [
+        ['b', t('float32', [2])],
+        ['h', t('float16', [3])],
+        ['a', t('float32', [1])],
+        ['i', t('int64', [1])],
+        ['é', t('float32', [0])],
+      ],
       { metadata: { format: 'pt' } },
     );
     // I64 > F32 > F16 in the Rust Dtype enum; bytes: i 8, a 4, b 8, é 0, h 6
@@ -93,10 +121,21 @@ describe('safetensors header', () => {
 
   it('rejects data of the wrong size, unknown dtypes and duplicate names when writing', async () => {
     const mem = memorySink();
-    await expect(writeSafetensors([['w', { dtype: 'float32', shape: [2], data: new Uint8Array(4) }]], mem)).rejects.toMatchObject({ code: 'STORAGE_SIZE_MISMATCH', entry: 'w' });
-    expect(codeOf(() => serializeSafetensorsHeader([['q', { dtype: 'qint8', shape: [1], data: new Uint8Array(1) }]]))).toBe('TENSOR_UNSUPPORTED');
+    await expect(
+      writeSafetensors([['w', { dtype: 'float32', shape: [2], data: new Uint8Array(4) }]], mem),
+    ).rejects.toMatchObject({ code: 'STORAGE_SIZE_MISMATCH', entry: 'w' });
+    expect(
+      codeOf(() => serializeSafetensorsHeader([['q', { dtype: 'qint8', shape: [1], data: new Uint8Array(1) }]])),
+    ).toBe('TENSOR_UNSUPPORTED');
     const one = { dtype: 'uint8', shape: [1], data: new Uint8Array(1) } as const;
-    expect(codeOf(() => serializeSafetensorsHeader([['x', one], ['x', one]]))).toBe('ARCHIVE_LAYOUT');
+    expect(
+      codeOf(() =>
+        serializeSafetensorsHeader([
+          ['x', one],
+          ['x', one],
+        ]),
+      ),
+    ).toBe('ARCHIVE_LAYOUT');
     expect(codeOf(() => serializeSafetensorsHeader([['__metadata__', one]]))).toBe('ARCHIVE_LAYOUT');
   });
 
@@ -107,7 +146,8 @@ describe('safetensors header', () => {
     expect(safetensorsHeaderLength(file('{}'), 10)).toBe(2);
   });
 
-  const tensor = (dtype: string, shape: unknown, offsets: unknown): string => JSON.stringify({ dtype, shape, data_offsets: offsets });
+  const tensor = (dtype: string, shape: unknown, offsets: unknown): string =>
+    JSON.stringify({ dtype, shape, data_offsets: offsets });
   const cases: [string, string | Uint8Array, number, string][] = [
     ['invalid UTF-8', Uint8Array.of(0x7b, 0xff, 0x7d), 0, 'UNSUPPORTED_FORMAT'],
     ['not starting with { after whitespace', ' \n[]', 0, 'UNSUPPORTED_FORMAT'],

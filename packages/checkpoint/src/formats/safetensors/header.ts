@@ -125,17 +125,29 @@ export interface SafetensorsHeader {
  */
 export function safetensorsHeaderLength(first8: Uint8Array, fileSize: number): number {
   if (first8.length < 8 || fileSize < 8) {
-    throw new CheckpointError('INPUT_TRUNCATED', `a safetensors file starts with an 8-byte header length, found ${Math.min(first8.length, fileSize)} bytes`, { offset: 0 });
+    throw new CheckpointError(
+      'INPUT_TRUNCATED',
+      `a safetensors file starts with an 8-byte header length, found ${Math.min(first8.length, fileSize)} bytes`,
+      { offset: 0 },
+    );
   }
   const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(SAFETENSORS_MAX_HEADER)) {
-    throw new CheckpointError('UNSUPPORTED_FORMAT', `safetensors header length ${n} exceeds ${SAFETENSORS_MAX_HEADER} bytes`, {
-      offset: 0,
-      details: { limit: SAFETENSORS_MAX_HEADER },
-    });
+    throw new CheckpointError(
+      'UNSUPPORTED_FORMAT',
+      `safetensors header length ${n} exceeds ${SAFETENSORS_MAX_HEADER} bytes`,
+      {
+        offset: 0,
+        details: { limit: SAFETENSORS_MAX_HEADER },
+      },
+    );
   }
   if (8 + Number(n) > fileSize) {
-    throw new CheckpointError('INPUT_TRUNCATED', `safetensors header of ${n} bytes does not fit a file of ${fileSize} bytes`, { offset: 0 });
+    throw new CheckpointError(
+      'INPUT_TRUNCATED',
+      `safetensors header of ${n} bytes does not fit a file of ${fileSize} bytes`,
+      { offset: 0 },
+    );
   }
   return Number(n);
 }
@@ -161,7 +173,12 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
   } catch (cause) {
     throw new CheckpointError('UNSUPPORTED_FORMAT', 'safetensors header is not valid UTF-8', { offset: 8, cause });
   }
-  if (text[jsonWhitespaceEnd(text)] !== '{') throw new CheckpointError('UNSUPPORTED_FORMAT', 'safetensors header must be a JSON object starting with "{" (after optional whitespace)', { offset: 8 });
+  if (text[jsonWhitespaceEnd(text)] !== '{')
+    throw new CheckpointError(
+      'UNSUPPORTED_FORMAT',
+      'safetensors header must be a JSON object starting with "{" (after optional whitespace)',
+      { offset: 8 },
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -172,27 +189,37 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
     throw new CheckpointError('UNSUPPORTED_FORMAT', 'safetensors header must be a JSON object', { offset: 8 });
   }
   const duplicate = firstDuplicateKey(text);
-  if (duplicate !== undefined) throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors header names ${quote(duplicate)} twice`, { offset: 8 });
+  if (duplicate !== undefined)
+    throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors header names ${quote(duplicate)} twice`, { offset: 8 });
 
   let metadata: Map<string, string> | undefined;
   const tensors: SafetensorsTensorInfo[] = [];
   for (const [name, entry] of Object.entries(parsed)) {
-    if (name === '__metadata__') metadata = entry === null ? undefined : parseMetadata(entry); // null: absent, as the reference reads it
+    if (name === '__metadata__')
+      metadata = entry === null ? undefined : parseMetadata(entry); // null: absent, as the reference reads it
     else tensors.push(parseTensor(name, entry));
   }
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let end = 0;
   for (const t of tensors) {
     if (t.begin !== end) {
-      throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors tensor ${quote(t.name)} starts at data byte ${t.begin}, expected ${end} (tensors must tile the buffer without holes or overlaps)`, { entry: t.name });
+      throw new CheckpointError(
+        'ARCHIVE_LAYOUT',
+        `safetensors tensor ${quote(t.name)} starts at data byte ${t.begin}, expected ${end} (tensors must tile the buffer without holes or overlaps)`,
+        { entry: t.name },
+      );
     }
     end = t.end;
   }
   const dataStart = 8 + json.length;
   if (dataStart + end !== fileSize) {
-    throw new CheckpointError(dataStart + end > fileSize ? 'INPUT_TRUNCATED' : 'ARCHIVE_LAYOUT', `safetensors data should end at byte ${dataStart + end} (header + ${end} data bytes), the file has ${fileSize} bytes`, {
-      offset: dataStart,
-    });
+    throw new CheckpointError(
+      dataStart + end > fileSize ? 'INPUT_TRUNCATED' : 'ARCHIVE_LAYOUT',
+      `safetensors data should end at byte ${dataStart + end} (header + ${end} data bytes), the file has ${fileSize} bytes`,
+      {
+        offset: dataStart,
+      },
+    );
   }
   return { metadata, tensors, dataStart, dataLength: end };
 }
@@ -217,11 +244,18 @@ export function jsonWhitespaceEnd(text: string | Uint8Array): number {
 
 function parseMetadata(entry: unknown): Map<string, string> {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-    throw new CheckpointError('ARCHIVE_LAYOUT', 'safetensors __metadata__ must be an object of strings', { entry: '__metadata__' });
+    throw new CheckpointError('ARCHIVE_LAYOUT', 'safetensors __metadata__ must be an object of strings', {
+      entry: '__metadata__',
+    });
   }
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(entry)) {
-    if (typeof v !== 'string') throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors __metadata__ value of ${quote(k)} must be a string, found ${jsonType(v)}`, { entry: '__metadata__' });
+    if (typeof v !== 'string')
+      throw new CheckpointError(
+        'ARCHIVE_LAYOUT',
+        `safetensors __metadata__ value of ${quote(k)} must be a string, found ${jsonType(v)}`,
+        { entry: '__metadata__' },
+      );
     out.set(k, v);
   }
   return out;
@@ -230,23 +264,50 @@ function parseMetadata(entry: unknown): Map<string, string> {
 function parseTensor(name: string, entry: unknown): SafetensorsTensorInfo {
   const where = { entry: name };
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
-    throw new CheckpointError('TENSOR_GEOMETRY', `safetensors tensor entry must be an object, found ${jsonType(entry)}`, where);
+    throw new CheckpointError(
+      'TENSOR_GEOMETRY',
+      `safetensors tensor entry must be an object, found ${jsonType(entry)}`,
+      where,
+    );
   }
   const { dtype: code, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-  if (typeof code !== 'string') throw new CheckpointError('TENSOR_GEOMETRY', `safetensors tensor dtype must be a string, found ${jsonType(code)}`, where);
+  if (typeof code !== 'string')
+    throw new CheckpointError(
+      'TENSOR_GEOMETRY',
+      `safetensors tensor dtype must be a string, found ${jsonType(code)}`,
+      where,
+    );
   const dtype = DTYPE_OF_CODE.get(code);
-  if (dtype === undefined) throw new CheckpointError('TENSOR_UNSUPPORTED', `unknown safetensors dtype ${quote(code)}`, where);
+  if (dtype === undefined)
+    throw new CheckpointError('TENSOR_UNSUPPORTED', `unknown safetensors dtype ${quote(code)}`, where);
   if (!Array.isArray(shape) || !shape.every(isIndex)) {
-    throw new CheckpointError('TENSOR_GEOMETRY', 'safetensors tensor shape must be an array of non-negative integers', where);
+    throw new CheckpointError(
+      'TENSOR_GEOMETRY',
+      'safetensors tensor shape must be an array of non-negative integers',
+      where,
+    );
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
-    throw new CheckpointError('TENSOR_GEOMETRY', 'safetensors data_offsets must be [begin, end] non-negative integers', where);
+    throw new CheckpointError(
+      'TENSOR_GEOMETRY',
+      'safetensors data_offsets must be [begin, end] non-negative integers',
+      where,
+    );
   }
   const [begin, end] = offsets as [number, number];
-  if (end < begin) throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors data_offsets [${begin}, ${end}] end before they begin`, where);
+  if (end < begin)
+    throw new CheckpointError(
+      'ARCHIVE_LAYOUT',
+      `safetensors data_offsets [${begin}, ${end}] end before they begin`,
+      where,
+    );
   const bytes = byteCount(shape as number[], dtypeInfo(dtype).itemSize);
   if (bytes !== end - begin) {
-    throw new CheckpointError('TENSOR_GEOMETRY', `safetensors tensor of shape [${shape.join(', ')}] ${code} needs ${bytes} bytes, data_offsets give ${end - begin}`, where);
+    throw new CheckpointError(
+      'TENSOR_GEOMETRY',
+      `safetensors tensor of shape [${shape.join(', ')}] ${code} needs ${bytes} bytes, data_offsets give ${end - begin}`,
+      where,
+    );
   }
   return { name, code, dtype, shape, begin, end };
 }
@@ -320,7 +381,8 @@ export function readSafetensors(file: Uint8Array): { header: SafetensorsHeader; 
   const n = safetensorsHeaderLength(file.subarray(0, 8), file.length);
   const header = parseSafetensorsHeader(file.subarray(8, 8 + n), file.length);
   const tensors = new Map<string, Uint8Array>();
-  for (const t of header.tensors) tensors.set(t.name, file.subarray(header.dataStart + t.begin, header.dataStart + t.end));
+  for (const t of header.tensors)
+    tensors.set(t.name, file.subarray(header.dataStart + t.begin, header.dataStart + t.end));
   return { header, tensors };
 }
 
@@ -367,27 +429,46 @@ export function serializeSafetensorsHeader(
   const enc = new TextEncoder();
   const items = [...tensors].map(([name, t]) => {
     const code = CODE_OF_DTYPE.get(t.dtype);
-    if (code === undefined) throw new CheckpointError('TENSOR_UNSUPPORTED', `safetensors has no dtype for torch ${t.dtype}`, { entry: name });
-    if (!t.shape.every(isIndex)) throw new CheckpointError('TENSOR_GEOMETRY', 'shape must be non-negative integers', { entry: name });
+    if (code === undefined)
+      throw new CheckpointError('TENSOR_UNSUPPORTED', `safetensors has no dtype for torch ${t.dtype}`, { entry: name });
+    if (!t.shape.every(isIndex))
+      throw new CheckpointError('TENSOR_GEOMETRY', 'shape must be non-negative integers', { entry: name });
     const size = t.shape.reduce((n, d) => n * d, 1) * dtypeInfo(t.dtype).itemSize;
     return { name, key: enc.encode(name), code, rank: RANK_OF_CODE.get(code)!, shape: [...t.shape], size };
   });
   items.sort((a, b) => b.rank - a.rank || compareBytes(a.key, b.key));
   const fields: string[] = [];
-  const metadata = options.metadata === undefined ? undefined : new Map(options.metadata instanceof Map ? options.metadata : Object.entries(options.metadata));
+  const metadata =
+    options.metadata === undefined
+      ? undefined
+      : new Map(options.metadata instanceof Map ? options.metadata : Object.entries(options.metadata));
   if (metadata !== undefined) {
-    fields.push(`"__metadata__":{${[...metadata].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+    fields.push(
+      `"__metadata__":{${[...metadata].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`,
+    );
   }
   const infos: SafetensorsTensorInfo[] = [];
   const names = new Set<string>();
   let offset = 0;
   for (const it of items) {
-    if (names.has(it.name) || it.name === '__metadata__') throw new CheckpointError('ARCHIVE_LAYOUT', `tensor name ${quote(it.name)} is used twice or reserved`, { entry: it.name });
+    if (names.has(it.name) || it.name === '__metadata__')
+      throw new CheckpointError('ARCHIVE_LAYOUT', `tensor name ${quote(it.name)} is used twice or reserved`, {
+        entry: it.name,
+      });
     names.add(it.name);
-    const info = { name: it.name, code: it.code, dtype: DTYPE_OF_CODE.get(it.code)!, shape: it.shape, begin: offset, end: offset + it.size };
+    const info = {
+      name: it.name,
+      code: it.code,
+      dtype: DTYPE_OF_CODE.get(it.code)!,
+      shape: it.shape,
+      begin: offset,
+      end: offset + it.size,
+    };
     offset = info.end;
     infos.push(info);
-    fields.push(`${JSON.stringify(it.name)}:{"dtype":"${it.code}","shape":[${it.shape.join(',')}],"data_offsets":[${info.begin},${info.end}]}`);
+    fields.push(
+      `${JSON.stringify(it.name)}:{"dtype":"${it.code}","shape":[${it.shape.join(',')}],"data_offsets":[${info.begin},${info.end}]}`,
+    );
   }
   const json = enc.encode(`{${fields.join(',')}}`);
   const n = json.length + ((8 - (json.length % 8)) % 8);
@@ -426,7 +507,11 @@ export async function writeSafetensors(
     const input = inputs.get(t.name)!;
     const data = typeof input.data === 'function' ? await input.data() : input.data;
     if (data.length !== t.end - t.begin) {
-      throw new CheckpointError('STORAGE_SIZE_MISMATCH', `tensor of shape [${t.shape.join(', ')}] ${t.code} needs ${t.end - t.begin} bytes, its data has ${data.length}`, { entry: t.name });
+      throw new CheckpointError(
+        'STORAGE_SIZE_MISMATCH',
+        `tensor of shape [${t.shape.join(', ')}] ${t.code} needs ${t.end - t.begin} bytes, its data has ${data.length}`,
+        { entry: t.name },
+      );
     }
     if (data.length > 0) await sink.write(data);
   }

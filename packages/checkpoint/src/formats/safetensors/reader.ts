@@ -42,9 +42,26 @@ export const safetensorsFormat = {
       const stride = contiguousStrides(t.shape);
       const where = { entry: t.name, offset: header.dataStart + t.begin };
       const g = checkGeometry(0, t.shape, stride, itemSize, t.end - t.begin, limits, where);
-      const storage: StorageRef = Object.freeze({ key: t.name, dtype: t.dtype, location: 'cpu', numel: (t.end - t.begin) / itemSize, byteLength: t.end - t.begin });
+      const storage: StorageRef = Object.freeze({
+        key: t.name,
+        dtype: t.dtype,
+        location: 'cpu',
+        numel: (t.end - t.begin) / itemSize,
+        byteLength: t.end - t.begin,
+      });
       offsets.set(storage, header.dataStart + t.begin);
-      root.set(t.name, Object.freeze({ storage, offset: 0, shape: g.shape, stride: g.stride, dtype: t.dtype, requiresGrad: false, parameter: false }));
+      root.set(
+        t.name,
+        Object.freeze({
+          storage,
+          offset: 0,
+          shape: g.shape,
+          stride: g.stride,
+          dtype: t.dtype,
+          requiresGrad: false,
+          parameter: false,
+        }),
+      );
     }
     return makeContainer({
       format: 'safetensors',

@@ -39,7 +39,10 @@ export interface SaveSafetensorsOptions extends Omit<PrepareOptions, 'keepLocati
  * ```
  */
 export function safetensorsInputs(prepared: PreparedValue): [string, SafetensorsTensorInput][] {
-  return prepared.tensors.map(({ name, ref }) => [name, { dtype: ref.dtype, shape: ref.shape, data: () => prepared.contiguous(ref) }]);
+  return prepared.tensors.map(({ name, ref }) => [
+    name,
+    { dtype: ref.dtype, shape: ref.shape, data: () => prepared.contiguous(ref) },
+  ]);
 }
 
 /**
@@ -53,12 +56,20 @@ export function safetensorsInputs(prepared: PreparedValue): [string, Safetensors
  */
 export function checkFlatStateDict(value: unknown): void {
   if (!(value instanceof Map)) {
-    throw new CheckpointError('TENSOR_UNSUPPORTED', 'safetensors needs a Map of tensor names to tensors (or dropNonTensors: true)');
+    throw new CheckpointError(
+      'TENSOR_UNSUPPORTED',
+      'safetensors needs a Map of tensor names to tensors (or dropNonTensors: true)',
+    );
   }
   for (const [k, v] of value) {
-    if (typeof k !== 'string') throw new CheckpointError('TENSOR_UNSUPPORTED', `safetensors names are strings, found a ${typeof k} key`);
+    if (typeof k !== 'string')
+      throw new CheckpointError('TENSOR_UNSUPPORTED', `safetensors names are strings, found a ${typeof k} key`);
     if (!isTfTensor(v) && !isTensorRef(v)) {
-      throw new CheckpointError('TENSOR_UNSUPPORTED', `safetensors holds only tensors: ${quote(k)} is not one (pass dropNonTensors: true to leave it out)`, { entry: k });
+      throw new CheckpointError(
+        'TENSOR_UNSUPPORTED',
+        `safetensors holds only tensors: ${quote(k)} is not one (pass dropNonTensors: true to leave it out)`,
+        { entry: k },
+      );
     }
   }
 }
@@ -72,8 +83,16 @@ export function checkFlatStateDict(value: unknown): void {
  * await saveSafetensors(new Map([['w', tf.tensor([1, 2])]]), mem, { metadata: { format: 'pt' } });
  * ```
  */
-export async function saveSafetensors(stateDict: unknown, sink: ByteSink, options: SaveSafetensorsOptions = {}): Promise<SafetensorsHeader> {
+export async function saveSafetensors(
+  stateDict: unknown,
+  sink: ByteSink,
+  options: SaveSafetensorsOptions = {},
+): Promise<SafetensorsHeader> {
   if (options.dropNonTensors !== true) checkFlatStateDict(stateDict);
   const prepared = prepareValue(stateDict, options);
-  return writeSafetensors(safetensorsInputs(prepared), sink, options.metadata === undefined ? {} : { metadata: options.metadata });
+  return writeSafetensors(
+    safetensorsInputs(prepared),
+    sink,
+    options.metadata === undefined ? {} : { metadata: options.metadata },
+  );
 }

@@ -49,7 +49,10 @@ export const shardedFormat = {
   async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
     const { limits, resolve } = ctx;
     if (resolve === undefined) {
-      throw new CheckpointError('UNSUPPORTED_FORMAT', 'a sharded index needs the resolve option to open its shards (the Node entry supplies one for files)');
+      throw new CheckpointError(
+        'UNSUPPORTED_FORMAT',
+        'a sharded index needs the resolve option to open its shards (the Node entry supplies one for files)',
+      );
     }
     const index = await readIndex(source, limits);
     const shardNames = [...new Set(index.weightMap.values())];
@@ -66,7 +69,11 @@ export const shardedFormat = {
         shards.push(shard);
         for (const [name, value] of shardEntries(shard, shardName)) {
           if (index.weightMap.get(name) !== shardName) {
-            throw new CheckpointError('ARCHIVE_LAYOUT', `shard ${quote(shardName)} holds ${quote(name)}, which the index maps ${index.weightMap.has(name) ? `to ${quote(index.weightMap.get(name)!)}` : 'nowhere'}`, { entry: shardName });
+            throw new CheckpointError(
+              'ARCHIVE_LAYOUT',
+              `shard ${quote(shardName)} holds ${quote(name)}, which the index maps ${index.weightMap.has(name) ? `to ${quote(index.weightMap.get(name)!)}` : 'nowhere'}`,
+              { entry: shardName },
+            );
           }
           root.set(name, value);
         }
@@ -74,9 +81,20 @@ export const shardedFormat = {
       }
       const missing = [...index.weightMap.keys()].find((name) => !root.has(name));
       if (missing !== undefined) {
-        throw new CheckpointError('ARCHIVE_MISSING_RECORD', `shard ${quote(index.weightMap.get(missing)!)} has no tensor ${quote(missing)}`, { entry: index.weightMap.get(missing) });
+        throw new CheckpointError(
+          'ARCHIVE_MISSING_RECORD',
+          `shard ${quote(index.weightMap.get(missing)!)} has no tensor ${quote(missing)}`,
+          { entry: index.weightMap.get(missing) },
+        );
       }
-      return makeContainer({ format: 'sharded', root, limits, metadata: index.metadata, read: (s) => owner.get(s)!.readStorage(s), close: closeAll });
+      return makeContainer({
+        format: 'sharded',
+        root,
+        limits,
+        metadata: index.metadata,
+        read: (s) => owner.get(s)!.readStorage(s),
+        close: closeAll,
+      });
     } catch (e) {
       await closeAll();
       throw e;
@@ -131,7 +149,12 @@ export function checkShardName(name: string, limits: Limits): string {
     /^[A-Za-z]:/.test(name) ||
     /[\\\0]/.test(name) ||
     name.split('/').some((part) => part === '' || part === '.' || part === '..');
-  if (unsafe) throw new CheckpointError('ZIP_UNSAFE_NAME', `sharded index names an unsafe shard file ${quote(name)} (it must be a relative path inside the index's directory)`, { entry: name });
+  if (unsafe)
+    throw new CheckpointError(
+      'ZIP_UNSAFE_NAME',
+      `sharded index names an unsafe shard file ${quote(name)} (it must be a relative path inside the index's directory)`,
+      { entry: name },
+    );
   return name;
 }
 
@@ -139,7 +162,9 @@ export function checkShardName(name: string, limits: Limits): string {
 function shardEntries(shard: FormatContainer, shardName: string): Map<string, unknown> {
   const root = shard.root;
   if (!(root instanceof Map) || ![...root.keys()].every((k) => typeof k === 'string')) {
-    throw new CheckpointError('ARCHIVE_LAYOUT', `shard ${quote(shardName)} must hold a state dict (str → tensor)`, { entry: shardName });
+    throw new CheckpointError('ARCHIVE_LAYOUT', `shard ${quote(shardName)} must hold a state dict (str → tensor)`, {
+      entry: shardName,
+    });
   }
   return root as Map<string, unknown>;
 }

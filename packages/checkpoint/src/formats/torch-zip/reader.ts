@@ -9,7 +9,13 @@ import { createStorageTable } from '../../pickle/storage.js';
 import type { ByteSource } from '../../source.js';
 import type { ReadContext } from '../../read-context.js';
 import { openArchive, type ZipArchive } from '../../zip/archive.js';
-import { closeSource, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer } from '../format-reader.js';
+import {
+  closeSource,
+  startsWith,
+  ZIP_MAGIC,
+  type CheckpointFormatReader,
+  type FormatContainer,
+} from '../format-reader.js';
 import { makeContainer } from '../make-container.js';
 import { openTorchScriptArchive } from '../torchscript/reader.js';
 import { readArchiveRecords, readPickleRecord, recordsMetadata, storageRecords } from './records.js';
@@ -45,7 +51,18 @@ export async function openTorchArchive(zip: ZipArchive, ctx: ReadContext): Promi
   const { limits } = ctx;
   const records = await readArchiveRecords(zip);
   const table = createStorageTable();
-  const root = await readPickleRecord(zip, 'data.pkl', { limits, persistentLoad: table.persistentLoad, unknownClasses: ctx.unknownClasses });
+  const root = await readPickleRecord(zip, 'data.pkl', {
+    limits,
+    persistentLoad: table.persistentLoad,
+    unknownClasses: ctx.unknownClasses,
+  });
   const read = storageRecords(zip, 'data', table.storages.values(), records.byteorder);
-  return makeContainer({ format: 'zip', root, limits, metadata: recordsMetadata(records), read, close: () => closeSource(zip.source) });
+  return makeContainer({
+    format: 'zip',
+    root,
+    limits,
+    metadata: recordsMetadata(records),
+    read,
+    close: () => closeSource(zip.source),
+  });
 }

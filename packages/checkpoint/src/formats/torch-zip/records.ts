@@ -59,13 +59,19 @@ export async function readArchiveRecords(zip: ZipArchive): Promise<ArchiveRecord
   const version = match === null ? Number.NaN : Number(match[1]);
   if (!(version >= 1 && version <= MAX_VERSION)) {
     const found = match === null ? `${quote(versionText)}, not a number` : String(match[1]);
-    throw new CheckpointError('ARCHIVE_BAD_VERSION', `archive version must be 1 to ${MAX_VERSION}, found ${found}`, { entry: `${zip.prefix}/${versionName}` });
+    throw new CheckpointError('ARCHIVE_BAD_VERSION', `archive version must be 1 to ${MAX_VERSION}, found ${found}`, {
+      entry: `${zip.prefix}/${versionName}`,
+    });
   }
   let byteorder: ArchiveRecords['byteorder'] = 'little';
   if (zip.entries.has('byteorder')) {
     const text = await smallRecord(zip, 'byteorder', 'ARCHIVE_BAD_BYTEORDER');
     if (text !== 'little' && text !== 'big') {
-      throw new CheckpointError('ARCHIVE_BAD_BYTEORDER', `Unknown endianness type: ${quote(text)} (expected 'little' or 'big')`, { entry: `${zip.prefix}/byteorder` });
+      throw new CheckpointError(
+        'ARCHIVE_BAD_BYTEORDER',
+        `Unknown endianness type: ${quote(text)} (expected 'little' or 'big')`,
+        { entry: `${zip.prefix}/byteorder` },
+      );
     }
     byteorder = text;
   }
@@ -74,7 +80,9 @@ export async function readArchiveRecords(zip: ZipArchive): Promise<ArchiveRecord
     byteorder,
     formatVersion: await optionalNumber(zip, '.format_version'),
     storageAlignment: await optionalNumber(zip, '.storage_alignment'),
-    serializationId: zip.entries.has('.data/serialization_id') ? await smallRecord(zip, '.data/serialization_id', 'ARCHIVE_LAYOUT') : undefined,
+    serializationId: zip.entries.has('.data/serialization_id')
+      ? await smallRecord(zip, '.data/serialization_id', 'ARCHIVE_LAYOUT')
+      : undefined,
   };
 }
 
@@ -101,15 +109,25 @@ async function optionalNumber(zip: ZipArchive, name: string): Promise<number | u
   if (!zip.entries.has(name)) return undefined;
   const text = await smallRecord(zip, name, 'ARCHIVE_BAD_VERSION');
   if (!/^[0-9]{1,9}$/.test(text) || Number(text) === 0) {
-    throw new CheckpointError('ARCHIVE_BAD_VERSION', `${name} must be a positive decimal number, found ${quote(text)}`, { entry: `${zip.prefix}/${name}` });
+    throw new CheckpointError(
+      'ARCHIVE_BAD_VERSION',
+      `${name} must be a positive decimal number, found ${quote(text)}`,
+      { entry: `${zip.prefix}/${name}` },
+    );
   }
   return Number(text);
 }
 
-async function smallRecord(zip: ZipArchive, name: string, code: 'ARCHIVE_BAD_VERSION' | 'ARCHIVE_BAD_BYTEORDER' | 'ARCHIVE_LAYOUT'): Promise<string> {
+async function smallRecord(
+  zip: ZipArchive,
+  name: string,
+  code: 'ARCHIVE_BAD_VERSION' | 'ARCHIVE_BAD_BYTEORDER' | 'ARCHIVE_LAYOUT',
+): Promise<string> {
   const entry = zip.entry(name);
   if (entry.size > MAX_METADATA_RECORD) {
-    throw new CheckpointError(code, `record is ${entry.size} bytes, at most ${MAX_METADATA_RECORD} expected`, { entry: entry.name });
+    throw new CheckpointError(code, `record is ${entry.size} bytes, at most ${MAX_METADATA_RECORD} expected`, {
+      entry: entry.name,
+    });
   }
   const bytes = await zip.read(entry);
   return String.fromCharCode(...bytes);
@@ -124,11 +142,19 @@ async function smallRecord(zip: ZipArchive, name: string, code: 'ARCHIVE_BAD_VER
  * const root = await readPickleRecord(zip, 'data.pkl', { limits, persistentLoad: table.persistentLoad, unknownClasses: 'error' });
  * ```
  */
-export async function readPickleRecord(zip: ZipArchive, name: string, options: Required<Pick<UnpickleContext, 'limits' | 'persistentLoad' | 'unknownClasses'>>): Promise<unknown> {
+export async function readPickleRecord(
+  zip: ZipArchive,
+  name: string,
+  options: Required<Pick<UnpickleContext, 'limits' | 'persistentLoad' | 'unknownClasses'>>,
+): Promise<unknown> {
   const entry = zip.entry(name);
   checkBound(entry.size, options.limits.maxPickleBytes, 'maxPickleBytes', `${name} size`, { entry: entry.name });
   const bytes = await zip.read(entry);
-  return unpickleWhole(bytes, { ...options, entry: entry.name, baseOffset: entry.method === 'stored' ? await zip.dataOffset(entry) : undefined });
+  return unpickleWhole(bytes, {
+    ...options,
+    entry: entry.name,
+    baseOffset: entry.method === 'stored' ? await zip.dataOffset(entry) : undefined,
+  });
 }
 
 /**
@@ -151,7 +177,11 @@ export function storageRecords(
   for (const s of storages) {
     const entry = zip.entries.get(`${dir}/${s.key}`);
     if (entry === undefined) {
-      throw new CheckpointError('STORAGE_MISSING', `no record ${quote(`${zip.prefix}/${dir}/${s.key}`)} for storage ${quote(s.key)}`, { entry: `${zip.prefix}/${dir}/${s.key}`, details: { key: s.key } });
+      throw new CheckpointError(
+        'STORAGE_MISSING',
+        `no record ${quote(`${zip.prefix}/${dir}/${s.key}`)} for storage ${quote(s.key)}`,
+        { entry: `${zip.prefix}/${dir}/${s.key}`, details: { key: s.key } },
+      );
     }
     if (entry.size !== s.byteLength) {
       throw new CheckpointError(

@@ -72,7 +72,12 @@ describe('prepareValue', () => {
     const st = new Storages();
     const w = st.tensor(st.storage('float32', Float32Array.of(1, 2)), [2], [1]);
     const inner = [1, 2];
-    const sd = new OrderedDict<string, unknown>([['a', w], ['b', w], ['l1', inner], ['l2', inner]]);
+    const sd = new OrderedDict<string, unknown>([
+      ['a', w],
+      ['b', w],
+      ['l1', inner],
+      ['l2', inner],
+    ]);
     sd.metadata = new OrderedDict([['', new Map([['version', 1]])]]);
     const p = prepareValue(sd, { storageBytes: (s) => st.bytes.get(s)! });
     const out = p.value as OrderedDict<string, unknown>;
@@ -108,7 +113,11 @@ describe('prepareValue', () => {
   });
 
   it('gives a quantized raw tensor made in JS a contiguous storage of its integer dtype, and lists its data', async () => {
-    const q = new RawTensor('qint8', [2], Int8Array.of(1, -2), { qscheme: 'per_tensor_affine', scale: 0.5, zeroPoint: 3 });
+    const q = new RawTensor('qint8', [2], Int8Array.of(1, -2), {
+      qscheme: 'per_tensor_affine',
+      scale: 0.5,
+      zeroPoint: 3,
+    });
     const p = prepareValue([q]);
     const [out] = p.value as [{ kind: string; data: TensorRef; quantizer: unknown }];
     expect(out.kind).toBe('quantized');
@@ -119,17 +128,34 @@ describe('prepareValue', () => {
   });
 
   it('refuses sparse tensors without component tensors and inline device tensors with TENSOR_UNSUPPORTED', () => {
-    expect(() => prepareValue([{ kind: 'sparse', layout: 'sparse_coo' }])).toThrow(expect.objectContaining({ code: 'TENSOR_UNSUPPORTED' }));
-    expect(() => prepareValue([{ kind: 'inline', dtype: 'float32', shape: [1], data: Float32Array.of(1), device: 'xla:0', requiresGrad: false }])).toThrow(
+    expect(() => prepareValue([{ kind: 'sparse', layout: 'sparse_coo' }])).toThrow(
       expect.objectContaining({ code: 'TENSOR_UNSUPPORTED' }),
     );
+    expect(() =>
+      prepareValue([
+        {
+          kind: 'inline',
+          dtype: 'float32',
+          shape: [1],
+          data: Float32Array.of(1),
+          device: 'xla:0',
+          requiresGrad: false,
+        },
+      ]),
+    ).toThrow(expect.objectContaining({ code: 'TENSOR_UNSUPPORTED' }));
   });
 });
 
 describe.skipIf(!needTorch)('save: the bytes torch.save writes for the same value', () => {
   it('TF.js tensors made in TF.js are written in their TF.js dtype', async () => {
     const sd = new OrderedDict<string, unknown>([
-      ['w', tf.tensor2d([[0, 1, 2], [3, 4, 5]])],
+      [
+        'w',
+        tf.tensor2d([
+          [0, 1, 2],
+          [3, 4, 5],
+        ]),
+      ],
       ['i', tf.tensor1d([1, -2, 3], 'int32')],
       ['m', tf.tensor1d([true, false], 'bool')],
     ]);
@@ -145,7 +171,14 @@ buf = io.BytesIO(); torch.save(sd, buf); open(out, 'wb').write(buf.getvalue())`)
 
   it('raw tensors made by the caller get contiguous storages of their own dtype', async () => {
     const sink = memorySink();
-    await save(new Map([['d', new RawTensor('float64', [2], Float64Array.of(0.5, -1))], ['l', new RawTensor('int64', [1], BigInt64Array.of(-(2n ** 40n)))]]), sink, { layout: '1.13' });
+    await save(
+      new Map([
+        ['d', new RawTensor('float64', [2], Float64Array.of(0.5, -1))],
+        ['l', new RawTensor('int64', [1], BigInt64Array.of(-(2n ** 40n)))],
+      ]),
+      sink,
+      { layout: '1.13' },
+    );
     const expected = torchBytes(`
 buf = io.BytesIO(); torch.save({'d': torch.tensor([0.5, -1], dtype=torch.float64), 'l': torch.tensor([-2**40])}, buf); open(out, 'wb').write(buf.getvalue())`);
     expect(sameBytes(sink.bytes(), expected)).toBe('identical');
@@ -155,7 +188,11 @@ buf = io.BytesIO(); torch.save({'d': torch.tensor([0.5, -1], dtype=torch.float64
     const st = new Storages();
     const s = st.storage('float32', Float32Array.of(0, 1, 2, 3, 4, 5));
     const sink = memorySink();
-    await save([st.tensor(s, [2, 3], [3, 1]), st.tensor(s, [3, 2], [1, 3])], sink, { storageBytes: (x) => st.bytes.get(x)!, castFloating: 'float16', layout: '1.13' });
+    await save([st.tensor(s, [2, 3], [3, 1]), st.tensor(s, [3, 2], [1, 3])], sink, {
+      storageBytes: (x) => st.bytes.get(x)!,
+      castFloating: 'float16',
+      layout: '1.13',
+    });
     const expected = torchBytes(`
 h = torch.arange(6.).half().reshape(2, 3)
 buf = io.BytesIO(); torch.save([h, h.t()], buf); open(out, 'wb').write(buf.getvalue())`);
@@ -213,4 +250,3 @@ describe('keepLocations', () => {
     await expect(save([onCuda], memorySink(), { keepLocations: true })).rejects.toThrow(/runtime/);
   });
 });
-

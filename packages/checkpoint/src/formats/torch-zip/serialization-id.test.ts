@@ -5,7 +5,9 @@ import { fromBytes } from '../../source.js';
 import { openZip } from '../../zip/archive.js';
 import { crc32 } from '../../zip/crc32.js';
 
-const torch2Zips = MANIFEST.fixtures.filter((f) => f.file.startsWith('torch2/') && (f.format === 'zip' || f.format === 'torchscript')).map((f) => f.file);
+const torch2Zips = MANIFEST.fixtures
+  .filter((f) => f.file.startsWith('torch2/') && (f.format === 'zip' || f.format === 'torchscript'))
+  .map((f) => f.file);
 
 describe('.data/serialization_id as torch 2.13 computes it', () => {
   it('covers archives large enough for the set to rehash (over 13 records)', async () => {

@@ -21,7 +21,7 @@ function stringHash(text: string): bigint {
   const bytes = utf8.encode(text);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const aligned = bytes.length & ~7;
-  let hash = (SEED ^ BigInt(bytes.length) * MUL) & MASK;
+  let hash = (SEED ^ (BigInt(bytes.length) * MUL)) & MASK;
   for (let i = 0; i < aligned; i += 8) {
     hash ^= (shiftMix((view.getBigUint64(i, true) * MUL) & MASK) * MUL) & MASK;
     hash = (hash * MUL) & MASK;
@@ -42,7 +42,14 @@ function hashCombine(seed: bigint, value: bigint): bigint {
 /** libstdc++'s `_Prime_rehash_policy`: small counts from its fast table, then its prime list. */
 const FAST_BUCKETS = [2, 2, 2, 3, 5, 5, 7, 7, 11, 11, 11, 11, 13, 13];
 // prettier-ignore
-const PRIMES = [17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 103, 109, 113, 127, 137, 139, 149, 157, 167, 179, 193, 199, 211, 227, 241, 257, 277, 293, 313, 337, 359, 383, 409, 439, 467, 503, 541, 577, 619, 661, 709, 761, 823, 887, 953, 1031, 1109, 1193, 1289, 1381, 1493, 1613, 1741, 1879, 2029, 2179, 2357, 2549, 2753, 2971, 3209, 3469, 3739, 4027, 4349, 4703, 5087, 5503, 5953, 6427, 6949, 7517, 8123, 8783, 9497, 10273, 11113, 12011, 12983, 14033, 15173, 16411, 17749, 19183, 20753, 22447, 24281, 26267, 28411, 30727, 33223, 35933, 38873, 42043, 45481, 49201, 53201, 57557, 62233, 67307, 72817, 78779, 85229, 92203, 99733];
+const PRIMES = [
+  17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 103, 109, 113, 127, 137, 139, 149, 157,
+  167, 179, 193, 199, 211, 227, 241, 257, 277, 293, 313, 337, 359, 383, 409, 439, 467, 503, 541, 577, 619, 661, 709,
+  761, 823, 887, 953, 1031, 1109, 1193, 1289, 1381, 1493, 1613, 1741, 1879, 2029, 2179, 2357, 2549, 2753, 2971, 3209,
+  3469, 3739, 4027, 4349, 4703, 5087, 5503, 5953, 6427, 6949, 7517, 8123, 8783, 9497, 10273, 11113, 12011, 12983, 14033,
+  15173, 16411, 17749, 19183, 20753, 22447, 24281, 26267, 28411, 30727, 33223, 35933, 38873, 42043, 45481, 49201, 53201,
+  57557, 62233, 67307, 72817, 78779, 85229, 92203, 99733,
+];
 
 /** The bucket count libstdc++ picks for at least `n` buckets; `undefined` past the primes listed here. */
 function nextBucketCount(n: number): number | undefined {

@@ -59,7 +59,16 @@ describe('writeTorchZip', () => {
     sd.metadata = new OrderedDict([['', new Map<string, unknown>([['version', 1]])]]);
     const c = { value: sd, bytes: st.bytes };
     const at64 = dataOffsets(await write(c, { layout: '2.7' }));
-    expect(at64.map(([n]) => n)).toEqual(['archive/data.pkl', 'archive/.format_version', 'archive/.storage_alignment', 'archive/byteorder', 'archive/data/0', 'archive/data/1', 'archive/version', 'archive/.data/serialization_id']);
+    expect(at64.map(([n]) => n)).toEqual([
+      'archive/data.pkl',
+      'archive/.format_version',
+      'archive/.storage_alignment',
+      'archive/byteorder',
+      'archive/data/0',
+      'archive/data/1',
+      'archive/version',
+      'archive/.data/serialization_id',
+    ]);
     expect(at64.slice(0, 6).map(([, o]) => o)).toEqual([64, 448, 576, 704, 832, 1344]);
     const at4096 = new Map(dataOffsets(await write(c, { layout: '2.7', alignment: 4096 })));
     expect([at4096.get('archive/data/0'), at4096.get('archive/data/1')]).toEqual([20480, 24576]);
@@ -70,13 +79,17 @@ describe('writeTorchZip', () => {
   it('rejects options torch would not produce and storages of the wrong size', async () => {
     const c = buildCases().golden!;
     await expect(write(c, { layout: '1.13', alignment: 128 })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
-    await expect(write(c, { layout: '1.13', serializationId: '0'.repeat(40) })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
+    await expect(write(c, { layout: '1.13', serializationId: '0'.repeat(40) })).rejects.toMatchObject({
+      code: 'ARCHIVE_LAYOUT',
+    });
     await expect(write(c, { serializationId: '12' })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
     await expect(write(c, { prefix: 'a/b' })).rejects.toMatchObject({ code: 'ARCHIVE_LAYOUT' });
-    await expect(writeTorchZip(c.value, memorySink(), { storageBytes: () => new Uint8Array(3) })).rejects.toMatchObject({
-      code: 'STORAGE_SIZE_MISMATCH',
-      entry: 'data/0',
-    });
+    await expect(writeTorchZip(c.value, memorySink(), { storageBytes: () => new Uint8Array(3) })).rejects.toMatchObject(
+      {
+        code: 'STORAGE_SIZE_MISMATCH',
+        entry: 'data/0',
+      },
+    );
   });
 });
 
@@ -96,22 +109,49 @@ describe.skipIf(!torchAvailable)('writeTorchZip matches torch.save (1.13) byte f
 
   it('writes what torch.load(weights_only=True) reads back, for a value torch did not write', async () => {
     const st = new Storages();
-    const x = st.storage('int64', BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i * i)));
+    const x = st.storage(
+      'int64',
+      BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i * i)),
+    );
     const w = st.storage('float32', Float32Array.of(0.5, -1.25, 3, 1e-3));
     const sd = new OrderedDict<string, unknown>([
       ['enc.w', st.tensor(w, [2, 2], [1, 2], 0, { parameter: true, requiresGrad: true })],
       ['enc.x', st.tensor(x, [5, 2], [1, 5])],
       ['enc.y', st.tensor(x, [3], [3], 1)],
     ]);
-    sd.metadata = new OrderedDict([['', new Map<string, unknown>([['version', 1]])], ['enc', new Map<string, unknown>([['version', 2]])]]);
-    const hp = new Map<unknown, unknown>([['steps', tuple(9, 999)], [3, [true, null, 'ünï', -(2 ** 40)]]]);
+    sd.metadata = new OrderedDict([
+      ['', new Map<string, unknown>([['version', 1]])],
+      ['enc', new Map<string, unknown>([['version', 2]])],
+    ]);
+    const hp = new Map<unknown, unknown>([
+      ['steps', tuple(9, 999)],
+      [3, [true, null, 'ünï', -(2 ** 40)]],
+    ]);
     // torch 1.13's weights_only unpickler has no BINFLOAT ("Unsupported operand 71"): floats go in a second file
-    const floats = new Map<string, unknown>([['lr', 1], ['betas', tuple(0.9, 0.999)]]);
+    const floats = new Map<string, unknown>([
+      ['lr', 1],
+      ['betas', tuple(0.9, 0.999)],
+    ]);
     markFloat(floats, 'lr');
     const tmp = tempDir();
     const file = join(tmp, 'ours.pt');
-    writeFileSync(file, await write({ value: new Map<string, unknown>([['model', sd], ['hp', hp]]), bytes: st.bytes }, { prefix: 'other', layout: '1.13' }));
-    writeFileSync(join(tmp, 'floats.pt'), await write({ value: floats, bytes: new Map() }, { prefix: 'floats', layout: '1.13' }));
+    writeFileSync(
+      file,
+      await write(
+        {
+          value: new Map<string, unknown>([
+            ['model', sd],
+            ['hp', hp],
+          ]),
+          bytes: st.bytes,
+        },
+        { prefix: 'other', layout: '1.13' },
+      ),
+    );
+    writeFileSync(
+      join(tmp, 'floats.pt'),
+      await write({ value: floats, bytes: new Map() }, { prefix: 'floats', layout: '1.13' }),
+    );
     const out = runPython(
       String.raw`
 import sys, zipfile, torch, collections

@@ -82,11 +82,18 @@ const ascii = new TextEncoder();
  * // mem.bytes() is what torch.save(state_dict, 'model.pt') writes
  * ```
  */
-export async function writeTorchZip(value: unknown, sink: ByteSink, options: WriteTorchZipOptions): Promise<WriteTorchZipResult> {
+export async function writeTorchZip(
+  value: unknown,
+  sink: ByteSink,
+  options: WriteTorchZipOptions,
+): Promise<WriteTorchZipResult> {
   const layout = options.layout ?? '2.7';
   const alignment = options.alignment ?? 64;
   if (layout === '1.13' && alignment !== 64) {
-    throw new CheckpointError('ARCHIVE_LAYOUT', `the 1.13 layout always aligns to 64 bytes, got alignment ${alignment}`);
+    throw new CheckpointError(
+      'ARCHIVE_LAYOUT',
+      `the 1.13 layout always aligns to 64 bytes, got alignment ${alignment}`,
+    );
   }
   if (options.serializationId !== undefined && (layout !== '2.7' || !/^[0-9]{40}$/.test(options.serializationId))) {
     throw new CheckpointError('ARCHIVE_LAYOUT', 'serializationId needs the 2.7 layout and exactly 40 ASCII digits');
@@ -99,7 +106,11 @@ export async function writeTorchZip(value: unknown, sink: ByteSink, options: Wri
   const zip = new ZipWriter(sink, { alignment });
   const written: WrittenRecord[] = [];
   const record = async (name: string, data: Uint8Array | ChunkedData): Promise<void> => {
-    written.push({ name, crc: await zip.add(`${prefix}/${name}`, data), size: data instanceof Uint8Array ? data.length : data.size });
+    written.push({
+      name,
+      crc: await zip.add(`${prefix}/${name}`, data),
+      size: data instanceof Uint8Array ? data.length : data.size,
+    });
   };
 
   await record('data.pkl', bytes);
@@ -108,14 +119,19 @@ export async function writeTorchZip(value: unknown, sink: ByteSink, options: Wri
     await record('.storage_alignment', ascii.encode(String(alignment)));
     await record('byteorder', ascii.encode('little'));
   }
-  const ordered = layout === '1.13' ? [...storages].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) : storages;
+  const ordered =
+    layout === '1.13' ? [...storages].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) : storages;
   for (const { key, storage } of ordered) {
     const data = await options.storageBytes(storage);
     const size = data instanceof Uint8Array ? data.length : data.size;
     if (size !== storage.byteLength) {
-      throw new CheckpointError('STORAGE_SIZE_MISMATCH', `storage ${key} should be ${storage.byteLength} bytes (its byteLength), storageBytes gave ${size}`, {
-        entry: `data/${key}`,
-      });
+      throw new CheckpointError(
+        'STORAGE_SIZE_MISMATCH',
+        `storage ${key} should be ${storage.byteLength} bytes (its byteLength), storageBytes gave ${size}`,
+        {
+          entry: `data/${key}`,
+        },
+      );
     }
     await record(`data/${key}`, data);
   }

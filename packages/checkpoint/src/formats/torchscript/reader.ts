@@ -18,7 +18,13 @@ import { isTensorRef } from '../../pickle/tensor-refs.js';
 import type { ByteSource } from '../../source.js';
 import { OrderedDict, PyObject, type TensorRef } from '../../pickle/values.js';
 import { openArchive, type ZipArchive } from '../../zip/archive.js';
-import { closeSource, startsWith, ZIP_MAGIC, type CheckpointFormatReader, type FormatContainer } from '../format-reader.js';
+import {
+  closeSource,
+  startsWith,
+  ZIP_MAGIC,
+  type CheckpointFormatReader,
+  type FormatContainer,
+} from '../format-reader.js';
 import { makeContainer } from '../make-container.js';
 import { readArchiveRecords, readPickleRecord, recordsMetadata, storageRecords } from '../torch-zip/records.js';
 
@@ -39,7 +45,10 @@ export const torchScriptFormat = {
   async open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
     const zip = await openArchive(source, ctx);
     if (!zip.entries.has('constants.pkl')) {
-      throw new CheckpointError('UNSUPPORTED_FORMAT', `not a TorchScript archive: no ${quote(`${zip.prefix}/constants.pkl`)} record (a torch.save zip?)`);
+      throw new CheckpointError(
+        'UNSUPPORTED_FORMAT',
+        `not a TorchScript archive: no ${quote(`${zip.prefix}/constants.pkl`)} record (a torch.save zip?)`,
+      );
     }
     return openTorchScriptArchive(zip, ctx);
   },
@@ -67,15 +76,30 @@ export async function openTorchScriptArchive(zip: ZipArchive, ctx: ReadContext):
   const records = await readArchiveRecords(zip);
   const recordAll = ctx.unknownClasses === 'record';
   const constants = createStorageTable();
-  const constantsRoot = await readPickleRecord(zip, 'constants.pkl', { limits, persistentLoad: constants.persistentLoad, unknownClasses: 'record' });
+  const constantsRoot = await readPickleRecord(zip, 'constants.pkl', {
+    limits,
+    persistentLoad: constants.persistentLoad,
+    unknownClasses: 'record',
+  });
   if (!recordAll) rejectUnknownGlobals(constantsRoot, `${zip.prefix}/constants.pkl`, limits);
   storageRecords(zip, 'constants', constants.storages.values(), records.byteorder);
   const data = createStorageTable();
-  const module = await readPickleRecord(zip, 'data.pkl', { limits, persistentLoad: data.persistentLoad, unknownClasses: 'record' });
+  const module = await readPickleRecord(zip, 'data.pkl', {
+    limits,
+    persistentLoad: data.persistentLoad,
+    unknownClasses: 'record',
+  });
   if (!recordAll) rejectUnknownGlobals(module, `${zip.prefix}/data.pkl`, limits);
   const root = await stateDict(zip, module, limits);
   const read = storageRecords(zip, 'data', data.storages.values(), records.byteorder);
-  return makeContainer({ format: 'torchscript', root, limits, metadata: recordsMetadata(records), read, close: () => closeSource(zip.source) });
+  return makeContainer({
+    format: 'torchscript',
+    root,
+    limits,
+    metadata: recordsMetadata(records),
+    read,
+    close: () => closeSource(zip.source),
+  });
 }
 
 /** Fails on the first recorded global that is neither allow-listed nor a TorchScript global. */
@@ -88,12 +112,20 @@ function rejectUnknownGlobals(root: unknown, entry: string, limits: Limits): voi
     seen.add(v);
     checkBound(seen.size, limits.maxNodes, 'maxNodes', 'objects visited while checking globals', { entry });
     const global = v instanceof PyObject || v instanceof PyGlobal ? { module: v.module, name: v.name } : undefined;
-    if (global !== undefined && lookupGlobal(global.module, global.name).kind === undefined && !scriptGlobal(global.module)) {
+    if (
+      global !== undefined &&
+      lookupGlobal(global.module, global.name).kind === undefined &&
+      !scriptGlobal(global.module)
+    ) {
       const full = `${global.module}.${global.name}`;
-      throw new CheckpointError('PICKLE_UNSAFE_GLOBAL', `unsupported global: ${quote(full)} is not an allowed global in a TorchScript archive; nothing was executed`, {
-        entry,
-        details: { global: full.slice(0, 256) },
-      });
+      throw new CheckpointError(
+        'PICKLE_UNSAFE_GLOBAL',
+        `unsupported global: ${quote(full)} is not an allowed global in a TorchScript archive; nothing was executed`,
+        {
+          entry,
+          details: { global: full.slice(0, 256) },
+        },
+      );
     }
     if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
     else if (Array.isArray(v) || v instanceof Set) stack.push(...v);
@@ -121,29 +153,55 @@ async function stateDict(zip: ZipArchive, top: unknown, limits: Limits): Promise
   };
   const out = new OrderedDict<string, TensorRef>();
   if (!(top instanceof PyObject) || (await classOf(top)) === undefined) {
-    throw new CheckpointError('ARCHIVE_LAYOUT', `TorchScript data.pkl must hold a scripted module, found ${top instanceof PyObject ? quote(`${top.module}.${top.name}`) : 'another value'}`, {
-      entry: `${zip.prefix}/data.pkl`,
-    });
+    throw new CheckpointError(
+      'ARCHIVE_LAYOUT',
+      `TorchScript data.pkl must hold a scripted module, found ${top instanceof PyObject ? quote(`${top.module}.${top.name}`) : 'another value'}`,
+      {
+        entry: `${zip.prefix}/data.pkl`,
+      },
+    );
   }
   const stack: { obj: PyObject; prefix: string; depth: number }[] = [{ obj: top, prefix: '', depth: 1 }];
   let visits = 0;
   while (stack.length > 0) {
     const { obj, prefix, depth } = stack.pop()!;
     checkBound(depth, limits.maxDepth, 'maxDepth', 'TorchScript module nesting', { entry: `${zip.prefix}/data.pkl` });
-    checkBound(++visits, limits.maxNodes, 'maxNodes', 'TorchScript modules visited', { entry: `${zip.prefix}/data.pkl` });
+    checkBound(++visits, limits.maxNodes, 'maxNodes', 'TorchScript modules visited', {
+      entry: `${zip.prefix}/data.pkl`,
+    });
     const cls = (await classOf(obj))!;
     const attrs = obj.state instanceof Map ? obj.state : new Map();
     for (const name of [...cls.parameters, ...cls.buffers]) {
       const t: unknown = attrs.get(name);
       if (t === null || t === undefined) continue;
       if (!isTensorRef(t)) {
-        throw new CheckpointError('ARCHIVE_LAYOUT', `TorchScript attribute ${quote(prefix + name)} is declared a parameter or buffer but is not a tensor`, { entry: `${zip.prefix}/data.pkl` });
+        throw new CheckpointError(
+          'ARCHIVE_LAYOUT',
+          `TorchScript attribute ${quote(prefix + name)} is declared a parameter or buffer but is not a tensor`,
+          { entry: `${zip.prefix}/data.pkl` },
+        );
       }
-      out.set(prefix + name, Object.freeze({ storage: t.storage, offset: t.offset, shape: t.shape, stride: t.stride, dtype: t.dtype, requiresGrad: false, parameter: false }));
+      out.set(
+        prefix + name,
+        Object.freeze({
+          storage: t.storage,
+          offset: t.offset,
+          shape: t.shape,
+          stride: t.stride,
+          dtype: t.dtype,
+          requiresGrad: false,
+          parameter: false,
+        }),
+      );
     }
     const children: { obj: PyObject; prefix: string; depth: number }[] = [];
     for (const [name, value] of attrs) {
-      if (typeof name === 'string' && value instanceof PyObject && scriptGlobal(value.module) && (await classOf(value)) !== undefined) {
+      if (
+        typeof name === 'string' &&
+        value instanceof PyObject &&
+        scriptGlobal(value.module) &&
+        (await classOf(value)) !== undefined
+      ) {
         children.push({ obj: value, prefix: `${prefix}${name}.`, depth: depth + 1 });
       }
     }
@@ -157,13 +215,15 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Finds `class <name>(` in `code/<module path>.py` and reads its `__parameters__` / `__buffers__` lists. */
 async function readModuleClass(zip: ZipArchive, obj: PyObject, limits: Limits): Promise<ModuleClass | undefined> {
   const parts = obj.module.split('.');
-  if (parts[0] !== '__torch__' || !parts.every((p) => IDENTIFIER.test(p)) || !IDENTIFIER.test(obj.name)) return undefined;
+  if (parts[0] !== '__torch__' || !parts.every((p) => IDENTIFIER.test(p)) || !IDENTIFIER.test(obj.name))
+    return undefined;
   const record = `code/${parts.join('/')}.py`;
   const entry = zip.entries.get(record);
   if (entry === undefined) return undefined;
   checkBound(entry.size, limits.maxStringBytes, 'maxStringBytes', 'TorchScript source size', { entry: entry.name });
   const text = decodeUtf8(await zip.read(entry));
-  if (text === undefined) throw new CheckpointError('ARCHIVE_LAYOUT', 'TorchScript source is not valid UTF-8', { entry: entry.name });
+  if (text === undefined)
+    throw new CheckpointError('ARCHIVE_LAYOUT', 'TorchScript source is not valid UTF-8', { entry: entry.name });
   const lines = text.split('\n');
   const start = lines.findIndex((l) => l.startsWith(`class ${obj.name}(`));
   if (start === -1) return undefined;
