@@ -168,7 +168,7 @@ function median(xs) {
 /** Runs the measurements of one comparison alternately, `runs` times; medians of ms and peak RSS. */
 function compare(runs, measures) {
   const results = measures.map(() => []);
-  for (let r = 0; r < runs; r++) measures.forEach((m, i) => results[i].push(m()));
+  for (let r = 0; r < runs; r++) for (const [i, m] of measures.entries()) results[i].push(m());
   return results.map((rs) => ({
     ...rs.at(-1),
     ms: median(rs.map((x) => x.ms)),

@@ -66,7 +66,7 @@ async function valueStats(values: ArrayLike<number>, bins: number): Promise<Tens
     for (let i = start; i < end; i++) {
       const v = values[i]!;
       if (v - v !== 0) {
-        if (v !== v) nan++;
+        if (Number.isNaN(v)) nan++;
         else if (v > 0) posInf++;
         else negInf++;
         continue;

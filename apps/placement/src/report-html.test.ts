@@ -78,7 +78,7 @@ async function layout(name: string, html: string): Promise<Layout> {
         })),
         scrollWidth: document.documentElement.scrollWidth,
         viewport: window.innerWidth,
-        text: document.body.innerText,
+        text: document.body.textContent,
       };
     });
   } finally {

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isCheckpointError } from './errors.js';
 import { fixturePath, MANIFEST, manifestFixture, type ManifestTensor } from './testing/manifest.js';
 import { sha256Hex } from './inspect.js';
-import { RawTensor, tensorInfo } from './tensors/materialise.js';
+import { type RawTensor, tensorInfo } from './tensors/materialise.js';
 import { load, open } from './node.js';
 import { fromBytes, type ByteSource } from './source.js';
 import { runPython, tempDir, torchAvailable } from './testing/torch.js';
@@ -296,7 +296,9 @@ torch.save({k: v.int() if v.dtype in (torch.int8, torch.int16) else v.float() fo
       const widened = ['int16', 'bf16', 'half', 'int8']; // by result size, as the targets are sorted below
       const buffers = targets.map((t) => new Uint8Array(t.buffer)).sort((x, y) => x.length - y.length);
       expect(buffers.map((b) => b.length)).toEqual(widened.map((n) => bits(reference.get(n)!).length));
-      buffers.forEach((b, i) => expect(same(b, bits(reference.get(widened[i]!)!)), widened[i]).toBe(true));
+      buffers.forEach((b, i) => {
+        expect(same(b, bits(reference.get(widened[i]!)!)), widened[i]).toBe(true);
+      });
     },
   );
 

@@ -18,7 +18,6 @@ import {
   type MapLocation,
   type StorageInfo,
   type TensorData,
-  type TorchDType,
 } from '@x/device';
 import type { CheckpointEntry, CheckpointFormat } from './formats/container.js';
 import { CheckpointError } from './errors.js';

@@ -166,7 +166,7 @@ describe.skipIf(!hasTorch)('files written by torch (real PyTorch)', () => {
     );
 
     const views = v.get('views') as RebuiltTensorRef[];
-    views.forEach((t, i) => expectTensor(t, manifest.views[i]!));
+    for (const [i, t] of views.entries()) expectTensor(t, manifest.views[i]!);
     expect(new Set(views.map((t) => t.storage)).size).toBe(1);
     for (const [k, d] of Object.entries(manifest.tensors)) expectTensor(v.get(k), d);
 

@@ -558,7 +558,7 @@ function float64ToFloat32(src: Float64Array, dtype: 'float32' | 'complex64', fro
   for (let i = 0; i < src.length; i++) {
     const v = src[i] as number;
     out[i] = v;
-    if (out[i] !== v && v === v) {
+    if (out[i] !== v && !Number.isNaN(v)) {
       if (bad === 0) first = i;
       bad++;
     }

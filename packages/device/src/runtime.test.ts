@@ -129,7 +129,7 @@ describe('cuda stood in by wasm and a second cpu backend: real placement on seve
     expect(Array.from(await (a as tf.Tensor).data())).toEqual([1.5, -2, 3]);
     expect(Array.from(await (b as tf.Tensor).data())).toEqual([4, -5]);
     expect(Array.from(await (c as tf.Tensor).data())).toEqual([1, 0, 1]);
-    [a, b, c].forEach((t) => rt.dispose(t));
+    for (const t of [a, b, c]) rt.dispose(t);
   });
 
   it('to() copies between devices and the ledger adds up', async () => {

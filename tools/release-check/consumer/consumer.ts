@@ -3,7 +3,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { createDeviceRuntime, type DeviceRuntime } from '@x/device';
 import { load, CheckpointError, type LoadResult } from '@x/checkpoint';
-import { loadModule, Module, type ModuleLoad } from '@x/migrate';
+import { loadModule, type Module, type ModuleLoad } from '@x/migrate';
 
 export async function shapes(path: string): Promise<number[][]> {
   const runtime: DeviceRuntime = await createDeviceRuntime({ cuda: false });

@@ -37,7 +37,7 @@ export const inspectCommand: Command = {
     const hash = values['no-hash'] !== true;
     const { inspect } = await import('../node/read.js');
     const bar = progressDisplay(io, values, 'inspect');
-    let r;
+    let r: Awaited<ReturnType<typeof inspect>>;
     try {
       r = await inspect(file, {
         unknownClasses: unknownClasses(values),

@@ -48,7 +48,7 @@ export const loadCommand: Command = {
     const { load } = await import('../node/read.js');
     const runtime = await createDeviceRuntime({ devices: ['cpu'] }); // a fresh ledger: the report counts this load only; load prepares other devices it places on
     const bar = progressDisplay(io, values, 'load');
-    let report;
+    let report: Awaited<ReturnType<typeof load>>['report'];
     try {
       ({ report } = await load(file, {
         mapLocation,

@@ -74,6 +74,7 @@ export function isLegacyHead(head: Uint8Array, size: number): boolean {
  */
 export function isIndexHead(head: Uint8Array, source: ByteSource): boolean {
   const text = String.fromCharCode(...head);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON text holds no raw control characters but whitespace
   if (!/^[\t\n\r ]*\{/.test(text) || /[\0-\x08\x0b\x0c\x0e-\x1f]/.test(text)) return false;
   return (source.name ?? '').endsWith('.json') || text.includes('"weight_map"');
 }

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { isCheckpointError, type ErrorWhere } from '../errors.js';
-import type { Limits } from '../limits.js';
+import { isCheckpointError } from '../errors.js';
 import { unpickleAt, type UnpickleContext } from '../pickle/unpickler.js';
 import type { ByteSource } from '../source.js';
 

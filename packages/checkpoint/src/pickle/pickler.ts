@@ -16,7 +16,7 @@
  * @module
  */
 
-import { Device, dtypeInfo, type TorchDType, type TypedArray } from '@x/device';
+import { Device, dtypeInfo, type TypedArray } from '@x/device';
 import { CheckpointError } from '../errors.js';
 import { PyGlobal } from './globals.js';
 import {
@@ -456,7 +456,10 @@ class Pickler {
     this.global(v.module, v.name, undefined);
     const args = v.args ?? [];
     if (args instanceof Tuple) this.tuple(args, depth);
-    else this.freshTuple(args.length, () => args.forEach((a, i) => this.save(a, args, i, depth)));
+    else
+      this.freshTuple(args.length, () => {
+        for (const [i, a] of args.entries()) this.save(a, args, i, depth);
+      });
     this.out.byte(v.via === 'newobj' ? OP.NEWOBJ : OP.REDUCE);
     this.put(v);
     const items = v.items;

@@ -6,7 +6,7 @@
  */
 import { device } from '@x/device';
 import { CheckpointError } from '../errors.js';
-import { isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from './values.js';
+import { isTensorRef, OrderedDict, PyObject, TorchSize, type Tuple } from './values.js';
 import { Args, pyTypeName, type Context } from './args.js';
 import { Pending } from './boxes.js';
 import { PyGlobal } from './globals.js';

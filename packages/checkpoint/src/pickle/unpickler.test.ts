@@ -483,6 +483,7 @@ describe('unpickle: globals (security.md D)', () => {
         ),
       'PICKLE_UNSAFE_GLOBAL',
     );
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the raw escape must not reach the message
     expect(e.message).not.toMatch(/[\u001b\u202e]/);
     expect(e.message).toContain('\\x1b');
   });

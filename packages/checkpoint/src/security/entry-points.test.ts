@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { allVectors, hugeStorageCheckpoint, sparseFile, validCheckpoint, type HostileCase } from '@x-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../cli/main.js';

@@ -238,7 +238,7 @@ function expectSame(loaded: unknown, written: unknown, storages: Map<StorageRef,
     expect(Array.isArray(loaded)).toBe(true);
     expect(loaded instanceof Tuple).toBe(written instanceof Tuple);
     expect((loaded as unknown[]).length).toBe(written.length);
-    written.forEach((v, i) => expectSame((loaded as unknown[])[i], v, storages));
+    for (const [i, v] of written.entries()) expectSame((loaded as unknown[])[i], v, storages);
   } else {
     expect(loaded).toEqual(written);
   }

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { createDeviceRuntime, toTensorData, type TorchDType } from '@x/device';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WorkerConverter } from './convert-workers.js';
@@ -118,7 +118,7 @@ describe('WorkerConverter', () => {
   it('many conversions in flight at once: each finishes, in its own buffer', async () => {
     const jobs = Array.from({ length: 9 }, (_, i) => patterns16(1 + (i % 3)));
     const results = await Promise.all(jobs.map((e) => onWorker(converter, e, 'float16', 2)));
-    results.forEach((r, i) => expect(bytesOf(r).equals(bytesOf(onMain(jobs[i]!, 'float16')))).toBe(true));
+    for (const [i, r] of results.entries()) expect(bytesOf(r).equals(bytesOf(onMain(jobs[i]!, 'float16')))).toBe(true);
   });
 
   it('takes only what it allocated, above minBytes, of a dtype that widens', () => {

@@ -122,6 +122,7 @@ export function expectNoPoisoning(): void {
  */
 export function expectCleanMessage(message: string, secret?: string): void {
   expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: no raw control character may reach a message
   expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
   if (secret !== undefined) expect(message).not.toContain(secret);
 }

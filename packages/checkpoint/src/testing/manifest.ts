@@ -279,7 +279,7 @@ export function checkValue(
     expect(Array.isArray(actual) && !(actual instanceof Tuple), `${at} is a list`).toBe(true);
     const list = actual as unknown[];
     expect(list.length, at).toBe(expected.length);
-    expected.forEach((x, i) => checkValue(c, list[i], x, list, i, `${at}[${i}]`));
+    for (const [i, x] of expected.entries()) checkValue(c, list[i], x, list, i, `${at}[${i}]`);
     return;
   }
   const [tag, body] = Object.entries(expected as Record<string, unknown>)[0]!;
@@ -302,7 +302,8 @@ export function checkValue(
       expect(actual, at).toBeInstanceOf(Tuple);
       const items = body as unknown[];
       expect((actual as unknown[]).length, at).toBe(items.length);
-      items.forEach((x, i) => checkValue(c, (actual as unknown[])[i], x, actual as object, i, `${at}[${i}]`));
+      for (const [i, x] of items.entries())
+        checkValue(c, (actual as unknown[])[i], x, actual as object, i, `${at}[${i}]`);
       return;
     }
     case '$dict':

@@ -356,6 +356,7 @@ function decodeName(bytes: Uint8Array, offset: number): string {
 function validateName(name: string, where: { entry: string; offset: number }): void {
   let reason: string | undefined;
   if (name.length === 0) reason = 'is empty';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
   else if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name))
     reason = 'contains control or bidi characters';
   else if (name.includes('\\')) reason = 'contains a backslash';
@@ -451,7 +452,7 @@ function checkSizes(
 
 /** Sorts by header offset, rejects overlapping minimal extents, and records each entry's limit. */
 function assignLimits(entries: CentralEntry[], cdOffset: number): CentralEntry[] {
-  const order = entries.map((e, i) => i).sort((a, b) => entries[a]!.headerOffset - entries[b]!.headerOffset);
+  const order = entries.map((_e, i) => i).sort((a, b) => entries[a]!.headerOffset - entries[b]!.headerOffset);
   const out = entries.slice();
   for (let k = 0; k < order.length; k++) {
     const e = entries[order[k]!]!;

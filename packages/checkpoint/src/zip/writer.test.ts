@@ -140,9 +140,7 @@ describe('ZipWriter', () => {
     const offsetHex = Buffer.alloc(8);
     offsetHex.writeBigUInt64LE(BigInt(lho1));
     // zip64 extra after the name: id 1, length 8, u64 local header offset
-    expect(Buffer.from(header1.chunk.subarray(44, 56)).toString('hex')).toBe(
-      '0100' + '0800' + offsetHex.toString('hex'),
-    );
+    expect(Buffer.from(header1.chunk.subarray(44, 56)).toString('hex')).toBe(`01000800${offsetHex.toString('hex')}`);
     expect((lho1 + header1.chunk.length) % 64).toBe(0);
     const descriptor1 = kept[4]!; // [3] is the 12-byte payload
     expect(descriptor1.chunk.length).toBe(24); // a small record past 4 GiB still has u64 sizes
@@ -157,14 +155,14 @@ describe('ZipWriter', () => {
     const size0Hex = Buffer.alloc(8);
     size0Hex.writeBigUInt64LE(BigInt(size0));
     expect(Buffer.from(tail.subarray(46 + 14, 46 + 14 + 20)).toString('hex')).toBe(
-      '0100' + '1000' + size0Hex.toString('hex').repeat(2),
+      `01001000${size0Hex.toString('hex').repeat(2)}`,
     );
     // central entry 1: real sizes, offset 0xFFFFFFFF, zip64 extra with the offset
     const e1 = 46 + 14 + 20;
     expect(t.getUint32(e1 + 20, true)).toBe(12);
     expect(t.getUint32(e1 + 42, true)).toBe(0xffffffff);
     expect(Buffer.from(tail.subarray(e1 + 46 + 14, e1 + 46 + 14 + 12)).toString('hex')).toBe(
-      '0100' + '0800' + offsetHex.toString('hex'),
+      `01000800${offsetHex.toString('hex')}`,
     );
     const cdSize = e1 + 46 + 14 + 12;
     // ZIP64 EOCD holds the real offset; the EOCD says 0xFFFFFFFF

@@ -64,7 +64,7 @@ const relocateCommand: Command = {
     const mapLocation = parseMapLocation(spec);
     const { relocateCheckpoint } = await import('../relocate/relocate-file.js');
     const bar = progressDisplay(io, values, 'relocate');
-    let report;
+    let report: Awaited<ReturnType<typeof relocateCheckpoint>>;
     try {
       report = await relocateCheckpoint(input, output, mapLocation, {
         unknownClasses: unknownClasses(values),

@@ -20,7 +20,7 @@ import { coveringKey, deviceString } from './device-map.js';
 import { planCheckpoint, type CheckpointPlan, type PlanSizing } from './plan-checkpoint.js';
 import type { PlanStrategy, SizeEntry } from './plan.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const PYTHON = process.env.X_TORCH2_PYTHON ?? join(ROOT, '.venv-torch2', 'bin', 'python');
 const SCRIPT = join(ROOT, 'tools', 'fixtures', 'accelerate_plan.py');
 

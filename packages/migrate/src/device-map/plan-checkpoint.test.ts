@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { describeSizing, planCheckpoint } from './plan-checkpoint.js';
 
 const fixture = (name: string): string =>
-  fileURLToPath(new URL(`../../checkpoint/test/fixtures/zip/${name}`, import.meta.url));
+  fileURLToPath(new URL(`../../../checkpoint/test/fixtures/zip/${name}`, import.meta.url));
 const maxMemory = { cpu: '1MiB' };
 
 describe('planCheckpoint', () => {

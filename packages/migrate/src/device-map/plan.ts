@@ -241,7 +241,7 @@ function buildTree(entries: readonly SizeEntry[], extraTies: TiedGroups | undefi
   const bytes = entries.map((e, i) => (find(i) === i ? e.bytes : 0));
   const tensorOf = new Map(entries.map((e, i) => [e.name, find(i)]));
   const groups = new Map<number, string[]>();
-  entries.forEach((e, i) => groups.set(find(i), [...(groups.get(find(i)) ?? []), e.name]));
+  for (const [i, e] of entries.entries()) groups.set(find(i), [...(groups.get(find(i)) ?? []), e.name]);
   const root = makeNode('', false);
   const modules = new Map<string, Node>([['', root]]);
   entries.forEach((e, i) => {

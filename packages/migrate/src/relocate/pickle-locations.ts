@@ -154,7 +154,10 @@ export function scanPickle(data: Uint8Array, start = 0, where: { entry?: string;
     const v = memo.get(index);
     if (v === undefined) fail('PICKLE_MEMO_MISSING', `memo ${index} is read before it is written`);
     const value = v as Value;
-    if (value.t !== 'str') return push(value);
+    if (value.t !== 'str') {
+      push(value);
+      return;
+    }
     ops.push({ pos: op.offset, end: op.end });
     const entry: Str = { t: 'str', op: ops.length - 1, literal: value.literal };
     gets.push(entry);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { crc32, deflateRawSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import { PickleBuilder } from '../pickle-builder.js';
 import { buildZip, setU16, setU32, setU64, torchZip, type BuiltZip, type ZipRecordSpec } from '../zip-builder.js';
 import {

@@ -7,7 +7,7 @@
  * @module
  */
 import { dtypeInfo, quote } from '@x/device';
-import { CheckpointError, type ErrorWhere } from '../../errors.js';
+import { CheckpointError } from '../../errors.js';
 import { checkBound } from '../../limits.js';
 import { unpickleWhole, type UnpickleContext } from '../../pickle/unpickler.js';
 import type { ZipArchive } from '../../zip/archive.js';
