@@ -9,14 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * A layer as `app_model.py` describes it (PyTorch's module attributes).
- *
- * @example
- * ```ts
- * const relu: Layer = { name: 'features.1', type: 'ReLU' };
- * ```
- */
+/** A layer as `app_model.py` describes it (PyTorch's module attributes). */
 export type Layer =
   | {
       name: string;
@@ -36,14 +29,7 @@ export type Layer =
   | { name: string; type: 'Flatten'; start_dim: number }
   | { name: string; type: 'Linear'; in_features: number; out_features: number; bias: boolean };
 
-/**
- * `assets/batch.json`.
- *
- * @example
- * ```ts
- * const { logits, logits_shape }: Batch = await readBatch();
- * ```
- */
+/** `assets/batch.json`. */
 export interface Batch {
   /** Layers in execution order. */
   architecture: Layer[];
@@ -61,35 +47,13 @@ export interface Batch {
   accuracy: number;
 }
 
-/**
- * The app's `assets` folder (next to `src` and `dist`).
- *
- * @example
- * ```ts
- * join(ASSETS, 'batch.json');
- * ```
- */
+/** The app's `assets` folder (next to `src` and `dist`). */
 export const ASSETS = join(dirname(fileURLToPath(import.meta.url)), '..', 'assets');
 
-/**
- * The bundled checkpoint: the CNN's state dict with every storage tagged `cuda:0`.
- *
- * @example
- * ```ts
- * await load(MODEL_PATH, { mapLocation: 'cpu' });
- * ```
- */
+/** The bundled checkpoint: the CNN's state dict with every storage tagged `cuda:0`. */
 export const MODEL_PATH = join(ASSETS, 'model.pt');
 
-/**
- * Reads `assets/batch.json`.
- *
- * @example
- * ```ts
- * const batch = await readBatch();
- * batch.architecture.map((l) => l.type); // ['Conv2d', 'ReLU', 'MaxPool2d', …]
- * ```
- */
+/** Reads `assets/batch.json`. */
 export async function readBatch(path = join(ASSETS, 'batch.json')): Promise<Batch> {
   return JSON.parse(await readFile(path, 'utf8')) as Batch;
 }

@@ -13,14 +13,7 @@ import type { Layer } from './batch.js';
 
 type Tf = typeof TF;
 
-/**
- * Looks up a parameter of a layer, e.g. `('features.0', 'weight')`.
- *
- * @example
- * ```ts
- * const param: ParamLookup = (layer, p) => model.get(`${layer}.${p}`) as Tensor;
- * ```
- */
+/** Looks up a parameter of a layer, e.g. `('features.0', 'weight')`. */
 export type ParamLookup = (layer: string, name: 'weight' | 'bias') => TF.Tensor;
 
 /**
@@ -30,10 +23,6 @@ export type ParamLookup = (layer: string, name: 'weight' | 'bias') => TF.Tensor;
  *
  * @throws Error for layer settings this app does not implement (groups ≠ 1, padded max pooling,
  *   adaptive pooling to more than 1×1).
- * @example
- * ```ts
- * const logits = runLayers(tf, batch.architecture, (layer, p) => model.get(`${layer}.${p}`) as Tensor, images);
- * ```
  */
 export function runLayers(tf: Tf, layers: readonly Layer[], param: ParamLookup, x: TF.Tensor): TF.Tensor {
   return tf.tidy(() => layers.reduce((h, layer) => applyLayer(tf, layer, param, h), x));
@@ -92,14 +81,7 @@ function toNchw(tf: Tf, x: TF.Tensor): TF.Tensor4D {
   return tf.transpose(x, [0, 3, 1, 2]) as TF.Tensor4D;
 }
 
-/**
- * Largest absolute difference between two equally long arrays.
- *
- * @example
- * ```ts
- * maxAbsDiff([1, 2], [1, 2.5]); // 0.5
- * ```
- */
+/** Largest absolute difference between two equally long arrays. */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} and ${b.length}`);
   let max = 0;
@@ -107,14 +89,7 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return max;
 }
 
-/**
- * Index of the largest logit of each row of a row-major `[rows, cols]` array.
- *
- * @example
- * ```ts
- * argmaxRows([0.1, 0.9, 2, -1], 2); // [1, 0]
- * ```
- */
+/** Index of the largest logit of each row of a row-major `[rows, cols]` array. */
 export function argmaxRows(logits: ArrayLike<number>, cols: number): number[] {
   const out: number[] = [];
   for (let r = 0; r * cols < logits.length; r++) {

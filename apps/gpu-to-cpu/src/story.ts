@@ -20,24 +20,10 @@ import { formatLedgers } from '@x/migrate/cli';
 import type { Batch, Layer } from './batch.js';
 import { argmaxRows, maxAbsDiff, runLayers } from './cnn.js';
 
-/**
- * How an attempt ended: an error code and message, or success.
- *
- * @example
- * ```ts
- * const o: Outcome = { ok: false, code: 'DEVICE_UNAVAILABLE', message: 'Attempting to deserialize object on a CUDA device …' };
- * ```
- */
+/** How an attempt ended: an error code and message, or success. */
 export type Outcome = { ok: true } | { ok: false; code: string; message: string };
 
-/**
- * A forward pass compared with PyTorch's logits.
- *
- * @example
- * ```ts
- * const { maxAbsDiff, predictions }: Run = result.cpu;
- * ```
- */
+/** A forward pass compared with PyTorch's logits. */
 export interface Run {
   /** Logits, row-major `[batch, classes]`. */
   logits: Float32Array;
@@ -49,14 +35,7 @@ export interface Run {
   devices: Record<string, string>;
 }
 
-/**
- * Everything the story found out.
- *
- * @example
- * ```ts
- * const { ledgers }: StoryResult = await runStory(options);
- * ```
- */
+/** Everything the story found out. */
 export interface StoryResult {
   /** (a) `load(file)` with no `mapLocation`. */
   withoutMapLocation: Outcome;
@@ -70,14 +49,7 @@ export interface StoryResult {
   ledgers: { machine: StrategyLedger[]; standIn: StrategyLedger[] };
 }
 
-/**
- * Options of {@link runStory}.
- *
- * @example
- * ```ts
- * const o: StoryOptions = { modelPath: MODEL_PATH, batch, runtime, standIn, splitMap: { features: 'wasm', classifier: 'cpu' }, log: console.log };
- * ```
- */
+/** Options of {@link runStory}. */
 export interface StoryOptions {
   /** The checkpoint (storages saved on `cuda:0`). */
   modelPath: string;
@@ -98,11 +70,6 @@ export interface StoryOptions {
  * with torch's message, (b) so does loading then `.to('cpu')`, (c) `mapLocation: 'cpu'` loads and
  * the CNN reproduces PyTorch's logits, (d) the model split over two devices predicts the same,
  * (e) the ledgers of all strategies.
- *
- * @example
- * ```ts
- * const result = await runStory({ modelPath, batch, runtime, standIn, splitMap: { features: 'wasm', classifier: 'cpu' }, log: console.log });
- * ```
  */
 export async function runStory(options: StoryOptions): Promise<StoryResult> {
   const { modelPath, batch, runtime, standIn, splitMap, log } = options;

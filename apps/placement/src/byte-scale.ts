@@ -7,12 +7,6 @@
 /**
  * Axis ticks from 0 to the first tick at or above `max` (at least 1 byte), at most six steps of a
  * power of two: every tick is then exact in `formatBytes` (`768 MiB`, `1 GiB`, `1.25 GiB`).
- *
- * @example
- * ```ts
- * import { formatBytes } from '@x/device';
- * byteTicks(7432).map(formatBytes); // ['0 B', '2 KiB', '4 KiB', '6 KiB', '8 KiB']
- * ```
  */
 export function byteTicks(max: number): number[] {
   const top = Math.max(1, max);

@@ -20,14 +20,7 @@ import {
 import { formatLedgers, formatPlan, formatTable } from '@x/migrate/cli';
 import { renderReport } from './report-html.js';
 
-/**
- * The gpu-to-cpu app's CNN, used when no checkpoint is given.
- *
- * @example
- * ```ts
- * await runPlacement({ checkpoint: DEFAULT_CHECKPOINT, runtime, target: 'cpu', maxMemory: { cpu: '1GiB' }, log: console.log });
- * ```
- */
+/** The gpu-to-cpu app's CNN, used when no checkpoint is given. */
 export const DEFAULT_CHECKPOINT = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
@@ -37,14 +30,7 @@ export const DEFAULT_CHECKPOINT = join(
   'model.pt',
 );
 
-/**
- * Options of {@link runPlacement}.
- *
- * @example
- * ```ts
- * const o: PlacementOptions = { checkpoint: 'model.pt', runtime, target: 'cpu', maxMemory: { wasm: 7400, cpu: '1GiB' }, log: console.log };
- * ```
- */
+/** Options of {@link runPlacement}. */
 export interface PlacementOptions {
   /** The checkpoint file. */
   checkpoint: string;
@@ -66,14 +52,7 @@ export interface PlacementOptions {
   log: (text: string) => void;
 }
 
-/**
- * Result of {@link runPlacement}.
- *
- * @example
- * ```ts
- * const { deviceMap, results, html }: PlacementResult = await runPlacement(options);
- * ```
- */
+/** Result of {@link runPlacement}. */
 export interface PlacementResult {
   /** The device map used. */
   deviceMap: Record<string, string>;
@@ -86,11 +65,6 @@ export interface PlacementResult {
 /**
  * Plans a device map from the checkpoint's metadata (or takes the given one), runs
  * `compareStrategies` with it, prints the map and the ledgers, and writes the HTML report.
- *
- * @example
- * ```ts
- * await runPlacement({ checkpoint: DEFAULT_CHECKPOINT, runtime, target: 'cpu', maxMemory: { wasm: 7400, cpu: '1GiB' }, out: 'report.html', log: console.log });
- * ```
  */
 export async function runPlacement(options: PlacementOptions): Promise<PlacementResult> {
   const { checkpoint, runtime, target, log } = options;

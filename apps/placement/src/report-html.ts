@@ -13,14 +13,7 @@ import type { StrategyLedger, StrategyName } from '@x/migrate';
 import { ledgerDevices } from '@x/migrate/cli';
 import { byteTicks } from './byte-scale.js';
 
-/**
- * What {@link renderReport} shows.
- *
- * @example
- * ```ts
- * const input: ReportInput = { checkpoint: 'model.pt', deviceMap: { '': 'cpu' }, results };
- * ```
- */
+/** What {@link renderReport} shows. */
 export interface ReportInput {
   /** Checkpoint shown in the title. */
   checkpoint: string;
@@ -52,14 +45,7 @@ const BASELINE = Math.round(FONT * 0.35);
 const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#b07aa1'];
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/**
- * Escapes text for HTML element content and attribute values.
- *
- * @example
- * ```ts
- * escapeHtml('<a href="x">'); // '&lt;a href=&quot;x&quot;&gt;'
- * ```
- */
+/** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ENTITIES[c] as string);
 }
@@ -188,14 +174,7 @@ function ledgerSection(results: readonly StrategyLedger[]): string {
   );
 }
 
-/**
- * The whole report as one HTML document (no external resources).
- *
- * @example
- * ```ts
- * await writeFile('report.html', renderReport({ checkpoint: 'model.pt', deviceMap, results }));
- * ```
- */
+/** The whole report as one HTML document (no external resources). */
 export function renderReport(input: ReportInput): string {
   const name = input.checkpoint.split(/[\\/]/).pop() || input.checkpoint;
   return `<!doctype html>

@@ -8,24 +8,10 @@
 import type * as TF from '@tensorflow/tfjs-core';
 import { quote } from './errors.js';
 
-/**
- * The backend name tfjs-node-gpu registers.
- *
- * @example
- * ```ts
- * tf.findBackend(CUDA_BACKEND); // the tfjs-node-gpu backend, when it loaded
- * ```
- */
+/** The backend name tfjs-node-gpu registers. */
 export const CUDA_BACKEND = 'tensorflow';
 
-/**
- * What the probe found.
- *
- * @example
- * ```ts
- * const { gpuCount, reason } = await probeCuda(tf); // gpuCount 0 and a reason without tfjs-node-gpu
- * ```
- */
+/** What the probe found. */
 export interface CudaProbe {
   /** Number of GPUs usable in this process: 1 when libtensorflow reports a GPU (one per process), else 0. */
   gpuCount: number;
@@ -35,26 +21,12 @@ export interface CudaProbe {
   reason: string | undefined;
 }
 
-/**
- * Loads the peer package; replaceable in tests.
- *
- * @example
- * ```ts
- * const loadCuda: CudaLoader = () => import('@tensorflow/tfjs-node-gpu');
- * ```
- */
+/** Loads the peer package; replaceable in tests. */
 export type CudaLoader = () => Promise<unknown>;
 
 const PEER = '@tensorflow/tfjs-node-gpu';
 
-/**
- * Imports `@tensorflow/tfjs-node-gpu`.
- *
- * @example
- * ```ts
- * await importTfjsNodeGpu().catch(() => 'absent');
- * ```
- */
+/** Imports `@tensorflow/tfjs-node-gpu`. */
 export function importTfjsNodeGpu(): Promise<unknown> {
   const specifier: string = PEER;
   return import(/* @vite-ignore */ specifier);
@@ -63,12 +35,6 @@ export function importTfjsNodeGpu(): Promise<unknown> {
 /**
  * Loads tfjs-node-gpu and asks its backend whether libtensorflow runs on a GPU (`isUsingGpuDevice`). The
  * peer makes its backend active on import; the previously active backend is restored.
- *
- * @example
- * ```ts
- * const probe = await probeCuda(tf);
- * probe.gpuCount; // 0 here: the peer is not installed
- * ```
  */
 export async function probeCuda(tf: typeof TF, load: CudaLoader = importTfjsNodeGpu): Promise<CudaProbe> {
   const previous = tf.engine().backendName;

@@ -8,7 +8,7 @@ const TORCH_113_LIST =
 /** Our list = torch 1.13's, then the types newer torch added (maia, mtia), then the TF.js types. */
 const OUR_LIST = `${TORCH_113_LIST}, maia, mtia, wasm, webgl, webgpu`;
 
-describe('device(): grammar (devices.md §A1; texts as printed by torch 1.13 torch.device(...))', () => {
+describe('device(): grammar (texts as printed by torch 1.13 torch.device(...))', () => {
   it.each([
     ['', 'Device string must not be empty'],
     ['cuda:01', "Invalid device string: 'cuda:01'"],

@@ -1,6 +1,6 @@
 /**
  * `torch.device` in TypeScript: the same string grammar, constructor forms and error texts
- * (c10/core/Device.cpp; research/devices.md §A1), plus the TF.js-only types `wasm`, `webgl`, `webgpu`.
+ * (c10/core/Device.cpp), plus the TF.js-only types `wasm`, `webgl`, `webgpu`.
  *
  * @module
  */
@@ -9,11 +9,6 @@ import { DeviceError, quote } from './errors.js';
 /**
  * Device types torch 1.13 knows, in the order its error message lists them (verified against torch 1.13),
  * followed by the types newer releases added.
- *
- * @example
- * ```ts
- * TORCH_DEVICE_TYPES.includes('mps'); // true
- * ```
  */
 export const TORCH_DEVICE_TYPES: readonly string[] = Object.freeze([
   'cpu',
@@ -39,14 +34,7 @@ export const TORCH_DEVICE_TYPES: readonly string[] = Object.freeze([
   'mtia',
 ]);
 
-/**
- * Device types that exist only in TF.js; first-class here, not aliases.
- *
- * @example
- * ```ts
- * TFJS_DEVICE_TYPES.includes(device('wasm').type); // true
- * ```
- */
+/** Device types that exist only in TF.js; first-class here, not aliases. */
 export const TFJS_DEVICE_TYPES: readonly string[] = Object.freeze(['wasm', 'webgl', 'webgpu']);
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set([...TORCH_DEVICE_TYPES, ...TFJS_DEVICE_TYPES]);
@@ -57,27 +45,12 @@ const DEVICE_PATTERN = /^([a-zA-Z_]+)(?::([1-9]\d*|0))?$/;
 /** Largest index `std::stoi` parses; beyond it torch says "Could not parse device index". */
 const MAX_PARSED_INDEX = 2 ** 31 - 1;
 
-/**
- * A device, or a string in torch.device's grammar.
- *
- * @example
- * ```ts
- * const d: DeviceLike = 'cuda:0'; // or device('cuda', 0)
- * ```
- */
+/** A device, or a string in torch.device's grammar. */
 export type DeviceLike = string | Device;
 
 /**
  * An immutable `(type, index)` pair like `torch.device`. `index` is `undefined` for "no index"
  * (torch's `-1`), so `cuda` and `cuda:0` are different devices, as in torch.
- *
- * @example
- * ```ts
- * const d = device('cuda:1');
- * d.type; // 'cuda'
- * d.index; // 1
- * String(d); // 'cuda:1'
- * ```
  */
 export class Device {
   /** Device type, e.g. `'cuda'`. */
@@ -92,14 +65,7 @@ export class Device {
     Object.freeze(this);
   }
 
-  /**
-   * `type` or `type:index`, which {@link device} parses back to an equal device.
-   *
-   * @example
-   * ```ts
-   * device('cuda', 1).toString(); // 'cuda:1'
-   * ```
-   */
+  /** `type` or `type:index`, which {@link device} parses back to an equal device. */
   toString(): string {
     return this.index === undefined ? this.type : `${this.type}:${this.index}`;
   }

@@ -40,9 +40,9 @@ const TORCH_F32_TO_BF16 = new Uint16Array(
 const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const allCodes = () => bytes(Uint16Array.from({ length: 65536 }, (_, i) => i));
 
-describe('dtype table (pytorch-format.md §6.1)', () => {
+describe('dtype table', () => {
   it.each([
-    // [dtype, element size from §6.1, storage class from §6.1 group 1]
+    // [dtype, torch/_utils.py `_element_size`, legacy storage class]
     ['float64', 8, 'DoubleStorage'],
     ['float32', 4, 'FloatStorage'],
     ['float16', 2, 'HalfStorage'],
@@ -87,14 +87,14 @@ describe('dtype table (pytorch-format.md §6.1)', () => {
     expect(dtypeInfo(d).storageName).toBeUndefined();
   });
 
-  it('covers the 31 dtypes of §6.1 and the 15 more torch 2.13 pickles (float4_e2m1fn_x2, uint1..7, int1..7)', () => {
+  it('covers the 31 dtypes of torch 1.13 and the 15 more torch 2.13 pickles (float4_e2m1fn_x2, uint1..7, int1..7)', () => {
     expect(TORCH_DTYPES).toHaveLength(17 + 14 + 15);
     for (const d of ['float4_e2m1fn_x2', 'uint1', 'uint7', 'int1', 'int7'] as const) {
       expect([dtypeInfo(d).itemSize, dtypeInfo(d).tf, dtypeFromTorchName(d)]).toEqual([1, undefined, d]);
     }
   });
 
-  it('exactness follows DESIGN.md: f32/i32/bool/c64 exact, halves and small ints widen, int64/f64/c128/u32/u64 not', () => {
+  it('exactness: f32/i32/bool/c64 exact, halves and small ints widen, int64/f64/c128/u32/u64 not', () => {
     const exact = TORCH_DTYPES.filter((d) => dtypeInfo(d).exact);
     expect(exact.sort()).toEqual(
       [

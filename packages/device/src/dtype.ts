@@ -1,5 +1,5 @@
 /**
- * The one dtype table (research/pytorch-format.md §6) and whole-buffer conversions between torch's
+ * The one dtype table (torch/_utils.py `_element_size`, torch/storage.py's storage classes) and whole-buffer conversions between torch's
  * little-endian element bytes and TF.js tensor data. Big-endian data is byte-swapped by the reader before.
  *
  * @module
@@ -15,14 +15,7 @@ import {
   type Float8Format,
 } from './float-bits.js';
 
-/**
- * Every torch dtype a checkpoint can name (§6.1 groups 1 and 2).
- *
- * @example
- * ```ts
- * const d: TorchDType = 'bfloat16';
- * ```
- */
+/** Every torch dtype a checkpoint can name: those with a legacy storage class and those saved as `UntypedStorage`. */
 export type TorchDType =
   | 'float64'
   | 'float32'
@@ -71,24 +64,10 @@ export type TorchDType =
   | 'int6'
   | 'int7';
 
-/**
- * dtypes a TF.js tensor can hold numbers in.
- *
- * @example
- * ```ts
- * const d: TfDType | undefined = dtypeInfo('float16').tf; // 'float32'
- * ```
- */
+/** dtypes a TF.js tensor can hold numbers in. */
 export type TfDType = 'float32' | 'int32' | 'bool' | 'complex64';
 
-/**
- * One row of the dtype table.
- *
- * @example
- * ```ts
- * const info: DTypeInfo = dtypeInfo('float16'); // info.itemSize === 2, info.tf === 'float32'
- * ```
- */
+/** One row of the dtype table. */
 export interface DTypeInfo {
   /** torch name (`torch.<name>`). */
   name: TorchDType;
@@ -104,24 +83,10 @@ export interface DTypeInfo {
   aliases: readonly string[];
 }
 
-/**
- * How a loader handles dtypes TF.js cannot hold exactly.
- *
- * @example
- * ```ts
- * const mode: DTypeMode = 'strict'; // DTYPE_LOSSY instead of a changed value
- * ```
- */
+/** How a loader handles dtypes TF.js cannot hold exactly. */
 export type DTypeMode = 'convert' | 'strict' | 'raw';
 
-/**
- * Typed arrays {@link rawView} returns.
- *
- * @example
- * ```ts
- * const view: TypedArray = rawView(bytes, 'int64'); // a BigInt64Array
- * ```
- */
+/** Typed arrays {@link rawView} returns. */
 export type TypedArray =
   | Float32Array
   | Float64Array
@@ -134,24 +99,10 @@ export type TypedArray =
   | BigInt64Array
   | BigUint64Array;
 
-/**
- * TF.js tensor data: float32 and complex64 (interleaved) as Float32Array, int32 as Int32Array, bool as Uint8Array.
- *
- * @example
- * ```ts
- * const values: TensorValues = toTensorData(bytes, 'float16', 'convert').values; // a Float32Array
- * ```
- */
+/** TF.js tensor data: float32 and complex64 (interleaved) as Float32Array, int32 as Int32Array, bool as Uint8Array. */
 export type TensorValues = Float32Array | Int32Array | Uint8Array;
 
-/**
- * What {@link toTensorData} returns.
- *
- * @example
- * ```ts
- * const { dtype, values, lossy }: TensorData = toTensorData(bytes, 'int64', 'convert');
- * ```
- */
+/** What {@link toTensorData} returns. */
 export interface TensorData {
   /** TF.js dtype of `values`. */
   dtype: TfDType;
@@ -229,64 +180,27 @@ for (const [name, [itemSize, storageName, tf, exact, aliases]] of Object.entries
   for (const n of [name, ...aliases]) BY_NAME.set(n, name);
 }
 
-/**
- * Every torch dtype, in table order.
- *
- * @example
- * ```ts
- * TORCH_DTYPES.filter((d) => dtypeInfo(d).exact); // dtypes TF.js holds without loss
- * ```
- */
+/** Every torch dtype, in table order. */
 export const TORCH_DTYPES: readonly TorchDType[] = Object.freeze([...INFOS.keys()]);
 
-/**
- * The table row of a torch dtype. Throws `DTYPE_UNSUPPORTED` for a name not in the table.
- *
- * @example
- * ```ts
- * dtypeInfo('bfloat16'); // { name: 'bfloat16', itemSize: 2, storageName: 'BFloat16Storage', tf: 'float32', exact: true, aliases: [] }
- * ```
- */
+/** The table row of a torch dtype. Throws `DTYPE_UNSUPPORTED` for a name not in the table. */
 export function dtypeInfo(d: TorchDType): DTypeInfo {
   const info = INFOS.get(d);
   if (info === undefined) throw new DeviceError('DTYPE_UNSUPPORTED', `unknown torch dtype ${quote(String(d), "'")}`);
   return info;
 }
 
-/**
- * The dtype of a legacy storage class (`GLOBAL 'torch FloatStorage'`), or `undefined`.
- *
- * @example
- * ```ts
- * dtypeFromStorageName('BFloat16Storage'); // 'bfloat16'
- * dtypeFromStorageName('torch.FloatStorage'); // 'float32'
- * ```
- */
+/** The dtype of a legacy storage class (`GLOBAL 'torch FloatStorage'`), or `undefined`. */
 export function dtypeFromStorageName(name: string): TorchDType | undefined {
   return BY_STORAGE.get(name.startsWith('torch.') ? name.slice(6) : name);
 }
 
-/**
- * The dtype named by `GLOBAL 'torch <name>'` or `torch.<name>`, aliases included, or `undefined`.
- *
- * @example
- * ```ts
- * dtypeFromTorchName('half'); // 'float16'
- * dtypeFromTorchName('torch.cfloat'); // 'complex64'
- * ```
- */
+/** The dtype named by `GLOBAL 'torch <name>'` or `torch.<name>`, aliases included, or `undefined`. */
 export function dtypeFromTorchName(name: string): TorchDType | undefined {
   return BY_NAME.get(name.startsWith('torch.') ? name.slice(6) : name);
 }
 
-/**
- * Bytes per element of a TF.js dtype (float32/int32 4, bool 1, complex64 8).
- *
- * @example
- * ```ts
- * tfItemSize('complex64'); // 8
- * ```
- */
+/** Bytes per element of a TF.js dtype (float32/int32 4, bool 1, complex64 8). */
 export function tfItemSize(d: TfDType): number {
   return d === 'bool' ? 1 : d === 'complex64' ? 8 : 4;
 }
@@ -319,11 +233,6 @@ function checkLength(bytes: Uint8Array, d: TorchDType): DTypeInfo {
  * The bytes as a typed array of the original dtype: Float64Array, BigInt64Array, Uint16Array for
  * float16/bfloat16/complex32/bits16, interleaved (re, im) arrays for complex, Uint8Array for 1-byte formats.
  * A view when aligned, else a copy.
- *
- * @example
- * ```ts
- * rawView(new Uint8Array(8), 'int64'); // BigInt64Array [0n]
- * ```
  */
 export function rawView(bytes: Uint8Array, dtype: TorchDType): TypedArray {
   checkLength(bytes, dtype);
@@ -361,14 +270,7 @@ export function rawView(bytes: Uint8Array, dtype: TorchDType): TypedArray {
 
 const INT32_RANGE = '[-2147483648, 2147483647]';
 
-/**
- * Options of {@link toTensorData}.
- *
- * @example
- * ```ts
- * const options: ToTensorDataOptions = { overwrite: true }; // widen in place when `bytes` sit at the end of a big enough buffer
- * ```
- */
+/** Options of {@link toTensorData}. */
 export interface ToTensorDataOptions {
   /**
    * The caller gives up `bytes` and the bytes before them in their buffer: a widening conversion (float16,
@@ -585,12 +487,6 @@ const INT_RANGES: Partial<Record<TorchDType, [number, number]>> = {
  * and uint64 throw `DTYPE_LOSSY` when a value does not fit. float32/complex64/int32/bool results are views of
  * `values` (no copy). Float data to integer targets, integer data to float targets, and the quantized, float8
  * and bits dtypes throw `DTYPE_UNSUPPORTED`.
- *
- * @example
- * ```ts
- * fromTensorData(new Float32Array([1]), 'float16'); // Uint8Array [0x00, 0x3c]
- * fromTensorData(new Int32Array([-1]), 'int64'); // Uint8Array [0xff x 8]
- * ```
  */
 export function fromTensorData(values: TensorValues, target: TorchDType): Uint8Array {
   const info = dtypeInfo(target);

@@ -6,34 +6,13 @@
  * @module
  */
 
-/**
- * Longest message a {@link CodedError} carries; longer ones are cut and end with `…`.
- *
- * @example
- * ```ts
- * err.message.length <= MAX_MESSAGE_LENGTH; // always true
- * ```
- */
+/** Longest message a {@link CodedError} carries; longer ones are cut and end with `…`. */
 export const MAX_MESSAGE_LENGTH = 512;
 
-/**
- * Longest piece of untrusted text (names from a file, caller strings, URLs) {@link quote} echoes.
- *
- * @example
- * ```ts
- * quote('x'.repeat(MAX_QUOTED_LENGTH + 1)).endsWith('…'); // true
- * ```
- */
+/** Longest piece of untrusted text (names from a file, caller strings, URLs) {@link quote} echoes. */
 export const MAX_QUOTED_LENGTH = 64;
 
-/**
- * Optional fields of a {@link CodedError}.
- *
- * @example
- * ```ts
- * const init: CodedErrorInit = { details: { limit: 'maxStack' }, cause: e };
- * ```
- */
+/** Optional fields of a {@link CodedError}. */
 export interface CodedErrorInit {
   /** Structured facts about the failure (sizes, limits, names); never raw file bytes. */
   readonly details?: Record<string, unknown> | undefined;
@@ -81,24 +60,12 @@ export abstract class CodedError<Code extends string = string> extends Error {
  * Whether `e` is an `Error` named `name` with a string `code`: the guard behind `isDeviceError`,
  * `isCheckpointError` and `isMigrateError`, which works across duplicate copies of a package
  * (where `instanceof` does not).
- *
- * @example
- * ```ts
- * isCodedError(new DeviceError('DEVICE_INVALID', 'x'), 'DeviceError'); // true
- * ```
  */
 export function isCodedError(e: unknown, name: string): e is CodedError {
   return e instanceof Error && e.name === name && typeof (e as { code?: unknown }).code === 'string';
 }
 
-/**
- * Stable error codes thrown by `@x/device`.
- *
- * @example
- * ```ts
- * const code: DeviceErrorCode = 'DEVICE_UNAVAILABLE';
- * ```
- */
+/** Stable error codes thrown by `@x/device`. */
 export type DeviceErrorCode =
   | 'DEVICE_INVALID'
   | 'DEVICE_UNAVAILABLE'
@@ -111,14 +78,7 @@ export type DeviceErrorCode =
   | 'META_NO_DATA'
   | 'SHAPE_MISMATCH';
 
-/**
- * Error thrown by every function of `@x/device`.
- *
- * @example
- * ```ts
- * try { device('cuda:01'); } catch (e) { if (isDeviceError(e)) console.log(e.code); } // 'DEVICE_INVALID'
- * ```
- */
+/** Error thrown by every function of `@x/device`. */
 export class DeviceError extends CodedError<DeviceErrorCode> {
   /**
    * @param code - stable code.
@@ -130,14 +90,7 @@ export class DeviceError extends CodedError<DeviceErrorCode> {
   }
 }
 
-/**
- * Type guard for {@link DeviceError}; works across duplicate copies of the package (checks name and code).
- *
- * @example
- * ```ts
- * if (isDeviceError(e) && e.code === 'DEVICE_UNAVAILABLE') useCpuInstead();
- * ```
- */
+/** Type guard for {@link DeviceError}; works across duplicate copies of the package (checks name and code). */
 export function isDeviceError(e: unknown): e is DeviceError {
   return isCodedError(e, 'DeviceError');
 }
@@ -145,11 +98,6 @@ export function isDeviceError(e: unknown): e is DeviceError {
 /**
  * The quotation mark {@link quote} wraps text in: `"` (default), `'` where torch's wording uses
  * single quotes, or none where the text stands bare in torch's wording.
- *
- * @example
- * ```ts
- * const mark: QuoteMark = "'";
- * ```
  */
 export type QuoteMark = '"' | "'" | '';
 

@@ -14,11 +14,6 @@ let halfTable: Uint32Array | undefined;
 /**
  * float32 bit patterns of all 65,536 IEEE half values (built once, 256 KiB). NaNs keep sign and payload and
  * become quiet (bit 22 set), as torch 1.13's CPU conversion does (verified for all patterns).
- *
- * @example
- * ```ts
- * halfToFloatBitsTable()[0x3c00]; // 0x3f800000 (1.0)
- * ```
  */
 function halfToFloatBitsTable(): Uint32Array {
   if (halfTable !== undefined) return halfTable;
@@ -88,14 +83,6 @@ function wordsOf(out: Float32Array): Uint32Array {
 /**
  * Widens IEEE half bit patterns to float32 (exact for every value). `out` (default: a new array) may be the
  * buffer `src` lies at the end of; see {@link checkWidening}.
- *
- * @example
- * ```ts
- * halfToFloat32(new Uint16Array([0x3c00, 0xc000])); // Float32Array [1, -2]
- * const buffer = new ArrayBuffer(8);
- * new Uint16Array(buffer, 4, 2).set([0x3c00, 0xc000]);
- * halfToFloat32(new Uint16Array(buffer, 4, 2), new Float32Array(buffer)); // [1, -2], in place
- * ```
  */
 export function halfToFloat32(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
   checkWidening(src, out);
@@ -119,11 +106,6 @@ export function halfToFloat32(src: Uint16Array, out: Float32Array = new Float32A
 /**
  * Widens bfloat16 bit patterns to float32 (exact: a bfloat16 is the top half of a float32). `out` (default: a
  * new array) may be the buffer `src` lies at the end of; see {@link checkWidening}.
- *
- * @example
- * ```ts
- * bfloat16ToFloat32(new Uint16Array([0x3f80])); // Float32Array [1]
- * ```
  */
 export function bfloat16ToFloat32(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
   checkWidening(src, out);
@@ -144,11 +126,6 @@ export function bfloat16ToFloat32(src: Uint16Array, out: Float32Array = new Floa
 /**
  * Rounds float32 values to IEEE half bit patterns, round-to-nearest-even; overflow goes to ±Inf and NaN to
  * `sign | 0x7e00`, like c10's `fp16_ieee_from_fp32_value`.
- *
- * @example
- * ```ts
- * float32ToHalf(new Float32Array([1, 65520])); // Uint16Array [0x3c00, 0x7c00]
- * ```
  */
 export function float32ToHalf(src: Float32Array): Uint16Array {
   const inBits = new Uint32Array(src.buffer, src.byteOffset, src.length);
@@ -177,11 +154,6 @@ export function float32ToHalf(src: Float32Array): Uint16Array {
 /**
  * Rounds float32 values to bfloat16 bit patterns, round-to-nearest-even; every NaN becomes `0xffff`, which is
  * what torch 1.13's CPU `Tensor.bfloat16()` writes (verified; c10's scalar `round_to_nearest_even` would give `0x7fc0`).
- *
- * @example
- * ```ts
- * float32ToBfloat16(new Float32Array([1])); // Uint16Array [0x3f80]
- * ```
  */
 export function float32ToBfloat16(src: Float32Array): Uint16Array {
   const inBits = new Uint32Array(src.buffer, src.byteOffset, src.length);
@@ -193,14 +165,7 @@ export function float32ToBfloat16(src: Float32Array): Uint16Array {
   return out;
 }
 
-/**
- * The float8 layouts torch knows (`float8_e4m3fn`, `float8_e5m2`, the `fnuz` pair and `float8_e8m0fnu`).
- *
- * @example
- * ```ts
- * const f: Float8Format = 'float8_e4m3fn';
- * ```
- */
+/** The float8 layouts torch knows (`float8_e4m3fn`, `float8_e5m2`, the `fnuz` pair and `float8_e8m0fnu`). */
 export type Float8Format = 'float8_e4m3fn' | 'float8_e5m2' | 'float8_e4m3fnuz' | 'float8_e5m2fnuz' | 'float8_e8m0fnu';
 
 interface Float8Layout {
@@ -221,14 +186,7 @@ const FLOAT8_LAYOUTS: Readonly<Record<Float8Format, Float8Layout>> = {
 
 const float8Tables = new Map<Float8Format, Float32Array>();
 
-/**
- * float32 values of all 256 codes of a float8 format (built once per format).
- *
- * @example
- * ```ts
- * float8Table('float8_e4m3fn')[0x7e]; // 448 (largest finite e4m3fn)
- * ```
- */
+/** float32 values of all 256 codes of a float8 format (built once per format). */
 export function float8Table(format: Float8Format): Float32Array {
   const cached = float8Tables.get(format);
   if (cached !== undefined) return cached;
@@ -258,11 +216,6 @@ export function float8Table(format: Float8Format): Float32Array {
 /**
  * Widens float8 codes to float32 (exact for every value). `out` (default: a new array) may be the buffer
  * `src` lies at the end of; see {@link checkWidening}.
- *
- * @example
- * ```ts
- * float8ToFloat32(new Uint8Array([0x38]), 'float8_e4m3fn'); // Float32Array [1]
- * ```
  */
 export function float8ToFloat32(
   src: Uint8Array,

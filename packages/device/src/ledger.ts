@@ -4,14 +4,7 @@
  * @module
  */
 
-/**
- * Usage of one device.
- *
- * @example
- * ```ts
- * const { bytes, peak, tensors }: DeviceUsage = ledger.usage('cpu');
- * ```
- */
+/** Usage of one device. */
 export interface DeviceUsage {
   /** Bytes of live tensors placed on the device now. */
   bytes: number;
@@ -21,14 +14,7 @@ export interface DeviceUsage {
   tensors: number;
 }
 
-/**
- * Plain-object copy of a ledger, safe to serialise.
- *
- * @example
- * ```ts
- * const snap: LedgerSnapshot = runtime.ledger.snapshot(); // snap.bytesMoved, snap.devices.cpu
- * ```
- */
+/** Plain-object copy of a ledger, safe to serialise. */
 export interface LedgerSnapshot {
   /** Usage per device string (`'cpu'`, `'cuda:0'`, `'meta'`, …). */
   devices: Record<string, DeviceUsage>;
@@ -43,13 +29,6 @@ export interface LedgerSnapshot {
 /**
  * Counts bytes and tensors per device. The runtime calls {@link Ledger.place}, {@link Ledger.release} and
  * {@link Ledger.move}; readers call {@link Ledger.snapshot}.
- *
- * @example
- * ```ts
- * const ledger = new Ledger();
- * ledger.place('cuda:0', 1024);
- * ledger.snapshot().devices['cuda:0']; // { bytes: 1024, peak: 1024, tensors: 1 }
- * ```
  */
 export class Ledger {
   #devices = new Map<string, DeviceUsage>();
@@ -61,24 +40,12 @@ export class Ledger {
   /**
    * Increases on every {@link Ledger.reset}; a tensor placed in an earlier epoch is not released from
    * counters that no longer include it.
-   *
-   * @example
-   * ```ts
-   * const e = ledger.epoch; ledger.reset(); ledger.epoch === e + 1; // true
-   * ```
    */
   get epoch(): number {
     return this.#epoch;
   }
 
-  /**
-   * Records a tensor of `bytes` bytes placed on `deviceKey`.
-   *
-   * @example
-   * ```ts
-   * ledger.place('cpu', 24);
-   * ```
-   */
+  /** Records a tensor of `bytes` bytes placed on `deviceKey`. */
   place(deviceKey: string, bytes: number): void {
     const u = this.#usage(deviceKey);
     u.bytes += bytes;
@@ -87,14 +54,7 @@ export class Ledger {
     this.#bytesPlaced += bytes;
   }
 
-  /**
-   * Records that a tensor of `bytes` bytes on `deviceKey` was disposed.
-   *
-   * @example
-   * ```ts
-   * ledger.release('cpu', 24);
-   * ```
-   */
+  /** Records that a tensor of `bytes` bytes on `deviceKey` was disposed. */
   release(deviceKey: string, bytes: number): void {
     const u = this.#usage(deviceKey);
     u.bytes -= bytes;
@@ -104,52 +64,26 @@ export class Ledger {
   /**
    * Records a copy of `bytes` bytes between two devices (the placement on the target is recorded by
    * {@link Ledger.place}).
-   *
-   * @example
-   * ```ts
-   * ledger.move(24);
-   * ```
    */
   move(bytes: number): void {
     this.#copies += 1;
     this.#bytesMoved += bytes;
   }
 
-  /**
-   * Current usage of one device (zeros when nothing was ever placed there).
-   *
-   * @example
-   * ```ts
-   * ledger.usage('cuda:0').bytes;
-   * ```
-   */
+  /** Current usage of one device (zeros when nothing was ever placed there). */
   usage(deviceKey: string): DeviceUsage {
     const u = this.#devices.get(deviceKey);
     return u === undefined ? { bytes: 0, peak: 0, tensors: 0 } : { ...u };
   }
 
-  /**
-   * A plain-object copy of every counter.
-   *
-   * @example
-   * ```ts
-   * JSON.stringify(ledger.snapshot());
-   * ```
-   */
+  /** A plain-object copy of every counter. */
   snapshot(): LedgerSnapshot {
     const devices: Record<string, DeviceUsage> = {};
     for (const [key, u] of this.#devices) devices[key] = { ...u };
     return { devices, copies: this.#copies, bytesMoved: this.#bytesMoved, bytesPlaced: this.#bytesPlaced };
   }
 
-  /**
-   * Sets every counter to zero and forgets peaks; live tensors placed earlier are no longer counted.
-   *
-   * @example
-   * ```ts
-   * ledger.reset();
-   * ```
-   */
+  /** Sets every counter to zero and forgets peaks; live tensors placed earlier are no longer counted. */
   reset(): void {
     this.#devices.clear();
     this.#copies = 0;

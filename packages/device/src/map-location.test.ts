@@ -26,17 +26,17 @@ const ROWS: [
   saved: string,
   expected: string | { error: string; message: string },
 ][] = [
-  // §4.1 row `None` -> default_restore_location(storage, location)
+  // map_location None (torch/serialization.py `_get_restore_location`) -> default_restore_location(storage, location)
   ['None restores cpu', undefined, 'cpu', 'cpu'],
   ['None restores cuda:0 as saved', undefined, 'cuda:0', 'cuda:0'],
   ['None restores cuda:3 (count checked later)', undefined, 'cuda:3', 'cuda:3'],
   ['None restores bare cuda (current device)', undefined, 'cuda', 'cuda'],
-  ['None restores meta (§4.3 priority 22)', undefined, 'meta', 'meta'],
-  ['None restores mps (§4.3 priority 21, exact in 1.13)', undefined, 'mps', 'mps'],
-  ['None restores xpu:1 (§4.3 priority 25, prefix)', undefined, 'xpu:1', 'xpu:1'],
-  ['None restores hpu:0 (§4.3 priority 24, prefix)', undefined, 'hpu:0', 'hpu:0'],
-  // §12.4 and §4.3 row 10: the cpu deserializer needs exactly 'cpu'
-  ['None fails for cpu:0 (§12.4)', undefined, 'cpu:0', { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') }],
+  ['None restores meta (`_package_registry` priority 22)', undefined, 'meta', 'meta'],
+  ['None restores mps (`_package_registry` priority 21, exact in 1.13)', undefined, 'mps', 'mps'],
+  ['None restores xpu:1 (`_package_registry` priority 25, prefix)', undefined, 'xpu:1', 'xpu:1'],
+  ['None restores hpu:0 (`_package_registry` priority 24, prefix)', undefined, 'hpu:0', 'hpu:0'],
+  // `_cpu_deserialize` (priority 10) needs exactly 'cpu'
+  ['None fails for cpu:0', undefined, 'cpu:0', { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') }],
   [
     'None fails for CPU (exact, case-sensitive)',
     undefined,
@@ -67,10 +67,10 @@ const ROWS: [
     'cuda:01',
     { error: 'DEVICE_INVALID', message: "Invalid device string: 'cuda:01'" },
   ],
-  // §4.1 row `dict`: map_location.get(location, location), exact tag strings
+  // map_location dict: map_location.get(location, location), exact tag strings
   ["{'cuda:0':'cpu'} maps cuda:0", { 'cuda:0': 'cpu' }, 'cuda:0', 'cpu'],
   ["{'cuda:0':'cpu'} does not match cuda:1", { 'cuda:0': 'cpu' }, 'cuda:1', 'cuda:1'],
-  ["{'cuda':'cpu'} does not match cuda:0 (§4.1)", { cuda: 'cpu' }, 'cuda:0', 'cuda:0'],
+  ["{'cuda':'cpu'} does not match cuda:0", { cuda: 'cpu' }, 'cuda:0', 'cuda:0'],
   ["{'cuda:1':'cuda:0'} remaps between GPUs", { 'cuda:1': 'cuda:0' }, 'cuda:1', 'cuda:0'],
   ['dict passes unmapped cpu through', { 'cuda:0': 'meta' }, 'cpu', 'cpu'],
   [
@@ -88,11 +88,11 @@ const ROWS: [
     'toString',
     { error: 'LOCATION_UNKNOWN', message: unknown('toString') },
   ],
-  // §4.1 row `str`: every storage to that string, saved tag ignored
+  // map_location str: every storage to that string, saved tag ignored
   ["'cpu' sends cuda:1 to cpu", 'cpu', 'cuda:1', 'cpu'],
   ["'meta' sends cpu to meta", 'meta', 'cpu', 'meta'],
   ["'cuda:1' sends cpu to cuda:1", 'cuda:1', 'cpu', 'cuda:1'],
-  ["'cpu:0' fails (§12.4)", 'cpu:0', 'cpu', { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') }],
+  ["'cpu:0' fails", 'cpu:0', 'cpu', { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') }],
   ["'CPU' fails", 'CPU', 'cpu', { error: 'LOCATION_UNKNOWN', message: unknown('CPU') }],
   ["'' fails", '', 'cpu', { error: 'LOCATION_UNKNOWN', message: unknown('') }],
   [
@@ -101,7 +101,7 @@ const ROWS: [
     'cpu',
     { error: 'DEVICE_INVALID', message: "Invalid device string: 'cuda:01'" },
   ],
-  // §4.1 row `torch.device`: str(device)
+  // map_location torch.device: str(device)
   ["device('cpu') sends cuda:0 to cpu", device('cpu'), 'cuda:0', 'cpu'],
   ["device('cuda') stays bare cuda", device('cuda'), 'cpu', 'cuda'],
   [
@@ -110,7 +110,7 @@ const ROWS: [
     'cpu',
     { error: 'LOCATION_UNKNOWN', message: unknown('cpu:0') },
   ],
-  // §4.1 row callable: r = map_location(storage, location); None -> default restore
+  // map_location callable: r = map_location(storage, location); None -> default restore
   ['callable returning undefined restores saved cpu', () => undefined, 'cpu', 'cpu'],
   ['callable returning null restores saved cuda:0', () => null, 'cuda:0', 'cuda:0'],
   ['callable returning cpu places on cpu', () => 'cpu', 'cuda:0', 'cpu'],
@@ -118,7 +118,7 @@ const ROWS: [
   ['callable may return cpu:0 (a device, not a tag)', () => 'cpu:0', 'cuda:0', 'cpu:0'],
 ];
 
-describe('resolveLocation (pytorch-format.md §4, checked against torch 1.13)', () => {
+describe('resolveLocation (checked against torch 1.13)', () => {
   it.each(ROWS)('%s', (_label, ml, saved, expected) => {
     if (typeof expected === 'string') {
       expect(String(resolveLocation(ml, storage(saved)))).toBe(expected);
@@ -134,7 +134,7 @@ describe('resolveLocation (pytorch-format.md §4, checked against torch 1.13)', 
     expect(caught).toMatchObject({ code: expected.error, message: expected.message });
   });
 
-  it('the callable runs with the storage and its saved location (§4.2) and can decide per storage', () => {
+  it('the callable runs with the storage and its saved location and can decide per storage', () => {
     const seen: [string, string][] = [];
     const ml = (s: StorageInfo, saved: string) => {
       seen.push([s.key, saved]);
@@ -148,7 +148,7 @@ describe('resolveLocation (pytorch-format.md §4, checked against torch 1.13)', 
     ]);
   });
 
-  it('rejects forms torch has no meaning for, such as bytes (§4.1: bytes break the deserializers)', () => {
+  it('rejects forms torch has no meaning for, such as bytes (bytes break the deserializers)', () => {
     const bytes = new TextEncoder().encode('cpu') as unknown as MapLocation;
     expect(() => resolveLocation(bytes, storage('cpu'))).toThrow(
       expect.objectContaining({ code: 'MAP_LOCATION_INVALID' }),

@@ -1,5 +1,5 @@
 /**
- * `torch.load(map_location=...)` as one pure function (research/pytorch-format.md §4, devices.md §A7):
+ * `torch.load(map_location=...)` as one pure function (torch/serialization.py `_get_restore_location`):
  * which device each storage goes to. Availability is the runtime's job ({@link DeviceRuntime.check}).
  *
  * @module
@@ -8,14 +8,7 @@ import { Device, device, type DeviceLike } from './device.js';
 import { DeviceError, quote } from './errors.js';
 import type { TorchDType } from './dtype.js';
 
-/**
- * What {@link resolveLocation} and a `mapLocation` function learn about one storage.
- *
- * @example
- * ```ts
- * const s: StorageInfo = { key: '0', dtype: 'float32', numel: 6, byteLength: 24, location: 'cuda:0' };
- * ```
- */
+/** What {@link resolveLocation} and a `mapLocation` function learn about one storage. */
 export interface StorageInfo {
   /** Storage key in the checkpoint (`'0'`, `'1'`, …). */
   key: string;
@@ -33,11 +26,6 @@ export interface StorageInfo {
  * torch's four `map_location` forms (`undefined` is the fourth): a device for everything, a record remapping
  * saved location tags, or a function deciding per storage (`undefined`/`null` = restore as saved).
  * A `ReadonlyMap` is accepted like a record.
- *
- * @example
- * ```ts
- * const m: MapLocation = { 'cuda:0': 'cpu' }; // or 'cpu', or (s) => (s.numel > 1e6 ? 'cpu' : undefined)
- * ```
  */
 export type MapLocation =
   | DeviceLike
@@ -46,12 +34,12 @@ export type MapLocation =
   | ((storage: StorageInfo, savedLocation: string) => DeviceLike | undefined | null);
 
 /**
- * Location tags torch restores by prefix (`location.startswith(...)`, §4.3: cuda 20, hpu 24, xpu 25, mtia 26)
+ * Location tags torch restores by prefix (`location.startswith(...)`; priorities in torch/serialization.py `_package_registry`: cuda 20, hpu 24, xpu 25, mtia 26)
  * plus the TF.js types; the tag must then parse as a device.
  */
 const PREFIX_TAGS: readonly string[] = ['cuda', 'hpu', 'xpu', 'mtia', 'wasm', 'webgl', 'webgpu'];
 
-/** Location tags torch restores only on exact match (§4.3: cpu 10, mps 21 in 1.13, meta 22). */
+/** Location tags torch restores only on exact match (`_package_registry`: cpu 10, mps 21 in 1.13, meta 22). */
 const EXACT_TAGS: readonly string[] = ['cpu', 'mps', 'meta'];
 
 /**
@@ -84,12 +72,6 @@ export function resolveLocation(mapLocation: MapLocation | undefined, storage: S
  * {@link resolveLocation} with `mapLocation` fixed: its form is looked at once, as torch's
  * `_get_restore_location` builds one `restore_location` per `torch.load`. Errors (an unknown tag,
  * an invalid `mapLocation`) surface when a storage is restored, as in torch.
- *
- * @example
- * ```ts
- * const restore = restoreLocation({ 'cuda:1': 'cpu' });
- * String(restore({ key: '0', dtype: 'float32', numel: 6, byteLength: 24, location: 'cuda:1' })); // 'cpu'
- * ```
  */
 export function restoreLocation(mapLocation: MapLocation | undefined): (storage: StorageInfo) => Device {
   if (mapLocation === undefined || mapLocation === null) return (s) => restoreTag(s.location);

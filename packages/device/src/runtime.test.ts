@@ -7,7 +7,7 @@ import { resolveLocation } from './map-location.js';
 import { MetaTensor, createDeviceRuntime, type DeviceRuntime } from './runtime.js';
 import { errorOf } from './test-errors.js';
 
-/** torch 1.13's texts (pytorch-format.md §4.4; the first verified by running torch.load on this CPU-only machine). */
+/** torch 1.13's texts (torch/serialization.py `validate_cuda_device`; the first verified by running torch.load on this CPU-only machine). */
 const TORCH_NO_CUDA =
   "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False. If you are running on a CPU-only machine, please use torch.load with map_location=torch.device('cpu') to map your storages to the CPU.";
 const torchCudaIndex = (i: number, n: number) =>
@@ -16,7 +16,7 @@ const torchCudaIndex = (i: number, n: number) =>
 const storage = (location: string) => ({ key: '0', dtype: 'float32' as const, numel: 6, byteLength: 24, location });
 
 beforeAll(() => {
-  // A second, independent CPU backend (devices.md §C1/§C3), and a fake tfjs-node-gpu backend name.
+  // A second, independent CPU backend, and a fake tfjs-node-gpu backend name.
   for (const name of ['cpu-b', 'cpu-unbound', 'tensorflow']) {
     tf.registerBackend(name, () => Object.assign(new MathBackendCPU(), { isUsingGpuDevice: fakeGpu }), 0);
     tf.copyRegisteredKernels('cpu', name);
@@ -43,7 +43,7 @@ describe('CUDA peer absent (@tensorflow/tfjs-node-gpu is not installable here)',
     expect(e.message.length).toBeLessThanOrEqual(512);
   });
 
-  it('torch.load default restore of a cuda:0 storage fails; mapLocation fixes it (§4.4)', () => {
+  it('torch.load default restore of a cuda:0 storage fails; mapLocation fixes it', () => {
     expect(() => rt.check(resolveLocation(undefined, storage('cuda:0')))).toThrow(TORCH_NO_CUDA);
     expect(String(rt.check(resolveLocation({ 'cuda:0': 'cpu' }, storage('cuda:0'))))).toBe('cpu');
     expect(String(rt.check(resolveLocation('cpu', storage('cuda:1'))))).toBe('cpu');
@@ -162,7 +162,7 @@ describe('cuda stood in by wasm and a second cpu backend: real placement on seve
     const src = new Float32Array([1, 2]);
     const a = rt.place(src, [2], 'float32', 'cpu') as tf.Tensor;
     const b = rt.to(a, 'cuda:1') as tf.Tensor;
-    src[0] = 99; // the cpu backend keeps `src` by reference (devices.md §C4)
+    src[0] = 99; // the cpu backend keeps `src` by reference (tfjs-backend-cpu `write` stores the array as given)
     expect(Array.from(await a.data())).toEqual([99, 2]);
     expect(Array.from(await b.data())).toEqual([1, 2]);
     rt.dispose(a);

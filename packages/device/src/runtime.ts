@@ -1,6 +1,6 @@
 /**
  * Binds device types to TF.js backends and places tensors on a chosen backend without switching the global
- * active backend (research/devices.md §C1–C5). Relies on tfjs-core 4.22 engine internals:
+ * active backend. Relies on tfjs-core 4.22 engine internals:
  * `engine.makeTensor(values, shape, dtype, backend)`, `engine.state.tensorInfo` and `engine.registry`.
  *
  * @module
@@ -15,15 +15,7 @@ import { Ledger } from './ledger.js';
 type Tf = typeof TF;
 type KernelBackend = ReturnType<Tf['findBackend']>;
 
-/**
- * A tensor on the `meta` device: shape and dtype, no data (torch's meta tensors).
- *
- * @example
- * ```ts
- * const m = runtime.place(new Float32Array(6), [2, 3], 'float32', 'meta') as MetaTensor;
- * m.size; // 6
- * ```
- */
+/** A tensor on the `meta` device: shape and dtype, no data (torch's meta tensors). */
 export class MetaTensor {
   /** Tensor shape. */
   readonly shape: number[];
@@ -39,38 +31,16 @@ export class MetaTensor {
     Object.freeze(this);
   }
 
-  /**
-   * Number of elements.
-   *
-   * @example
-   * ```ts
-   * new MetaTensor([2, 3], 'float32', device('meta')).size; // 6
-   * ```
-   */
+  /** Number of elements. */
   get size(): number {
     return this.shape.reduce((a, b) => a * b, 1);
   }
 }
 
-/**
- * A placed tensor: a TF.js tensor, or a {@link MetaTensor}.
- *
- * @example
- * ```ts
- * const p: Placed = runtime.place(new Float32Array(6), [2, 3], 'float32', 'meta'); // a MetaTensor
- * ```
- */
+/** A placed tensor: a TF.js tensor, or a {@link MetaTensor}. */
 export type Placed = TF.Tensor | MetaTensor;
 
-/**
- * Devices, their backends, and placement. Create with {@link createDeviceRuntime}.
- *
- * @example
- * ```ts
- * const runtime: DeviceRuntime = await createDeviceRuntime();
- * runtime.isAvailable('cuda'); // false without tfjs-node-gpu
- * ```
- */
+/** Devices, their backends, and placement. Create with {@link createDeviceRuntime}. */
 export interface DeviceRuntime {
   /** Counts what this runtime placed. */
   readonly ledger: Ledger;
@@ -102,14 +72,7 @@ export interface DeviceRuntime {
   prepare(devices: Iterable<DeviceLike>): Promise<void>;
 }
 
-/**
- * Options of {@link createDeviceRuntime}.
- *
- * @example
- * ```ts
- * const options: RuntimeOptions = { bindings: { cuda: 'wasm' }, cuda: false };
- * ```
- */
+/** Options of {@link createDeviceRuntime}. */
 export interface RuntimeOptions {
   /** tfjs-core module (default: `import('@tensorflow/tfjs-core')`). */
   tf?: Tf;

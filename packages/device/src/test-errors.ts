@@ -9,11 +9,6 @@ import { isDeviceError, type DeviceError } from './errors.js';
 /**
  * Runs `f` and returns the {@link DeviceError} it throws; rethrows any other error and fails when
  * nothing is thrown.
- *
- * @example
- * ```ts
- * expect(errorOf(() => device('cuda:01')).code).toBe('DEVICE_INVALID');
- * ```
  */
 export function errorOf(f: () => unknown): DeviceError {
   try {

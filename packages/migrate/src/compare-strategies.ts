@@ -15,23 +15,10 @@ import { loadWithDeviceMap } from './device-map/load.js';
 /**
  * The three strategies: torch's `map_location`, `torch.load` then `model.to(device)`, and an
  * accelerate-style device map.
- *
- * @example
- * ```ts
- * const s: StrategyName = 'load-then-to';
- * ```
  */
 export type StrategyName = 'map-location' | 'load-then-to' | 'device-map';
 
-/**
- * What one strategy cost, from the runtime's ledger (reset before each strategy).
- *
- * @example
- * ```ts
- * const l: StrategyLedger = results[0];
- * if (!l.ok) console.log(l.error.code, l.error.message);
- * ```
- */
+/** What one strategy cost, from the runtime's ledger (reset before each strategy). */
 export type StrategyLedger = {
   /** Which strategy. */
   strategy: StrategyName;
@@ -51,14 +38,7 @@ export type StrategyLedger = {
   wallMs: number;
 } & ({ ok: true } | { ok: false; error: { code: string; message: string } });
 
-/**
- * Options of {@link compareStrategies}.
- *
- * @example
- * ```ts
- * const o: CompareOptions = { runtime, deviceMap: { features: 'wasm', classifier: 'cpu' } };
- * ```
- */
+/** Options of {@link compareStrategies}. */
 export interface CompareOptions {
   /** Devices, backends and the ledger measured. */
   runtime: DeviceRuntime;
@@ -74,12 +54,6 @@ export interface CompareOptions {
  * then copied), and `device-map` when a map is given (`loadWithDeviceMap`). A strategy that fails
  * is reported with its error instead of numbers — on a machine without the saved device,
  * `load-then-to` fails with `DEVICE_UNAVAILABLE` and torch's message, which is the point.
- *
- * @example
- * ```ts
- * const [direct, twoStep] = await compareStrategies('model.pt', 'cpu', { runtime });
- * twoStep.ok ? twoStep.bytesMoved - direct.bytesMoved : twoStep.error.code; // every tensor byte once more, or 'DEVICE_UNAVAILABLE'
- * ```
  */
 export async function compareStrategies(
   source: CheckpointSource,

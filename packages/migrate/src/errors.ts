@@ -26,11 +26,6 @@ import { CodedError, isCodedError, quote } from '@x/device';
  *   rewrite (safetensors, tar, TorchScript, not a checkpoint).
  * - `RELOCATE_SAME_FILE` — `relocateCheckpoint` was asked to write over its input.
  * - `CLI_USAGE` — `x-migrate` was given arguments it cannot use.
- *
- * @example
- * ```ts
- * const code: MigrateErrorCode = 'DEVICE_MAP_UNCOVERED';
- * ```
  */
 export type MigrateErrorCode =
   | 'MODULE_NAME_INVALID'
@@ -52,15 +47,6 @@ export type MigrateErrorCode =
  * Error thrown by `@x/migrate`. `code` is stable; `message` says what was expected, what was
  * found and where, and is at most 512 characters; `details` holds the complete data (full key
  * lists, byte counts) for programs.
- *
- * @example
- * ```ts
- * try {
- *   resolveDeviceMap({ features: 'cpu' }, ['features.0.weight', 'classifier.weight']);
- * } catch (e) {
- *   if (isMigrateError(e) && e.code === 'DEVICE_MAP_UNCOVERED') console.log(e.details);
- * }
- * ```
  */
 export class MigrateError extends CodedError<MigrateErrorCode> {
   /**
@@ -73,14 +59,7 @@ export class MigrateError extends CodedError<MigrateErrorCode> {
   }
 }
 
-/**
- * Type guard for {@link MigrateError}, also across duplicate copies of this package.
- *
- * @example
- * ```ts
- * if (isMigrateError(e)) console.log(e.code);
- * ```
- */
+/** Type guard for {@link MigrateError}, also across duplicate copies of this package. */
 export function isMigrateError(e: unknown): e is MigrateError {
   return isCodedError(e, 'MigrateError');
 }
@@ -88,11 +67,6 @@ export function isMigrateError(e: unknown): e is MigrateError {
 /**
  * Joins names for a message the way torch and accelerate do, each through `quote` (bare, or
  * double-quoted with `quote: true`); stops after `limit` names with "… and N more".
- *
- * @example
- * ```ts
- * listNames(['a', 'b'], { quote: true }); // '"a", "b"'
- * ```
  */
 export function listNames(names: readonly string[], options: { quote?: boolean; limit?: number } = {}): string {
   const limit = options.limit ?? 8;

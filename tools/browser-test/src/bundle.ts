@@ -10,11 +10,6 @@ import { build } from 'vite';
 /**
  * Builds `entry` (a TypeScript or JavaScript module) into `outDir/page.js` as an ES module,
  * unminified, with its dynamic imports split into chunks beside it.
- *
- * @example
- * ```ts
- * await bundlePage(fileURLToPath(new URL('../page/checkpoint-page.ts', import.meta.url)), outDir);
- * ```
  */
 export async function bundlePage(entry: string, outDir: string): Promise<void> {
   await build({

@@ -14,11 +14,6 @@ const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 /**
  * The Chromium executable: `X_CHROMIUM` when set (CI's `.ci/setup/30-chromium.sh` exports it), else
  * `/usr/bin/chromium`; `undefined` when that file is not an executable.
- *
- * @example
- * ```ts
- * describe.skipIf(chromiumPath() === undefined && !process.env.CI)('in Chromium', () => { … });
- * ```
  */
 export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const path = env['X_CHROMIUM'] || DEBIAN_CHROMIUM;
@@ -33,11 +28,6 @@ export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string | und
 /**
  * Whether the browser tests run here: always under CI (where a missing Chromium must fail them, not
  * skip them), elsewhere only when Chromium is installed.
- *
- * @example
- * ```ts
- * describe.runIf(browserTestsRun())('the browser entry in Chromium', () => { … });
- * ```
  */
 export function browserTestsRun(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env['CI']) || chromiumPath(env) !== undefined;
@@ -47,12 +37,6 @@ export function browserTestsRun(env: NodeJS.ProcessEnv = process.env): boolean {
  * Launches headless Chromium through `playwright-core` at {@link chromiumPath}. Throws, naming the
  * path it looked at and how to install the browser, when there is none. As root Chromium needs
  * `--no-sandbox`.
- *
- * @example
- * ```ts
- * const browser = await launchChromium();
- * const page = await browser.newPage();
- * ```
  */
 export async function launchChromium(env: NodeJS.ProcessEnv = process.env): Promise<Browser> {
   const executablePath = chromiumPath(env);

@@ -21,16 +21,7 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-/**
- * A running {@link serveFolders} server.
- *
- * @example
- * ```ts
- * const server = await serveFolders({ '/fixtures/': dir });
- * await page.goto(`${server.origin}/fixtures/index.html`);
- * await server.close();
- * ```
- */
+/** A running {@link serveFolders} server. */
 export interface StaticServer {
   /** `http://127.0.0.1:PORT`. */
   readonly origin: string;
@@ -43,11 +34,6 @@ export interface StaticServer {
 /**
  * Serves each folder under its URL prefix (`{ '/app/': '/abs/dist' }`) on 127.0.0.1 at a free port.
  * `Range: bytes=a-b` gets `206` with `Content-Range`; unknown paths and `..` get `404`.
- *
- * @example
- * ```ts
- * const server = await serveFolders({ '/': pageDir, '/fixtures/': fixturesDir });
- * ```
  */
 export async function serveFolders(folders: Readonly<Record<string, string>>): Promise<StaticServer> {
   const ranges: string[] = [];

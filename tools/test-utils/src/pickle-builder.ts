@@ -7,14 +7,7 @@
  * @module
  */
 
-/**
- * Opcode bytes by pickletools name.
- *
- * @example
- * ```ts
- * new PickleBuilder().raw(OP.PROTO, 2, OP.NONE, OP.STOP).bytes(); // None
- * ```
- */
+/** Opcode bytes by pickletools name. */
 export const OP = Object.freeze({
   MARK: 0x28,
   STOP: 0x2e,
@@ -86,14 +79,7 @@ export const OP = Object.freeze({
   READONLY_BUFFER: 0x98,
 } as const);
 
-/**
- * A storage persistent id as `torch.save` writes it.
- *
- * @example
- * ```ts
- * const pid: PidSpec = { storage: 'FloatStorage', key: '0', location: 'cpu', numel: 6 };
- * ```
- */
+/** A storage persistent id as `torch.save` writes it. */
 export interface PidSpec {
   /** Storage class under `torch` (`FloatStorage`), or `'UntypedStorage'` (written as `torch.storage`). */
   readonly storage: string;
@@ -102,14 +88,7 @@ export interface PidSpec {
   readonly numel: number;
 }
 
-/**
- * A `_rebuild_tensor_v2` call as `torch.save` writes it.
- *
- * @example
- * ```ts
- * new PickleBuilder().proto(2).tensorV2({ storage: 'FloatStorage', key: '0', location: 'cpu', numel: 6, offset: 0, size: [2, 3], stride: [3, 1] }).stop();
- * ```
- */
+/** A `_rebuild_tensor_v2` call as `torch.save` writes it. */
 export interface TensorSpec extends PidSpec {
   readonly offset: number;
   readonly size: readonly number[];
@@ -120,11 +99,6 @@ export interface TensorSpec extends PidSpec {
 /**
  * UTF-8 with Python's `surrogatepass`: lone surrogates become 3-byte sequences (TextEncoder would
  * replace them with U+FFFD).
- *
- * @example
- * ```ts
- * utf8Surrogatepass('\ud800x'); // Uint8Array [0xed, 0xa0, 0x80, 0x78]
- * ```
  */
 export function utf8Surrogatepass(text: string): Uint8Array {
   const out: number[] = [];
@@ -143,14 +117,7 @@ export function utf8Surrogatepass(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/**
- * Builds pickle bytes opcode by opcode.
- *
- * @example
- * ```ts
- * const bytes = new PickleBuilder().proto(2).emptyDict().str('a').int(1).setitem().stop().bytes();
- * ```
- */
+/** Builds pickle bytes opcode by opcode. */
 export class PickleBuilder {
   private readonly parts: number[] = [];
 

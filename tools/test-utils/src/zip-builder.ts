@@ -8,14 +8,7 @@
  */
 import { crc32, deflateRawSync } from 'node:zlib';
 
-/**
- * One record of {@link buildZip}.
- *
- * @example
- * ```ts
- * const r: ZipRecordSpec = { name: 'archive/data.pkl', data: pkl, method: 'deflated', descriptor: true };
- * ```
- */
+/** One record of {@link buildZip}. */
 export interface ZipRecordSpec {
   /** Full entry name. */
   readonly name: string;
@@ -38,14 +31,7 @@ export interface ZipRecordSpec {
   readonly crc?: number;
 }
 
-/**
- * Options of {@link buildZip}.
- *
- * @example
- * ```ts
- * buildZip(records, { zip64End: true, comment: 'hi' });
- * ```
- */
+/** Options of {@link buildZip}. */
 export interface ZipBuildOptions {
   /** Always write ZIP64 end record + locator (torch does). */
   readonly zip64End?: boolean;
@@ -59,14 +45,7 @@ export interface ZipBuildOptions {
   readonly prefix?: Uint8Array;
 }
 
-/**
- * Where one record landed.
- *
- * @example
- * ```ts
- * setU32(zip.bytes, zip.entries[0]!.centralOffset + 20, 100); // CD compressed size
- * ```
- */
+/** Where one record landed. */
 export interface BuiltEntry {
   readonly name: string;
   readonly headerOffset: number;
@@ -76,14 +55,7 @@ export interface BuiltEntry {
   readonly centralOffset: number;
 }
 
-/**
- * Result of {@link buildZip}.
- *
- * @example
- * ```ts
- * setU16(zip.bytes, zip.eocdOffset + 4, 1); // EOCD disk number
- * ```
- */
+/** Result of {@link buildZip}. */
 export interface BuiltZip {
   readonly bytes: Uint8Array;
   readonly entries: readonly BuiltEntry[];
@@ -247,13 +219,8 @@ export function buildZip(records: readonly ZipRecordSpec[], options: ZipBuildOpt
 
 /**
  * An archive laid out exactly as torch 1.13's `PyTorchStreamWriter` writes it
- * (research/pytorch-format.md §1.3–§1.7): stored records under `prefix/`, flags 0x0808
+ * (caffe2/serialize/inline_container.cc): stored records under `prefix/`, flags 0x0808
  * (0x0800 and no descriptor when empty), `FB` padding to 64 bytes, descriptors, ZIP64 end records.
- *
- * @example
- * ```ts
- * const zip = torchZip([['data.pkl', pkl], ['data/0', floats], ['version', '3\n']]);
- * ```
  */
 export function torchZip(records: readonly (readonly [string, Uint8Array | string])[], prefix = 'archive'): BuiltZip {
   return buildZip(
@@ -265,38 +232,17 @@ export function torchZip(records: readonly (readonly [string, Uint8Array | strin
   );
 }
 
-/**
- * Writes a little-endian u16 into `bytes` at `at`.
- *
- * @example
- * ```ts
- * setU16(zip.bytes, zip.eocdOffset + 4, 1); // EOCD disk number = 1
- * ```
- */
+/** Writes a little-endian u16 into `bytes` at `at`. */
 export function setU16(bytes: Uint8Array, at: number, value: number): void {
   new DataView(bytes.buffer, bytes.byteOffset).setUint16(at, value, true);
 }
 
-/**
- * Writes a little-endian u32 into `bytes` at `at`.
- *
- * @example
- * ```ts
- * setU32(zip.bytes, zip.eocdOffset + 16, 0x7fffffff); // CD offset out of the file
- * ```
- */
+/** Writes a little-endian u32 into `bytes` at `at`. */
 export function setU32(bytes: Uint8Array, at: number, value: number): void {
   new DataView(bytes.buffer, bytes.byteOffset).setUint32(at, value >>> 0, true);
 }
 
-/**
- * Writes a little-endian u64 into `bytes` at `at`.
- *
- * @example
- * ```ts
- * setU64(zip.bytes, zip.zip64EocdOffset! + 32, 2n ** 64n - 1n); // ZIP64 total entries
- * ```
- */
+/** Writes a little-endian u64 into `bytes` at `at`. */
 export function setU64(bytes: Uint8Array, at: number, value: number | bigint): void {
   new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(at, BigInt(value), true);
 }

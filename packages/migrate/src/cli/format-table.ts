@@ -11,12 +11,6 @@ import type { DevicePlan, SizeEntry } from '../device-map/plan.js';
 /**
  * Lays out rows under a header, columns padded to their widest cell; columns listed in
  * `right` are right-aligned (numbers).
- *
- * @example
- * ```ts
- * formatTable(['device', 'bytes'], [['cpu', '7432']], { right: [1] });
- * // 'device  bytes\n------  -----\ncpu      7432'
- * ```
  */
 export function formatTable(
   header: readonly string[],
@@ -33,14 +27,7 @@ export function formatTable(
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-/**
- * Every device touched by the strategies, in first-seen order.
- *
- * @example
- * ```ts
- * ledgerDevices(results); // ['cpu', 'cuda:0']
- * ```
- */
+/** Every device touched by the strategies, in first-seen order. */
 export function ledgerDevices(results: readonly StrategyLedger[]): string[] {
   return [...new Set(results.flatMap((r) => Object.keys(r.peak)))];
 }
@@ -49,11 +36,6 @@ export function ledgerDevices(results: readonly StrategyLedger[]): string[] {
  * The ledgers of `compareStrategies` side by side: bytes read, bytes moved, copies, the peak
  * bytes on each device, wall time; a failed strategy shows its error code, and its message is
  * printed under the table.
- *
- * @example
- * ```ts
- * console.log(formatLedgers(await compareStrategies('model.pt', 'cpu', { runtime })));
- * ```
  */
 export function formatLedgers(results: readonly StrategyLedger[]): string {
   const devices = ledgerDevices(results);
@@ -83,11 +65,6 @@ export function formatLedgers(results: readonly StrategyLedger[]): string {
 /**
  * A device plan as a table: one row per device-map entry (module, device, bytes of the tensors
  * under it, a tied tensor once), then the total per device and its budget.
- *
- * @example
- * ```ts
- * console.log(formatPlan(planDeviceMap(entries, { maxMemory: { 'cuda:0': '2GiB', cpu: '8GiB' } }), entries));
- * ```
  */
 export function formatPlan(plan: DevicePlan, entries: readonly SizeEntry[]): string {
   const bytesUnder = (module: string): number =>

@@ -32,14 +32,7 @@ import { formatLedgers, formatPlan, formatTable } from './format-table.js';
 import type { PlanSizing } from '../device-map/plan-checkpoint.js';
 import type { PlanStrategy } from '../device-map/plan.js';
 
-/**
- * Where the CLI writes.
- *
- * @example
- * ```ts
- * const io: CliIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
- * ```
- */
+/** Where the CLI writes. */
 export interface CliIo {
   stdout(text: string): void;
   stderr(text: string): void;
@@ -138,11 +131,6 @@ const planCommand: Command = {
  * Whether a failed strategy is the expected one: `load-then-to` restores every storage where it was
  * saved first, so it fails with `DEVICE_UNAVAILABLE` on a machine without the saved device, which
  * is what the comparison shows.
- *
- * @example
- * ```ts
- * const unexpected = results.filter((r) => !r.ok && !expectedFailure(r));
- * ```
  */
 export function expectedFailure(r: StrategyLedger): boolean {
   return !r.ok && r.strategy === 'load-then-to' && r.error.code === 'DEVICE_UNAVAILABLE';
@@ -186,14 +174,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
   version: string;
 };
 
-/**
- * `x-migrate` as a `Tool` of `@x/checkpoint/cli`.
- *
- * @example
- * ```ts
- * [...TOOL.commands.keys()]; // ['relocate', 'plan', 'compare']
- * ```
- */
+/** `x-migrate` as a `Tool` of `@x/checkpoint/cli`. */
 export const TOOL: Tool = {
   name: 'x-migrate',
   version,
@@ -208,11 +189,6 @@ export const TOOL: Tool = {
 /**
  * Runs one `x-migrate` command; resolves to the exit code (0 success, 1 a finding, 2 a usage or
  * input error).
- *
- * @example
- * ```ts
- * process.exitCode = await runCli(process.argv.slice(2), io);
- * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   return runTool(TOOL, argv, {

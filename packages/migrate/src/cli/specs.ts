@@ -13,10 +13,6 @@ import type { MemorySize } from '../device-map/memory.js';
  * `key=value,key=value` as a record (keys may be empty: `=cpu` is the whole model in a device map).
  *
  * @throws MigrateError `CLI_USAGE` naming the option and the bad item.
- * @example
- * ```ts
- * parseAssignments('cuda:0=2GiB,cpu=8GiB', '--max-memory'); // { 'cuda:0': '2GiB', cpu: '8GiB' }
- * ```
  */
 export function parseAssignments(spec: string, option: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -37,24 +33,13 @@ export function parseAssignments(spec: string, option: string): Record<string, s
  * (`2GiB`, `500MB`, see `parseMemory`).
  *
  * @throws MigrateError `CLI_USAGE` for malformed pairs (sizes are checked by the planner).
- * @example
- * ```ts
- * parseMaxMemory('cuda:0=6000,cpu=8GiB'); // { 'cuda:0': 6000, cpu: '8GiB' }
- * ```
  */
 export function parseMaxMemory(spec: string): Record<string, MemorySize> {
   const sizes = parseAssignments(spec, '--max-memory');
   return Object.fromEntries(Object.entries(sizes).map(([d, size]) => [d, /^\d+$/.test(size) ? Number(size) : size]));
 }
 
-/**
- * A `CLI_USAGE` error.
- *
- * @example
- * ```ts
- * throw usage('plan takes one FILE');
- * ```
- */
+/** A `CLI_USAGE` error. */
 export function usage(message: string): MigrateError {
   return new MigrateError('CLI_USAGE', message);
 }

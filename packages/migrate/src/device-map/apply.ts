@@ -9,14 +9,7 @@ import { resolveDeviceMap, type DeviceMap, type TiedGroups } from './device-map.
 import type { Module } from '../module/module.js';
 import { relocate } from '../module/placed.js';
 
-/**
- * Result of {@link applyDeviceMap}.
- *
- * @example
- * ```ts
- * const { placement }: AppliedDeviceMap = applyDeviceMap(model, { '': 'cuda' }, runtime);
- * ```
- */
+/** Result of {@link applyDeviceMap}. */
 export interface AppliedDeviceMap {
   /** Tensor name (every name of a tied tensor) -> device string the runtime put it on. */
   placement: Map<string, string>;
@@ -33,11 +26,6 @@ export interface AppliedDeviceMap {
  *
  * @throws MigrateError `DEVICE_MAP_UNCOVERED`, `DEVICE_MAP_TIED_SPLIT`, `DEVICE_MAP_INVALID`;
  *   DeviceError `DEVICE_UNAVAILABLE` for a device the runtime has no backend for.
- * @example
- * ```ts
- * applyDeviceMap(model, { features: 'cuda:0', classifier: 'cpu' }, runtime);
- * runtime.ledger.snapshot().devices['cuda:0'].bytes;
- * ```
  */
 export function applyDeviceMap(
   module: Module,

@@ -8,45 +8,19 @@
 import { device, quote, type DeviceLike } from '@x/device';
 import { MigrateError, listNames } from '../errors.js';
 
-/**
- * A device in a device map: a device string or `Device`, or an accelerator index.
- *
- * @example
- * ```ts
- * const v: DeviceMapValue = 'cuda:0';
- * ```
- */
+/** A device in a device map: a device string or `Device`, or an accelerator index. */
 export type DeviceMapValue = DeviceLike | number;
 
 /**
  * Module path (or tensor name) -> device. `''` is the whole model. A tensor goes to the device
  * of the longest key that is its name or a dotted prefix of it.
- *
- * @example
- * ```ts
- * const map: DeviceMap = { features: 'cuda:0', '': 'cpu' };
- * ```
  */
 export type DeviceMap = Readonly<Record<string, DeviceMapValue>>;
 
-/**
- * Groups of tensor names that share one tensor (tied weights).
- *
- * @example
- * ```ts
- * const ties: TiedGroups = [['embed.weight', 'lm_head.weight']];
- * ```
- */
+/** Groups of tensor names that share one tensor (tied weights). */
 export type TiedGroups = readonly (readonly string[])[];
 
-/**
- * Result of {@link resolveDeviceMap}.
- *
- * @example
- * ```ts
- * const { placement, unusedKeys }: ResolvedDeviceMap = resolveDeviceMap({ '': 'cpu' }, ['w']);
- * ```
- */
+/** Result of {@link resolveDeviceMap}. */
 export interface ResolvedDeviceMap {
   /** Tensor name -> device string (as `Device.toString()` writes it), in the order given. */
   placement: Map<string, string>;
@@ -58,10 +32,6 @@ export interface ResolvedDeviceMap {
  * Canonical string of a device-map value.
  *
  * @throws MigrateError `DEVICE_MAP_INVALID` naming the key when the value is not a device.
- * @example
- * ```ts
- * deviceString('head', 'cuda:1'); // 'cuda:1'
- * ```
  */
 export function deviceString(key: string, value: DeviceMapValue): string {
   try {
@@ -78,12 +48,6 @@ export function deviceString(key: string, value: DeviceMapValue): string {
 /**
  * The key of `map` that places `name`: the name itself, else its longest dotted prefix, else `''`.
  * `'features'` covers `'features.0.weight'` but not `'features2.weight'`.
- *
- * @example
- * ```ts
- * coveringKey(new Set(['', 'features', 'features.0']), 'features.0.weight'); // 'features.0'
- * coveringKey(new Set(['features']), 'classifier.weight');                   // undefined
- * ```
  */
 export function coveringKey(keys: ReadonlySet<string>, name: string): string | undefined {
   let prefix = name;

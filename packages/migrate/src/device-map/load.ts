@@ -14,22 +14,10 @@ import { moduleFromCheckpoint, type LoadModuleOptions, type ModuleLoad } from '.
 /**
  * Options of {@link loadWithDeviceMap}: those of `loadModule` without `mapLocation` (the device
  * map replaces it).
- *
- * @example
- * ```ts
- * const o: LoadWithDeviceMapOptions = { runtime, className: 'AppCNN' };
- * ```
  */
 export type LoadWithDeviceMapOptions = Omit<LoadModuleOptions, 'mapLocation'>;
 
-/**
- * Result of {@link loadWithDeviceMap}.
- *
- * @example
- * ```ts
- * const { module, placement, storages }: DeviceMapLoad = await loadWithDeviceMap('model.pt', map, { runtime });
- * ```
- */
+/** Result of {@link loadWithDeviceMap}. */
 export interface DeviceMapLoad extends ModuleLoad {
   /** Tensor name -> device string, from the device map. */
   placement: Map<string, string>;
@@ -50,11 +38,6 @@ export interface DeviceMapLoad extends ModuleLoad {
  * @throws MigrateError `DEVICE_MAP_UNCOVERED` (accelerate's message), `STORAGE_SPLIT` naming two
  *   tensors of one storage mapped to different devices, `DEVICE_MAP_INVALID`; DeviceError
  *   `DEVICE_UNAVAILABLE` for a device without a backend.
- * @example
- * ```ts
- * const { module, report } = await loadWithDeviceMap('model.pt', { features: 'wasm', classifier: 'cpu' }, { runtime });
- * report.ledger.bytesMoved; // 0
- * ```
  */
 export async function loadWithDeviceMap(
   source: CheckpointSource,

@@ -7,14 +7,7 @@
 import { quote } from '@x/device';
 import { MigrateError } from '../errors.js';
 
-/**
- * A byte count, or a string with a unit such as `'2GiB'`, `'500MB'`, `'8Gb'`.
- *
- * @example
- * ```ts
- * const budget: MemorySize = '2GiB';
- * ```
- */
+/** A byte count, or a string with a unit such as `'2GiB'`, `'500MB'`, `'8Gb'`. */
 export type MemorySize = number | string;
 
 const UNITS: ReadonlyArray<readonly [suffix: string, bytes: number, bitsAllowed: boolean]> = [

@@ -15,22 +15,10 @@ import { planDeviceMap, type DevicePlan, type PlanOptions, type SizeEntry } from
  * Which bytes a tensor is planned with: `'tfjs'` — what TensorFlow.js will hold once loaded
  * (float16 and bfloat16 widen to 4-byte float32, int64 narrows to 4-byte int32); `'torch'` — the
  * tensor's own dtype, as torch and accelerate count it (float16/bfloat16 at 2 bytes).
- *
- * @example
- * ```ts
- * const s: PlanSizing = 'torch';
- * ```
  */
 export type PlanSizing = 'tfjs' | 'torch';
 
-/**
- * Options of {@link planCheckpoint}.
- *
- * @example
- * ```ts
- * const o: PlanCheckpointOptions = { maxMemory: { 'cuda:0': '2GiB', cpu: '8GiB' }, noSplit: ['model.layers.*'], order };
- * ```
- */
+/** Options of {@link planCheckpoint}. */
 export interface PlanCheckpointOptions extends PlanOptions {
   /** Bytes to plan with; default `'tfjs'`, the bytes this library's backend really holds. */
   sizing?: PlanSizing;
@@ -49,14 +37,7 @@ export interface PlanCheckpointOptions extends PlanOptions {
   extraTensors?: readonly SizeEntry[];
 }
 
-/**
- * Result of {@link planCheckpoint}.
- *
- * @example
- * ```ts
- * const { plan, entries, sizing, widened }: CheckpointPlan = await planCheckpoint('model.pt', { maxMemory: { cpu: '8GiB' } });
- * ```
- */
+/** Result of {@link planCheckpoint}. */
 export interface CheckpointPlan {
   /** The planned device map with per-device totals and budgets. */
   plan: DevicePlan;
@@ -167,12 +148,6 @@ export async function planCheckpoint(
 /**
  * One line saying which bytes a checkpoint plan counts, for `x-migrate plan`: with `'tfjs'`
  * sizing, the tensors whose planned size differs from the file's, per dtype.
- *
- * @example
- * ```ts
- * describeSizing(await planCheckpoint('llama-bf16.bin', { maxMemory: { cpu: '1GiB' } }));
- * // 'sizes: bytes TF.js holds (--sizing tfjs): bfloat16 ×30 planned at 144256 B (file 72128 B); --sizing torch counts the file's dtypes, as accelerate does'
- * ```
  */
 export function describeSizing({ sizing, resized }: Pick<CheckpointPlan, 'sizing' | 'resized'>): string {
   if (sizing === 'torch') {

@@ -11,14 +11,7 @@ import { MigrateError } from '../errors.js';
 import { parseMemory, type MemorySize } from './memory.js';
 import type { Module } from '../module/module.js';
 
-/**
- * One tensor of the model to plan: its full dotted name and its size in bytes.
- *
- * @example
- * ```ts
- * const e: SizeEntry = { name: 'lm_head.weight', bytes: 0, tiedTo: 'embed.weight' };
- * ```
- */
+/** One tensor of the model to plan: its full dotted name and its size in bytes. */
 export interface SizeEntry {
   /** Full dotted name, e.g. `'features.0.weight'`. */
   name: string;
@@ -30,24 +23,10 @@ export interface SizeEntry {
   buffer?: boolean;
 }
 
-/**
- * How to spread a model; `'auto'` and `'balanced'` are the same plan (as in accelerate today).
- *
- * @example
- * ```ts
- * const s: PlanStrategy = 'balanced_low_0';
- * ```
- */
+/** How to spread a model; `'auto'` and `'balanced'` are the same plan (as in accelerate today). */
 export type PlanStrategy = 'auto' | 'balanced' | 'balanced_low_0' | 'sequential';
 
-/**
- * Options of {@link planDeviceMap}.
- *
- * @example
- * ```ts
- * const o: PlanOptions = { strategy: 'auto', maxMemory: { 'cuda:0': '2GiB', cpu: '8GiB' }, noSplit: ['layers.*'] };
- * ```
- */
+/** Options of {@link planDeviceMap}. */
 export interface PlanOptions {
   /** How to spread the model; default `'auto'`. */
   strategy?: PlanStrategy;
@@ -69,14 +48,7 @@ export interface PlanOptions {
   tiedGroups?: TiedGroups;
 }
 
-/**
- * Result of {@link planDeviceMap}.
- *
- * @example
- * ```ts
- * const { deviceMap, totals }: DevicePlan = planDeviceMap(entries, { maxMemory: { cpu: '1GB' } });
- * ```
- */
+/** Result of {@link planDeviceMap}. */
 export interface DevicePlan {
   /** Module path -> device, with siblings on one device merged into their parent (`''` = all). */
   deviceMap: Record<string, string>;
@@ -94,11 +66,6 @@ const STRATEGIES: readonly PlanStrategy[] = ['auto', 'balanced', 'balanced_low_0
  * The size entries of a {@link Module}: every name of every tensor, bytes from shape and dtype
  * (`numel × item size` of the TensorFlow.js dtype), and `tiedTo` for later names of a shared
  * tensor.
- *
- * @example
- * ```ts
- * sizeEntries(model); // [{ name: 'emb.weight', bytes: 4000, buffer: false }, { name: 'head.weight', bytes: 4000, tiedTo: 'emb.weight', buffer: false }]
- * ```
  */
 export function sizeEntries(module: Module): SizeEntry[] {
   const firstName = new Map<unknown, string>();

@@ -11,14 +11,7 @@ import { MigrateError } from '../errors.js';
 import { Module, type FromStateDictOptions } from './module.js';
 import { isPlaced } from './placed.js';
 
-/**
- * Options of {@link loadModule}.
- *
- * @example
- * ```ts
- * const o: LoadModuleOptions = { runtime, mapLocation: 'cpu', className: 'AppCNN' };
- * ```
- */
+/** Options of {@link loadModule}. */
 export interface LoadModuleOptions extends FromStateDictOptions, Pick<LoadOptions, 'dtype' | 'limits' | 'verify'> {
   /** Devices and backends; required so the ledger that measures the load is the caller's. */
   runtime: DeviceRuntime;
@@ -26,14 +19,7 @@ export interface LoadModuleOptions extends FromStateDictOptions, Pick<LoadOption
   mapLocation?: MapLocation;
 }
 
-/**
- * A loaded module and what the load did.
- *
- * @example
- * ```ts
- * const { module, report }: ModuleLoad = await loadModule('model.pt', { runtime, mapLocation: 'cpu' });
- * ```
- */
+/** A loaded module and what the load did. */
 export interface ModuleLoad {
   /** The tree built from the checkpoint's tensor names (`features.0.weight` …). */
   module: Module;
@@ -49,11 +35,6 @@ export interface ModuleLoad {
  *
  * @throws DeviceError `DEVICE_UNAVAILABLE`; CheckpointError for unreadable files; MigrateError
  *   `LOAD_STATE_DICT` for tensors a module cannot hold (sparse, `dtype: 'raw'`).
- * @example
- * ```ts
- * const { module } = await loadModule('model.pt', { runtime, mapLocation: 'cpu' });
- * module.get('features.0.weight'); // tf.Tensor on cpu
- * ```
  */
 export async function loadModule(source: CheckpointSource, options: LoadModuleOptions): Promise<ModuleLoad> {
   const { runtime, mapLocation, dtype, limits, verify } = options;
@@ -71,10 +52,6 @@ export async function loadModule(source: CheckpointSource, options: LoadModuleOp
  * Materialises every tensor of an opened checkpoint (closing it) and builds the module.
  *
  * @throws as {@link loadModule}.
- * @example
- * ```ts
- * const { module } = await moduleFromCheckpoint(await open(bytes, { runtime }), { runtime });
- * ```
  */
 export async function moduleFromCheckpoint(ckpt: Checkpoint, options: LoadModuleOptions): Promise<ModuleLoad> {
   const { value, report } = await loadCheckpoint(ckpt);

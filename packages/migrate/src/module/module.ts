@@ -1,7 +1,7 @@
 /**
  * `Module`: a tree of parameters, buffers and submodules, like `torch.nn.Module` without code —
  * built from the dotted names of a state dict or declared by hand — with `to(device)` and
- * `loadStateDict` semantics taken from torch (research/devices.md §A3, §A6).
+ * `loadStateDict` semantics taken from torch/nn/modules/module.py (`Module.to`, `load_state_dict`).
  *
  * @module
  */
@@ -10,24 +10,10 @@ import { MetaTensor, quote, type DeviceLike, type DeviceRuntime, type Placed } f
 import { MigrateError, listNames } from '../errors.js';
 import { isPlaced, relocate } from './placed.js';
 
-/**
- * Whether a tensor slot is a parameter or a buffer.
- *
- * @example
- * ```ts
- * const k: TensorKind = 'buffer';
- * ```
- */
+/** Whether a tensor slot is a parameter or a buffer. */
 export type TensorKind = 'parameter' | 'buffer';
 
-/**
- * A tensor with its full dotted name.
- *
- * @example
- * ```ts
- * const [first]: NamedTensor[] = model.namedTensors();
- * ```
- */
+/** A tensor with its full dotted name. */
 export interface NamedTensor {
   /** Full name from the module it was asked on, e.g. `'features.0.weight'`. */
   name: string;
@@ -37,14 +23,7 @@ export interface NamedTensor {
   kind: TensorKind;
 }
 
-/**
- * Options of {@link Module.fromStateDict}.
- *
- * @example
- * ```ts
- * const o: FromStateDictOptions = { buffers: (name) => name.endsWith('.pos_ids'), className: 'Bert' };
- * ```
- */
+/** Options of {@link Module.fromStateDict}. */
 export interface FromStateDictOptions {
   /**
    * Which names are buffers: a set of full names or a predicate. Default: names whose last
@@ -55,14 +34,7 @@ export interface FromStateDictOptions {
   className?: string;
 }
 
-/**
- * Options of {@link Module.loadStateDict}.
- *
- * @example
- * ```ts
- * const o: LoadStateDictOptions = { runtime, strict: false, assign: true };
- * ```
- */
+/** Options of {@link Module.loadStateDict}. */
 export interface LoadStateDictOptions {
   /** Runtime used to put values on the module's devices (and to dispose replaced tensors). */
   runtime: DeviceRuntime;
@@ -76,14 +48,7 @@ export interface LoadStateDictOptions {
   assign?: boolean;
 }
 
-/**
- * Result of {@link Module.loadStateDict}, torch's `_IncompatibleKeys` plus warnings.
- *
- * @example
- * ```ts
- * const { missingKeys }: LoadStateDictResult = model.loadStateDict(sd, { runtime, strict: false });
- * ```
- */
+/** Result of {@link Module.loadStateDict}, torch's `_IncompatibleKeys` plus warnings. */
 export interface LoadStateDictResult {
   /** Module tensors the state dict has no value for. */
   missingKeys: string[];
@@ -170,10 +135,6 @@ export class Module {
    * tensor (torch's `None`).
    *
    * @throws MigrateError `MODULE_NAME_INVALID` / `MODULE_NAME_TAKEN` with torch's texts.
-   * @example
-   * ```ts
-   * new Module('Linear').registerParameter('weight', w);
-   * ```
    */
   registerParameter(name: string, tensor: Placed | null): this {
     this.#checkName('parameter', name, this.#parameters);
@@ -185,10 +146,6 @@ export class Module {
    * Adds (or replaces) a buffer, like `register_buffer` (persistent).
    *
    * @throws MigrateError `MODULE_NAME_INVALID` / `MODULE_NAME_TAKEN` with torch's texts.
-   * @example
-   * ```ts
-   * new Module('BatchNorm1d').registerBuffer('running_mean', rm);
-   * ```
    */
   registerBuffer(name: string, tensor: Placed | null): this {
     this.#checkName('buffer', name, this.#buffers);
@@ -201,10 +158,6 @@ export class Module {
    * names (a shared submodule).
    *
    * @throws MigrateError `MODULE_NAME_INVALID` / `MODULE_NAME_TAKEN` with torch's texts.
-   * @example
-   * ```ts
-   * new Module('Net').addModule('fc', new Module('Linear'));
-   * ```
    */
   addModule(name: string, module: Module): this {
     this.#checkName('module', name, this.#modules);
@@ -215,12 +168,6 @@ export class Module {
   /**
    * The submodule, parameter or buffer at a dotted path (`''` is this module); `undefined` when
    * nothing (or a `null` tensor) is there.
-   *
-   * @example
-   * ```ts
-   * model.get('features.0');        // Module
-   * model.get('features.0.weight'); // tensor
-   * ```
    */
   get(path: string): Module | Placed | undefined {
     if (path === '') return this;
@@ -238,11 +185,6 @@ export class Module {
   /**
    * `[path, module]` for this module and every submodule, pre-order (torch's `named_modules`);
    * with `removeDuplicate` (default) a module added under two names is listed once.
-   *
-   * @example
-   * ```ts
-   * model.namedModules().map(([path]) => path); // ['', 'features', 'features.0', …]
-   * ```
    */
   namedModules(options: { removeDuplicate?: boolean } = {}): [string, Module][] {
     const removeDuplicate = options.removeDuplicate ?? true;
@@ -266,11 +208,6 @@ export class Module {
    * Every parameter and buffer with its full name, in state-dict order (per module: parameters,
    * then buffers; modules pre-order). With `removeDuplicate` (default) a tied tensor is listed
    * once, under its first name, as torch's `named_parameters` does; `null` tensors are skipped.
-   *
-   * @example
-   * ```ts
-   * model.namedTensors({ removeDuplicate: false }).map((t) => t.name);
-   * ```
    */
   namedTensors(options: { removeDuplicate?: boolean } = {}): NamedTensor[] {
     const removeDuplicate = options.removeDuplicate ?? true;
@@ -291,11 +228,6 @@ export class Module {
   /**
    * Names that share one tensor object, one group per shared tensor (accelerate's
    * `find_tied_parameters`, over buffers too), in first-appearance order.
-   *
-   * @example
-   * ```ts
-   * lm.tiedGroups(); // [['embed.weight', 'head.weight']]
-   * ```
    */
   tiedGroups(): string[][] {
     const groups = new Map<Placed, string[]>();
@@ -305,14 +237,7 @@ export class Module {
     return [...groups.values()].filter((g) => g.length > 1);
   }
 
-  /**
-   * The devices the module's tensors are on, in first-appearance order.
-   *
-   * @example
-   * ```ts
-   * model.devices(runtime); // ['cuda:0', 'cpu']
-   * ```
-   */
+  /** The devices the module's tensors are on, in first-appearance order. */
   devices(runtime: DeviceRuntime): string[] {
     return [...new Set(this.namedTensors().map(({ tensor }) => runtime.deviceOf(tensor).toString()))];
   }
@@ -320,11 +245,6 @@ export class Module {
   /**
    * Name -> tensor for every parameter and buffer, tied names included, in registration order
    * (torch's `state_dict()`, which also lists a tied tensor under each name).
-   *
-   * @example
-   * ```ts
-   * const sd = model.stateDict(); // Map { 'fc.weight' => …, 'fc.bias' => … }
-   * ```
    */
   stateDict(): Map<string, Placed> {
     return new Map(this.namedTensors({ removeDuplicate: false }).map(({ name, tensor }) => [name, tensor]));
@@ -335,11 +255,6 @@ export class Module {
    * own buffers (torch's `_apply` order). `fn` is called once per tensor object — under the first
    * name met in that order — and every slot holding that object gets the result, so tied weights
    * stay tied.
-   *
-   * @example
-   * ```ts
-   * model.applyTensors((t) => runtime.to(t, 'cpu'));
-   * ```
    */
   applyTensors(fn: (tensor: Placed, name: string, kind: TensorKind) => Placed): this {
     const done = new Map<Placed, Placed>();
@@ -366,11 +281,6 @@ export class Module {
    * bytes leaving the old device.
    *
    * @throws DeviceError from `runtime.check` / `runtime.to` (device unavailable, meta source).
-   * @example
-   * ```ts
-   * model.to('cuda', runtime);
-   * runtime.ledger.snapshot().bytesMoved;
-   * ```
    */
   to(device: DeviceLike, runtime: DeviceRuntime): this {
     const target = runtime.check(device);
@@ -386,10 +296,6 @@ export class Module {
    * is shared, not copied. Replaced tensors no longer held anywhere are disposed.
    *
    * @throws MigrateError `LOAD_STATE_DICT`.
-   * @example
-   * ```ts
-   * const { missingKeys, unexpectedKeys } = model.loadStateDict(sd, { runtime, strict: false });
-   * ```
    */
   loadStateDict(stateDict: ReadonlyMap<string, unknown>, options: LoadStateDictOptions): LoadStateDictResult {
     const { runtime } = options;

@@ -9,12 +9,6 @@ import { MetaTensor, type DeviceLike, type DeviceRuntime, type Placed } from '@x
 /**
  * Whether a value is a tensor the runtime can place: a TF.js tensor (from any copy of
  * tfjs-core) or a {@link MetaTensor}.
- *
- * @example
- * ```ts
- * isPlaced(runtime.tf.zeros([2]), runtime); // true
- * isPlaced(3, runtime);                     // false
- * ```
  */
 export function isPlaced(value: unknown, runtime: DeviceRuntime): value is Placed {
   return value instanceof MetaTensor || value instanceof runtime.tf.Tensor;
@@ -24,11 +18,6 @@ export function isPlaced(value: unknown, runtime: DeviceRuntime): value is Place
  * Moves a tensor that the caller owns to `device` and disposes the old one when a copy was made,
  * so the ledger shows the bytes leaving the old device. Returns the same object (and records
  * nothing) when it is already there.
- *
- * @example
- * ```ts
- * weight = relocate(weight, 'cuda:0', runtime);
- * ```
  */
 export function relocate(tensor: Placed, device: DeviceLike, runtime: DeviceRuntime): Placed {
   const moved = runtime.to(tensor, device);

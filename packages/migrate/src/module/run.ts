@@ -11,14 +11,7 @@ import { MigrateError } from '../errors.js';
 import type { Module } from './module.js';
 import { isPlaced } from './placed.js';
 
-/**
- * Options of {@link callOn}.
- *
- * @example
- * ```ts
- * const o: CallOnOptions = { returnTo: 'cpu' };
- * ```
- */
+/** Options of {@link callOn}. */
 export interface CallOnOptions {
   /**
    * `true`: move nothing — every input must already be on the module's device, else torch's
@@ -37,10 +30,6 @@ export interface CallOnOptions {
  *
  * @throws MigrateError `DEVICE_MISMATCH`: "Expected all tensors to be on the same device, but
  *   found at least two devices, cpu and cuda:0!".
- * @example
- * ```ts
- * assertSameDevice([x, model.get('fc.weight') as Placed], runtime);
- * ```
  */
 export function assertSameDevice(tensors: Iterable<Placed>, runtime: DeviceRuntime): string | undefined {
   let first: string | undefined;
@@ -67,11 +56,6 @@ export function assertSameDevice(tensors: Iterable<Placed>, runtime: DeviceRunti
  *
  * @throws MigrateError `DEVICE_MISMATCH` (module spread over devices, or `strict` and an input
  *   elsewhere), `DEVICE_NOT_RUNNABLE` (no backend for the device, e.g. `meta`).
- * @example
- * ```ts
- * const y = await callOn(model.get('classifier') as Module, x, (x, m) =>
- *   runtime.tf.matMul(x, m.get('weight') as Tensor, false, true), runtime);
- * ```
  */
 export async function callOn<I, R>(
   module: Module,

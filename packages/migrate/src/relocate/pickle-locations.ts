@@ -42,15 +42,7 @@ interface Op {
   readonly text?: string | undefined;
 }
 
-/**
- * One storage persistent id found in a pickle.
- *
- * @example
- * ```ts
- * const [site]: readonly StorageSite[] = scanPickle(pkl).sites;
- * site.storage.location; // 'cuda:0'
- * ```
- */
+/** One storage persistent id found in a pickle. */
 export interface StorageSite {
   /** The storage as the persistent id describes it. */
   readonly storage: StorageInfo;
@@ -58,14 +50,7 @@ export interface StorageSite {
   readonly entry: Str;
 }
 
-/**
- * What {@link scanPickle} found.
- *
- * @example
- * ```ts
- * const { end, sites }: PickleScan = scanPickle(pkl);
- * ```
- */
+/** What {@link scanPickle} found. */
 export interface PickleScan {
   /** Offset just past the pickle's `STOP`. */
   readonly end: number;
@@ -78,14 +63,7 @@ export interface PickleScan {
   /** @internal */ readonly frames: readonly { pos: number; start: number; end: number }[];
 }
 
-/**
- * A location that {@link rewriteLocations} changed.
- *
- * @example
- * ```ts
- * const c: LocationChange = { key: '0', from: 'cuda:0', to: 'cpu' };
- * ```
- */
+/** A location that {@link rewriteLocations} changed. */
 export interface LocationChange {
   /** Storage key. */
   readonly key: string;
@@ -107,11 +85,6 @@ const utf8Encode = new TextEncoder();
  * @throws CheckpointError `PICKLE_TRUNCATED`, `PICKLE_INVALID_OPCODE`, `PICKLE_FRAME`,
  *   `PICKLE_LIMIT`, `PICKLE_TYPE` (from the decoder), `PICKLE_STACK_UNDERFLOW`, `PICKLE_MARK`,
  *   `PICKLE_MEMO_MISSING`, `STORAGE_BAD_PID` (offsets relative to `data` plus `where.offset`).
- * @example
- * ```ts
- * const scan = scanPickle(await zip.read('data.pkl'));
- * scan.sites.map((s) => s.storage.location); // ['cuda:0', 'cuda:0']
- * ```
  */
 export function scanPickle(data: Uint8Array, start = 0, where: { entry?: string; offset?: number } = {}): PickleScan {
   const base = where.offset ?? 0;
@@ -394,11 +367,6 @@ function storageSite(pid: Value, bad: (message: string) => never, ops: readonly 
  *
  * @throws CheckpointError `STORAGE_CONFLICT` when one string entry is the location of two storages
  *   that want different locations.
- * @example
- * ```ts
- * const scan = scanPickle(pkl);
- * const { bytes } = rewriteLocations(pkl, scan, () => 'cpu');
- * ```
  */
 export function rewriteLocations(
   data: Uint8Array,

@@ -19,11 +19,6 @@ import { relocateSource, type RelocateOptions, type RelocateReport } from './rel
  * @throws MigrateError `RELOCATE_SAME_FILE` when `output` is the input, `RELOCATE_UNSUPPORTED`;
  *   CheckpointError for unreadable input (`SOURCE_IO`), a malformed file, or a failed write
  *   (`OUTPUT_IO`).
- * @example
- * ```ts
- * const report = await relocateCheckpoint('model-gpu.pt', 'model-cpu.pt', 'cpu');
- * report.changed; // storages whose tag changed
- * ```
  */
 export async function relocateCheckpoint(
   input: string,

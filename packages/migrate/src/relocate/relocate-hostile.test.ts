@@ -1,5 +1,5 @@
 /**
- * `x-migrate relocate` on hostile inputs (security.md: a malicious `__reduce__` in zip,
+ * `x-migrate relocate` on hostile inputs (a malicious `__reduce__` in zip,
  * protocol-4 zip and legacy files): refused with `PICKLE_UNSAFE_GLOBAL` naming the global, by the
  * API and the CLI alike; no output file is ever written and the input is never touched.
  */

@@ -12,14 +12,7 @@ import { resolveLocation, type MapLocation, type StorageInfo } from '@x/device';
 import { MigrateError } from '../errors.js';
 import { rewriteLocations, scanPickle, type PickleScan } from './pickle-locations.js';
 
-/**
- * One storage of a relocated checkpoint.
- *
- * @example
- * ```ts
- * const s: RelocatedStorage = { key: '0', dtype: 'float32', numel: 6, byteLength: 24, from: 'cuda:0', to: 'cpu' };
- * ```
- */
+/** One storage of a relocated checkpoint. */
 export interface RelocatedStorage extends Omit<StorageInfo, 'location'> {
   /** Location as saved. */
   from: string;
@@ -27,14 +20,7 @@ export interface RelocatedStorage extends Omit<StorageInfo, 'location'> {
   to: string;
 }
 
-/**
- * Result of {@link relocateSource} and `relocateCheckpoint`.
- *
- * @example
- * ```ts
- * const { storages, changed }: RelocateReport = await relocateCheckpoint('gpu.pt', 'cpu.pt', 'cpu');
- * ```
- */
+/** Result of {@link relocateSource} and `relocateCheckpoint`. */
 export interface RelocateReport {
   /** Container: torch zip (`torch.save` since 1.6) or the legacy pickle stream. */
   format: 'zip' | 'legacy';
@@ -58,24 +44,12 @@ const LEGACY_PICKLES = 4;
 /**
  * The location string a relocation writes for a storage: the saved one when `mapLocation` is
  * `undefined`, else the device torch's rules pick (`resolveLocation`).
- *
- * @example
- * ```ts
- * relocatedTag({ 'cuda:1': 'cpu' }, { key: '0', dtype: 'float32', numel: 1, byteLength: 4, location: 'cuda:1' }); // 'cpu'
- * ```
  */
 function relocatedTag(mapLocation: MapLocation | undefined, storage: StorageInfo): string {
   return mapLocation === undefined ? storage.location : String(resolveLocation(mapLocation, storage));
 }
 
-/**
- * Options of {@link relocateSource} and `relocateCheckpoint`.
- *
- * @example
- * ```ts
- * const options: RelocateOptions = { unknownClasses: 'record' };
- * ```
- */
+/** Options of {@link relocateSource} and `relocateCheckpoint`. */
 export interface RelocateOptions {
   /**
    * Classes outside the loader's allow list (an old `torch.save(model)`): refused by default, as
@@ -99,12 +73,6 @@ export interface RelocateOptions {
  * @param options - see {@link RelocateOptions}.
  * @throws MigrateError `RELOCATE_UNSUPPORTED` (safetensors, tar, TorchScript, unknown bytes);
  *   CheckpointError for a malformed archive or pickle; DeviceError for a bad `mapLocation`.
- * @example
- * ```ts
- * const out = memorySink();
- * const report = await relocateSource(fromBytes(bytes), out, 'cpu');
- * report.changed; // storages moved off their saved device
- * ```
  */
 export async function relocateSource(
   source: ByteSource,

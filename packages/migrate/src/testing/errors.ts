@@ -9,11 +9,6 @@ import { isMigrateError, type MigrateError } from '../errors.js';
 /**
  * Runs `fn` and returns the {@link MigrateError} it throws; rethrows any other error and fails
  * when nothing is thrown.
- *
- * @example
- * ```ts
- * expect(thrown(() => parseMemory('abc')).code).toBe('MEMORY_INVALID');
- * ```
  */
 export function thrown(fn: () => unknown): MigrateError {
   try {

@@ -13,92 +13,36 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/**
- * A fixture of `packages/checkpoint/test/fixtures`.
- *
- * @example
- * ```ts
- * readFileSync(fixture('zip/cuda0.pt'));
- * ```
- */
+/** A fixture of `packages/checkpoint/test/fixtures`. */
 export function fixture(name: string): string {
   return join(here, '../../../checkpoint/test/fixtures', name);
 }
 
-/**
- * The gpu-to-cpu app's CNN (every storage tagged `cuda:0`).
- *
- * @example
- * ```ts
- * await loadModule(APP_MODEL, { runtime, mapLocation: 'cpu' });
- * ```
- */
+/** The gpu-to-cpu app's CNN (every storage tagged `cuda:0`). */
 export const APP_MODEL = join(here, '../../../../apps/gpu-to-cpu/assets/model.pt');
 
-/**
- * The interpreter with torch 1.13 (not the `python3` on PATH).
- *
- * @example
- * ```ts
- * spawnSync(PYTHON, ['-c', 'import torch']);
- * ```
- */
+/** The interpreter with torch 1.13 (not the `python3` on PATH). */
 export const PYTHON = '/usr/bin/python3';
 
-/**
- * Whether `/usr/bin/python3` can import torch.
- *
- * @example
- * ```ts
- * expect(torchAvailable).toBe(true);
- * ```
- */
+/** Whether `/usr/bin/python3` can import torch. */
 export const torchAvailable: boolean = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 
-/**
- * In CI torch tests never skip: they run, and fail when torch is missing.
- *
- * @example
- * ```ts
- * describe.runIf(runTorchTests)('with torch', () => {});
- * ```
- */
+/** In CI torch tests never skip: they run, and fail when torch is missing. */
 export const runTorchTests: boolean = torchAvailable || process.env['CI'] !== undefined;
 
-/**
- * Runs a Python script with `args`; returns stdout, throws with stderr when it fails.
- *
- * @example
- * ```ts
- * runPython('import sys; print(sys.argv[1])', ['x']); // 'x\n'
- * ```
- */
+/** Runs a Python script with `args`; returns stdout, throws with stderr when it fails. */
 export function runPython(script: string, args: readonly string[] = []): string {
   const r = spawnSync(PYTHON, ['-', ...args], { input: script, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`python failed (${String(r.status)}): ${r.stderr}`);
   return r.stdout;
 }
 
-/**
- * A fresh temporary directory.
- *
- * @example
- * ```ts
- * const dir = tempDir();
- * ```
- */
+/** A fresh temporary directory. */
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'x-migrate-'));
 }
 
-/**
- * A tensor entry of a fixture manifest or of the app's `batch.json`, written by real torch.
- *
- * @example
- * ```ts
- * const t: FixtureTensor = appBatch().tensors[0];
- * ```
- */
+/** A tensor entry of a fixture manifest or of the app's `batch.json`, written by real torch. */
 export interface FixtureTensor {
   path: (string | number)[];
   dtype: string;
@@ -108,28 +52,14 @@ export interface FixtureTensor {
   storage: { key: string; numel: number };
 }
 
-/**
- * The app's `batch.json`: the CNN's tensors as torch saved them, its input and torch's logits.
- *
- * @example
- * ```ts
- * appBatch().logits.length; // 16
- * ```
- */
+/** The app's `batch.json`: the CNN's tensors as torch saved them, its input and torch's logits. */
 export function appBatch(): { tensors: FixtureTensor[]; input: number[]; input_shape: number[]; logits: number[] } {
   return JSON.parse(readFileSync(join(here, '../../../../apps/gpu-to-cpu/assets/batch.json'), 'utf8')) as ReturnType<
     typeof appBatch
   >;
 }
 
-/**
- * float32 bytes of the app tensors whose name starts with `prefix` (all with `''`): numel × 4.
- *
- * @example
- * ```ts
- * appBytes('features'); // 4992
- * ```
- */
+/** float32 bytes of the app tensors whose name starts with `prefix` (all with `''`): numel × 4. */
 export function appBytes(prefix = ''): number {
   return appBatch()
     .tensors.filter((t) => String(t.path[0]).startsWith(prefix))

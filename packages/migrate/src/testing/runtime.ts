@@ -7,26 +7,12 @@
 
 import { createDeviceRuntime, type DeviceLike, type DeviceRuntime, type Placed } from '@x/device';
 
-/**
- * A runtime where `cuda`/`cuda:0` is the wasm backend and `cpu` the cpu backend.
- *
- * @example
- * ```ts
- * const runtime = await twoBackendRuntime();
- * ```
- */
+/** A runtime where `cuda`/`cuda:0` is the wasm backend and `cpu` the cpu backend. */
 export function twoBackendRuntime(): Promise<DeviceRuntime> {
   return createDeviceRuntime({ bindings: { cuda: 'wasm' }, cuda: false });
 }
 
-/**
- * Places float32 values with the given shape (default: 1-D) on a device.
- *
- * @example
- * ```ts
- * const w = f32(runtime, [1, 2, 3, 4], 'cpu', [2, 2]);
- * ```
- */
+/** Places float32 values with the given shape (default: 1-D) on a device. */
 export function f32(
   runtime: DeviceRuntime,
   values: number[],

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the hostile-input vectors of research/security.md part (b): the case record
+ * Shared pieces of the hostile-input vectors: the case record
  * every builder returns, and small valid checkpoints (zip, legacy stream, tar) that the vectors
  * then corrupt. Everything is built in code with {@link PickleBuilder} and the zip builder.
  *
@@ -8,14 +8,7 @@
 import { PickleBuilder, type TensorSpec } from '../pickle-builder.js';
 import { torchZip, type BuiltZip } from '../zip-builder.js';
 
-/**
- * Options a case is opened or loaded with (a subset of `@x/checkpoint`'s `LoadOptions`).
- *
- * @example
- * ```ts
- * const o: CaseOptions = { limits: { maxEntries: 10 }, unknownClasses: 'record' };
- * ```
- */
+/** Options a case is opened or loaded with (a subset of `@x/checkpoint`'s `LoadOptions`). */
 export interface CaseOptions {
   readonly limits?: Readonly<Record<string, number>>;
   readonly unknownClasses?: 'error' | 'record';
@@ -23,16 +16,9 @@ export interface CaseOptions {
   readonly dtype?: 'convert' | 'strict' | 'raw';
 }
 
-/**
- * One hostile (or deliberately accepted) input of a security.md vector.
- *
- * @example
- * ```ts
- * const c: HostileCase = { vector: 8, name: 'truncated', bytes, code: 'ZIP_EOCD_NOT_FOUND' };
- * ```
- */
+/** One hostile (or deliberately accepted) input of a vector. */
 export interface HostileCase {
-  /** Vector number in security.md part (b), 1–97. */
+  /** Vector number, 1–97 (families listed in `vectors/index.ts`). */
   readonly vector: number;
   /** Variant name, unique within the vector. */
   readonly name: string;
@@ -58,14 +44,7 @@ export interface HostileCase {
 
 const utf8 = new TextEncoder();
 
-/**
- * UTF-8 bytes of `text`.
- *
- * @example
- * ```ts
- * bytesOf('3\n'); // Uint8Array [0x33, 0x0a]
- * ```
- */
+/** UTF-8 bytes of `text`. */
 export function bytesOf(text: string): Uint8Array {
   return utf8.encode(text);
 }
@@ -73,11 +52,6 @@ export function bytesOf(text: string): Uint8Array {
 /**
  * Latin-1 bytes of `text` (each UTF-16 unit cut to 8 bits), for byte-string literals such as
  * `'\x80\x02N.'`.
- *
- * @example
- * ```ts
- * latin1('\x80\x02N.'); // Uint8Array [0x80, 0x02, 0x4e, 0x2e]
- * ```
  */
 export function latin1(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
@@ -85,14 +59,7 @@ export function latin1(text: string): Uint8Array {
   return out;
 }
 
-/**
- * Concatenates byte arrays.
- *
- * @example
- * ```ts
- * concat(latin1('ab'), latin1('c')); // 'abc'
- * ```
- */
+/** Concatenates byte arrays. */
 export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -103,38 +70,17 @@ export function concat(...parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/**
- * Little-endian float32 bytes of `values`.
- *
- * @example
- * ```ts
- * float32Bytes([0, 1]).length; // 8
- * ```
- */
+/** Little-endian float32 bytes of `values`. */
 export function float32Bytes(values: readonly number[]): Uint8Array {
   return new Uint8Array(Float32Array.from(values).buffer);
 }
 
-/**
- * `torch.arange(n, dtype=torch.float32)` as little-endian bytes.
- *
- * @example
- * ```ts
- * arangeBytes(6); // 24 bytes: 0, 1, 2, 3, 4, 5
- * ```
- */
+/** `torch.arange(n, dtype=torch.float32)` as little-endian bytes. */
 export function arangeBytes(n: number): Uint8Array {
   return float32Bytes(Array.from({ length: n }, (_, i) => i));
 }
 
-/**
- * A CPU float32 tensor spec over storage `key`.
- *
- * @example
- * ```ts
- * floatTensor('0', 6, [2, 3], [3, 1]);
- * ```
- */
+/** A CPU float32 tensor spec over storage `key`. */
 export function floatTensor(
   key: string,
   numel: number,
@@ -145,14 +91,7 @@ export function floatTensor(
   return { storage: 'FloatStorage', key, location: 'cpu', numel, offset, size, stride };
 }
 
-/**
- * The `data.pkl` of `torch.save(OrderedDict(entries))` (protocol 2, no memo opcodes).
- *
- * @example
- * ```ts
- * const pkl = stateDictPickle([['weight', floatTensor('0', 6, [2, 3], [3, 1])]]);
- * ```
- */
+/** The `data.pkl` of `torch.save(OrderedDict(entries))` (protocol 2, no memo opcodes). */
 export function stateDictPickle(entries: readonly (readonly [string, TensorSpec])[]): Uint8Array {
   const p = new PickleBuilder().proto(2).orderedDict();
   if (entries.length > 0) {
@@ -166,11 +105,6 @@ export function stateDictPickle(entries: readonly (readonly [string, TensorSpec]
 /**
  * A torch 1.13-layout zip: `data.pkl`, the storage records `data/<key>`, `version`, plus `extra`
  * records (before `version`).
- *
- * @example
- * ```ts
- * const zip = checkpointZip(pkl, [['0', arangeBytes(6)]]);
- * ```
  */
 export function checkpointZip(
   pkl: Uint8Array,
@@ -184,45 +118,17 @@ export function checkpointZip(
   );
 }
 
-/**
- * A zip holding only `data.pkl` = `pkl` and `version` (for pickle-level vectors).
- *
- * @example
- * ```ts
- * pickleZip(latin1('\x80\x02N.')).bytes; // a checkpoint whose value is None
- * ```
- */
+/** A zip holding only `data.pkl` = `pkl` and `version` (for pickle-level vectors). */
 export function pickleZip(pkl: Uint8Array): BuiltZip {
   return checkpointZip(pkl, []);
 }
 
-/**
- * The weight of {@link validCheckpoint}: arange(6) as a 2×3 float32 tensor over storage `0`.
- *
- * @example
- * ```ts
- * stateDictPickle([['weight', VALID_WEIGHT]]);
- * ```
- */
+/** The weight of {@link validCheckpoint}: arange(6) as a 2×3 float32 tensor over storage `0`. */
 export const VALID_WEIGHT = floatTensor('0', 6, [2, 3], [3, 1]);
-/**
- * The bias of {@link validCheckpoint}: values 10, 20 over storage `1`.
- *
- * @example
- * ```ts
- * stateDictPickle([['bias', VALID_BIAS]]);
- * ```
- */
+/** The bias of {@link validCheckpoint}: values 10, 20 over storage `1`. */
 export const VALID_BIAS = floatTensor('1', 2, [2], [1]);
 
-/**
- * A valid `nn.Linear(3, 2)`-shaped state dict: `weight` = arange(6) as 2×3, `bias` = [10, 20].
- *
- * @example
- * ```ts
- * const { zip, pkl } = validCheckpoint();
- * ```
- */
+/** A valid `nn.Linear(3, 2)`-shaped state dict: `weight` = arange(6) as 2×3, `bias` = [10, 20]. */
 export function validCheckpoint(): {
   zip: BuiltZip;
   pkl: Uint8Array;
@@ -242,11 +148,6 @@ export function validCheckpoint(): {
 /**
  * A legacy (non-zip) storage id `('storage', torch.<type>, key, location, numel, view_metadata)`
  * plus `BINPERSID`; `view` is `[viewKey, offset, size]` or `undefined` for `None`.
- *
- * @example
- * ```ts
- * legacyPid(new PickleBuilder(), 'FloatStorage', '123', 4);
- * ```
  */
 export function legacyPid(
   p: PickleBuilder,
@@ -261,24 +162,10 @@ export function legacyPid(
   return p.tuple().binpersid();
 }
 
-/**
- * `torch.serialization.MAGIC_NUMBER`, the first pickle of a legacy file.
- *
- * @example
- * ```ts
- * new PickleBuilder().proto(2).long(LEGACY_MAGIC + 1n).stop(); // a wrong magic number
- * ```
- */
+/** `torch.serialization.MAGIC_NUMBER`, the first pickle of a legacy file. */
 export const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
-/**
- * Parts of a legacy file (vector 84); each part can be replaced to corrupt it.
- *
- * @example
- * ```ts
- * legacyFile({ main, keys: ['123'], storages: [[4, float32Bytes([1, 2, 3, 4])]] });
- * ```
- */
+/** Parts of a legacy file (vector 84); each part can be replaced to corrupt it. */
 export interface LegacyParts {
   readonly magic?: Uint8Array;
   readonly protocol?: Uint8Array;
@@ -291,14 +178,7 @@ export interface LegacyParts {
   readonly storages: readonly (readonly [count: number | bigint, data: Uint8Array])[];
 }
 
-/**
- * The sys_info pickle `torch.save` writes on a little-endian 64-bit Linux.
- *
- * @example
- * ```ts
- * sysInfoPickle(false); // little_endian: False
- * ```
- */
+/** The sys_info pickle `torch.save` writes on a little-endian 64-bit Linux. */
 export function sysInfoPickle(littleEndian = true): Uint8Array {
   const p = new PickleBuilder().proto(2).emptyDict().mark();
   p.str('protocol_version')
@@ -312,11 +192,6 @@ export function sysInfoPickle(littleEndian = true): Uint8Array {
 /**
  * A legacy stream file: magic, protocol 1001, sys_info, the object pickle, the key list, then
  * per key an int64-LE count and the raw bytes.
- *
- * @example
- * ```ts
- * const file = legacyFile({ main, keys: ['123'], storages: [[4, bytes]] });
- * ```
  */
 export function legacyFile(parts: LegacyParts): Uint8Array {
   const magic = parts.magic ?? new PickleBuilder().proto(2).long(LEGACY_MAGIC).stop().bytes();
@@ -330,14 +205,7 @@ export function legacyFile(parts: LegacyParts): Uint8Array {
   return concat(magic, protocol, parts.sysInfo ?? sysInfoPickle(), parts.main, keys, ...records);
 }
 
-/**
- * A pickled list of str.
- *
- * @example
- * ```ts
- * strList(['123']); // \x80\x02](X\x03\x00\x00\x00123e.
- * ```
- */
+/** A pickled list of str. */
 export function strList(items: readonly string[]): Uint8Array {
   const p = new PickleBuilder().proto(2).emptyList();
   if (items.length > 0) {
@@ -348,14 +216,7 @@ export function strList(items: readonly string[]): Uint8Array {
   return p.stop().bytes();
 }
 
-/**
- * A valid legacy file: `{'w': tensor([1., 2., 3., 4.])}` over storage key `'123'`.
- *
- * @example
- * ```ts
- * const file = validLegacy();
- * ```
- */
+/** A valid legacy file: `{'w': tensor([1., 2., 3., 4.])}` over storage key `'123'`. */
 export function validLegacy(): Uint8Array {
   return legacyFile({
     main: legacyMain([['w', '123', 4]]),
@@ -367,11 +228,6 @@ export function validLegacy(): Uint8Array {
 /**
  * The object pickle of a legacy file: a dict of 1-d float tensors `name → (key, numel)`, with an
  * optional view per tensor.
- *
- * @example
- * ```ts
- * legacyMain([['w', '123', 4]]);
- * ```
  */
 export function legacyMain(
   tensors: readonly (readonly [name: string, key: string, numel: number, view?: readonly [string, number, number]])[],
@@ -386,14 +242,7 @@ export function legacyMain(
   return p.setitems().stop().bytes();
 }
 
-/**
- * A ustar archive of regular files (512-byte headers, data padded to 512, two zero blocks).
- *
- * @example
- * ```ts
- * tarArchive([['sys_info', sysInfoPickle()], ['pickle', pkl]]);
- * ```
- */
+/** A ustar archive of regular files (512-byte headers, data padded to 512, two zero blocks). */
 export function tarArchive(members: readonly (readonly [string, Uint8Array])[]): Uint8Array {
   const blocks: Uint8Array[] = [];
   for (const [name, data] of members) {

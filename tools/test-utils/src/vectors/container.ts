@@ -1,5 +1,5 @@
 /**
- * Vectors 1–7 (security.md part (b) A): container detection, dispatch and polyglots.
+ * Vectors 1–7: container detection, dispatch and polyglots.
  *
  * @module
  */
@@ -24,11 +24,6 @@ const noise = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) =
 /**
  * Vector 1: foreign magic numbers (7z, gzip, bz2, xz, PNG, PYTORCH1, NumPy), each followed by
  * 64 bytes of noise. `UNSUPPORTED_FORMAT` naming the kind; only the 512-byte head is read.
- *
- * @example
- * ```ts
- * foreignMagic().map((c) => c.name); // ['7z', 'gzip', …]
- * ```
  */
 export function foreignMagic(): HostileCase[] {
   const magics: readonly (readonly [string, number[]])[] = [
@@ -51,11 +46,6 @@ export function foreignMagic(): HostileCase[] {
 /**
  * Vector 1, tar variant: a lone 512-byte ustar header whose checksum is wrong. Torch tar files are
  * read by design (issue 3), so the header is parsed, and refused as a tar layout error.
- *
- * @example
- * ```ts
- * foreignTarHeader().code; // 'ARCHIVE_LAYOUT'
- * ```
  */
 export function foreignTarHeader(): HostileCase {
   const header = new Uint8Array(512);
@@ -67,11 +57,6 @@ export function foreignTarHeader(): HostileCase {
 /**
  * Vectors 2–4: a valid zip after 8 junk bytes; a legacy file followed by a complete zip; a zip
  * followed by 100 bytes.
- *
- * @example
- * ```ts
- * polyglots().find((c) => c.vector === 4)!.code; // 'ZIP_TRAILING_DATA'
- * ```
  */
 export function polyglots(): HostileCase[] {
   const zip = validCheckpoint().zip.bytes;
@@ -90,11 +75,6 @@ export function polyglots(): HostileCase[] {
  * Vector 5: TorchScript archives are read by design (issue 3: state dicts of scripted modules),
  * but their pickles go through the same allow list: a `constants.pkl` or `data.pkl` reducing to
  * `posix.system` fails with `PICKLE_UNSAFE_GLOBAL`.
- *
- * @example
- * ```ts
- * torchScriptHostile().map((c) => c.details); // [{ global: 'posix.system' }, …]
- * ```
  */
 export function torchScriptHostile(): HostileCase[] {
   const evil = reducerPickle('posix', 'system', 2).bytes;
@@ -124,11 +104,6 @@ export function torchScriptHostile(): HostileCase[] {
  * Vector 6: the CVE-2025-32434 legacy tar (members `sys_info`, `storages`, `tensors`, `pickle`)
  * whose `pickle` reduces to `os.system`. Tar checkpoints are read by design (issue 3); the pickle is
  * refused by the allow list before anything runs.
- *
- * @example
- * ```ts
- * legacyTarHostile().details; // { global: 'posix.system' }
- * ```
  */
 export function legacyTarHostile(): HostileCase {
   const zero = new PickleBuilder().proto(2).int(0).stop().bytes();
@@ -148,14 +123,7 @@ export function legacyTarHostile(): HostileCase {
   };
 }
 
-/**
- * Vector 7: empty and degenerate inputs; never an empty result.
- *
- * @example
- * ```ts
- * degenerate().map((c) => c.code); // ['UNSUPPORTED_FORMAT', 'PICKLE_TRUNCATED', …]
- * ```
- */
+/** Vector 7: empty and degenerate inputs; never an empty result. */
 export function degenerate(): HostileCase[] {
   const dirOnly = buildZip([{ name: 'archive/', data: '' }]).bytes;
   return [
@@ -173,14 +141,7 @@ export function degenerate(): HostileCase[] {
   ];
 }
 
-/**
- * All cases of vectors 1–7.
- *
- * @example
- * ```ts
- * containerVectors().length;
- * ```
- */
+/** All cases of vectors 1–7. */
 export function containerVectors(): HostileCase[] {
   return [
     ...foreignMagic(),

@@ -1,5 +1,5 @@
 /**
- * Vectors 55–67 (security.md part (b) D): globals and object semantics.
+ * Vectors 55–67: globals and object semantics.
  *
  * @module
  */
@@ -19,14 +19,7 @@ import { RCE_GLOBALS, reducerPickle } from './reducers.js';
 /** Python 2 module names the unpickler maps before the allow-list lookup. */
 const RENAMES: Readonly<Record<string, string>> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
 
-/**
- * The name a refusal reports for `module.name` (after the Python 2 rename).
- *
- * @example
- * ```ts
- * reportedGlobal('__builtin__', 'exec'); // 'builtins.exec'
- * ```
- */
+/** The name a refusal reports for `module.name` (after the Python 2 rename). */
 export function reportedGlobal(module: string, name: string): string {
   return `${RENAMES[module] ?? module}.${name}`;
 }
@@ -41,11 +34,6 @@ const p2 = (body: string): Uint8Array => latin1(`\x80\x02${body}`);
 /**
  * Vector 55: every RCE reducer at protocols 0, 2 and 4 in `data.pkl`: `PICKLE_UNSAFE_GLOBAL`
  * naming the global, at the byte offset of its `GLOBAL` / `STACK_GLOBAL` opcode.
- *
- * @example
- * ```ts
- * rceReducers()[0]; // { vector: 55, name: 'os.system protocol 0', code: 'PICKLE_UNSAFE_GLOBAL', … }
- * ```
  */
 export function rceReducers(): HostileCase[] {
   return RCE_GLOBALS.flatMap(([module, name]) =>
@@ -68,11 +56,6 @@ export function rceReducers(): HostileCase[] {
 /**
  * Vectors 56–58: names that look allow-listed, STACK_GLOBAL operand confusion, call opcodes
  * outside the supported set.
- *
- * @example
- * ```ts
- * lookalikeGlobals().filter((c) => c.code === undefined); // __builtin__.set
- * ```
  */
 export function lookalikeGlobals(): HostileCase[] {
   const global = (module: string, name: string) => p2(`c${module}\n${name}\n.`);
@@ -134,11 +117,6 @@ export function lookalikeGlobals(): HostileCase[] {
 /**
  * Vectors 59–60: a dangerous global before a broken stream (nullifAI), and a legacy file whose
  * magic number is computed by `eval`.
- *
- * @example
- * ```ts
- * brokenStreams().map((c) => c.details); // builtins.exec, builtins.print, builtins.eval ×2
- * ```
  */
 export function brokenStreams(): HostileCase[] {
   const brokenModel = latin1("cbuiltins\nexec\n(X>\nf = open('my_file.txt', 'a'); f.write('Malicious'); f.close()tRX.");
@@ -204,11 +182,6 @@ const PID: PidSpec = { storage: 'FloatStorage', key: '0', location: 'cpu', numel
 /**
  * Vectors 61–62: SETITEM(S) and APPEND(S) on targets that are not dicts / lists (the
  * CVE-2026-24747 write primitive).
- *
- * @example
- * ```ts
- * containerTargets().every((c) => c.code === 'PICKLE_TYPE'); // true
- * ```
  */
 export function containerTargets(): HostileCase[] {
   const targets: readonly (readonly [string, (p: PickleBuilder) => PickleBuilder])[] = [
@@ -256,14 +229,7 @@ export function containerTargets(): HostileCase[] {
   return cases;
 }
 
-/**
- * Vectors 63–64: BUILD targets and states, NEWOBJ misuse.
- *
- * @example
- * ```ts
- * buildVectors().filter((c) => c.accepted !== undefined).length; // 1
- * ```
- */
+/** Vectors 63–64: BUILD targets and states, NEWOBJ misuse. */
 export function buildVectors(): HostileCase[] {
   const od = 'ccollections\nOrderedDict\nq\x00)Rq\x01';
   return [
@@ -311,11 +277,6 @@ function rebuild(args: (p: PickleBuilder) => void): Uint8Array {
 /**
  * Vectors 65–67: allow-listed callables with wrong arguments, dict key semantics, protocol-2
  * bytes.
- *
- * @example
- * ```ts
- * argumentVectors().map((c) => c.name);
- * ```
  */
 export function argumentVectors(): HostileCase[] {
   const geometry = (p: PickleBuilder) => p.persistentId(PID).int(0).intTuple([6]).intTuple([1]);
@@ -430,14 +391,7 @@ export function argumentVectors(): HostileCase[] {
   ];
 }
 
-/**
- * All cases of vectors 55–67.
- *
- * @example
- * ```ts
- * globalVectors().length;
- * ```
- */
+/** All cases of vectors 55–67. */
 export function globalVectors(): HostileCase[] {
   return [
     ...rceReducers(),

@@ -1,5 +1,5 @@
 /**
- * Builders of the hostile inputs of research/security.md part (b), one function per vector
+ * Builders of the hostile inputs (vectors 1–97), one function per vector
  * family, each returning {@link HostileCase}s with the exact error code expected (or why the input
  * is read by design).
  *
@@ -28,11 +28,6 @@ export * from './zip.js';
  * Every file-shaped case of vectors 1–95, family by family (vectors 96 and 97 need a mutator and
  * a lying source and are built by their tests). Building all of them takes a few seconds and
  * about 100 MB (the zip-bomb and flood vectors are large on purpose).
- *
- * @example
- * ```ts
- * const zipBombs = allVectors().filter((c) => c.code === 'ZIP_OVERLAP');
- * ```
  */
 export function allVectors(): HostileCase[] {
   return [

@@ -1,5 +1,5 @@
 /**
- * Vectors 88–95 (security.md part (b) G): JavaScript-specific hazards — prototype keys, key
+ * Vectors 88–95: JavaScript-specific hazards — prototype keys, key
  * order, integer precision, float bit patterns, platform limits, message hygiene. Vectors 96
  * (seeded mutations) and 97 (lying async sources) are built by the tests that run them.
  *
@@ -19,14 +19,7 @@ import {
   type HostileCase,
 } from './common.js';
 
-/**
- * Vectors 88–93: data that JavaScript objects would misread; all of it is read, exactly.
- *
- * @example
- * ```ts
- * javascriptValueVectors().every((c) => c.accepted !== undefined); // true
- * ```
- */
+/** Vectors 88–93: data that JavaScript objects would misread; all of it is read, exactly. */
 export function javascriptValueVectors(): HostileCase[] {
   const proto = latin1(
     '\x80\x02}q\x00(X\t\x00\x00\x00__proto__q\x01}q\x02X\x08\x00\x00\x00pollutedq\x03K\x01sX\x0b\x00\x00\x00constructorq\x04}q\x05X\t\x00\x00\x00prototypeq\x06}q\x07X\x01\x00\x00\x00xq\x08K\x01ssu.',
@@ -116,11 +109,6 @@ export function javascriptValueVectors(): HostileCase[] {
 /**
  * Vector 94 (small form): a ZIP64 stored `data/0` declaring 5 GiB in a file of a few hundred
  * bytes; the declared extent is checked against the file before anything is read.
- *
- * @example
- * ```ts
- * declaredHugeRecord().code; // 'ZIP_ENTRY_OUT_OF_BOUNDS'
- * ```
  */
 export function declaredHugeRecord(): HostileCase {
   const five = 5 * 2 ** 30;
@@ -143,12 +131,6 @@ export function declaredHugeRecord(): HostileCase {
 /**
  * A file of `size` bytes that exists only as the listed chunks (zeros elsewhere): what a real
  * multi-GiB checkpoint looks like to the reader, without the gigabytes.
- *
- * @example
- * ```ts
- * const f = sparseFile(2 ** 33, [[0, head], [2 ** 33 - tail.length, tail]]);
- * await f.read(0, 4);
- * ```
  */
 export function sparseFile(
   size: number,
@@ -175,11 +157,6 @@ export function sparseFile(
  * Vector 94 (real form): a consistent torch zip whose stored `data/0` is `bytes` long (ZIP64
  * sizes and offsets), as chunks of a {@link sparseFile}. `data.pkl` declares one uint8 tensor
  * over the whole record.
- *
- * @example
- * ```ts
- * const { size, chunks } = hugeStorageCheckpoint(5 * 2 ** 30);
- * ```
  */
 export function hugeStorageCheckpoint(bytes: number): { size: number; chunks: [number, Uint8Array][] } {
   const pkl = stateDictPickle([
@@ -227,11 +204,6 @@ export function hugeStorageCheckpoint(bytes: number): { size: number; chunks: [n
  * Vector 95: error-message hygiene — a 10 KB module name full of terminal escapes, bidi
  * overrides and newlines (GLOBAL: the line limit; STACK_GLOBAL: the allow list), and a persistent
  * id whose first element is a tensor (the CVE-2026-24747 leak).
- *
- * @example
- * ```ts
- * messageVectors().map((c) => c.code); // ['PICKLE_LIMIT', 'PICKLE_UNSAFE_GLOBAL', 'STORAGE_BAD_PID']
- * ```
  */
 export function messageVectors(): HostileCase[] {
   const evil = `\u001b[31m\u202e${'evil.'.repeat(2000)}`;
@@ -278,14 +250,7 @@ export function messageVectors(): HostileCase[] {
   ];
 }
 
-/**
- * All cases of vectors 88–95 that are plain files.
- *
- * @example
- * ```ts
- * javascriptVectors().length;
- * ```
- */
+/** All cases of vectors 88–95 that are plain files. */
 export function javascriptVectors(): HostileCase[] {
   return [...javascriptValueVectors(), declaredHugeRecord(), ...messageVectors()];
 }

@@ -1,5 +1,5 @@
 /**
- * Vectors 84–87 (security.md part (b) F): the legacy (non-zip) stream format.
+ * Vectors 84–87: the legacy (non-zip) stream format.
  *
  * @module
  */
@@ -22,11 +22,6 @@ const MAIN = legacyMain([['w', '123', 4]]);
 /**
  * Vectors 84–87: a valid legacy file, header corruptions, storage-section corruptions, views past
  * their storage.
- *
- * @example
- * ```ts
- * legacyVectors().map((c) => c.code);
- * ```
  */
 export function legacyVectors(): HostileCase[] {
   const file = validLegacy();

@@ -1,5 +1,5 @@
 /**
- * Vector 96 (security.md part (c)): seeded mutations of valid checkpoints — bit flips,
+ * Vector 96: seeded mutations of valid checkpoints — bit flips,
  * truncation, splices, length fields set to boundary values, and zip records duplicated or
  * reordered in the central directory — as fast-check arbitraries, so every failure prints a seed
  * and a shrunk counterexample, and the same mutations run from vitest and from the long-run
@@ -13,11 +13,6 @@ import { concat } from './common.js';
 /**
  * One mutation. Positions are taken modulo the input length when applied, so a mutation applies to
  * any input.
- *
- * @example
- * ```ts
- * const m: Mutation = { kind: 'flip', at: 100, bit: 3 };
- * ```
  */
 export type Mutation =
   | { readonly kind: 'flip'; readonly at: number; readonly bit: number }
@@ -28,14 +23,7 @@ export type Mutation =
   | { readonly kind: 'duplicateRecord'; readonly index: number }
   | { readonly kind: 'swapRecords'; readonly a: number; readonly b: number };
 
-/**
- * The boundary values length fields are set to (pickle-fuzzer's `boundary` mutator).
- *
- * @example
- * ```ts
- * BOUNDARY_VALUES.includes(2n ** 31n); // true
- * ```
- */
+/** The boundary values length fields are set to (pickle-fuzzer's `boundary` mutator). */
 export const BOUNDARY_VALUES: readonly bigint[] = [
   0n,
   1n,
@@ -51,14 +39,7 @@ export const BOUNDARY_VALUES: readonly bigint[] = [
   2n ** 64n - 1n,
 ];
 
-/**
- * Arbitrary mutations: one to `max` of them, of every kind.
- *
- * @example
- * ```ts
- * fc.assert(fc.property(mutationsArbitrary(), (ms) => { applyMutations(bytes, ms); }), { seed: 42 });
- * ```
- */
+/** Arbitrary mutations: one to `max` of them, of every kind. */
 export function mutationsArbitrary(max = 4): fc.Arbitrary<Mutation[]> {
   const position = fc.nat({ max: 2 ** 31 - 1 });
   const mutation: fc.Arbitrary<Mutation> = fc.oneof(
@@ -107,14 +88,7 @@ export function mutationsArbitrary(max = 4): fc.Arbitrary<Mutation[]> {
   return fc.array(mutation, { minLength: 1, maxLength: max });
 }
 
-/**
- * Applies `mutations` in order to a copy of `input`.
- *
- * @example
- * ```ts
- * applyMutations(bytes, [{ kind: 'truncate', at: 10 }]).length; // 10 (for inputs longer than 10)
- * ```
- */
+/** Applies `mutations` in order to a copy of `input`. */
 export function applyMutations(input: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
   let bytes: Uint8Array = input.slice();
   for (const m of mutations) bytes = applyOne(bytes, m);

@@ -1,5 +1,5 @@
 /**
- * Vectors 35–54 (security.md part (b) C): pickle stream structure and resources. Every pickle is
+ * Vectors 35–54: pickle stream structure and resources. Every pickle is
  * the `data.pkl` of an otherwise valid torch zip.
  *
  * @module
@@ -24,14 +24,7 @@ function inZip(vector: number, name: string, pkl: Uint8Array, rest: Partial<Host
 /** `PROTO 2` + `body` (a Latin-1 byte string). */
 const p2 = (body: string): Uint8Array => latin1(`\x80\x02${body}`);
 
-/**
- * Vector 35: every proper prefix of a valid `data.pkl`, re-zipped: `PICKLE_TRUNCATED` each time.
- *
- * @example
- * ```ts
- * truncations().length; // the length of the valid data.pkl
- * ```
- */
+/** Vector 35: every proper prefix of a valid `data.pkl`, re-zipped: `PICKLE_TRUNCATED` each time. */
 export function truncations(): HostileCase[] {
   const { pkl } = validCheckpoint();
   return Array.from({ length: pkl.length }, (_, n) =>
@@ -119,11 +112,6 @@ const ONE_OPCODE: Readonly<Record<number, string>> = {
  * Vector 36: `PROTO 2, op, STOP` for every byte. Undefined bytes: `PICKLE_INVALID_OPCODE`; opcodes
  * that call code or need out-of-band data: `PICKLE_UNSUPPORTED_OPCODE`; the rest as pickle
  * semantics say (the five that push a value load).
- *
- * @example
- * ```ts
- * everyOpcode().find((c) => c.name === 'op 0x4e')!.accepted; // NONE pushes None
- * ```
  */
 export function everyOpcode(): HostileCase[] {
   return Array.from({ length: 256 }, (_, op) => {
@@ -138,14 +126,7 @@ export function everyOpcode(): HostileCase[] {
   });
 }
 
-/**
- * Vectors 37–39: lengths beyond the data (checked before allocating), sign confusion, big ints.
- *
- * @example
- * ```ts
- * lengthVectors().map((c) => c.code);
- * ```
- */
+/** Vectors 37–39: lengths beyond the data (checked before allocating), sign confusion, big ints. */
 export function lengthVectors(): HostileCase[] {
   const sized = (op: number, declared: number | bigint, width: 1 | 4 | 8, tail = 'abc') =>
     new PickleBuilder().proto(2).sized(op, declared, width, tail).stop().bytes();
@@ -195,11 +176,6 @@ export function lengthVectors(): HostileCase[] {
 /**
  * Vectors 40–45: sparse memo, missing memo, MARK/STOP strictness, underflow in every consumer,
  * PROTO anomalies, trailing data.
- *
- * @example
- * ```ts
- * stackVectors().map((c) => c.name);
- * ```
  */
 export function stackVectors(): HostileCase[] {
   const under = (body: string, code = 'PICKLE_STACK_UNDERFLOW') =>
@@ -251,14 +227,7 @@ export function stackVectors(): HostileCase[] {
   ];
 }
 
-/**
- * Vectors 46–49: deep nesting, stack flood, memo "billion laughs", cycles.
- *
- * @example
- * ```ts
- * resourceVectors().map((c) => c.code);
- * ```
- */
+/** Vectors 46–49: deep nesting, stack flood, memo "billion laughs", cycles. */
 export function resourceVectors(): HostileCase[] {
   const deep = concat(latin1('\x80\x02)'), new Uint8Array(1_000_000).fill(OP.TUPLE1), latin1('.'));
   const marks = concat(
@@ -308,11 +277,6 @@ export function resourceVectors(): HostileCase[] {
 /**
  * Vectors 50–54: GLOBAL lines, FRAME straddling, out-of-band buffers, string encodings,
  * oversized strings.
- *
- * @example
- * ```ts
- * textVectors().map((c) => c.code);
- * ```
  */
 export function textVectors(): HostileCase[] {
   const call = latin1('cos\nsystem\nVecho pwned\n\x85R(');
@@ -367,14 +331,7 @@ export function textVectors(): HostileCase[] {
   ];
 }
 
-/**
- * All cases of vectors 35–54.
- *
- * @example
- * ```ts
- * pickleStreamVectors().length;
- * ```
- */
+/** All cases of vectors 35–54. */
 export function pickleStreamVectors(): HostileCase[] {
   return [
     ...truncations(),

@@ -6,14 +6,7 @@
  */
 import { OP, PickleBuilder } from '../pickle-builder.js';
 
-/**
- * A reducer pickle and where its global is named.
- *
- * @example
- * ```ts
- * const { bytes, globalOffset } = reducerPickle('posix', 'system', 2, 'echo pwned');
- * ```
- */
+/** A reducer pickle and where its global is named. */
 export interface ReducerPickle {
   readonly bytes: Uint8Array;
   /** Offset of the `GLOBAL` (protocols 0, 2) or `STACK_GLOBAL` (protocol 4) opcode. */
@@ -24,11 +17,6 @@ export interface ReducerPickle {
  * `pickle.dumps(obj, protocol)` of an object whose `__reduce__` returns `(module.name, (arg,))`.
  * Protocol 0 uses `GLOBAL` and quoted `STRING`, protocol 2 `GLOBAL` + `BINUNICODE` + memo
  * opcodes, protocol 4 a `FRAME`, `SHORT_BINUNICODE` operands, `STACK_GLOBAL` and `MEMOIZE`.
- *
- * @example
- * ```ts
- * reducerPickle('builtins', 'eval', 4, '1+1').bytes; // \x80\x04\x95...\x8c\x08builtins\x94\x8c\x04eval\x94\x93\x94...
- * ```
  */
 export function reducerPickle(module: string, name: string, protocol: 0 | 2 | 4, arg = 'echo pwned'): ReducerPickle {
   if (protocol === 0) {
@@ -57,13 +45,8 @@ export function reducerPickle(module: string, name: string, protocol: 0 | 2 | 4,
 }
 
 /**
- * Callables a malicious checkpoint reduces to (security.md vector 55 and picklescan's corpus), as
+ * Callables a malicious checkpoint reduces to (vector 55 and picklescan's corpus), as
  * `[module, qualified name]` the way CPython pickles them.
- *
- * @example
- * ```ts
- * for (const [module, name] of RCE_GLOBALS) reducerPickle(module, name, 2);
- * ```
  */
 export const RCE_GLOBALS: readonly (readonly [string, string])[] = [
   ['os', 'system'],

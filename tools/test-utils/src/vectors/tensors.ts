@@ -1,5 +1,5 @@
 /**
- * Vectors 68–83 (security.md part (b) E): storages and tensors.
+ * Vectors 68–83: storages and tensors.
  *
  * @module
  */
@@ -83,11 +83,6 @@ function megabyteKey(): Uint8Array {
 /**
  * Vectors 68–72: storage records of the wrong size, missing records and hostile keys,
  * conflicting declarations, persistent-id shape abuse.
- *
- * @example
- * ```ts
- * storageVectors().map((c) => c.code);
- * ```
  */
 export function storageVectors(): HostileCase[] {
   const key = (k: string, code: string): HostileCase =>
@@ -229,11 +224,6 @@ export function storageVectors(): HostileCase[] {
 /**
  * Vectors 73–77: tensor geometry, out-of-bounds views, zero-element edges, stride-0
  * amplifiers, shared storages and strided views.
- *
- * @example
- * ```ts
- * geometryVectors().filter((c) => c.code === 'TENSOR_GEOMETRY').length;
- * ```
  */
 export function geometryVectors(): HostileCase[] {
   const six = [['0', arangeBytes(6)]] as const;
@@ -305,14 +295,7 @@ export function geometryVectors(): HostileCase[] {
 /** Little-endian bytes of 16-bit words. */
 const u16s = (words: readonly number[]) => new Uint8Array(Uint16Array.from(words).buffer);
 
-/**
- * Vector 78: dtype coverage without silent narrowing.
- *
- * @example
- * ```ts
- * dtypeVectors().map((c) => c.name);
- * ```
- */
+/** Vector 78: dtype coverage without silent narrowing. */
 export function dtypeVectors(): HostileCase[] {
   const one = (
     name: string,
@@ -384,14 +367,7 @@ export function dtypeVectors(): HostileCase[] {
   ];
 }
 
-/**
- * Vectors 79–80: byte order and version records.
- *
- * @example
- * ```ts
- * recordVectors().map((c) => c.code);
- * ```
- */
+/** Vectors 79–80: byte order and version records. */
 export function recordVectors(): HostileCase[] {
   const { pkl, storages } = validCheckpoint();
   const records = (
@@ -460,11 +436,6 @@ export function recordVectors(): HostileCase[] {
 /**
  * Vectors 81–83: a misaligned record, device locations and meta tensors, parameters and
  * `_rebuild_from_type_v2`.
- *
- * @example
- * ```ts
- * layoutVectors().map((c) => c.name);
- * ```
  */
 export function layoutVectors(): HostileCase[] {
   const { pkl, storages } = validCheckpoint();
@@ -586,14 +557,7 @@ export function layoutVectors(): HostileCase[] {
   ];
 }
 
-/**
- * All cases of vectors 68–83.
- *
- * @example
- * ```ts
- * tensorVectors().length;
- * ```
- */
+/** All cases of vectors 68–83. */
 export function tensorVectors(): HostileCase[] {
   return [...storageVectors(), ...geometryVectors(), ...dtypeVectors(), ...recordVectors(), ...layoutVectors()];
 }

@@ -1,5 +1,5 @@
 /**
- * Vectors 8–34 (security.md part (b) B): zip structure. Field offsets as in security.md: local
+ * Vectors 8–34: zip structure. Field offsets (APPNOTE.TXT 4.3.7, 4.3.12): local
  * header flags +6, method +8, sizes +18/+22, name +30; central header flags +8, method +10,
  * sizes +20/+24, name length +28, comment length +32, disk +34, local offset +42, name +46.
  *
@@ -50,11 +50,6 @@ const at = (zip: BuiltZip, i: number) => zip.entries.at(i)!;
 /**
  * Vectors 8–12: truncation, a second EOCD in the comment, a directory outside the file, lying
  * entry counts, too many entries.
- *
- * @example
- * ```ts
- * endRecordVectors().map((c) => c.code);
- * ```
  */
 export function endRecordVectors(): HostileCase[] {
   const torch = validCheckpoint().zip;
@@ -126,11 +121,6 @@ export function endRecordVectors(): HostileCase[] {
 /**
  * An archive of `n` empty stored entries `archive/x<i>` (one local header each, ZIP64 end
  * records), written straight into a typed array: about 100 bytes per entry.
- *
- * @example
- * ```ts
- * manyEntries(150_000).length; // ≈ 15 MB
- * ```
  */
 export function manyEntries(n: number): Uint8Array {
   const names = Array.from({ length: n }, (_, i) => bytesOf(`archive/x${i}`));
@@ -181,14 +171,7 @@ export function manyEntries(n: number): Uint8Array {
   return out;
 }
 
-/**
- * Vectors 13–16: duplicate, case-colliding and unsafe names; several roots or none.
- *
- * @example
- * ```ts
- * nameVectors().filter((c) => c.code === 'ZIP_UNSAFE_NAME').length;
- * ```
- */
+/** Vectors 13–16: duplicate, case-colliding and unsafe names; several roots or none. */
 export function nameVectors(): HostileCase[] {
   const pkl = latin1('\x80\x02N.');
   const other = latin1('\x80\x02K\x01.');
@@ -256,11 +239,6 @@ export function nameVectors(): HostileCase[] {
  * Vectors 17–20: local header disagreeing with the central directory (name, method, flags,
  * descriptor), and the legitimate torch layout (`FB` padding in the local header only, data
  * descriptors) including stored data that looks like a descriptor.
- *
- * @example
- * ```ts
- * headerVectors().filter((c) => c.code === undefined); // the accepted layouts
- * ```
  */
 export function headerVectors(): HostileCase[] {
   const plain = plainZip();
@@ -337,14 +315,7 @@ export function headerVectors(): HostileCase[] {
   ];
 }
 
-/**
- * Vectors 21–25: flag bits, compression methods, CRC, stored sizes, data beyond EOF.
- *
- * @example
- * ```ts
- * entryFieldVectors().map((c) => c.name);
- * ```
- */
+/** Vectors 21–25: flag bits, compression methods, CRC, stored sizes, data beyond EOF. */
 export function entryFieldVectors(): HostileCase[] {
   const plain = plainZip();
   const both = (flags: number) => (b: Uint8Array, z: BuiltZip) => {
@@ -414,14 +385,7 @@ export function entryFieldVectors(): HostileCase[] {
   ];
 }
 
-/**
- * Vectors 26–28: overlapping entries, a Fifield-style non-recursive bomb, deflate size lies.
- *
- * @example
- * ```ts
- * overlapVectors().map((c) => c.code); // ZIP_OVERLAP, …, ZIP_SIZE_MISMATCH, ZIP_BOMB, TENSOR_TOO_LARGE
- * ```
- */
+/** Vectors 26–28: overlapping entries, a Fifield-style non-recursive bomb, deflate size lies. */
 export function overlapVectors(): HostileCase[] {
   const two = buildZip([
     { name: 'archive/data.pkl', data: latin1('\x80\x02N.') },
@@ -499,11 +463,6 @@ export function overlapVectors(): HostileCase[] {
 /**
  * A non-recursive zip bomb in miniature (Fifield, WOOT 2019): `n` central headers with distinct
  * names whose local offsets all point at one deflated MiB of zeros.
- *
- * @example
- * ```ts
- * sharedKernel(1000); // ≈ 60 KB
- * ```
  */
 export function sharedKernel(n: number): Uint8Array {
   const kernel = buildZip([{ name: 'archive/k000', data: new Uint8Array(2 ** 20), method: 'deflated' }]);
@@ -523,11 +482,6 @@ export function sharedKernel(n: number): Uint8Array {
 /**
  * Vectors 29–34: a zip inside `data.pkl`, ZIP64 lies, 64-bit truncation, multi-disk fields,
  * central-directory overruns, directory entries.
- *
- * @example
- * ```ts
- * structureVectors().map((c) => c.code);
- * ```
  */
 export function structureVectors(): HostileCase[] {
   const plain = plainZip();
@@ -642,14 +596,7 @@ export function structureVectors(): HostileCase[] {
   ];
 }
 
-/**
- * All cases of vectors 8–34.
- *
- * @example
- * ```ts
- * zipVectors().length;
- * ```
- */
+/** All cases of vectors 8–34. */
 export function zipVectors(): HostileCase[] {
   return [
     ...endRecordVectors(),
