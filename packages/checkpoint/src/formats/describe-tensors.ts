@@ -100,12 +100,6 @@ class Entry implements CheckpointEntry {
  * twice. A container found to hold no entry (and no cycle) is not walked again, so memo-shared
  * DAGs cost their distinct nodes; cycles are not followed; more than `maxNodes` visits (each
  * listed path counting its length) fail with `PICKLE_LIMIT`.
- *
- * @example
- * ```ts
- * const { entries, storages } = describeTensors(container.root, limits);
- * entries.map((e) => e.name); // ['0.weight', '0.bias', …]
- * ```
  */
 export function describeTensors(root: unknown, limits: Limits): DescribedTensors {
   const leaves: (Slot & { path: readonly PathKey[]; name: string; ref: AnyTensorRef; storages: StorageRef[] })[] = [];
