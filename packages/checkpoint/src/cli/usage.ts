@@ -44,11 +44,6 @@ export function parseDevice(spec: string, flag: string): string {
  * sides are checked as devices.
  *
  * @throws UsageError for a malformed pair; DeviceError `DEVICE_INVALID` for a bad device string.
- * @example
- * ```ts
- * parseMapLocation('cuda:1=cpu, cuda:0=cpu'); // { 'cuda:1': 'cpu', 'cuda:0': 'cpu' }
- * parseMapLocation('cpu'); // 'cpu'
- * ```
  */
 export function parseMapLocation(spec: string, flag = '--map-location'): MapLocation {
   if (spec.trim() === '')

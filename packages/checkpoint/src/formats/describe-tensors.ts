@@ -178,7 +178,6 @@ function isTensorLeaf(value: object): value is AnyTensorRef {
   return isTensorRef(value) || KINDS.has((value as { kind?: unknown }).kind);
 }
 
-/** Pushes the children of `value` onto `stack`, in order. */
 function pushChildren(value: object, path: readonly PathKey[], stack: (Visit | Leave)[]): void {
   if (value instanceof Map) {
     for (const [k, v] of value) stack.push({ value: v, path: [...path, pathKey(k)], holder: value, key: k });
@@ -197,7 +196,6 @@ function pushChildren(value: object, path: readonly PathKey[], stack: (Visit | L
   }
 }
 
-/** Reverses `items[start..]` in place. */
 function reverse(items: unknown[], start: number): void {
   for (let i = start, j = items.length - 1; i < j; i++, j--) [items[i], items[j]] = [items[j], items[i]];
 }

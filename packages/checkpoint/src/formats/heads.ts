@@ -13,11 +13,12 @@
  *
  * Why they are disjoint: safetensors' bytes 4–7 are zero (n < 2^32), which no JSON text has, and
  * the legacy test excludes safetensors heads by name, losing no real legacy file (its magic
- * number's `LONG1` puts nonzero bytes at 4–7, or a `FRAME` length that would have to be ≥ 2^46
- * for byte 8 to be `{`); zip, legacy and JSON differ in byte 0; the protocol 0/1 magic (`L1950…`) would, read as a
- * safetensors length, put ASCII digits in bytes 1–7, far above the header cap. The remaining overlaps need coincidences (a safetensors header
- * of exactly 67 324 752 bytes that starts `PK\x03\x04`; `ustar` at byte 257 of another format's
- * head); {@link probe} then refuses the file instead of guessing.
+ * number's `LONG1` puts nonzero bytes at 4–7, or a `FRAME` length that would have to be ≥ 2^46 for
+ * byte 8 to be `{`); zip, legacy and JSON differ in byte 0; the protocol 0/1 magic (`L1950…`)
+ * would, read as a safetensors length, put ASCII digits in bytes 1–7, far above the header cap.
+ * The remaining overlaps need coincidences (a safetensors header of exactly 67 324 752 bytes that
+ * starts `PK\x03\x04`; `ustar` at byte 257 of another format's head); {@link probe} then refuses
+ * the file instead of guessing.
  *
  * @module
  */
@@ -41,8 +42,8 @@ export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
 
 /**
  * Whether the head starts torch's legacy stream: a pickle `PROTO` byte that does not start a
- * safetensors head (see {@link isSafetensorsHead}). A real legacy file never looks like one: its first pickle
- * is the magic number, a 10-byte `LONG1` (`80 0p 8a 0a` then the magic's nonzero bytes, or a
+ * safetensors head (see {@link isSafetensorsHead}). A real legacy file never looks like one: its
+ * first pickle is the magic number, a 10-byte `LONG1` (`80 0p 8a 0a` then the magic's nonzero bytes, or a
  * `FRAME` first), so excluding safetensors heads loses none. Any other pickle start still goes to
  * the legacy reader, which names what it finds (`PICKLE_PROTOCOL`, `PICKLE_TRUNCATED`,
  * `LEGACY_BAD_MAGIC`, or the unsafe global of a magic number computed by a call).

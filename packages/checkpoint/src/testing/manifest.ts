@@ -232,7 +232,6 @@ export async function checkTensors(c: FormatContainer, fx: Fixture): Promise<voi
     else expect(c.storages).toContain(r.storage);
     expect(sha256(await elements(c, e)), label).toBe(t.sha256);
   }
-  // storages with different manifest keys are different objects
   expect(new Set(byKey.values()).size).toBe(byKey.size);
 }
 

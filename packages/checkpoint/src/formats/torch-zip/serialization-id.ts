@@ -1,10 +1,11 @@
 /**
- * `.data/serialization_id` as torch ≥ 2.2's `PyTorchStreamWriter::writeSerializationId` computes it
- * (caffe2/serialize/inline_container.cc): 20 zero-padded digits of the record names' hashes folded with
- * `c10::hash_combine` in the iteration order of the `std::unordered_set` that holds them, then 20 of
- * the non-empty records' CRC-32s folded the same way in write order. The string hash is libstdc++'s
- * `std::_Hash_bytes` (64-bit), and the set's order follows libstdc++'s bucket and rehash rules; the
- * result matches every archive torch 2.13 wrote in test/fixtures/torch2.
+ * `.data/serialization_id` as torch ≥ 2.2's `PyTorchStreamWriter::writeSerializationId`
+ * (caffe2/serialize/inline_container.cc) computes it: 20 zero-padded digits of the record names'
+ * hashes folded with `c10::hash_combine` in the iteration order of the `std::unordered_set` that
+ * holds them, then 20 of the non-empty records' CRC-32s folded the same way in write order. The
+ * string hash is libstdc++'s `std::_Hash_bytes` (64-bit), and the set's order follows libstdc++'s
+ * bucket and rehash rules; the result matches every archive torch 2.13 wrote in
+ * test/fixtures/torch2.
  *
  * @module
  */

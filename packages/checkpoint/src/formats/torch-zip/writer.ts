@@ -1,6 +1,7 @@
 /**
  * `torch.save`'s zip format: the pickle, then each storage once, then the metadata records, in the
- * order of the chosen torch generation (torch/serialization.py `_save`, caffe2/serialize/inline_container.cc).
+ * order of the chosen torch generation (`_save` in torch/serialization.py, `PyTorchStreamWriter` in
+ * caffe2/serialize/inline_container.cc).
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * TorchScript archives (`torch.jit.save`; torch/csrc/jit/serialization/import.cpp), read without
- * executing anything: `constants.pkl` and `data.pkl` are unpickled with `__torch__.*` classes kept as inert
- * records, and the module tree they describe is flattened into the `OrderedDict` that
+ * executing anything: `constants.pkl` and `data.pkl` are unpickled with `__torch__.*` classes kept
+ * as inert records, and the module tree they describe is flattened into the `OrderedDict` that
  * `module.state_dict()` returns. Which attributes are parameters and buffers comes from the
  * `__parameters__` / `__buffers__` lists of each class in `code/__torch__/….py`.
  *
