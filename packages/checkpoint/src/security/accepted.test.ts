@@ -1,8 +1,8 @@
 /**
- * The hostile-input cases of @x-tools/test-utils that describe legitimate inputs, or inputs this library
- * reads by design: each case says why (`accepted`), and here its result is checked against values
- * the vector's construction fixes (arange, the bytes written, Python semantics), with built-in
- * prototypes untouched.
+ * The hostile-input cases of @x-tools/test-utils that describe legitimate inputs, or inputs this
+ * library reads by design: each case says why (`accepted`), and here its result is checked against
+ * values the vector's construction fixes (arange, the bytes written, Python semantics), with
+ * built-in prototypes untouched.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaTensor } from '@x/device';

@@ -1,8 +1,8 @@
 /**
- * Every hostile case of @x-tools/test-utils' `allVectors()` through `open`, `load`,
- * `inspect` and `tensor()`: the exact code, no partial result, time, memory, prototypes and
- * message hygiene (expect-rejects.ts). Accepted cases are checked in accepted.test.ts, random
- * inputs in fuzz.test.ts and lying async sources in entry-points.test.ts.
+ * Every hostile case of @x-tools/test-utils' `allVectors()` through `open`, `load`, `inspect` and
+ * `tensor()`: the exact code, no partial result, time, memory, prototypes and message hygiene
+ * (expect-rejects.ts). Accepted cases are checked in accepted.test.ts, random inputs in
+ * fuzz.test.ts and lying async sources in entry-points.test.ts.
  */
 import { allVectors } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';

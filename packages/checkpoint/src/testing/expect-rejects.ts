@@ -1,8 +1,7 @@
 /**
- * The baseline assertion shared by every hostile-input test:
- * the call rejects with exactly one `CheckpointError` of the expected code (nothing else escapes,
- * no value is returned), fast, with bounded extra memory, built-in prototypes untouched, and a
- * short message that echoes no payload.
+ * The baseline assertion shared by every hostile-input test: the call rejects with exactly one
+ * `CheckpointError` of the expected code (nothing else escapes, no value is returned), fast, with
+ * bounded extra memory, built-in prototypes untouched, and a short message that echoes no payload.
  *
  * Memory is measured as the growth of `heapUsed + arrayBuffers` from before the call to just after
  * it returns (before the next collection), so garbage the call made counts against it. For inputs
