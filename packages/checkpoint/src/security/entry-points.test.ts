@@ -1,8 +1,7 @@
 /**
  * The expect-rejects.ts baseline for every public entry beyond plain files: safetensors headers,
  * sharded indexes (traversal names, huge total_size, missing shards), the x-checkpoint CLI on one
- * case of every vector, platform limits on a multi-GiB source (test-utils vector 94), and lying or
- * aborted async sources.
+ * case of every vector, platform limits on a multi-GiB source, and lying or aborted async sources.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
