@@ -38,14 +38,7 @@ export interface Command {
   run(positionals: string[], values: CliValues, io: CliIO): Promise<number>;
 }
 
-/**
- * Exit codes, as `diff(1)` and `cmp` use them.
- *
- * @example
- * ```ts
- * process.exitCode = identical ? EXIT.ok : EXIT.finding;
- * ```
- */
+/** Exit codes, as `diff(1)` and `cmp` use them. */
 export const EXIT = Object.freeze({
   /** Done, nothing to report. */
   ok: 0,

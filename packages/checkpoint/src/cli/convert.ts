@@ -21,11 +21,6 @@ import { expectArgs, oneOf, parseMapLocation, UsageError } from './usage.js';
 /**
  * The output format of a file name: torch zip for `.pt`, `.bin`, `.pth`; safetensors for
  * `.safetensors`; `undefined` for anything else.
- *
- * @example
- * ```ts
- * outputFormat('model.safetensors'); // 'safetensors'
- * ```
  */
 export function outputFormat(path: string): 'torch' | 'safetensors' | undefined {
   const ext = extname(path).toLowerCase();
@@ -37,11 +32,6 @@ export function outputFormat(path: string): 'torch' | 'safetensors' | undefined 
 /**
  * The `convert` command: exit 0 when written; any failure leaves no file at OUT (an existing OUT
  * stays as it was).
- *
- * @example
- * ```ts
- * await convertCommand.run(['in.pt', 'out.safetensors'], { dtype: 'float16' }, io); // 0
- * ```
  */
 export const convertCommand: Command = {
   args: 'IN OUT',

@@ -15,14 +15,7 @@ import { shapeText } from './table.js';
 import { UNKNOWN_CLASSES_OPTION, unknownClasses } from './unknown-classes.js';
 import { expectArgs } from './usage.js';
 
-/**
- * One output line for a tensor comparison.
- *
- * @example
- * ```ts
- * formatDiff({ name: 'w', status: 'different', maxAbsDiff: 0.5 }); // 'different  w  max abs diff 0.5'
- * ```
- */
+/** One output line for a tensor comparison. */
 export function formatDiff(d: TensorDiff): string {
   switch (d.status) {
     case 'same':
@@ -41,11 +34,6 @@ export function formatDiff(d: TensorDiff): string {
 /**
  * The `diff` command: exit 0 only when every tensor is the same, 1 when some differ, 2 when a
  * file cannot be read.
- *
- * @example
- * ```ts
- * await diffCommand.run(['a.pt', 'b.safetensors'], {}, io); // 0 when every tensor is identical
- * ```
  */
 export const diffCommand: Command = {
   args: 'A B',

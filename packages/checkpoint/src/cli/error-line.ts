@@ -21,11 +21,6 @@ const FLAG_FIXES: readonly [RegExp, (...groups: string[]) => string][] = [
 /**
  * The code of a failure: its own `code` when it has a stable one, `USAGE` for argument mistakes
  * (including `node:util` `parseArgs` ones), `INTERNAL` for anything else.
- *
- * @example
- * ```ts
- * errorCode(new CheckpointError('SOURCE_IO', '…')); // 'SOURCE_IO'
- * ```
  */
 export function errorCode(e: unknown): string {
   const code = (e as { code?: unknown } | null)?.code;
@@ -34,14 +29,7 @@ export function errorCode(e: unknown): string {
   return /^[A-Z][A-Z0-9_]*$/.test(code) ? code : 'INTERNAL';
 }
 
-/**
- * The message of a failure on one line, its library fixes rewritten as flags.
- *
- * @example
- * ```ts
- * cliMessage(new Error("… pass unknownClasses: 'record'")); // "… rerun with --unknown-classes record"
- * ```
- */
+/** The message of a failure on one line, its library fixes rewritten as flags. */
 export function cliMessage(e: unknown): string {
   let message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
   for (const [library, flag] of FLAG_FIXES)
@@ -52,13 +40,6 @@ export function cliMessage(e: unknown): string {
 /**
  * What a CLI prints for a failure and the exit code it returns: `x-tool: CODE: message` (with
  * `json`: `{"error":{"code","message"}}`), exit 2.
- *
- * @example
- * ```ts
- * const { line, exit } = errorLine('x-checkpoint', e, false);
- * process.stderr.write(`${line}\n`);
- * process.exitCode = exit;
- * ```
  */
 export function errorLine(tool: string, e: unknown, json: boolean): { line: string; exit: number } {
   const code = errorCode(e);

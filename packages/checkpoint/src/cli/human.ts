@@ -4,14 +4,7 @@
  * @module
  */
 
-/**
- * A byte count in binary units with one decimal (`0 B` … `1023 B`, then `1.0 KiB`, …).
- *
- * @example
- * ```ts
- * humanBytes(1536); // '1.5 KiB'
- * ```
- */
+/** A byte count in binary units with one decimal (`0 B` … `1023 B`, then `1.0 KiB`, …). */
 export function humanBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = bytes;

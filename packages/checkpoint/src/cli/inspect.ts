@@ -14,14 +14,7 @@ import { columns, shapeText } from './table.js';
 import { UNKNOWN_CLASSES_OPTION, unknownClasses } from './unknown-classes.js';
 import { expectArgs } from './usage.js';
 
-/**
- * The `inspect` command.
- *
- * @example
- * ```ts
- * await inspectCommand.run(['model.pt'], { json: true }, io); // 0
- * ```
- */
+/** The `inspect` command. */
 export const inspectCommand: Command = {
   args: 'FILE',
   summary: 'every tensor: name, dtype, shape, saved location, bytes, SHA-256 of its elements',

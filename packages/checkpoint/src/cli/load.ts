@@ -14,28 +14,14 @@ import { columns } from './table.js';
 import { UNKNOWN_CLASSES_OPTION, unknownClasses } from './unknown-classes.js';
 import { expectArgs, parseMapLocation } from './usage.js';
 
-/**
- * `--map-location` as `--help` shows it.
- *
- * @example
- * ```ts
- * const options = { 'map-location': MAP_LOCATION_OPTION };
- * ```
- */
+/** `--map-location` as `--help` shows it. */
 export const MAP_LOCATION_OPTION: CliOption = {
   type: 'string',
   value: 'SPEC',
   description: "torch's map_location: a device (cpu) for every storage, or SAVED=DEVICE pairs (cuda:1=cpu,cuda:0=cpu)",
 };
 
-/**
- * The `load` command.
- *
- * @example
- * ```ts
- * await loadCommand.run(['gpu.pt'], { 'map-location': 'cpu' }, io); // 0
- * ```
- */
+/** The `load` command. */
 export const loadCommand: Command = {
   args: 'FILE',
   summary: 'load into TF.js as torch.load places it; where each tensor landed, and the device ledger',

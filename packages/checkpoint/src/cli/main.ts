@@ -27,14 +27,7 @@ import { processIO, runTool, type Tool } from './run-tool.js';
 
 export { parseMapLocation } from './usage.js';
 
-/**
- * The subcommands by name.
- *
- * @example
- * ```ts
- * [...COMMANDS.keys()]; // ['inspect', 'load', 'convert', 'diff']
- * ```
- */
+/** The subcommands by name. */
 export const COMMANDS: ReadonlyMap<string, Command> = new Map([
   ['inspect', inspectCommand],
   ['load', loadCommand],
@@ -46,24 +39,12 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
   version: string;
 };
 
-/**
- * `x-checkpoint` as a {@link Tool}.
- *
- * @example
- * ```ts
- * console.log(helpText(TOOL));
- * ```
- */
+/** `x-checkpoint` as a {@link Tool}. */
 export const TOOL: Tool = { name: 'x-checkpoint', version, commands: COMMANDS, findings: 'diff: the files differ' };
 
 /**
  * Runs the CLI with `argv` (without `node` and the script) and resolves to the exit code: 0
  * success, 1 a finding (`diff`: the files differ), 2 a usage or input error.
- *
- * @example
- * ```ts
- * process.exitCode = await main(['inspect', 'model.pt', '--json']);
- * ```
  */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   return runTool(TOOL, argv, io);

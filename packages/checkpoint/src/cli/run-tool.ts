@@ -34,14 +34,7 @@ export const COMMON_OPTIONS: Readonly<Record<string, CliOption>> = {
 const optionText = (name: string, o: CliOption): string =>
   `--${name}${o.value === undefined ? '' : ` ${o.value}`}${o.multiple === true ? ' (repeatable)' : ''}`;
 
-/**
- * The full help: every command with every option, the common options and the exit codes.
- *
- * @example
- * ```ts
- * console.log(helpText(tool));
- * ```
- */
+/** The full help: every command with every option, the common options and the exit codes. */
 export function helpText(tool: Tool): string {
   const rows: [string, string][] = [];
   for (const [name, c] of tool.commands) {
@@ -79,11 +72,6 @@ function parseConfig(command: Command): NonNullable<ParseArgsConfig['options']> 
 /**
  * Runs `argv` (without `node` and the script) against `tool`; resolves to the exit code
  * (0 success, 1 a finding, 2 a usage or input error). Failures print one line on `io.err`.
- *
- * @example
- * ```ts
- * process.exitCode = await runTool(tool, process.argv.slice(2), io);
- * ```
  */
 export async function runTool(tool: Tool, argv: readonly string[], io: CliIO): Promise<number> {
   const json = argv.includes('--json');
@@ -117,14 +105,7 @@ export async function runTool(tool: Tool, argv: readonly string[], io: CliIO): P
   }
 }
 
-/**
- * The {@link CliIO} of a real process: stdout and stderr, progress on stderr when it is a TTY.
- *
- * @example
- * ```ts
- * process.exitCode = await runTool(tool, process.argv.slice(2), processIO());
- * ```
- */
+/** The {@link CliIO} of a real process: stdout and stderr, progress on stderr when it is a TTY. */
 export function processIO(): CliIO {
   return {
     out: (text) => process.stdout.write(`${text}\n`),

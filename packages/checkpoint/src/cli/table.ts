@@ -7,11 +7,6 @@
 /**
  * Rows as columns two spaces apart, left-aligned (right-aligned where `right[i]`); the first row
  * is the header.
- *
- * @example
- * ```ts
- * columns([['NAME', 'BYTES'], ['w', '24']], [false, true]); // 'NAME  BYTES\nw        24'
- * ```
  */
 export function columns(rows: readonly (readonly string[])[], right: readonly boolean[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -25,12 +20,5 @@ export function columns(rows: readonly (readonly string[])[], right: readonly bo
     .join('\n');
 }
 
-/**
- * A shape as torch prints a size: `[2, 3]`.
- *
- * @example
- * ```ts
- * shapeText([2, 3]); // '[2, 3]'
- * ```
- */
+/** A shape as torch prints a size: `[2, 3]`. */
 export const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;

@@ -7,14 +7,7 @@
 import type { CliOption, CliValues } from './command.js';
 import { oneOf } from './usage.js';
 
-/**
- * The option as `--help` shows it.
- *
- * @example
- * ```ts
- * const options = { 'unknown-classes': UNKNOWN_CLASSES_OPTION };
- * ```
- */
+/** The option as `--help` shows it. */
 export const UNKNOWN_CLASSES_OPTION: CliOption = {
   type: 'string',
   value: 'error|record',
@@ -26,10 +19,6 @@ export const UNKNOWN_CLASSES_OPTION: CliOption = {
  * The value of `--unknown-classes`, `error` when absent.
  *
  * @throws UsageError for anything but `error` or `record`.
- * @example
- * ```ts
- * await open(file, { unknownClasses: unknownClasses(values) });
- * ```
  */
 export const unknownClasses = (values: CliValues): 'error' | 'record' =>
   oneOf(values, 'unknown-classes', ['error', 'record']);

@@ -8,14 +8,7 @@
 import { CodedError, device, DeviceError, isDeviceError, quote, type MapLocation } from '@x/device';
 import type { CliValues } from './command.js';
 
-/**
- * A command-line mistake (code `USAGE`, exit 2).
- *
- * @example
- * ```ts
- * throw new UsageError('expected IN and OUT');
- * ```
- */
+/** A command-line mistake (code `USAGE`, exit 2). */
 export class UsageError extends CodedError<'USAGE'> {
   /** @param message - what was expected and what was found. */
   constructor(message: string) {
@@ -31,11 +24,6 @@ export const DEVICE_FORMS = 'TYPE or TYPE:INDEX, e.g. cpu, cuda, cuda:0, mps, me
  * is `DEVICE_INVALID` naming the string, the flag and the valid forms.
  *
  * @throws DeviceError `DEVICE_INVALID`.
- * @example
- * ```ts
- * parseDevice('cuda:1', '--target'); // 'cuda:1'
- * parseDevice('gpu', '--target');    // throws DEVICE_INVALID: --target: "gpu" is not a device …
- * ```
  */
 export function parseDevice(spec: string, flag: string): string {
   const s = spec.trim();
@@ -56,11 +44,6 @@ export function parseDevice(spec: string, flag: string): string {
  * sides are checked as devices.
  *
  * @throws UsageError for a malformed pair; DeviceError `DEVICE_INVALID` for a bad device string.
- * @example
- * ```ts
- * parseMapLocation('cuda:1=cpu, cuda:0=cpu'); // { 'cuda:1': 'cpu', 'cuda:0': 'cpu' }
- * parseMapLocation('cpu'); // 'cpu'
- * ```
  */
 export function parseMapLocation(spec: string, flag = '--map-location'): MapLocation {
   if (spec.trim() === '')
@@ -86,10 +69,6 @@ export function parseMapLocation(spec: string, flag = '--map-location'): MapLoca
  * The value of a string option that must be one of `allowed` (the first is the default).
  *
  * @throws UsageError naming the flag and the allowed values.
- * @example
- * ```ts
- * oneOf(values, 'unknown-classes', ['error', 'record'] as const); // 'error' when absent
- * ```
  */
 export function oneOf<const T extends string>(values: CliValues, name: string, allowed: readonly [T, ...T[]]): T {
   const v = values[name];
@@ -103,10 +82,6 @@ export function oneOf<const T extends string>(values: CliValues, name: string, a
  * The positionals, checked to be exactly `names` (e.g. `['IN', 'OUT']`).
  *
  * @throws UsageError `expected IN and OUT, found 1 argument`.
- * @example
- * ```ts
- * const [input, output] = expectArgs(positionals, ['IN', 'OUT']);
- * ```
  */
 export function expectArgs(positionals: readonly string[], names: readonly string[]): string[] {
   if (positionals.length !== names.length) {

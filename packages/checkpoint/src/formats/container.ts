@@ -43,16 +43,7 @@ export interface CheckpointEntry {
   readonly ref: AnyTensorRef;
 }
 
-/**
- * A parsed checkpoint whose tensor data has not been read yet.
- *
- * @example
- * ```ts
- * const c = await openContainer(fromBytes(bytes));
- * const bytes0 = await c.readStorage(c.storages[0]!);
- * await c.close();
- * ```
- */
+/** A parsed checkpoint whose tensor data has not been read yet. */
 export interface Container {
   readonly format: CheckpointFormat;
   /** The object graph with tensor descriptions as leaves (Maps, arrays, Tuples, …; see values.ts). */

@@ -100,12 +100,6 @@ class Entry implements CheckpointEntry {
  * twice. A container found to hold no entry (and no cycle) is not walked again, so memo-shared
  * DAGs cost their distinct nodes; cycles are not followed; more than `maxNodes` visits (each
  * listed path counting its length) fail with `PICKLE_LIMIT`.
- *
- * @example
- * ```ts
- * const { entries, storages } = describeTensors(container.root, limits);
- * entries.map((e) => e.name); // ['0.weight', '0.bias', …]
- * ```
  */
 export function describeTensors(root: unknown, limits: Limits): DescribedTensors {
   const leaves: (Slot & { path: readonly PathKey[]; name: string; ref: AnyTensorRef; storages: StorageRef[] })[] = [];
@@ -184,7 +178,6 @@ function isTensorLeaf(value: object): value is AnyTensorRef {
   return isTensorRef(value) || KINDS.has((value as { kind?: unknown }).kind);
 }
 
-/** Pushes the children of `value` onto `stack`, in order. */
 function pushChildren(value: object, path: readonly PathKey[], stack: (Visit | Leave)[]): void {
   if (value instanceof Map) {
     for (const [k, v] of value) stack.push({ value: v, path: [...path, pathKey(k)], holder: value, key: k });
@@ -203,7 +196,6 @@ function pushChildren(value: object, path: readonly PathKey[], stack: (Visit | L
   }
 }
 
-/** Reverses `items[start..]` in place. */
 function reverse(items: unknown[], start: number): void {
   for (let i = start, j = items.length - 1; i < j; i++, j--) [items[i], items[j]] = [items[j], items[i]];
 }

@@ -18,14 +18,7 @@ import { shardedFormat } from './sharded/reader.js';
 import { tarFormat } from './legacy/tar.js';
 import { torchZipFormat } from './torch-zip/reader.js';
 
-/**
- * The formats `openContainer` recognises (their order does not matter).
- *
- * @example
- * ```ts
- * CONTAINER_FORMATS.map((f) => f.id); // ['zip', 'tar', 'safetensors', 'legacy', 'sharded']
- * ```
- */
+/** The formats `openContainer` recognises (their order does not matter). */
 export const CONTAINER_FORMATS: readonly CheckpointFormatReader[] = Object.freeze([
   torchZipFormat,
   tarFormat,
@@ -48,14 +41,7 @@ export function openContainer(source: ByteSource, options: OpenOptions = {}): Pr
   return openFormat(source, readContext(options));
 }
 
-/**
- * {@link openContainer} with the options resolved.
- *
- * @example
- * ```ts
- * const c = await openFormat(source, readContext({ unknownClasses: 'record' }));
- * ```
- */
+/** {@link openContainer} with the options resolved. */
 export function openFormat(source: ByteSource, ctx: ReadContext): Promise<FormatContainer> {
   return probe(source, CONTAINER_FORMATS, ctx);
 }

@@ -9,36 +9,16 @@ import type { CheckpointFormat, Container } from './container.js';
 import type { ReadContext, ReadOptions } from '../read-context.js';
 import type { ByteSource } from '../source.js';
 
-/**
- * Bytes of the file head handed to {@link CheckpointFormatReader.test} (a tar header is 512).
- *
- * @example
- * ```ts
- * const head = await source.read(0, Math.min(HEAD_BYTES, source.size));
- * ```
- */
+/** Bytes of the file head handed to {@link CheckpointFormatReader.test} (a tar header is 512). */
 export const HEAD_BYTES = 512;
 
 /**
  * Options of `openContainer`: {@link ReadOptions} and `resolve`, which opens a file next to the
  * one being read (sharded indexes name their shards this way).
- *
- * @example
- * ```ts
- * const options: OpenOptions = { unknownClasses: 'record', resolve: (name) => fromFile(join(dir, name)) };
- * ```
  */
 export interface OpenOptions extends ReadOptions, Pick<ReadContext, 'resolve'> {}
 
-/**
- * A {@link Container} plus file-level metadata that is not part of the object graph.
- *
- * @example
- * ```ts
- * const c = await openContainer(src);
- * c.metadata?.get('format'); // safetensors __metadata__ entry, e.g. 'pt'
- * ```
- */
+/** A {@link Container} plus file-level metadata that is not part of the object graph. */
 export interface FormatContainer extends Container {
   /**
    * safetensors: `__metadata__`; sharded: the index's `metadata` object; zip and TorchScript: the
@@ -48,15 +28,7 @@ export interface FormatContainer extends Container {
   readonly metadata: ReadonlyMap<string, unknown> | undefined;
 }
 
-/**
- * One checkpoint format.
- *
- * @example
- * ```ts
- * const head = await source.read(0, Math.min(HEAD_BYTES, source.size));
- * if (safetensorsFormat.test(head, source)) return safetensorsFormat.open(source, readContext());
- * ```
- */
+/** One checkpoint format. */
 export interface CheckpointFormatReader {
   readonly id: CheckpointFormat;
   /** Whether the file head looks like this format (magic bytes only; may be a false positive, never reads). */
@@ -65,37 +37,16 @@ export interface CheckpointFormatReader {
   open(source: ByteSource, ctx: ReadContext): Promise<FormatContainer>;
 }
 
-/**
- * Closes `source` when it has a `close()` (file sources do; in-memory ones do not).
- *
- * @example
- * ```ts
- * await closeSource(await fromFile('model.pt'));
- * ```
- */
+/** Closes `source` when it has a `close()` (file sources do; in-memory ones do not). */
 export async function closeSource(source: ByteSource): Promise<void> {
   const close = (source as { close?: unknown }).close;
   if (typeof close === 'function') await (close as () => Promise<void>).call(source);
 }
 
-/**
- * `PK\x03\x04`: torch sniffs exactly these four bytes at the start (research/pytorch-format.md §0.2).
- *
- * @example
- * ```ts
- * startsWith(head, ZIP_MAGIC); // a torch zip or TorchScript archive
- * ```
- */
+/** `PK\x03\x04`: torch sniffs exactly these four bytes at the start (`_is_zipfile` in torch/serialization.py). */
 export const ZIP_MAGIC: readonly number[] = [0x50, 0x4b, 0x03, 0x04];
 
-/**
- * Whether `bytes` starts with `magic`.
- *
- * @example
- * ```ts
- * startsWith(head, [0x50, 0x4b, 0x03, 0x04]); // a zip local file header
- * ```
- */
+/** Whether `bytes` starts with `magic`. */
 export function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {
   return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
 }

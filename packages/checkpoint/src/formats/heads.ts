@@ -13,11 +13,12 @@
  *
  * Why they are disjoint: safetensors' bytes 4–7 are zero (n < 2^32), which no JSON text has, and
  * the legacy test excludes safetensors heads by name, losing no real legacy file (its magic
- * number's `LONG1` puts nonzero bytes at 4–7, or a `FRAME` length that would have to be ≥ 2^46
- * for byte 8 to be `{`); zip, legacy and JSON differ in byte 0; the protocol 0/1 magic (`L1950…`) would, read as a
- * safetensors length, put ASCII digits in bytes 1–7, far above the header cap. The remaining overlaps need coincidences (a safetensors header
- * of exactly 67 324 752 bytes that starts `PK\x03\x04`; `ustar` at byte 257 of another format's
- * head); {@link probe} then refuses the file instead of guessing.
+ * number's `LONG1` puts nonzero bytes at 4–7, or a `FRAME` length that would have to be ≥ 2^46 for
+ * byte 8 to be `{`); zip, legacy and JSON differ in byte 0; the protocol 0/1 magic (`L1950…`)
+ * would, read as a safetensors length, put ASCII digits in bytes 1–7, far above the header cap.
+ * The remaining overlaps need coincidences (a safetensors header of exactly 67 324 752 bytes that
+ * starts `PK\x03\x04`; `ustar` at byte 257 of another format's head); {@link probe} then refuses
+ * the file instead of guessing.
  *
  * @module
  */
@@ -27,14 +28,7 @@ import type { ByteSource } from '../source.js';
 /** The pickle `PROTO` opcode (pickletools). */
 const PROTO = 0x80;
 
-/**
- * Whether the head starts a safetensors file whose header fits `size` and the reference reader's cap.
- *
- * @example
- * ```ts
- * isSafetensorsHead(new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]), 10); // true: '{}'
- * ```
- */
+/** Whether the head starts a safetensors file whose header fits `size` and the reference reader's cap. */
 export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
   if (head.length < 9) return false;
   const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
@@ -48,16 +42,11 @@ export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
 
 /**
  * Whether the head starts torch's legacy stream: a pickle `PROTO` byte that does not start a
- * safetensors head (see {@link isSafetensorsHead}). A real legacy file never looks like one: its first pickle
- * is the magic number, a 10-byte `LONG1` (`80 0p 8a 0a` then the magic's nonzero bytes, or a
+ * safetensors head (see {@link isSafetensorsHead}). A real legacy file never looks like one: its
+ * first pickle is the magic number, a 10-byte `LONG1` (`80 0p 8a 0a` then the magic's nonzero bytes, or a
  * `FRAME` first), so excluding safetensors heads loses none. Any other pickle start still goes to
  * the legacy reader, which names what it finds (`PICKLE_PROTOCOL`, `PICKLE_TRUNCATED`,
  * `LEGACY_BAD_MAGIC`, or the unsafe global of a magic number computed by a call).
- *
- * @example
- * ```ts
- * isLegacyHead(Uint8Array.of(0x80, 2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e), 1000); // true
- * ```
  */
 export function isLegacyHead(head: Uint8Array, size: number): boolean {
   return head[0] === PROTO && !isSafetensorsHead(head, size);
@@ -66,11 +55,6 @@ export function isLegacyHead(head: Uint8Array, size: number): boolean {
 /**
  * Whether the head is the start of a sharded index: JSON text (no control bytes other than
  * whitespace) opening an object, in a file named `*.json` or mentioning `"weight_map"`.
- *
- * @example
- * ```ts
- * isIndexHead(new TextEncoder().encode('{"weight_map": {}}'), fromBytes(new Uint8Array())); // true
- * ```
  */
 export function isIndexHead(head: Uint8Array, source: ByteSource): boolean {
   const text = String.fromCharCode(...head);

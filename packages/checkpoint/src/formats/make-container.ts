@@ -14,14 +14,7 @@ import { describeTensors } from './describe-tensors.js';
 import type { StorageRef } from '../pickle/values.js';
 import type { FormatContainer } from './format-reader.js';
 
-/**
- * What a format hands to {@link makeContainer}.
- *
- * @example
- * ```ts
- * const parts: ContainerParts = { format: 'tar', root, limits, metadata: sysInfo, read, close: () => closeSource(source) };
- * ```
- */
+/** What a format hands to {@link makeContainer}. */
 export interface ContainerParts {
   readonly format: CheckpointFormat;
   readonly root: unknown;
@@ -36,14 +29,7 @@ export interface ContainerParts {
   readonly close: () => Promise<void>;
 }
 
-/**
- * The container over `parts`.
- *
- * @example
- * ```ts
- * return makeContainer({ format: 'zip', root, limits, metadata, read: (s) => zip.read(`data/${s.key}`), close });
- * ```
- */
+/** The container over `parts`. */
 export function makeContainer(parts: ContainerParts): FormatContainer {
   const { entries, storages } = describeTensors(parts.root, parts.limits);
   const known = new Set(storages);
@@ -84,11 +70,6 @@ export function makeContainer(parts: ContainerParts): FormatContainer {
 /**
  * A little-endian copy of big-endian storage bytes: every element of `dtype` reversed (complex
  * dtypes per component, one-byte dtypes unchanged and not copied), as torch's `byteswap(dtype)`.
- *
- * @example
- * ```ts
- * swapToLittle(new Uint8Array([0x3f, 0x80, 0, 0]), 'float32'); // [0, 0, 0x80, 0x3f] (1.0)
- * ```
  */
 export function swapToLittle(bytes: Uint8Array, dtype: TorchDType): Uint8Array {
   const size = dtypeInfo(dtype).itemSize;

@@ -13,11 +13,6 @@ import { CheckpointError } from '../errors.js';
  * The files a model directory's weights are looked for in, in transformers' order:
  * `SAFE_WEIGHTS_NAME`, `SAFE_WEIGHTS_INDEX_NAME`, `WEIGHTS_NAME`, `WEIGHTS_INDEX_NAME`. The first
  * that is a file wins (a sharded index opens its shards next to it).
- *
- * @example
- * ```ts
- * MODEL_WEIGHTS_FILES[0]; // 'model.safetensors'
- * ```
  */
 export const MODEL_WEIGHTS_FILES: readonly string[] = Object.freeze([
   'model.safetensors',
@@ -31,12 +26,6 @@ export const MODEL_WEIGHTS_FILES: readonly string[] = Object.freeze([
  * (see {@link MODEL_WEIGHTS_FILES}). A directory holding none of them fails with
  * `UNSUPPORTED_FORMAT` naming the files looked for (`details.lookedFor`); a path that cannot be
  * examined is left to the file opener, which reports it.
- *
- * @example
- * ```ts
- * await weightsFile('checkpoints/gpt2');  // 'checkpoints/gpt2/model.safetensors'
- * await weightsFile('model.pt');          // 'model.pt'
- * ```
  */
 export async function weightsFile(path: string): Promise<string> {
   if (!(await isKind(path, 'directory'))) return path;

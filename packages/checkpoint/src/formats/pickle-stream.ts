@@ -12,14 +12,7 @@ import type { ByteSource } from '../source.js';
 /** First window read for a pickle. */
 const FIRST_WINDOW = 64 * 1024;
 
-/**
- * Options of {@link readPickleAt}.
- *
- * @example
- * ```ts
- * const options: StreamPickleOptions = { limits, end: member.offset + member.size, entry: 'storages' };
- * ```
- */
+/** Options of {@link readPickleAt}. */
 export interface StreamPickleOptions
   extends Pick<UnpickleContext, 'limits' | 'persistentLoad' | 'unknownClasses' | 'entry'> {
   /** Where the enclosing stream ends (the pickle may not run past it); default the source end. */
@@ -29,12 +22,6 @@ export interface StreamPickleOptions
 /**
  * Unpickles the pickle that starts at byte `offset` of `source`; returns the value and the offset
  * just after its `STOP`. Errors carry absolute offsets.
- *
- * @example
- * ```ts
- * const magic = await readPickleAt(source, 0, { limits });
- * const protocol = await readPickleAt(source, magic.end, { limits });
- * ```
  */
 export async function readPickleAt(
   source: ByteSource,

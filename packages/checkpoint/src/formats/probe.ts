@@ -37,14 +37,7 @@ const FOREIGN: readonly (readonly [magic: readonly number[], what: string])[] = 
   [[0x47, 0x47, 0x55, 0x46], 'a GGUF model'],
 ];
 
-/**
- * Says what a head that no format accepted looks like (never echoes more than its first 4 bytes).
- *
- * @example
- * ```ts
- * describeHead(new Uint8Array([0x1f, 0x8b, 8, 0]), 100); // 'gzip data'
- * ```
- */
+/** Says what a head that no format accepted looks like (never echoes more than its first 4 bytes). */
 export function describeHead(head: Uint8Array, size: number): string {
   if (size === 0) return 'an empty file';
   const known = FOREIGN.find(([magic]) => startsWith(head, magic));
@@ -63,11 +56,6 @@ function indexOf(bytes: Uint8Array, needle: readonly number[]): number {
 /**
  * Opens `source` with the one of `formats` whose `test` accepts its head; `UNSUPPORTED_FORMAT`
  * when none does, or when several do (`details.candidates`).
- *
- * @example
- * ```ts
- * const c = await probe(source, [torchZipFormat, safetensorsFormat], readContext());
- * ```
  */
 export async function probe(
   source: ByteSource,

@@ -159,7 +159,7 @@ describe('legacy stream', () => {
 
   it('a wrong protocol version is LEGACY_BAD_HEADER', async () => {
     const bad = legacy.slice();
-    expect([...bad.subarray(15, 21)]).toEqual([0x80, 2, 0x4d, 0xe9, 0x03, 0x2e]); // pickle(1001), §5.1
+    expect([...bad.subarray(15, 21)]).toEqual([0x80, 2, 0x4d, 0xe9, 0x03, 0x2e]); // pickle(1001): protocol version
     bad[18] = 0xe8; // 1000
     expect((await code(open(bad))).code).toBe('LEGACY_BAD_HEADER');
   });

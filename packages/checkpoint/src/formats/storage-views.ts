@@ -1,5 +1,5 @@
 /**
- * Storage views of the pre-zip formats (research/pytorch-format.md §3, §5.1, §5.4): a view is a
+ * Storage views of the pre-zip formats (`_legacy_load` in torch/serialization.py): a view is a
  * storage of its own key that covers `size` elements of a root storage from element `offset`.
  * Root and view keys share one namespace.
  *
@@ -9,14 +9,7 @@ import { dtypeInfo, quote } from '@x/device';
 import { CheckpointError, type ErrorWhere } from '../errors.js';
 import type { StorageRef } from '../pickle/values.js';
 
-/**
- * A view storage and where its bytes lie in its root.
- *
- * @example
- * ```ts
- * const start = rootDataOffset + view.byteOffset; // then read view.ref.byteLength bytes
- * ```
- */
+/** A view storage and where its bytes lie in its root. */
 export interface StorageView {
   readonly ref: StorageRef;
   readonly root: StorageRef;
@@ -26,15 +19,7 @@ export interface StorageView {
 
 const KEY = /^[0-9]{1,20}$/;
 
-/**
- * The views of one file.
- *
- * @example
- * ```ts
- * const views: StorageViews = createStorageViews();
- * views.byRef.get(ref)?.root; // the storage a view slices
- * ```
- */
+/** The views of one file. */
 export interface StorageViews {
   /** Views by their {@link StorageRef}. */
   readonly byRef: ReadonlyMap<StorageRef, StorageView>;
@@ -56,15 +41,7 @@ export interface StorageViews {
   ): StorageRef;
 }
 
-/**
- * An empty set of views.
- *
- * @example
- * ```ts
- * const views = createStorageViews();
- * const v = views.view('12', root, 4, 6, (k) => roots.has(k), {}); // 6 elements of root from element 4
- * ```
- */
+/** An empty set of views. */
 export function createStorageViews(): StorageViews {
   const byKey = new Map<string, StorageView>();
   const byRef = new Map<StorageRef, StorageView>();

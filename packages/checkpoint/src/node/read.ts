@@ -31,11 +31,6 @@ const converter = new WorkerConverter();
  * `save_pretrained` folder) becomes its weights file, chosen as transformers does
  * ({@link MODEL_WEIGHTS_FILES}); http(s) URLs, bytes and Blobs as in the browser. Files are mapped
  * unless `options.mmap` is `false` (see {@link fromFile}).
- *
- * @example
- * ```ts
- * const { source, close, io } = await resolveNodeSource('model.pt', { mmap: false }); // io: 'read'
- * ```
  */
 export async function resolveNodeSource(
   input: CheckpointSource,
@@ -58,12 +53,6 @@ export async function resolveNodeSource(
 /**
  * {@link open} of the isomorphic entry, plus file paths and `file:` URLs.
  *
- * @example
- * ```ts
- * const ckpt = await open('model.pt');
- * console.log(ckpt.entries.map((e) => `${e.name} ${e.dtype} [${e.shape}] @${e.location}`));
- * await ckpt.close();
- * ```
  * @throws As the isomorphic `open`; a path that cannot be opened or read is `SOURCE_IO`.
  */
 export async function open(source: CheckpointSource, options: LoadOptions = {}): Promise<Checkpoint> {
@@ -74,24 +63,13 @@ export async function open(source: CheckpointSource, options: LoadOptions = {}):
 /**
  * {@link load} of the isomorphic entry, plus file paths and `file:` URLs: `torch.load` for TF.js.
  *
- * @example
- * ```ts
- * const { value, report } = await load('model.pt', { mapLocation: 'cpu' });
- * ```
  * @throws As the isomorphic `load`; a path that cannot be opened or read is `SOURCE_IO`.
  */
 export async function load<T = unknown>(source: CheckpointSource, options: LoadOptions = {}): Promise<LoadResult<T>> {
   return loadCheckpoint<T>(await open(source, options));
 }
 
-/**
- * {@link inspect} of the isomorphic entry, plus file paths and `file:` URLs.
- *
- * @example
- * ```ts
- * const { tensors } = await inspect('model.pt');
- * ```
- */
+/** {@link inspect} of the isomorphic entry, plus file paths and `file:` URLs. */
 export async function inspect(source: CheckpointSource, options: InspectOptions = {}): Promise<InspectResult> {
   return inspectCheckpoint(await open(source, options), options);
 }

@@ -17,14 +17,7 @@ import { save } from '../formats/torch-zip/save.js';
 import { prepareValue, type PreparedTensor, type PrepareOptions } from '../tensors/prepare.js';
 import { OrderedDict, type StorageRef } from '../pickle/values.js';
 
-/**
- * Options of {@link saveSharded}.
- *
- * @example
- * ```ts
- * await saveSharded(stateDict, 'out', { format: 'safetensors', maxShardSize: '2GB' });
- * ```
- */
+/** Options of {@link saveSharded}. */
 export interface SaveShardedOptions extends PrepareOptions {
   /** `torch` (`.bin` shards, the default) or `safetensors`. */
   readonly format?: 'torch' | 'safetensors';
@@ -34,14 +27,7 @@ export interface SaveShardedOptions extends PrepareOptions {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-/**
- * What {@link saveSharded} wrote.
- *
- * @example
- * ```ts
- * const { files, index } = await saveSharded(sd, 'out', { maxShardSize: 1e9 });
- * ```
- */
+/** What {@link saveSharded} wrote. */
 export interface ShardedResult {
   /** Shard file names in `dir`, in order. */
   readonly files: readonly string[];
@@ -65,15 +51,7 @@ const UNITS: Readonly<Record<string, number>> = {
   TIB: 2 ** 40,
 };
 
-/**
- * Parses a shard size as `save_pretrained` does (`'5GB'` = 5·10^9, `'5GiB'` = 5·2^30) or takes bytes.
- *
- * @example
- * ```ts
- * parseSize('10MB'); // 10_000_000
- * parseSize(4096);   // 4096
- * ```
- */
+/** Parses a shard size as `save_pretrained` does (`'5GB'` = 5·10^9, `'5GiB'` = 5·2^30) or takes bytes. */
 export function parseSize(size: number | string): number {
   const m = typeof size === 'number' ? undefined : /^\s*(\d+(?:\.\d+)?)\s*([KMGT]I?B|B)\s*$/i.exec(size);
   const bytes =
@@ -94,11 +72,6 @@ export function parseSize(size: number | string): number {
 /**
  * Splits tensors into shards in order: a shard is closed when the next group would exceed `max`
  * (a group larger than `max` gets a shard of its own). Tensors sharing a storage stay together.
- *
- * @example
- * ```ts
- * planShards(prepared.tensors, 1000); // [[t0, t1], [t2]] when t0 + t1 ≤ 1000 < t0 + t1 + t2
- * ```
  */
 export function planShards(tensors: readonly PreparedTensor[], max: number): PreparedTensor[][] {
   const groups = new Map<StorageRef, PreparedTensor[]>();
@@ -132,12 +105,6 @@ function tensorBytes(t: PreparedTensor): number {
  * Writes a flat state dict as Hugging Face shards plus their index into `dir` (which must exist).
  * One shard is written under the plain name (`pytorch_model.bin` / `model.safetensors`) with no
  * index, as `save_pretrained` does. Each file is written atomically, one storage in memory at a time.
- *
- * @example
- * ```ts
- * const r = await saveSharded(stateDict, 'out', { format: 'safetensors', maxShardSize: '2GB' });
- * r.index; // 'model.safetensors.index.json' when more than one shard was needed
- * ```
  */
 export async function saveSharded(
   stateDict: unknown,

@@ -21,13 +21,8 @@ import type { ByteSink } from '../zip/writer.js';
 
 /**
  * torch's archive prefix for a path: the base name after the last `/` or `\`, cut at its last `.`
- * (research/pytorch-format.md §1.1). An empty stem (`.hidden`) is torch's "invalid file name".
- *
- * @example
- * ```ts
- * archivePrefix('runs/a.b.pt'); // 'a.b'
- * archivePrefix('noext');       // 'noext'
- * ```
+ * (`PyTorchStreamWriter` in caffe2/serialize/inline_container.cc). An empty stem (`.hidden`) is
+ * torch's "invalid file name".
  */
 export function archivePrefix(path: string): string {
   const base = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
@@ -143,10 +138,6 @@ async function removeStaleTemps(dest: string): Promise<void> {
  * the file system (disk full, permission denied, a directory at `dest`) is `OUTPUT_IO`.
  *
  * @throws CheckpointError `OUTPUT_IO` naming `dest` and the system's reason; errors of `write` as they are.
- * @example
- * ```ts
- * await writeFileAtomic('model.safetensors', (sink) => writeSafetensors(tensors, sink));
- * ```
  */
 export async function writeFileAtomic<T>(dest: string, write: (sink: ByteSink) => Promise<T>): Promise<T> {
   await removeStaleTemps(dest);
@@ -196,14 +187,7 @@ export async function save(
   return writeFileAtomic(path, (sink) => saveToSink(value, sink, { ...options, prefix }));
 }
 
-/**
- * `saveSafetensors` to a path (written atomically, one tensor in memory at a time) or a {@link ByteSink}.
- *
- * @example
- * ```ts
- * await saveSafetensors(stateDict, 'model.safetensors', { metadata: { format: 'pt' } });
- * ```
- */
+/** `saveSafetensors` to a path (written atomically, one tensor in memory at a time) or a {@link ByteSink}. */
 export async function saveSafetensors(
   stateDict: unknown,
   dest: string | URL | ByteSink,

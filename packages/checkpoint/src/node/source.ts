@@ -12,14 +12,7 @@ import type { MmapBinding } from '@x/mmap';
 import { CheckpointError } from '../errors.js';
 import { checkRange, type ByteSource } from '../source.js';
 
-/**
- * A {@link ByteSource} over an open file; call `close()` when done.
- *
- * @example
- * ```ts
- * const src: FileSource = await fromFile('model.pt'); await src.close();
- * ```
- */
+/** A {@link ByteSource} over an open file; call `close()` when done. */
 export interface FileSource extends ByteSource {
   /**
    * How `read` delivers large ranges: `'mmap'`, views over private mappings of the file (no
@@ -72,12 +65,6 @@ const MAX_CHUNK = 2 ** 30;
  * the file through its open descriptor: a file truncated since it was opened fails with
  * `INPUT_TRUNCATED`, one otherwise modified (size or mtime changed) with `SOURCE_IO`, instead of
  * handing out views whose pages would fault (`SIGBUS`) when touched.
- *
- * @example
- * ```ts
- * const src = await fromFile('model.pt');
- * try { const tail = await src.read(src.size - 22, 22); } finally { await src.close(); }
- * ```
  */
 export async function fromFile(path: string | URL, options: FileSourceOptions = {}): Promise<FileSource> {
   const name = String(path);

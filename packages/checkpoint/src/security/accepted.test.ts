@@ -1,8 +1,8 @@
 /**
- * The vectors of security.md part (b) that describe legitimate inputs, or inputs this library
- * reads by design: each case says why (`accepted`), and here its result is checked against values
- * the vector's construction fixes (arange, the bytes written, Python semantics), with built-in
- * prototypes untouched.
+ * The hostile-input cases of @x-tools/test-utils that describe legitimate inputs, or inputs this
+ * library reads by design: each case says why (`accepted`), and here its result is checked against
+ * values the vector's construction fixes (arange, the bytes written, Python semantics), with
+ * built-in prototypes untouched.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { MetaTensor } from '@x/device';
@@ -242,7 +242,7 @@ async function expectNamed(c: HostileCase, names: readonly string[]): Promise<vo
   expect(Object.getPrototypeOf(sd)).toBe(OrderedDict.prototype);
 }
 
-describe('security.md vectors read by design', () => {
+describe('vectors read by design', () => {
   it('has a check for every accepted case', () => {
     const missing = ACCEPTED.map((c) => `${c.vector} ${c.name}`).filter((key) => !(key in CHECKS));
     expect(missing).toEqual([]);

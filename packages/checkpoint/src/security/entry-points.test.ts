@@ -1,8 +1,7 @@
 /**
- * The security.md baseline for every public entry beyond plain files: safetensors headers,
+ * The expect-rejects.ts baseline for every public entry beyond plain files: safetensors headers,
  * sharded indexes (traversal names, huge total_size, missing shards), the x-checkpoint CLI on one
- * case of every vector, platform limits on a multi-GiB source (vector 94), and lying or aborted
- * async sources (vector 97).
+ * case of every vector, platform limits on a multi-GiB source, and lying or aborted async sources.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -238,7 +237,7 @@ describe('vector 94: a 5 GiB storage (sparse source, declared sizes checked befo
   }
 });
 
-describe('vector 97: lying and aborted async sources', () => {
+describe('lying and aborted async sources', () => {
   const { zip } = validCheckpoint();
   const bytes = zip.bytes;
 

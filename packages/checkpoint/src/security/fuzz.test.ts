@@ -1,5 +1,5 @@
 /**
- * Property-based tests (security.md part (c), vector 96), seeded and reproducible:
+ * Property-based tests, seeded and reproducible:
  *
  * 1. random state dicts written by our writer load back equal (raw dtype mode, bytes compared);
  * 2. random mutations of every valid fixture of test/fixtures (bit flips, truncation, splices,

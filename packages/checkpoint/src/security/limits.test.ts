@@ -1,7 +1,6 @@
 /**
  * Every limit of DEFAULT_LIMITS, configured small: an input exactly at the limit loads, one step
- * above fails with the limit's code and `details.limit` naming it (security.md part (c),
- * property 3).
+ * above fails with the limit's code and `details.limit` naming it.
  */
 import {
   arangeBytes,

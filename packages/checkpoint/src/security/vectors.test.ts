@@ -1,8 +1,8 @@
 /**
- * Every hostile case of research/security.md part (b), vectors 1–95, through `open`, `load`,
- * `inspect` and `tensor()`: the exact code, no partial result, time, memory, prototypes and
- * message hygiene (expect-rejects.ts). Accepted cases are checked in accepted.test.ts, vector 96
- * in fuzz.test.ts and vector 97 in entry-points.test.ts.
+ * Every hostile case of @x-tools/test-utils' `allVectors()` through `open`, `load`, `inspect` and
+ * `tensor()`: the exact code, no partial result, time, memory, prototypes and message hygiene
+ * (expect-rejects.ts). Accepted cases are checked in accepted.test.ts, random inputs in
+ * fuzz.test.ts and lying async sources in entry-points.test.ts.
  */
 import { allVectors } from '@x-tools/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { expectCaseRejects } from '../testing/run-case.js';
 
 const CASES = allVectors();
 
-describe('security.md vectors 1-95', () => {
+describe('hostile vectors 1-95', () => {
   it('covers every vector 1-95 with at least one case', () => {
     const seen = new Set(CASES.map((c) => c.vector));
     expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 95 }, (_, i) => i + 1));

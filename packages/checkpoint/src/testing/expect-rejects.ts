@@ -1,8 +1,7 @@
 /**
- * The baseline assertion of research/security.md part (b), shared by every hostile-input test:
- * the call rejects with exactly one `CheckpointError` of the expected code (nothing else escapes,
- * no value is returned), fast, with bounded extra memory, built-in prototypes untouched, and a
- * short message that echoes no payload.
+ * The baseline assertion shared by every hostile-input test: the call rejects with exactly one
+ * `CheckpointError` of the expected code (nothing else escapes, no value is returned), fast, with
+ * bounded extra memory, built-in prototypes untouched, and a short message that echoes no payload.
  *
  * Memory is measured as the growth of `heapUsed + arrayBuffers` from before the call to just after
  * it returns (before the next collection), so garbage the call made counts against it. For inputs
@@ -27,14 +26,7 @@ import { isCheckpointError, type CheckpointError } from '../errors.js';
 for (const name of Object.getOwnPropertyNames(globalThis)) void (globalThis as Record<string, unknown>)[name];
 const { assertNoPoisoning } = await import('@fast-check/poisoning');
 
-/**
- * What a rejection must look like.
- *
- * @example
- * ```ts
- * const e: RejectExpectation = { code: 'ZIP_OVERLAP', inputBytes: bytes.length };
- * ```
- */
+/** What a rejection must look like. */
 export interface RejectExpectation {
   /** The exact `CheckpointError` code. */
   readonly code: string;
@@ -57,14 +49,7 @@ const MIB = 2 ** 20;
 /** Added to the memory bound when no garbage collector can be forced. */
 const NO_GC_SLACK = 64 * MIB;
 
-/**
- * A function that runs a full garbage collection, or `undefined` when none can be obtained.
- *
- * @example
- * ```ts
- * collectGarbage?.();
- * ```
- */
+/** A function that runs a full garbage collection, or `undefined` when none can be obtained. */
 export const collectGarbage: (() => void) | undefined = findGc();
 
 function findGc(): (() => void) | undefined {
@@ -79,14 +64,7 @@ function findGc(): (() => void) | undefined {
   }
 }
 
-/**
- * Bytes the process holds on the JS heap and in ArrayBuffers.
- *
- * @example
- * ```ts
- * const before = heldBytes();
- * ```
- */
+/** Bytes the process holds on the JS heap and in ArrayBuffers. */
 export function heldBytes(): number {
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
@@ -99,11 +77,6 @@ const IGNORED_ROOTS =
 /**
  * Asserts that `Object.prototype`, `Array.prototype`, `Map.prototype` and every other global are
  * as they were when `@fast-check/poisoning` was first imported.
- *
- * @example
- * ```ts
- * expectNoPoisoning();
- * ```
  */
 export function expectNoPoisoning(): void {
   assertNoPoisoning({ ignoredRootRegex: IGNORED_ROOTS });
@@ -114,11 +87,6 @@ export function expectNoPoisoning(): void {
 /**
  * Message hygiene: at most `MAX_MESSAGE_LENGTH` characters, no control or bidi characters (so no
  * raw payload bytes reach a terminal), and not containing `secret`.
- *
- * @example
- * ```ts
- * expectCleanMessage(error.message, 'echo pwned');
- * ```
  */
 export function expectCleanMessage(message: string, secret?: string): void {
   expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
@@ -128,7 +96,7 @@ export function expectCleanMessage(message: string, secret?: string): void {
 }
 
 /**
- * Runs `run` and asserts the security.md baseline: it rejects (or throws) with a
+ * Runs `run` and asserts the baseline: it rejects (or throws) with a
  * `CheckpointError` of exactly `expected.code` and returns nothing; `details` and `offset` match
  * when given; the message is clean ({@link expectCleanMessage}); inputs under 1 MiB take under a
  * second; held memory (see the module notes) grows by at most `2 × inputBytes + 16 MiB` (+64 MiB without a collector);

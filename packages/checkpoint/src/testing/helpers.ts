@@ -1,13 +1,13 @@
 /**
- * Shared test helpers (excluded from the build): the golden vector of research/pytorch-format.md
- * §1.11 / §2.8 and error assertions.
+ * Shared test helpers (excluded from the build): the golden archive torch 1.13 writes
+ * for `torch.arange(6.).reshape(2, 3)`, its `data.pkl` opcodes, and error assertions.
  */
 import { PickleBuilder } from '@x-tools/test-utils';
 import { MAX_MESSAGE_LENGTH } from '@x/device';
 import { expect } from 'vitest';
 import { isCheckpointError, type CheckpointErrorCode } from '../errors.js';
 
-/** research/pytorch-format.md §1.11: `torch.save(torch.arange(6.).reshape(2,3), io.BytesIO())`, torch 1.13, copied verbatim. */
+/** `torch.save(torch.arange(6.).reshape(2,3), io.BytesIO())`, torch 1.13, copied verbatim. */
 export const GOLDEN_DUMP = `
 00000000: 50 4b 03 04 00 00 08 08 00 00 00 00 00 00 00 00
 00000010: 00 00 00 00 00 00 00 00 00 00 10 00 12 00 61 72
@@ -71,7 +71,7 @@ export function parseDump(dump: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** The §2.8 opcode listing, written with the builder (memo indices as torch writes them). */
+/** The golden archive's `data.pkl`, written with the builder (memo indices as torch writes them). */
 export function goldenPickle(): Uint8Array {
   const p = new PickleBuilder().proto(2).global('torch._utils', '_rebuild_tensor_v2').binput(0);
   p.mark()

@@ -70,26 +70,12 @@ function readManifest(dir: string): Fixture[] {
 /** Both fixture sets: files written by torch 1.13, then those written by torch 2.13 (`file` under `torch2/`). */
 export const MANIFEST = { fixtures: Object.values(FIXTURE_SETS).flatMap(readManifest) };
 
-/**
- * The path of a fixture file.
- *
- * @example
- * ```ts
- * await load(fixturePath('zip/dtypes.pt'), { mapLocation: 'cpu' });
- * ```
- */
+/** The path of a fixture file. */
 export function fixturePath(file: string): string {
   return join(FIXTURES, file);
 }
 
-/**
- * The manifest record of a fixture file; fails the test when the manifest has none.
- *
- * @example
- * ```ts
- * const { tensors } = manifestFixture('zip/views.pt');
- * ```
- */
+/** The manifest record of a fixture file; fails the test when the manifest has none. */
 export function manifestFixture(file: string): Fixture {
   const found = MANIFEST.fixtures.find((f) => f.file === file);
   if (found === undefined) throw new Error(`manifest.json has no fixture ${file}`);
@@ -246,7 +232,6 @@ export async function checkTensors(c: FormatContainer, fx: Fixture): Promise<voi
     else expect(c.storages).toContain(r.storage);
     expect(sha256(await elements(c, e)), label).toBe(t.sha256);
   }
-  // storages with different manifest keys are different objects
   expect(new Set(byKey.values()).size).toBe(byKey.size);
 }
 

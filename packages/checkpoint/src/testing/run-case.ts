@@ -17,27 +17,13 @@ import { expectRejects } from './expect-rejects.js';
 
 let runtime: Promise<DeviceRuntime> | undefined;
 
-/**
- * One CPU-only runtime for every security test (no CUDA, so nothing is placed by accident).
- *
- * @example
- * ```ts
- * const rt = await securityRuntime();
- * ```
- */
+/** One CPU-only runtime for every security test (no CUDA, so nothing is placed by accident). */
 export function securityRuntime(): Promise<DeviceRuntime> {
   runtime ??= createDeviceRuntime({ cuda: false });
   return runtime;
 }
 
-/**
- * The load options of a case: its own options, everything mapped to `cpu`, the shared runtime.
- *
- * @example
- * ```ts
- * await load(c.bytes, await caseOptions(c));
- * ```
- */
+/** The load options of a case: its own options, everything mapped to `cpu`, the shared runtime. */
 export async function caseOptions(c: HostileCase): Promise<LoadOptions> {
   return { ...c.options, mapLocation: 'cpu', runtime: await securityRuntime() };
 }
@@ -48,11 +34,6 @@ export async function caseOptions(c: HostileCase): Promise<LoadOptions> {
  * dtype-mode failures, which `inspect` does not convert) `inspect` reject; `tensor()` rejects for
  * every entry that touches the hostile part and for at least one. A failed `load` leaves no TF.js
  * tensor behind.
- *
- * @example
- * ```ts
- * for (const c of zipVectors()) it(c.name, () => expectCaseRejects(c));
- * ```
  */
 export async function expectCaseRejects(c: HostileCase): Promise<void> {
   if (c.code === undefined) throw new Error(`${c.name} is an accepted case`);
@@ -94,40 +75,19 @@ export async function expectCaseRejects(c: HostileCase): Promise<void> {
   expect(tf.engine().state.numTensors).toBe(tensors);
 }
 
-/**
- * Opens an accepted case (it must not fail).
- *
- * @example
- * ```ts
- * const ckpt = await openAccepted(c);
- * ```
- */
+/** Opens an accepted case (it must not fail). */
 export async function openAccepted(c: HostileCase): Promise<Checkpoint> {
   expect(c.code, `${c.name} is expected to fail`).toBeUndefined();
   return open(c.bytes, await caseOptions(c));
 }
 
-/**
- * Loads an accepted case (it must not fail).
- *
- * @example
- * ```ts
- * const { value } = await loadAccepted(c);
- * ```
- */
+/** Loads an accepted case (it must not fail). */
 export async function loadAccepted<T = unknown>(c: HostileCase): Promise<LoadResult<T>> {
   expect(c.code, `${c.name} is expected to fail`).toBeUndefined();
   return load<T>(c.bytes, await caseOptions(c));
 }
 
-/**
- * The case of `vector` named `name` in `cases`.
- *
- * @example
- * ```ts
- * const c = caseNamed(zipVectors(), 19, 'FB padding in the local header only');
- * ```
- */
+/** The case of `vector` named `name` in `cases`. */
 export function caseNamed(cases: readonly HostileCase[], vector: number, name: string): HostileCase {
   const found = cases.find((c) => c.vector === vector && c.name === name);
   if (found === undefined) throw new Error(`no case ${vector} ${name}`);

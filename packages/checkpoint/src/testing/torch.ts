@@ -60,7 +60,7 @@ export function tempDir(): string {
 /**
  * Python that saves every case of {@link buildCases} to `<dir>/<name>.pt` with `torch.save` (so
  * the prefix is `<name>`) and its `data.pkl` to `<dir>/<name>.pkl`; `golden` goes through a
- * `BytesIO` (prefix `archive`) as in pytorch-format.md §1.11.
+ * `BytesIO` (prefix `archive`) as in {@link GOLDEN_HEX}.
  */
 const SAVE_CASES = String.raw`
 import collections, io, os, sys, zipfile, torch
@@ -321,7 +321,7 @@ export function buildCases(): Record<string, Case> {
 }
 
 /**
- * pytorch-format.md §1.11: the 747 bytes torch 1.13 writes for
+ * The 747 bytes torch 1.13 writes for
  * `torch.save(torch.arange(6.).reshape(2, 3), io.BytesIO())` (SHA-256 51ef9ed6…6fcedc).
  */
 export const GOLDEN_HEX: readonly string[] = [

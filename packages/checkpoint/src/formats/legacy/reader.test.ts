@@ -11,7 +11,7 @@ const enc = (s: string) => [...new TextEncoder().encode(s)];
 const X = (s: string) => [0x58, s.length, 0, 0, 0, ...enc(s)];
 const GLOBAL = (m: string, n: string) => [0x63, ...enc(`${m}\n${n}\n`)];
 const STOP = 0x2e;
-/** The three header pickles of §5.1: magic number, protocol 1001, sys_info (an empty dict here). */
+/** The three header pickles of a legacy file: magic number, protocol 1001, sys_info (an empty dict here). */
 const HEADER = [
   0x80,
   2,

@@ -1,6 +1,6 @@
 /**
  * The legacy stream format (`torch.save(..., _use_new_zipfile_serialization=False)`, torch
- * 0.4–1.5; research/pytorch-format.md §5.1): pickles of the magic number, the protocol version
+ * 0.4–1.5; `_legacy_save` in torch/serialization.py): pickles of the magic number, the protocol version
  * 1001 and `sys_info`, the object pickle, the sorted list of storage keys, then for each key an
  * int64 element count and the raw little-endian storage bytes. Storage keys are C pointers.
  *
@@ -33,12 +33,6 @@ const PROTOCOL_VERSION = 1001;
  * magic number (`LEGACY_BAD_MAGIC`), protocol and `sys_info` (`LEGACY_BAD_HEADER`), the key list
  * and every storage's count and extent (`LEGACY_BAD_STORAGE`), and that the storages end exactly at
  * the end of the file (`LEGACY_TRAILING_DATA`, so an appended zip cannot hide there).
- *
- * @example
- * ```ts
- * const c = await legacyFormat.open(fromBytes(bytes), readContext());
- * c.metadata?.get('protocol_version'); // 1001
- * ```
  */
 export const legacyFormat = {
   id: 'legacy',

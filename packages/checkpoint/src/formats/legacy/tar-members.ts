@@ -11,14 +11,7 @@ import { checkBound, type Limits } from '../../limits.js';
 import { decodeUtf8 } from '../../pickle/text.js';
 import type { ByteSource } from '../../source.js';
 
-/**
- * One regular file of the archive.
- *
- * @example
- * ```ts
- * const bytes = await source.read(member.offset, member.size);
- * ```
- */
+/** One regular file of the archive. */
 export interface TarMember {
   readonly name: string;
   /** Absolute offset of the member's data. */
@@ -30,14 +23,7 @@ const BLOCK = 512;
 /** Largest PAX extended header accepted. */
 const MAX_PAX = 64 * 1024;
 
-/**
- * Whether a 512-byte block is a tar header (`ustar` magic at byte 257).
- *
- * @example
- * ```ts
- * isTarHeader(head); // true for files written by Python's tarfile (ustar/PAX/GNU)
- * ```
- */
+/** Whether a 512-byte block is a tar header (`ustar` magic at byte 257). */
 export function isTarHeader(head: Uint8Array): boolean {
   return head.length >= BLOCK && String.fromCharCode(...head.subarray(257, 262)) === 'ustar';
 }
@@ -46,12 +32,6 @@ export function isTarHeader(head: Uint8Array): boolean {
  * Lists the regular files of a tar archive. `ARCHIVE_LAYOUT` for a bad checksum, a member type
  * other than a regular file or PAX header, or a name given twice; `INPUT_TRUNCATED` when a member
  * runs past the end of the source; `ZIP_TOO_MANY_ENTRIES` above `maxEntries` members.
- *
- * @example
- * ```ts
- * const members = await readTarMembers(source, limits);
- * members.get('pickle'); // { name: 'pickle', offset: 1536, size: 71 }
- * ```
  */
 export async function readTarMembers(source: ByteSource, limits: Limits): Promise<Map<string, TarMember>> {
   const members = new Map<string, TarMember>();

@@ -1,5 +1,5 @@
 /**
- * The tar format of torch ≤ 0.1 (research/pytorch-format.md §5.4), still read by `torch.load`:
+ * The tar format of torch ≤ 0.1 (`legacy_load` in torch/serialization.py), still read by `torch.load`:
  * members `sys_info`, `storages` (count, then per storage a `(key, location, storage_type)` pickle,
  * an int64 count and the raw bytes, then the list of storage views), `tensors` (count, then per
  * tensor a `(key, storage_key, tensor_type)` pickle and its int32 rank, int64 sizes, strides and
@@ -27,12 +27,6 @@ const MEMBERS = ['sys_info', 'pickle', 'tensors', 'storages'] as const;
 /**
  * The tar reader. Every member must be one of the four torch writes; counts, ranks, extents and
  * geometry are checked before anything is allocated from them.
- *
- * @example
- * ```ts
- * const c = await tarFormat.open(await fromFile('old.tar'), readContext());
- * c.entries.map((e) => e.name); // ['weight', 'ids', 'window']
- * ```
  */
 export const tarFormat = {
   id: 'tar',

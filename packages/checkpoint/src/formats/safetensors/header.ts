@@ -13,14 +13,7 @@ import { dtypeInfo, quote, type TorchDType } from '@x/device';
 import { CheckpointError } from '../../errors.js';
 import type { ByteSink } from '../../zip/writer.js';
 
-/**
- * The reference reader's `MAX_HEADER_SIZE`: 100 000 000 bytes of JSON.
- *
- * @example
- * ```ts
- * if (n > SAFETENSORS_MAX_HEADER) throw new Error('not a safetensors file');
- * ```
- */
+/** The reference reader's `MAX_HEADER_SIZE`: 100 000 000 bytes of JSON. */
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
 
 /**
@@ -50,14 +43,7 @@ const DTYPE_OF_CODE = new Map<string, TorchDType>(CODES);
 const CODE_OF_DTYPE = new Map<TorchDType, string>(CODES.map(([c, d]) => [d, c]));
 const RANK_OF_CODE = new Map<string, number>(CODES.map(([c], i) => [c, i]));
 
-/**
- * The torch dtype of a safetensors dtype code, or `undefined` for an unknown code.
- *
- * @example
- * ```ts
- * dtypeFromSafetensors('BF16'); // 'bfloat16'
- * ```
- */
+/** The torch dtype of a safetensors dtype code, or `undefined` for an unknown code. */
 export function dtypeFromSafetensors(code: string): TorchDType | undefined {
   return DTYPE_OF_CODE.get(code);
 }
@@ -65,24 +51,12 @@ export function dtypeFromSafetensors(code: string): TorchDType | undefined {
 /**
  * The safetensors dtype code of a torch dtype, or `undefined` when safetensors has none
  * (quantized, `complex128`, `bits*`, …).
- *
- * @example
- * ```ts
- * safetensorsDtype('float16'); // 'F16'
- * ```
  */
 export function safetensorsDtype(dtype: TorchDType): string | undefined {
   return CODE_OF_DTYPE.get(dtype);
 }
 
-/**
- * One tensor of a safetensors header.
- *
- * @example
- * ```ts
- * const bytes = file.subarray(header.dataStart + info.begin, header.dataStart + info.end);
- * ```
- */
+/** One tensor of a safetensors header. */
 export interface SafetensorsTensorInfo {
   readonly name: string;
   /** The code as written (`F32`). */
@@ -94,14 +68,7 @@ export interface SafetensorsTensorInfo {
   readonly end: number;
 }
 
-/**
- * A parsed (and validated) safetensors header.
- *
- * @example
- * ```ts
- * const names = header.tensors.map((t) => t.name);
- * ```
- */
+/** A parsed (and validated) safetensors header. */
 export interface SafetensorsHeader {
   /** `__metadata__`, when present. */
   readonly metadata: ReadonlyMap<string, string> | undefined;
@@ -159,12 +126,6 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * object, no duplicate names, `__metadata__` a string-to-string map, known dtype codes,
  * non-negative integer shapes, `data_offsets` tiling the buffer from 0 with no hole or overlap,
  * each range exactly `numel × itemSize` bytes, and the buffer ending exactly at the file end.
- *
- * @example
- * ```ts
- * const h = parseSafetensorsHeader(jsonBytes, fileSize);
- * for (const t of h.tensors) console.log(t.name, t.dtype, t.shape, h.dataStart + t.begin);
- * ```
  */
 export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): SafetensorsHeader {
   let text: string;
@@ -227,11 +188,6 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
 /**
  * Where JSON whitespace (space, tab, LF, CR) at the start of `text` ends: the format lets a writer pad
  * the header, and the reference reader accepts whitespace before the object too.
- *
- * @example
- * ```ts
- * jsonWhitespaceEnd(' \n{}'); // 2
- * ```
  */
 export function jsonWhitespaceEnd(text: string | Uint8Array): number {
   let i = 0;
@@ -368,15 +324,7 @@ function closingQuote(text: string, open: number): number {
   }
 }
 
-/**
- * Parses a whole safetensors file held in memory; each tensor's bytes are a view into `file`.
- *
- * @example
- * ```ts
- * const { header, tensors } = readSafetensors(new Uint8Array(await blob.arrayBuffer()));
- * tensors.get('weight'); // Uint8Array view of its bytes
- * ```
- */
+/** Parses a whole safetensors file held in memory; each tensor's bytes are a view into `file`. */
 export function readSafetensors(file: Uint8Array): { header: SafetensorsHeader; tensors: Map<string, Uint8Array> } {
   const n = safetensorsHeaderLength(file.subarray(0, 8), file.length);
   const header = parseSafetensorsHeader(file.subarray(8, 8 + n), file.length);
@@ -386,28 +334,14 @@ export function readSafetensors(file: Uint8Array): { header: SafetensorsHeader; 
   return { header, tensors };
 }
 
-/**
- * One tensor to write: its bytes (little-endian, C-contiguous), or a function giving them when written.
- *
- * @example
- * ```ts
- * const t: SafetensorsTensorInput = { dtype: 'float32', shape: [2, 3], data: () => readWeights() };
- * ```
- */
+/** One tensor to write: its bytes (little-endian, C-contiguous), or a function giving them when written. */
 export interface SafetensorsTensorInput {
   readonly dtype: TorchDType;
   readonly shape: readonly number[];
   readonly data: Uint8Array | (() => Promise<Uint8Array> | Uint8Array);
 }
 
-/**
- * Options of {@link serializeSafetensorsHeader} and {@link writeSafetensors}.
- *
- * @example
- * ```ts
- * await writeSafetensors(tensors, sink, { metadata: { format: 'pt' } });
- * ```
- */
+/** Options of {@link serializeSafetensorsHeader} and {@link writeSafetensors}. */
 export interface SafetensorsWriteOptions {
   /** `__metadata__` (string to string), written first, in insertion order. */
   readonly metadata?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
@@ -416,11 +350,6 @@ export interface SafetensorsWriteOptions {
 /**
  * Lays out tensors as the reference writer does and returns the file's first 8 + N bytes (length,
  * JSON, space padding) with the resulting header.
- *
- * @example
- * ```ts
- * const { bytes, header } = serializeSafetensorsHeader(new Map([['w', { dtype: 'float32', shape: [2], data }]]));
- * ```
  */
 export function serializeSafetensorsHeader(
   tensors: Iterable<readonly [string, SafetensorsTensorInput]>,
@@ -487,12 +416,6 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 /**
  * Writes a safetensors file to `sink`: the header, then each tensor's bytes in data order, asking
  * for lazily given data only when it is written (peak memory: one tensor).
- *
- * @example
- * ```ts
- * const mem = memorySink();
- * await writeSafetensors([['w', { dtype: 'float32', shape: [2, 3], data: bytes }]], mem, { metadata: { format: 'pt' } });
- * ```
  */
 export async function writeSafetensors(
   tensors: Iterable<readonly [string, SafetensorsTensorInput]>,

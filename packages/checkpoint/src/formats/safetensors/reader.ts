@@ -19,12 +19,6 @@ import { makeContainer } from '../make-container.js';
  * The safetensors reader. `test`: the first 8 bytes are a header length that fits the file and
  * the reference reader's cap, and the header starts with `{` (`isSafetensorsHead`). The root is an `OrderedDict` of names to tensors in data order;
  * `metadata` is `__metadata__`.
- *
- * @example
- * ```ts
- * const c = await safetensorsFormat.open(fromBytes(bytes), readContext());
- * c.metadata?.get('format'); // 'pt'
- * ```
  */
 export const safetensorsFormat = {
   id: 'safetensors',

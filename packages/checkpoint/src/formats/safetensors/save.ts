@@ -12,14 +12,7 @@ import { isTfTensor, prepareValue, type PrepareOptions, type PreparedValue } fro
 import { isTensorRef } from '../../pickle/values.js';
 import type { ByteSink } from '../../zip/writer.js';
 
-/**
- * Options of {@link saveSafetensors}.
- *
- * @example
- * ```ts
- * await saveSafetensors(stateDict, sink, { metadata: { format: 'pt' }, castFloating: 'float16' });
- * ```
- */
+/** Options of {@link saveSafetensors}. */
 export interface SaveSafetensorsOptions extends Omit<PrepareOptions, 'keepLocations'> {
   /** `__metadata__` (string to string). */
   readonly metadata?: ReadonlyMap<string, string> | Readonly<Record<string, string>>;
@@ -30,14 +23,7 @@ export interface SaveSafetensorsOptions extends Omit<PrepareOptions, 'keepLocati
   readonly dropNonTensors?: boolean;
 }
 
-/**
- * The named tensors of a prepared value as safetensors inputs (each read and gathered when written).
- *
- * @example
- * ```ts
- * const inputs = safetensorsInputs(prepareValue(stateDict));
- * ```
- */
+/** The named tensors of a prepared value as safetensors inputs (each read and gathered when written). */
 export function safetensorsInputs(prepared: PreparedValue): [string, SafetensorsTensorInput][] {
   return prepared.tensors.map(({ name, ref }) => [
     name,
@@ -45,15 +31,7 @@ export function safetensorsInputs(prepared: PreparedValue): [string, Safetensors
   ]);
 }
 
-/**
- * Checks that `value` is a flat `Map` of string names to tensors, as safetensors requires.
- *
- * @example
- * ```ts
- * checkFlatStateDict(new Map([['w', tensor]])); // ok
- * checkFlatStateDict(new Map([['epoch', 3]]));  // throws TENSOR_UNSUPPORTED
- * ```
- */
+/** Checks that `value` is a flat `Map` of string names to tensors, as safetensors requires. */
 export function checkFlatStateDict(value: unknown): void {
   if (!(value instanceof Map)) {
     throw new CheckpointError(
@@ -74,15 +52,7 @@ export function checkFlatStateDict(value: unknown): void {
   }
 }
 
-/**
- * Writes `stateDict` as a safetensors file to `sink`, reading one tensor at a time.
- *
- * @example
- * ```ts
- * const mem = memorySink();
- * await saveSafetensors(new Map([['w', tf.tensor([1, 2])]]), mem, { metadata: { format: 'pt' } });
- * ```
- */
+/** Writes `stateDict` as a safetensors file to `sink`, reading one tensor at a time. */
 export async function saveSafetensors(
   stateDict: unknown,
   sink: ByteSink,

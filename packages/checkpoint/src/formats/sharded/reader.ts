@@ -33,13 +33,6 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
  * storage `0`: they are different `StorageRef` objects). Each shard must hold exactly the names
  * the index maps to it (`ARCHIVE_MISSING_RECORD`, `ARCHIVE_LAYOUT`). `metadata` is the index's
  * `metadata` object.
- *
- * @example
- * ```ts
- * const c = await shardedFormat.open(await fromFile('model.safetensors.index.json'), readContext({
- *   resolve: (name) => fromFile(join(dir, name)),
- * }));
- * ```
  */
 export const shardedFormat = {
   id: 'sharded',
@@ -134,12 +127,6 @@ async function readIndex(source: ByteSource, limits: Limits): Promise<ShardIndex
 /**
  * A shard name must be a relative path inside the index's directory: no absolute paths, drive
  * letters, `\`, NUL, empty, `.` or `..` segments (`ZIP_UNSAFE_NAME`, the unsafe-name code).
- *
- * @example
- * ```ts
- * checkShardName('model-00001-of-00002.safetensors', limits); // ok
- * checkShardName('../secret.bin', limits);                   // throws ZIP_UNSAFE_NAME
- * ```
  */
 export function checkShardName(name: string, limits: Limits): string {
   const unsafe =

@@ -1,5 +1,5 @@
 /**
- * The zip format of `torch.save` (≥ 1.6; research/pytorch-format.md §1–§3): `data.pkl` with
+ * The zip format of `torch.save` (≥ 1.6; torch/serialization.py `_save` / `_load`): `data.pkl` with
  * persistent ids `('storage', type, key, location, numel)`, one `data/<key>` record per storage.
  * As `torch.load` does, an archive with a `constants.pkl` record is read as TorchScript.
  *
@@ -20,15 +20,7 @@ import { makeContainer } from '../make-container.js';
 import { openTorchScriptArchive } from '../torchscript/reader.js';
 import { readArchiveRecords, readPickleRecord, recordsMetadata, storageRecords } from './records.js';
 
-/**
- * The torch zip reader.
- *
- * @example
- * ```ts
- * const c = await torchZipFormat.open(fromBytes(bytes), readContext());
- * c.entries.map((e) => e.name); // ['weight', 'bias']
- * ```
- */
+/** The torch zip reader. */
 export const torchZipFormat = {
   id: 'zip',
   test: (head: Uint8Array) => startsWith(head, ZIP_MAGIC),
@@ -41,11 +33,6 @@ export const torchZipFormat = {
 /**
  * Reads an opened `torch.save` archive: metadata records, `data.pkl`, and every storage record
  * checked against its persistent id.
- *
- * @example
- * ```ts
- * const c = await openTorchArchive(await openArchive(source, ctx), ctx);
- * ```
  */
 export async function openTorchArchive(zip: ZipArchive, ctx: ReadContext): Promise<FormatContainer> {
   const { limits } = ctx;

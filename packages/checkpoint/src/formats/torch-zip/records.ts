@@ -1,5 +1,5 @@
 /**
- * What the torch zip and TorchScript readers share (research/pytorch-format.md §1.2, §1.9, §6.2):
+ * What the torch zip and TorchScript readers share (caffe2/serialize/inline_container.cc):
  * the metadata records (`version` / `.data/version`, `byteorder`, `.format_version`,
  * `.storage_alignment`), pickle records read under the `maxPickleBytes` limit, and storage records
  * checked against their persistent ids and read (byte-swapped when the archive is big-endian).
@@ -19,14 +19,7 @@ const MAX_METADATA_RECORD = 64;
 /** `kMaxSupportedFileFormatVersion`. */
 const MAX_VERSION = 10;
 
-/**
- * The metadata records of a torch archive.
- *
- * @example
- * ```ts
- * const r: ArchiveRecords = { version: 3, byteorder: 'little', formatVersion: undefined, storageAlignment: undefined, serializationId: undefined };
- * ```
- */
+/** The metadata records of a torch archive. */
 export interface ArchiveRecords {
   /** `.data/version` when present, else `version` (1 to 10). */
   readonly version: number;
@@ -46,11 +39,6 @@ export interface ArchiveRecords {
  * trailing text after the digits are accepted, as `std::stoull` does) or a malformed
  * `.format_version` / `.storage_alignment`, `ARCHIVE_BAD_BYTEORDER` for a `byteorder` other
  * than `little` or `big`.
- *
- * @example
- * ```ts
- * const { version, byteorder } = await readArchiveRecords(zip); // 3, 'little'
- * ```
  */
 export async function readArchiveRecords(zip: ZipArchive): Promise<ArchiveRecords> {
   const versionName = zip.entries.has('.data/version') ? '.data/version' : 'version';
@@ -86,14 +74,7 @@ export async function readArchiveRecords(zip: ZipArchive): Promise<ArchiveRecord
   };
 }
 
-/**
- * The records as container metadata.
- *
- * @example
- * ```ts
- * recordsMetadata(records).get('byteorder'); // 'little'
- * ```
- */
+/** The records as container metadata. */
 export function recordsMetadata(records: ArchiveRecords): Map<string, unknown> {
   const out = new Map<string, unknown>([
     ['version', records.version],
@@ -136,11 +117,6 @@ async function smallRecord(
 /**
  * Reads and unpickles the pickle record `name`, its size checked against `maxPickleBytes` before
  * it is read.
- *
- * @example
- * ```ts
- * const root = await readPickleRecord(zip, 'data.pkl', { limits, persistentLoad: table.persistentLoad, unknownClasses: 'error' });
- * ```
  */
 export async function readPickleRecord(
   zip: ZipArchive,
@@ -161,12 +137,6 @@ export async function readPickleRecord(
  * Checks that every storage has its record `<dir>/<key>` of exactly `byteLength` bytes
  * (`STORAGE_MISSING`, `STORAGE_SIZE_MISMATCH`, as the newest torch does) and returns the reader of
  * those records (straight into a caller's buffer for little-endian archives).
- *
- * @example
- * ```ts
- * const read = storageRecords(zip, 'data', table.storages.values(), records.byteorder);
- * const bytes = await read(storage);
- * ```
  */
 export function storageRecords(
   zip: ZipArchive,

@@ -30,7 +30,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe('archivePrefix (pytorch-format.md §1.1, verified 1.13)', () => {
+describe('archivePrefix (verified 1.13)', () => {
   it.each([
     ['a.b.pt', 'a.b'],
     ['noext', 'noext'],

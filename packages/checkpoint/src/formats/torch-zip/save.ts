@@ -12,14 +12,7 @@ import { prepareValue, type PrepareOptions } from '../../tensors/prepare.js';
 import type { ByteSink } from '../../zip/writer.js';
 import { writeTorchZip, type TorchZipLayout, type WriteTorchZipResult } from './writer.js';
 
-/**
- * Options of {@link save}.
- *
- * @example
- * ```ts
- * await save(value, sink, { prefix: 'model', layout: '1.13' });
- * ```
- */
+/** Options of {@link save}. */
 export interface SaveOptions extends PrepareOptions {
   /** Archive directory name; `archive` (torch's choice for file objects) by default. */
   readonly prefix?: string;

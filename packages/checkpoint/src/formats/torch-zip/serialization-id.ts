@@ -1,10 +1,11 @@
 /**
- * `.data/serialization_id` as torch ≥ 2.2's `PyTorchStreamWriter::writeSerializationId` computes it
- * (research/pytorch-format.md §1.8): 20 zero-padded digits of the record names' hashes folded with
- * `c10::hash_combine` in the iteration order of the `std::unordered_set` that holds them, then 20 of
- * the non-empty records' CRC-32s folded the same way in write order. The string hash is libstdc++'s
- * `std::_Hash_bytes` (64-bit), and the set's order follows libstdc++'s bucket and rehash rules; the
- * result matches every archive torch 2.13 wrote in test/fixtures/torch2.
+ * `.data/serialization_id` as torch ≥ 2.2's `PyTorchStreamWriter::writeSerializationId`
+ * (caffe2/serialize/inline_container.cc) computes it: 20 zero-padded digits of the record names'
+ * hashes folded with `c10::hash_combine` in the iteration order of the `std::unordered_set` that
+ * holds them, then 20 of the non-empty records' CRC-32s folded the same way in write order. The
+ * string hash is libstdc++'s `std::_Hash_bytes` (64-bit), and the set's order follows libstdc++'s
+ * bucket and rehash rules; the result matches every archive torch 2.13 wrote in
+ * test/fixtures/torch2.
  *
  * @module
  */
@@ -91,14 +92,7 @@ function unorderedSetOrder(hashes: readonly bigint[]): bigint[] | undefined {
   return list;
 }
 
-/**
- * One record written before the id: its name inside the archive (without the prefix), CRC-32 and size.
- *
- * @example
- * ```ts
- * const r: WrittenRecord = { name: 'data.pkl', crc: 0x1c291ca3, size: 154 };
- * ```
- */
+/** One record written before the id: its name inside the archive (without the prefix), CRC-32 and size. */
 export interface WrittenRecord {
   readonly name: string;
   readonly crc: number;
@@ -108,11 +102,6 @@ export interface WrittenRecord {
 /**
  * The 40-digit `.data/serialization_id` torch writes after `records` (in write order), or
  * `undefined` for archives of more than ~100,000 records (beyond the bucket counts listed here).
- *
- * @example
- * ```ts
- * serializationId(records); // '0561108523619670529407770688689870508136' for torch2/zip/linear.pt's records
- * ```
  */
 export function serializationId(records: readonly WrittenRecord[]): string | undefined {
   const order = unorderedSetOrder(records.map((r) => stringHash(r.name)));

@@ -46,11 +46,11 @@ function dataOffsets(zip: Uint8Array): [string, number][] {
 }
 
 describe('writeTorchZip', () => {
-  it('writes the §1.11 golden vector (prefix "archive") without torch', async () => {
+  it('writes the golden vector (prefix "archive") without torch', async () => {
     expect(sameBytes(await write(buildCases().golden!, { layout: '1.13' }), goldenBytes())).toBe('identical');
   });
 
-  it('writes the 2.7 layout: records, order and offsets of test_storage_alignment (§1.4)', async () => {
+  it('writes the 2.7 layout: records, order and offsets of test_storage_alignment', async () => {
     const st = new Storages();
     const sd = new OrderedDict<string, unknown>([
       ['weight', st.tensor(st.storage('float32', arangeF32(100)), [10, 10], [10, 1])],

@@ -1,6 +1,7 @@
 /**
  * `torch.save`'s zip format: the pickle, then each storage once, then the metadata records, in the
- * order of the chosen torch generation (research/pytorch-format.md §1.2, §11.2).
+ * order of the chosen torch generation (`_save` in torch/serialization.py, `PyTorchStreamWriter` in
+ * caffe2/serialize/inline_container.cc).
  *
  * @module
  */
@@ -18,22 +19,10 @@ import { ZipWriter, type ByteSink, type ChunkedData } from '../../zip/writer.js'
  * - `'2.7'` (torch ≥ 2.7, what torch 2.13 writes by default): `data.pkl`, `.format_version`,
  *   `.storage_alignment`, `byteorder`, `data/<key>` in numeric order, `version`,
  *   `.data/serialization_id` (computed as torch computes it, or the one given).
- *
- * @example
- * ```ts
- * await writeTorchZip(value, sink, { storageBytes, layout: '2.7' });
- * ```
  */
 export type TorchZipLayout = '1.13' | '2.7';
 
-/**
- * Options of {@link writeTorchZip}.
- *
- * @example
- * ```ts
- * const options: WriteTorchZipOptions = { prefix: 'model', storageBytes: (s) => buffers.get(s)! };
- * ```
- */
+/** Options of {@link writeTorchZip}. */
 export interface WriteTorchZipOptions extends PickleOptions {
   /** Archive directory name: `archive` (torch's choice for file objects) or the file stem. */
   readonly prefix?: string;
@@ -54,14 +43,7 @@ export interface WriteTorchZipOptions extends PickleOptions {
   readonly serializationId?: string;
 }
 
-/**
- * What {@link writeTorchZip} wrote.
- *
- * @example
- * ```ts
- * const { storages, size } = await writeTorchZip(value, sink, { storageBytes });
- * ```
- */
+/** What {@link writeTorchZip} wrote. */
 export interface WriteTorchZipResult {
   /** Storages written, keyed as in the pickle, in first-encounter order. */
   readonly storages: readonly PickledStorage[];

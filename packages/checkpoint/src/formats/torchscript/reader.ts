@@ -1,7 +1,7 @@
 /**
- * TorchScript archives (`torch.jit.save`; research/pytorch-format.md §7), read without executing
- * anything: `constants.pkl` and `data.pkl` are unpickled with `__torch__.*` classes kept as inert
- * records, and the module tree they describe is flattened into the `OrderedDict` that
+ * TorchScript archives (`torch.jit.save`; torch/csrc/jit/serialization/import.cpp), read without
+ * executing anything: `constants.pkl` and `data.pkl` are unpickled with `__torch__.*` classes kept
+ * as inert records, and the module tree they describe is flattened into the `OrderedDict` that
  * `module.state_dict()` returns. Which attributes are parameters and buffers comes from the
  * `__parameters__` / `__buffers__` lists of each class in `code/__torch__/….py`.
  *
@@ -32,12 +32,6 @@ import { readArchiveRecords, readPickleRecord, recordsMetadata, storageRecords }
  * The TorchScript reader. Its magic is the zip magic: {@link torchZipFormat} (which dispatches
  * here when the archive has `constants.pkl`, as `torch.load` does) is the one `openContainer`
  * probes; use this reader to insist on TorchScript (`UNSUPPORTED_FORMAT` for a plain torch zip).
- *
- * @example
- * ```ts
- * const c = await torchScriptFormat.open(fromBytes(bytes), readContext());
- * [...(c.root as Map<string, unknown>).keys()]; // ['scale', 'lin.weight', …]
- * ```
  */
 export const torchScriptFormat = {
   id: 'torchscript',
@@ -65,11 +59,6 @@ function scriptGlobal(module: string): boolean {
  * storages of `constants.pkl` are checked but not exposed (they are not in a state dict).
  * Globals other than the allow list, `__torch__.*` and `torch.jit._pickle.*` fail with
  * `PICKLE_UNSAFE_GLOBAL` unless `unknownClasses: 'record'`.
- *
- * @example
- * ```ts
- * const c = await openTorchScriptArchive(await openArchive(source, ctx), ctx);
- * ```
  */
 export async function openTorchScriptArchive(zip: ZipArchive, ctx: ReadContext): Promise<FormatContainer> {
   const { limits } = ctx;
