@@ -11,14 +11,7 @@
  */
 import { CodedError, isCodedError, quote, type CodedErrorInit } from '@x/device';
 
-/**
- * Stable machine-readable error codes.
- *
- * @example
- * ```ts
- * if (e.code === 'PICKLE_UNSAFE_GLOBAL') showSecurityWarning(e.message);
- * ```
- */
+/** Stable machine-readable error codes. */
 export type CheckpointErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'INPUT_TRUNCATED'
@@ -86,14 +79,7 @@ export type CheckpointErrorCode =
   | 'PLATFORM_LIMIT'
   | 'RESERVED_NAME';
 
-/**
- * Where an error happened: the archive entry and/or the absolute byte offset.
- *
- * @example
- * ```ts
- * const where: ErrorWhere = { entry: 'archive/data.pkl', offset: 64 };
- * ```
- */
+/** Where an error happened: the archive entry and/or the absolute byte offset. */
 export interface ErrorWhere {
   /** Archive entry (full name) or other record the error is about. */
   readonly entry?: string | undefined;
@@ -101,27 +87,13 @@ export interface ErrorWhere {
   readonly offset?: number | undefined;
 }
 
-/**
- * Optional fields of a {@link CheckpointError}.
- *
- * @example
- * ```ts
- * new CheckpointError('ZIP_OVERLAP', 'entries overlap', { entry: 'archive/data/0', offset: 320 });
- * ```
- */
+/** Optional fields of a {@link CheckpointError}. */
 export interface CheckpointErrorInit extends ErrorWhere, CodedErrorInit {}
 
 /**
  * Error thrown for every malformed, unsafe, oversized or unreadable input. The message says what
  * was expected, what was found and where; it is at most 512 characters (`MAX_MESSAGE_LENGTH`)
  * and untrusted strings in it went through `quote`.
- *
- * @example
- * ```ts
- * try { await openZip(source); } catch (e) {
- *   if (isCheckpointError(e)) console.log(e.code, e.entry, e.offset); // 'ZIP_EOCD_NOT_FOUND' undefined undefined
- * }
- * ```
  */
 export class CheckpointError extends CodedError<CheckpointErrorCode> {
   /** Archive entry the error is about, if any (untrusted text, not escaped). */
@@ -144,11 +116,6 @@ export class CheckpointError extends CodedError<CheckpointErrorCode> {
 /**
  * Type guard for {@link CheckpointError}; works across duplicate copies of the package (checks
  * the name and the code).
- *
- * @example
- * ```ts
- * if (isCheckpointError(e) && e.code === 'PICKLE_UNSAFE_GLOBAL') console.log(e.details?.global);
- * ```
  */
 export function isCheckpointError(e: unknown): e is CheckpointError {
   return isCodedError(e, 'CheckpointError');

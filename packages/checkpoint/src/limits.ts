@@ -7,14 +7,7 @@
 import { quote } from '@x/device';
 import { CheckpointError, type CheckpointErrorCode, type ErrorWhere } from './errors.js';
 
-/**
- * All limits the reader enforces.
- *
- * @example
- * ```ts
- * const strict: Limits = { ...DEFAULT_LIMITS, maxPickleBytes: 2 ** 20 };
- * ```
- */
+/** All limits the reader enforces. */
 export interface Limits {
   /** `L_ENTRIES`: zip entries (one per storage plus a few metadata records). */
   readonly maxEntries: number;
@@ -56,24 +49,10 @@ export interface Limits {
   readonly maxInflateRatio: number;
 }
 
-/**
- * Name of one limit.
- *
- * @example
- * ```ts
- * const name: LimitName = 'maxStack';
- * ```
- */
+/** Name of one limit. */
 export type LimitName = keyof Limits;
 
-/**
- * The default limits.
- *
- * @example
- * ```ts
- * const limits: Limits = { ...DEFAULT_LIMITS, maxPickleBytes: 16 * 2 ** 20 };
- * ```
- */
+/** The default limits. */
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxEntries: 100_000,
   maxCentralDirectory: 64 * 2 ** 20,
@@ -97,11 +76,6 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
 /**
  * The largest typed array the JavaScript engine allocates (Node 20: `buffer.constants.MAX_LENGTH`
  * = 2^32 bytes); `maxTensorBytes` never exceeds it.
- *
- * @example
- * ```ts
- * resolveLimits({ maxTensorBytes: Infinity }).maxTensorBytes === PLATFORM_MAX_BYTES; // true
- * ```
  */
 export const PLATFORM_MAX_BYTES = 2 ** 32;
 
@@ -129,11 +103,6 @@ const LIMIT_CODES: Readonly<Record<LimitName, CheckpointErrorCode>> = {
 /**
  * Merges caller overrides into {@link DEFAULT_LIMITS}. Every value must be a positive number
  * (`Infinity` allowed); anything else is a programming error (`TypeError`).
- *
- * @example
- * ```ts
- * const limits = resolveLimits({ maxEntries: 10 });
- * ```
  */
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const merged: Record<string, number> = { ...DEFAULT_LIMITS };
@@ -149,11 +118,6 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
 /**
  * What is wrong with overriding limit `name` by `value` (an unknown name, a value that is not a
  * positive number), or `undefined` when nothing is.
- *
- * @example
- * ```ts
- * limitProblem('maxOps', 0); // "limit 'maxOps' must be a positive number; got 0"
- * ```
  */
 export function limitProblem(name: string, value: unknown): string | undefined {
   if (!Object.hasOwn(DEFAULT_LIMITS, name)) return `unknown limit ${quote(name, "'")}`;
@@ -170,11 +134,6 @@ export function limitProblem(name: string, value: unknown): string | undefined {
  * @param limit - which limit this is; chooses the code (`PICKLE_LIMIT`, `ZIP_TOO_MANY_ENTRIES`, …).
  * @param what - what was measured, for the message (e.g. `'BINUNICODE length'`).
  * @param where - entry / offset for the error.
- *
- * @example
- * ```ts
- * checkBound(stack.length + 1, limits.maxStack, 'maxStack', 'pickle stack', { offset: 12 });
- * ```
  */
 export function checkBound(
   value: number | bigint,
