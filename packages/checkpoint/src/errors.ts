@@ -1,6 +1,5 @@
 /**
- * The one error class of `@x/checkpoint`, with the stable codes of research/security.md
- * ("Suggested limits and error codes") plus `SOURCE_IO` (a byte source could not be read),
+ * The one error class of `@x/checkpoint` and its stable codes, among them `SOURCE_IO` (a byte source could not be read),
  * `SOURCE_INVALID` (what was passed as the source is not bytes, a `Blob`, a URL, a path or a
  * `ByteSource`), `OPTION_INVALID` (an option of `open`/`load`/`inspect` of the wrong type or value),
  * `OUTPUT_IO` (a file could not be written: disk full, permission denied, a directory in the way)

@@ -1,5 +1,5 @@
 /**
- * Resource limits of the reader (research/security.md, "Suggested limits"). Every limit is
+ * Resource limits of the reader. Every limit is
  * configurable; the defaults are sized so that real checkpoints never reach them.
  *
  * @module

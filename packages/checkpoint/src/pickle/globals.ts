@@ -1,6 +1,6 @@
 /**
  * The allow list of `GLOBAL` / `STACK_GLOBAL` names: torch's `weights_only` list
- * (research/pytorch-format.md §10.2) plus what real checkpoints need (numpy arrays and scalars,
+ * (`torch/_weights_only_unpickler.py`) plus what real checkpoints need (numpy arrays and scalars,
  * `bytes`, `frozenset`, legacy rebuild functions). Lookups are exact `(module, name)` pairs after
  * a fixed rename table; nothing is imported, resolved or executed.
  *

@@ -1,6 +1,6 @@
 /**
  * A protocol-2 pickler that emits, byte for byte, what CPython 3.11's C pickler emits for
- * `torch.save` (torch 1.13) of the same Python value (research/pytorch-format.md §2.2–2.7).
+ * `torch.save` (torch 1.13, `torch/serialization.py` `_save`) of the same Python value.
  *
  * Memo identity. CPython memoizes by object identity; JavaScript strings have none, so:
  * - strings of the value (dict keys, values, `'storage'`, `'cpu'`, `'latin1'`) share one memo by

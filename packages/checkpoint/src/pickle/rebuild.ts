@@ -1,5 +1,5 @@
 /**
- * The tensor rebuild functions of research/pytorch-format.md §2.5, as pure constructors of
+ * The tensor rebuild functions of torch's `torch/_utils.py` (`_rebuild_tensor_v2` and kin), as pure constructors of
  * {@link TensorRef}-like descriptions: exact arity, argument types and geometry are checked;
  * nothing is allocated for tensor data.
  *

@@ -1,5 +1,5 @@
 /**
- * Persistent ids → {@link StorageRef} (research/pytorch-format.md §2.3): the tuple
+ * Persistent ids → {@link StorageRef} (`persistent_id` in `torch/serialization.py`): the tuple
  * `('storage', storage_type, key, location, numel)` written by `torch.save` (legacy files add a
  * sixth element, `view_metadata`, which must be `None` here).
  *

@@ -1,6 +1,6 @@
 /**
  * Tensor descriptions beyond the plain strided {@link TensorRef} of `values.ts`: what the rebuild
- * functions of research/pytorch-format.md §2.5 produce, before any data is read, plus the one
+ * functions of `torch/_utils.py` produce, before any data is read, plus the one
  * geometry check every strided view goes through (ATen's `checkInBoundsForStorage`, in `BigInt`).
  *
  * @module

@@ -1,6 +1,6 @@
 /**
- * A pickle virtual machine that interprets data and never resolves names
- * (research/security.md §0): every opcode of protocols 0–5 that builds data, globals looked up in
+ * A pickle virtual machine that interprets data and never resolves names (a pickle that
+ * names a callable could otherwise run code): every opcode of protocols 0–5 that builds data, globals looked up in
  * an exact allow list, iterative, bounded, and stricter than CPython where CPython is lax
  * (PROTO only first, STOP with exactly one value and no open mark, no trailing bytes, no memo
  * redefinition, no duplicate dict keys). Opcodes and their arguments are read by `opcodes.ts`'s

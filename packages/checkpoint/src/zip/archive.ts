@@ -1,5 +1,5 @@
 /**
- * The torch zip container (research/pytorch-format.md §1): every record under one archive
+ * The torch zip container (`caffe2/serialize/inline_container.cc`): every record under one archive
  * directory (the "prefix"), local headers cross-checked against the central directory, stored
  * and deflated records, optional CRC-32 verification.
  *
@@ -40,7 +40,7 @@ export interface ZipEntry {
 export interface ZipArchive {
   /** The source the archive is read from. */
   readonly source: ByteSource;
-  /** The archive directory name: the first entry's name up to its first `/` (§1.1). */
+  /** The archive directory name: the first entry's name up to its first `/`. */
   readonly prefix: string;
   /** File records keyed by their name below {@link prefix}, in central-directory order. */
   readonly entries: ReadonlyMap<string, ZipEntry>;

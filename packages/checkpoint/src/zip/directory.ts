@@ -1,6 +1,6 @@
 /**
  * The end records and the central directory of a zip archive, read from the tail and checked
- * field by field (research/security.md vectors B.8–B.34). All 64-bit values are combined as
+ * field by field (APPNOTE.TXT §4.3.12–4.3.16). All 64-bit values are combined as
  * `hi * 2**32 + lo` and compared with the file size, so no value is silently truncated.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * Record signatures and fixed header sizes of the zip format (APPNOTE.TXT §4.3), shared by the
- * reader (`directory.ts`, `archive.ts`) and the writer (`zip-writer.ts`).
+ * reader (`directory.ts`, `archive.ts`) and the writer (`writer.ts`).
  *
  * @module
  */

@@ -2,7 +2,7 @@
  * A streaming ZIP writer producing exactly the archives PyTorch's `PyTorchStreamWriter` (miniz in
  * zip64 mode) writes: stored records, zero times, data descriptors, every record's data aligned
  * through an `FB` extra field, zip64 extras only where a size or offset reaches 0xFFFFFFFF, and a
- * ZIP64 end record plus locator always (research/pytorch-format.md §1.3–1.7).
+ * ZIP64 end record plus locator always (`caffe2/serialize/inline_container.cc`).
  *
  * @module
  */
