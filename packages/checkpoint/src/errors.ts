@@ -101,7 +101,6 @@ export class CheckpointError extends CodedError<CheckpointErrorCode> {
   readonly offset: number | undefined;
 
   /**
-   * @param code - stable error code.
    * @param message - what was expected and what was found; the location is appended from `init`.
    * @param init - entry, offset, details and cause.
    */

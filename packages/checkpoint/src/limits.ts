@@ -130,7 +130,6 @@ export function limitProblem(name: string, value: unknown): string | undefined {
  * Throws the limit's error code when `value > max`, with `details` `{ limit, value, max }`.
  *
  * @param value - the measured quantity (a `bigint` is compared exactly).
- * @param max - the configured maximum.
  * @param limit - which limit this is; chooses the code (`PICKLE_LIMIT`, `ZIP_TOO_MANY_ENTRIES`, …).
  * @param what - what was measured, for the message (e.g. `'BINUNICODE length'`).
  * @param where - entry / offset for the error.

@@ -182,27 +182,15 @@ let schedulerOf: (ckpt: Checkpoint) => Scheduler;
  * TF.js elements) is read into the back of a buffer sized for the converted tensor and converted
  * there, front to back: no second allocation, no copy. With a {@link WideningConverter} (the Node
  * entry's worker threads), large ones are allocated by it (shared memory) and converted off this thread.
- *
- * @example
- * ```ts
- * const ckpt = await open('model.pt', { mapLocation: 'cpu' });
- * console.log(ckpt.format, ckpt.names.length);
- * const w = await ckpt.tensor('encoder.0.weight');
- * await ckpt.close();
- * ```
  */
 export class Checkpoint {
-  /** The file format. */
   readonly format: CheckpointFormat;
   /** Every tensor, in depth-first (pickling) order. */
   readonly entries: readonly CheckpointEntry[];
-  /** The entries' names, in order. */
   readonly names: readonly string[];
   /** The parsed container (object graph with tensor descriptions, storage reader). */
   readonly container: FormatContainer;
-  /** The options the checkpoint was opened with. */
   readonly options: LoadOptions;
-  /** The limits in force. */
   readonly limits: Limits;
   /** How storage bytes arrive: views over a mapping of the file, or copies. */
   readonly io: 'mmap' | 'read';
@@ -214,12 +202,9 @@ export class Checkpoint {
   /**
    * Use {@link open}.
    *
-   * @param container - The opened container.
-   * @param options - Load options.
    * @param limits - `options.limits` resolved.
    * @param close - Closes what opening the source opened.
-   * @param converter - Where large widening conversions run (default: here).
-   * @param io - How the source delivers storage bytes (`'mmap'`: views over a mapping, widened straight from it).
+   * @param converter - Where large widening conversions run (default: this thread).
    */
   constructor(
     container: FormatContainer,
@@ -375,7 +360,6 @@ class Scheduler {
     return this.#converter !== undefined && this.#converter.threads > 0;
   }
 
-  /** The runtime of the options, or the shared default one. */
   runtime(): Promise<DeviceRuntime> {
     const { runtime } = this.#ckpt.options;
     return runtime === undefined ? defaultRuntime() : Promise.resolve(runtime);

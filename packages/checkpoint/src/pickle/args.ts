@@ -49,11 +49,7 @@ export function pyTypeName(v: unknown): string {
  * ints are expected (they were marked with `markFloat` when the tuple was built).
  */
 export class Args {
-  /**
-   * @param fn - `module.name` of the callable, for messages.
-   * @param items - the argument tuple.
-   * @param ctx - limits and error location.
-   */
+  /** @param fn - `module.name` of the callable, for messages. */
   constructor(
     readonly fn: string,
     readonly items: readonly unknown[],

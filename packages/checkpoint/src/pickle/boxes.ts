@@ -11,7 +11,6 @@ import type { PyGlobal } from './globals.js';
  * is marked with `markFloat` and the bare number stored.
  */
 export class FloatBox {
-  /** @param value - the float's value. */
   constructor(readonly value: number) {}
 }
 
@@ -22,7 +21,6 @@ export class FloatBox {
  */
 export class NumpyScalarBox {
   /**
-   * @param value - the scalar's value.
    * @param dtype - numpy `dtype.str`, e.g. `<f8`.
    * @param module - the module of the `scalar` global that made it, e.g. `numpy._core.multiarray`.
    */

@@ -223,9 +223,7 @@ export class PickleDecoder {
   private readonly view: DataView;
 
   /**
-   * @param data - the bytes holding the pickle.
    * @param start - offset of its first opcode.
-   * @param limits - string, long and line limits.
    * @param entry - archive entry, for errors.
    * @param baseOffset - added to offsets in errors.
    */

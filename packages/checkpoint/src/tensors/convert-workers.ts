@@ -77,9 +77,6 @@ export class WorkerConverter implements WideningConverter {
   #workers: PoolWorker[] | undefined;
   #nextId = 0;
 
-  /**
-   * @param options - Threads, size threshold and worker script.
-   */
   constructor(options: WorkerConverterOptions = {}) {
     this.threads = options.threads ?? Math.min(2, availableParallelism());
     this.minBytes = options.minBytes ?? MIN_BYTES;

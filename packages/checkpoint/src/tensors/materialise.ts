@@ -57,8 +57,6 @@ export type AnyTensorRef =
  */
 export class RawTensor {
   /**
-   * @param dtype - The torch dtype of `data`'s elements.
-   * @param shape - Tensor shape.
    * @param data - Elements in C order (interleaved re/im for complex dtypes).
    * @param quantizer - Quantization parameters of a quantized tensor, else `undefined`.
    */
@@ -208,7 +206,6 @@ export function isContiguous(shape: readonly number[], stride: readonly number[]
  *
  * @param bytes - The whole storage.
  * @param view - Offset, shape and stride, in elements.
- * @param itemSize - Bytes per element.
  *
  * @example
  * ```ts
@@ -340,10 +337,6 @@ export function describeRef(ref: AnyTensorRef): { dtype: TorchDType; shape: read
 /**
  * Builds the tensor a description stands for, on the device the context resolved for its storage.
  * Registers every created tensor with {@link tensorInfo}.
- *
- * @param ref - The tensor description.
- * @param name - The tensor's name, for error messages.
- * @param ctx - Runtime, dtype mode, storage bytes and targets.
  */
 export function materialise(ref: AnyTensorRef, name: string, ctx: MaterialiseContext): MaterialiseResult {
   try {
