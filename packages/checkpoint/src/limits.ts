@@ -9,43 +9,43 @@ import { CheckpointError, type CheckpointErrorCode, type ErrorWhere } from './er
 
 /** All limits the reader enforces. */
 export interface Limits {
-  /** `L_ENTRIES`: zip entries (one per storage plus a few metadata records). */
+  /** zip entries (one per storage plus a few metadata records). */
   readonly maxEntries: number;
-  /** `L_CD`: bytes of the zip central directory. */
+  /** bytes of the zip central directory. */
   readonly maxCentralDirectory: number;
-  /** `L_NAME`: UTF-8 bytes of one zip entry name. */
+  /** UTF-8 bytes of one zip entry name. */
   readonly maxNameLength: number;
-  /** `L_PICKLE`: bytes of one pickle (`data.pkl`), after inflating. */
+  /** bytes of one pickle (`data.pkl`), after inflating. */
   readonly maxPickleBytes: number;
-  /** `L_STR`: bytes of one `str` / `bytes` value in a pickle. */
+  /** bytes of one `str` / `bytes` value in a pickle. */
   readonly maxStringBytes: number;
-  /** `L_LONG`: payload bytes of one `LONG1` / `LONG4` (and digits/3 of a text `LONG`). */
+  /** payload bytes of one `LONG1` / `LONG4` (and digits/3 of a text `LONG`). */
   readonly maxLongBytes: number;
-  /** `L_GLOBAL`: bytes of one newline-terminated opcode argument (`GLOBAL` lines, text ints). */
+  /** bytes of one newline-terminated opcode argument (`GLOBAL` lines, text ints). */
   readonly maxLineBytes: number;
-  /** `L_OPS`: opcodes executed by one pickle. */
+  /** opcodes executed by one pickle. */
   readonly maxOps: number;
-  /** `L_STACK`: values on the pickle stack (all mark frames together). */
+  /** values on the pickle stack (all mark frames together). */
   readonly maxStack: number;
-  /** `L_MARK`: open marks. */
+  /** open marks. */
   readonly maxMarks: number;
-  /** `L_DEPTH`: nesting of containers, measured when a container receives its items. */
+  /** nesting of containers, measured when a container receives its items. */
   readonly maxDepth: number;
-  /** `L_MEMO`: memo entries (the count, not the largest index). */
+  /** memo entries (the count, not the largest index). */
   readonly maxMemo: number;
-  /** `L_NODES`: containers and objects a pickle creates. */
+  /** containers and objects a pickle creates. */
   readonly maxNodes: number;
-  /** `L_RANK`: dimensions of a tensor. */
+  /** dimensions of a tensor. */
   readonly maxRank: number;
   /**
-   * `L_TENSOR`: bytes of one materialised storage or tensor. Capped at {@link PLATFORM_MAX_BYTES}
+   * bytes of one materialised storage or tensor. Capped at {@link PLATFORM_MAX_BYTES}
    * (Node 20 typed arrays stop at 4 GiB), so a larger request fails with `TENSOR_TOO_LARGE`, never
    * with the engine's `RangeError`.
    */
   readonly maxTensorBytes: number;
-  /** `L_TOTAL`: bytes of all materialised tensors together (no cap by default). */
+  /** bytes of all materialised tensors together (no cap by default). */
   readonly maxTotalBytes: number;
-  /** `L_INFLATE`: largest declared uncompressed : compressed ratio of a deflated entry. */
+  /** largest declared uncompressed : compressed ratio of a deflated entry. */
   readonly maxInflateRatio: number;
 }
 

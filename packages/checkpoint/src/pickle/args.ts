@@ -56,7 +56,6 @@ export class Args {
     readonly ctx: Context,
   ) {}
 
-  /** Number of arguments. */
   get length(): number {
     return this.items.length;
   }

@@ -45,7 +45,6 @@ export function bare(v: unknown): unknown {
 export class Pending {
   /** The completed value, once BUILD ran. */
   result: unknown = undefined;
-  /** Whether BUILD ran. */
   resolved = false;
 
   /**

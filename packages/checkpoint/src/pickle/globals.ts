@@ -64,7 +64,6 @@ export class PyGlobal {
     Object.freeze(this);
   }
 
-  /** `module.name`. */
   toString(): string {
     return `${this.module}.${this.name}`;
   }

@@ -226,12 +226,10 @@ class PoolWorker {
     });
   }
 
-  /** Whether the worker still runs. */
   get alive(): boolean {
     return this.#failure === undefined;
   }
 
-  /** Whether a conversion is in flight. */
   get busy(): boolean {
     return this.#pending.size > 0;
   }

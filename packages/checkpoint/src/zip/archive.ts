@@ -38,7 +38,6 @@ export interface ZipEntry {
 
 /** An opened archive. */
 export interface ZipArchive {
-  /** The source the archive is read from. */
   readonly source: ByteSource;
   /** The archive directory name: the first entry's name up to its first `/`. */
   readonly prefix: string;
