@@ -1,7 +1,7 @@
 /**
- * The one error class of `@x/checkpoint` and its stable codes, among them `SOURCE_IO` (a byte source could not be read),
- * `SOURCE_INVALID` (what was passed as the source is not bytes, a `Blob`, a URL, a path or a
- * `ByteSource`), `OPTION_INVALID` (an option of `open`/`load`/`inspect` of the wrong type or value),
+ * The one error class of `@x/checkpoint` and its stable codes, among them `SOURCE_IO` (a byte
+ * source could not be read), `SOURCE_INVALID` (what was passed as the source is not bytes, a
+ * `Blob`, a URL, a path or a `ByteSource`), `OPTION_INVALID` (an option of `open`/`load`/`inspect` of the wrong type or value),
  * `OUTPUT_IO` (a file could not be written: disk full, permission denied, a directory in the way)
  * and `ZIP_CORRUPT_DATA` (a deflated record does not inflate). It extends `@x/device`'s
  * `CodedError`; untrusted text goes into messages through `@x/device`'s `quote`.

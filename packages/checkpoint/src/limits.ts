@@ -1,6 +1,6 @@
 /**
- * Resource limits of the reader. Every limit is
- * configurable; the defaults are sized so that real checkpoints never reach them.
+ * Resource limits of the reader. Every limit is configurable; the defaults are sized so that real
+ * checkpoints never reach them.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
- * The tensor rebuild functions of torch's `torch/_utils.py` (`_rebuild_tensor_v2` and kin), as pure constructors of
- * {@link TensorRef}-like descriptions: exact arity, argument types and geometry are checked;
- * nothing is allocated for tensor data.
+ * The tensor rebuild functions of torch's `torch/_utils.py` (`_rebuild_tensor_v2` and kin), as pure
+ * constructors of {@link TensorRef}-like descriptions: exact arity, argument types and geometry are
+ * checked; nothing is allocated for tensor data.
  *
  * @module
  */

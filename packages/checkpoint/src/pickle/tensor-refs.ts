@@ -1,7 +1,7 @@
 /**
  * Tensor descriptions beyond the plain strided {@link TensorRef} of `values.ts`: what the rebuild
- * functions of `torch/_utils.py` produce, before any data is read, plus the one
- * geometry check every strided view goes through (ATen's `checkInBoundsForStorage`, in `BigInt`).
+ * functions of `torch/_utils.py` produce, before any data is read, plus the one geometry check
+ * every strided view goes through (ATen's `checkInBoundsForStorage`, in `BigInt`).
  *
  * @module
  */
