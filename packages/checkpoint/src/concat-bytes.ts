@@ -4,14 +4,7 @@
  * @module
  */
 
-/**
- * One new array holding `parts` one after another (a copy, even of a single part).
- *
- * @example
- * ```ts
- * concatBytes([Uint8Array.of(1, 2), Uint8Array.of(3)]); // Uint8Array [1, 2, 3]
- * ```
- */
+/** One new array holding `parts` one after another (a copy, even of a single part). */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;

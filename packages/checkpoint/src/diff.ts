@@ -8,14 +8,7 @@
 import { rawView, toTensorData, type TorchDType } from '@x/device';
 import { prepareValue, type PreparedValue, type PrepareOptions } from './tensors/prepare.js';
 
-/**
- * How one tensor name compares.
- *
- * @example
- * ```ts
- * const d: TensorDiff = { name: 'w', status: 'different', maxAbsDiff: 0.5 };
- * ```
- */
+/** How one tensor name compares. */
 export type TensorDiff =
   | { readonly name: string; readonly status: 'same' }
   | { readonly name: string; readonly status: 'different'; readonly maxAbsDiff: number }
@@ -23,14 +16,7 @@ export type TensorDiff =
   | { readonly name: string; readonly status: 'dtype'; readonly a: TorchDType; readonly b: TorchDType }
   | { readonly name: string; readonly status: 'missing'; readonly onlyIn: 'a' | 'b' };
 
-/**
- * Result of {@link diff}.
- *
- * @example
- * ```ts
- * const { identical, tensors } = await diff(a, b);
- * ```
- */
+/** Result of {@link diff}. */
 export interface DiffResult {
   /** Every name of `a` in order, then the names only `b` has. */
   readonly tensors: readonly TensorDiff[];
@@ -58,11 +44,6 @@ const BY_ELEMENT = new Set<TorchDType>([
 /**
  * The elements of C-contiguous tensor bytes as numbers (complex: re, im interleaved; quantized:
  * the integer representation).
- *
- * @example
- * ```ts
- * elementsAsNumbers(new Uint8Array([0x00, 0x3c]), 'float16'); // Float64Array [1]
- * ```
  */
 export function elementsAsNumbers(bytes: Uint8Array, dtype: TorchDType): Float64Array {
   const values = BY_ELEMENT.has(dtype) ? rawView(bytes, dtype) : toTensorData(bytes, dtype, 'convert').values;
@@ -71,14 +52,7 @@ export function elementsAsNumbers(bytes: Uint8Array, dtype: TorchDType): Float64
   return out;
 }
 
-/**
- * Largest `|a[i] - b[i]|`; NaN on both sides counts as equal, NaN on one side makes the result NaN.
- *
- * @example
- * ```ts
- * maxAbsDiff(Float64Array.of(1, 2), Float64Array.of(1, 2.5)); // 0.5
- * ```
- */
+/** Largest `|a[i] - b[i]|`; NaN on both sides counts as equal, NaN on one side makes the result NaN. */
 export function maxAbsDiff(a: Float64Array, b: Float64Array): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) {
@@ -100,14 +74,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/**
- * Compares the tensors of two prepared values by name, reading one pair at a time.
- *
- * @example
- * ```ts
- * const r = await diffPrepared(prepareValue(a, optsA), prepareValue(b, optsB));
- * ```
- */
+/** Compares the tensors of two prepared values by name, reading one pair at a time. */
 export async function diffPrepared(a: PreparedValue, b: PreparedValue): Promise<DiffResult> {
   const right = new Map(b.tensors.map((t) => [t.name, t.ref]));
   const left = new Set<string>();

@@ -1,8 +1,7 @@
 /**
- * The one error class of `@x/checkpoint`, with the stable codes of research/security.md
- * ("Suggested limits and error codes") plus `SOURCE_IO` (a byte source could not be read),
- * `SOURCE_INVALID` (what was passed as the source is not bytes, a `Blob`, a URL, a path or a
- * `ByteSource`), `OPTION_INVALID` (an option of `open`/`load`/`inspect` of the wrong type or value),
+ * The one error class of `@x/checkpoint` and its stable codes, among them `SOURCE_IO` (a byte
+ * source could not be read), `SOURCE_INVALID` (what was passed as the source is not bytes, a
+ * `Blob`, a URL, a path or a `ByteSource`), `OPTION_INVALID` (an option of `open`/`load`/`inspect` of the wrong type or value),
  * `OUTPUT_IO` (a file could not be written: disk full, permission denied, a directory in the way)
  * and `ZIP_CORRUPT_DATA` (a deflated record does not inflate). It extends `@x/device`'s
  * `CodedError`; untrusted text goes into messages through `@x/device`'s `quote`.
@@ -11,14 +10,7 @@
  */
 import { CodedError, isCodedError, quote, type CodedErrorInit } from '@x/device';
 
-/**
- * Stable machine-readable error codes.
- *
- * @example
- * ```ts
- * if (e.code === 'PICKLE_UNSAFE_GLOBAL') showSecurityWarning(e.message);
- * ```
- */
+/** Stable machine-readable error codes. */
 export type CheckpointErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'INPUT_TRUNCATED'
@@ -86,14 +78,7 @@ export type CheckpointErrorCode =
   | 'PLATFORM_LIMIT'
   | 'RESERVED_NAME';
 
-/**
- * Where an error happened: the archive entry and/or the absolute byte offset.
- *
- * @example
- * ```ts
- * const where: ErrorWhere = { entry: 'archive/data.pkl', offset: 64 };
- * ```
- */
+/** Where an error happened: the archive entry and/or the absolute byte offset. */
 export interface ErrorWhere {
   /** Archive entry (full name) or other record the error is about. */
   readonly entry?: string | undefined;
@@ -101,27 +86,13 @@ export interface ErrorWhere {
   readonly offset?: number | undefined;
 }
 
-/**
- * Optional fields of a {@link CheckpointError}.
- *
- * @example
- * ```ts
- * new CheckpointError('ZIP_OVERLAP', 'entries overlap', { entry: 'archive/data/0', offset: 320 });
- * ```
- */
+/** Optional fields of a {@link CheckpointError}. */
 export interface CheckpointErrorInit extends ErrorWhere, CodedErrorInit {}
 
 /**
  * Error thrown for every malformed, unsafe, oversized or unreadable input. The message says what
  * was expected, what was found and where; it is at most 512 characters (`MAX_MESSAGE_LENGTH`)
  * and untrusted strings in it went through `quote`.
- *
- * @example
- * ```ts
- * try { await openZip(source); } catch (e) {
- *   if (isCheckpointError(e)) console.log(e.code, e.entry, e.offset); // 'ZIP_EOCD_NOT_FOUND' undefined undefined
- * }
- * ```
  */
 export class CheckpointError extends CodedError<CheckpointErrorCode> {
   /** Archive entry the error is about, if any (untrusted text, not escaped). */
@@ -130,7 +101,6 @@ export class CheckpointError extends CodedError<CheckpointErrorCode> {
   readonly offset: number | undefined;
 
   /**
-   * @param code - stable error code.
    * @param message - what was expected and what was found; the location is appended from `init`.
    * @param init - entry, offset, details and cause.
    */
@@ -144,11 +114,6 @@ export class CheckpointError extends CodedError<CheckpointErrorCode> {
 /**
  * Type guard for {@link CheckpointError}; works across duplicate copies of the package (checks
  * the name and the code).
- *
- * @example
- * ```ts
- * if (isCheckpointError(e) && e.code === 'PICKLE_UNSAFE_GLOBAL') console.log(e.details?.global);
- * ```
  */
 export function isCheckpointError(e: unknown): e is CheckpointError {
   return isCodedError(e, 'CheckpointError');

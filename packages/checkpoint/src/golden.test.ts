@@ -9,7 +9,7 @@ import { OrderedDict, Tuple } from './pickle/values.js';
 import { isTensorRef } from './pickle/tensor-refs.js';
 import { ARANGE6, GOLDEN_DUMP, goldenPickle, parseDump } from './testing/helpers.js';
 
-describe('golden vector (pytorch-format.md §1.11 / §2.8)', () => {
+describe('golden vector (torch.save of an arange(6) state dict)', () => {
   const golden = parseDump(GOLDEN_DUMP);
 
   it('is the documented file: 747 bytes with the documented SHA-256', () => {
@@ -19,7 +19,7 @@ describe('golden vector (pytorch-format.md §1.11 / §2.8)', () => {
     );
   });
 
-  it('the builders reproduce it byte for byte from the §2.8 listing', () => {
+  it('the builders reproduce it byte for byte from the pickle listing', () => {
     const pkl = goldenPickle();
     expect(pkl.length).toBe(154);
     expect(

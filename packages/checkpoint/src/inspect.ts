@@ -45,14 +45,7 @@ export interface InspectedTensor {
   readonly sha256: string | null;
 }
 
-/**
- * Options of {@link inspect}: those of `open`, plus whether to hash.
- *
- * @example
- * ```ts
- * const quick: InspectOptions = { hash: false }; // reads no tensor data
- * ```
- */
+/** Options of {@link inspect}: those of `open`, plus whether to hash. */
 export interface InspectOptions extends LoadOptions {
   /** Compute each tensor's SHA-256 (default `true`); `false` reads no tensor data. */
   readonly hash?: boolean;
@@ -74,11 +67,6 @@ export interface InspectResult {
  * Describes and hashes every tensor of an opened checkpoint, reading each storage once (none with
  * `hash: false`), and closes it. The checkpoint's `onProgress` is called after each distinct tensor
  * is hashed.
- *
- * @example
- * ```ts
- * const info = await inspectCheckpoint(await open(bytes));
- * ```
  */
 export async function inspectCheckpoint(
   ckpt: Checkpoint,
@@ -127,25 +115,12 @@ export async function inspectCheckpoint(
 /**
  * Lists every tensor of a checkpoint with dtype, shape, saved location, size and the SHA-256 of
  * its elements, without creating tensors (no device runtime needed).
- *
- * @example
- * ```ts
- * const { format, tensors } = await inspect(bytes);
- * for (const t of tensors) console.log(t.name, t.dtype, t.shape, t.location, t.sha256);
- * ```
  */
 export async function inspect(source: CheckpointSource, options: InspectOptions = {}): Promise<InspectResult> {
   return inspectCheckpoint(await open(source, options), options);
 }
 
-/**
- * Lower-case hex SHA-256 of `bytes` (WebCrypto; Node ≥ 20 and browsers).
- *
- * @example
- * ```ts
- * await sha256Hex(new Uint8Array()); // 'e3b0c442…b855'
- * ```
- */
+/** Lower-case hex SHA-256 of `bytes` (WebCrypto; Node ≥ 20 and browsers). */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
   let hex = '';

@@ -3,7 +3,7 @@ import { checkBound, DEFAULT_LIMITS, resolveLimits } from './limits.js';
 import { expectCode } from './testing/helpers.js';
 
 describe('limits', () => {
-  it('defaults are the security.md table', () => {
+  it('defaults are the documented table', () => {
     expect(DEFAULT_LIMITS).toMatchObject({
       maxEntries: 100_000,
       maxCentralDirectory: 64 * 1024 * 1024,

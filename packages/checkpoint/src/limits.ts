@@ -1,79 +1,58 @@
 /**
- * Resource limits of the reader (research/security.md, "Suggested limits"). Every limit is
- * configurable; the defaults are sized so that real checkpoints never reach them.
+ * Resource limits of the reader. Every limit is configurable; the defaults are sized so that real
+ * checkpoints never reach them.
  *
  * @module
  */
 import { quote } from '@x/device';
 import { CheckpointError, type CheckpointErrorCode, type ErrorWhere } from './errors.js';
 
-/**
- * All limits the reader enforces.
- *
- * @example
- * ```ts
- * const strict: Limits = { ...DEFAULT_LIMITS, maxPickleBytes: 2 ** 20 };
- * ```
- */
+/** All limits the reader enforces. */
 export interface Limits {
-  /** `L_ENTRIES`: zip entries (one per storage plus a few metadata records). */
+  /** zip entries (one per storage plus a few metadata records). */
   readonly maxEntries: number;
-  /** `L_CD`: bytes of the zip central directory. */
+  /** bytes of the zip central directory. */
   readonly maxCentralDirectory: number;
-  /** `L_NAME`: UTF-8 bytes of one zip entry name. */
+  /** UTF-8 bytes of one zip entry name. */
   readonly maxNameLength: number;
-  /** `L_PICKLE`: bytes of one pickle (`data.pkl`), after inflating. */
+  /** bytes of one pickle (`data.pkl`), after inflating. */
   readonly maxPickleBytes: number;
-  /** `L_STR`: bytes of one `str` / `bytes` value in a pickle. */
+  /** bytes of one `str` / `bytes` value in a pickle. */
   readonly maxStringBytes: number;
-  /** `L_LONG`: payload bytes of one `LONG1` / `LONG4` (and digits/3 of a text `LONG`). */
+  /** payload bytes of one `LONG1` / `LONG4` (and digits/3 of a text `LONG`). */
   readonly maxLongBytes: number;
-  /** `L_GLOBAL`: bytes of one newline-terminated opcode argument (`GLOBAL` lines, text ints). */
+  /** bytes of one newline-terminated opcode argument (`GLOBAL` lines, text ints). */
   readonly maxLineBytes: number;
-  /** `L_OPS`: opcodes executed by one pickle. */
+  /** opcodes executed by one pickle. */
   readonly maxOps: number;
-  /** `L_STACK`: values on the pickle stack (all mark frames together). */
+  /** values on the pickle stack (all mark frames together). */
   readonly maxStack: number;
-  /** `L_MARK`: open marks. */
+  /** open marks. */
   readonly maxMarks: number;
-  /** `L_DEPTH`: nesting of containers, measured when a container receives its items. */
+  /** nesting of containers, measured when a container receives its items. */
   readonly maxDepth: number;
-  /** `L_MEMO`: memo entries (the count, not the largest index). */
+  /** memo entries (the count, not the largest index). */
   readonly maxMemo: number;
-  /** `L_NODES`: containers and objects a pickle creates. */
+  /** containers and objects a pickle creates. */
   readonly maxNodes: number;
-  /** `L_RANK`: dimensions of a tensor. */
+  /** dimensions of a tensor. */
   readonly maxRank: number;
   /**
-   * `L_TENSOR`: bytes of one materialised storage or tensor. Capped at {@link PLATFORM_MAX_BYTES}
+   * bytes of one materialised storage or tensor. Capped at {@link PLATFORM_MAX_BYTES}
    * (Node 20 typed arrays stop at 4 GiB), so a larger request fails with `TENSOR_TOO_LARGE`, never
    * with the engine's `RangeError`.
    */
   readonly maxTensorBytes: number;
-  /** `L_TOTAL`: bytes of all materialised tensors together (no cap by default). */
+  /** bytes of all materialised tensors together (no cap by default). */
   readonly maxTotalBytes: number;
-  /** `L_INFLATE`: largest declared uncompressed : compressed ratio of a deflated entry. */
+  /** largest declared uncompressed : compressed ratio of a deflated entry. */
   readonly maxInflateRatio: number;
 }
 
-/**
- * Name of one limit.
- *
- * @example
- * ```ts
- * const name: LimitName = 'maxStack';
- * ```
- */
+/** Name of one limit. */
 export type LimitName = keyof Limits;
 
-/**
- * The default limits.
- *
- * @example
- * ```ts
- * const limits: Limits = { ...DEFAULT_LIMITS, maxPickleBytes: 16 * 2 ** 20 };
- * ```
- */
+/** The default limits. */
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxEntries: 100_000,
   maxCentralDirectory: 64 * 2 ** 20,
@@ -97,11 +76,6 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
 /**
  * The largest typed array the JavaScript engine allocates (Node 20: `buffer.constants.MAX_LENGTH`
  * = 2^32 bytes); `maxTensorBytes` never exceeds it.
- *
- * @example
- * ```ts
- * resolveLimits({ maxTensorBytes: Infinity }).maxTensorBytes === PLATFORM_MAX_BYTES; // true
- * ```
  */
 export const PLATFORM_MAX_BYTES = 2 ** 32;
 
@@ -129,11 +103,6 @@ const LIMIT_CODES: Readonly<Record<LimitName, CheckpointErrorCode>> = {
 /**
  * Merges caller overrides into {@link DEFAULT_LIMITS}. Every value must be a positive number
  * (`Infinity` allowed); anything else is a programming error (`TypeError`).
- *
- * @example
- * ```ts
- * const limits = resolveLimits({ maxEntries: 10 });
- * ```
  */
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const merged: Record<string, number> = { ...DEFAULT_LIMITS };
@@ -149,11 +118,6 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
 /**
  * What is wrong with overriding limit `name` by `value` (an unknown name, a value that is not a
  * positive number), or `undefined` when nothing is.
- *
- * @example
- * ```ts
- * limitProblem('maxOps', 0); // "limit 'maxOps' must be a positive number; got 0"
- * ```
  */
 export function limitProblem(name: string, value: unknown): string | undefined {
   if (!Object.hasOwn(DEFAULT_LIMITS, name)) return `unknown limit ${quote(name, "'")}`;
@@ -166,15 +130,9 @@ export function limitProblem(name: string, value: unknown): string | undefined {
  * Throws the limit's error code when `value > max`, with `details` `{ limit, value, max }`.
  *
  * @param value - the measured quantity (a `bigint` is compared exactly).
- * @param max - the configured maximum.
  * @param limit - which limit this is; chooses the code (`PICKLE_LIMIT`, `ZIP_TOO_MANY_ENTRIES`, …).
  * @param what - what was measured, for the message (e.g. `'BINUNICODE length'`).
  * @param where - entry / offset for the error.
- *
- * @example
- * ```ts
- * checkBound(stack.length + 1, limits.maxStack, 'maxStack', 'pickle stack', { offset: 12 });
- * ```
  */
 export function checkBound(
   value: number | bigint,

@@ -7,11 +7,6 @@
 /**
  * `hi * 2**32 + lo` of the little-endian u64 at `at`: exact up to 2^53, and above that still
  * larger than any file, so bounds checks fail as they should.
- *
- * @example
- * ```ts
- * u64(new DataView(new Uint8Array([1, 0, 0, 0, 1, 0, 0, 0]).buffer), 0); // 4294967297
- * ```
  */
 export function u64(view: DataView, at: number): number {
   return view.getUint32(at + 4, true) * 2 ** 32 + view.getUint32(at, true);

@@ -32,11 +32,6 @@ const RUNTIME_METHODS = ['check', 'place', 'prepare', 'dispose'] as const;
  * `unknownClasses`, `verify`, `mmap`, `onProgress`, `runtime` and `limits` (those given) have the
  * types and values `LoadOptions` declares. `mapLocation` is `@x/device`'s to check
  * (`MAP_LOCATION_INVALID`, `DEVICE_INVALID`, `LOCATION_UNKNOWN`, when a storage is placed).
- *
- * @example
- * ```ts
- * checkLoadOptions({ dtype: 'fast' }); // throws OPTION_INVALID: option dtype must be 'convert', 'strict' or 'raw'; got "fast"
- * ```
  */
 export function checkLoadOptions(options: unknown): void {
   if (options === undefined) return;
@@ -71,12 +66,6 @@ export function checkLoadOptions(options: unknown): void {
  * (the thrown value as `cause`), one that resolves to anything but a `Uint8Array` of the length
  * asked for with `SOURCE_IO`, or `INPUT_TRUNCATED` when it is shorter. Anything else fails with
  * `SOURCE_INVALID`.
- *
- * @example
- * ```ts
- * const source = callerByteSource({ size: 4, name: 'mine', read: async (o, n) => bytes.subarray(o, o + n) });
- * callerByteSource(42); // throws SOURCE_INVALID
- * ```
  */
 export function callerByteSource(input: unknown): ByteSource {
   const expected = 'a ByteSource, Uint8Array, ArrayBuffer, Blob, URL or string';

@@ -84,11 +84,6 @@ const READ_AHEAD = 32 * 2 ** 20;
  * its last tensor. Reads run up to 32 MiB ahead of the conversions; when conversions run
  * elsewhere (worker threads in Node), up to 128 MiB, and every tensor being read is materialised
  * as soon as its bytes arrive, so they convert in parallel. Tensors created before a failure are disposed.
- *
- * @example
- * ```ts
- * const { value, report } = await loadCheckpoint(await open(bytes, { mapLocation: 'cpu' }));
- * ```
  */
 export async function loadCheckpoint<T = unknown>(ckpt: Checkpoint): Promise<LoadResult<T>> {
   const created: MaterialiseResult[] = [];

@@ -110,9 +110,7 @@ function defaultRuntime(): Promise<DeviceRuntime> {
   return sharedRuntime;
 }
 
-/**
- * One user's hold on a storage's bytes.
- */
+/** One user's hold on a storage's bytes. */
 interface TakenBytes {
   readonly bytes: Promise<Uint8Array>;
   /**
@@ -183,27 +181,15 @@ let schedulerOf: (ckpt: Checkpoint) => Scheduler;
  * TF.js elements) is read into the back of a buffer sized for the converted tensor and converted
  * there, front to back: no second allocation, no copy. With a {@link WideningConverter} (the Node
  * entry's worker threads), large ones are allocated by it (shared memory) and converted off this thread.
- *
- * @example
- * ```ts
- * const ckpt = await open('model.pt', { mapLocation: 'cpu' });
- * console.log(ckpt.format, ckpt.names.length);
- * const w = await ckpt.tensor('encoder.0.weight');
- * await ckpt.close();
- * ```
  */
 export class Checkpoint {
-  /** The file format. */
   readonly format: CheckpointFormat;
   /** Every tensor, in depth-first (pickling) order. */
   readonly entries: readonly CheckpointEntry[];
-  /** The entries' names, in order. */
   readonly names: readonly string[];
   /** The parsed container (object graph with tensor descriptions, storage reader). */
   readonly container: FormatContainer;
-  /** The options the checkpoint was opened with. */
   readonly options: LoadOptions;
-  /** The limits in force. */
   readonly limits: Limits;
   /** How storage bytes arrive: views over a mapping of the file, or copies. */
   readonly io: 'mmap' | 'read';
@@ -215,12 +201,9 @@ export class Checkpoint {
   /**
    * Use {@link open}.
    *
-   * @param container - The opened container.
-   * @param options - Load options.
    * @param limits - `options.limits` resolved.
    * @param close - Closes what opening the source opened.
-   * @param converter - Where large widening conversions run (default: here).
-   * @param io - How the source delivers storage bytes (`'mmap'`: views over a mapping, widened straight from it).
+   * @param converter - Where large widening conversions run (default: this thread).
    */
   constructor(
     container: FormatContainer,
@@ -251,14 +234,7 @@ export class Checkpoint {
     return this.#scheduler.bytesRead;
   }
 
-  /**
-   * The entry called `name`; throws `STORAGE_MISSING` for an unknown name.
-   *
-   * @example
-   * ```ts
-   * ckpt.entry('fc.weight').shape; // [10, 64]
-   * ```
-   */
+  /** The entry called `name`; throws `STORAGE_MISSING` for an unknown name. */
   entry(name: string): CheckpointEntry {
     const e = this.#byName.get(name);
     if (e === undefined) {
@@ -290,11 +266,6 @@ export class Checkpoint {
    * Materialises one tensor: reads only the storages it uses (shared with concurrent calls for
    * other views of the same storage) and places it where `options.device`, else `mapLocation`,
    * says. Placement is checked before anything is read.
-   *
-   * @example
-   * ```ts
-   * const w = await ckpt.tensor('fc.weight', { device: 'wasm' });
-   * ```
    */
   async tensor(name: string, options: TensorOptions = {}): Promise<Materialised> {
     this.#assertOpen();
@@ -309,37 +280,18 @@ export class Checkpoint {
    * Where every storage (and inline tensor) goes with this checkpoint's `mapLocation`, checked
    * against `runtime`; throws `DEVICE_UNAVAILABLE` (torch's text plus the fix) or
    * `TENSOR_TOO_LARGE`. Nothing is read.
-   *
-   * @example
-   * ```ts
-   * for (const [storage, device] of ckpt.placement(runtime).storages) console.log(storage.key, String(device));
-   * ```
    */
   placement(runtime: DeviceRuntime): Placement {
     return this.#scheduler.plan([...new Set(this.entries.map((e) => e.ref))], runtime);
   }
 
-  /**
-   * The bytes of one storage of this checkpoint, shared with other users while a load holds them.
-   *
-   * @example
-   * ```ts
-   * const bytes = await ckpt.storage(ckpt.container.storages[0]!);
-   * ```
-   */
+  /** The bytes of one storage of this checkpoint, shared with other users while a load holds them. */
   storage(storage: StorageRef): Promise<Uint8Array> {
     this.#assertOpen();
     return this.#scheduler.take(storage);
   }
 
-  /**
-   * Releases the source (file handles). Tensors already created stay valid.
-   *
-   * @example
-   * ```ts
-   * await ckpt.close();
-   * ```
-   */
+  /** Releases the source (file handles). Tensors already created stay valid. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -364,12 +316,6 @@ export interface Placement {
 /**
  * What `load` and `inspect` drive to read a whole checkpoint: placement, reference-counted storage
  * reads and read-ahead (not part of the public `Checkpoint`).
- *
- * @example
- * ```ts
- * const s = scheduler(ckpt);
- * const plan = await s.preparePlan(refs, await s.runtime());
- * ```
  */
 export function scheduler(ckpt: Checkpoint): Scheduler {
   return schedulerOf(ckpt);
@@ -413,7 +359,6 @@ class Scheduler {
     return this.#converter !== undefined && this.#converter.threads > 0;
   }
 
-  /** The runtime of the options, or the shared default one. */
   runtime(): Promise<DeviceRuntime> {
     const { runtime } = this.#ckpt.options;
     return runtime === undefined ? defaultRuntime() : Promise.resolve(runtime);
@@ -601,11 +546,6 @@ function wideningStorages(entries: readonly CheckpointEntry[]): Set<StorageRef> 
 /**
  * Turns a browser-side source into a {@link ByteSource}: bytes and Blobs in memory, URLs (absolute,
  * or relative to the page) through HTTP Range requests, with sibling files resolved against the URL.
- *
- * @example
- * ```ts
- * const { source } = await resolveSource(new Uint8Array(await file.arrayBuffer()));
- * ```
  */
 export async function resolveSource(input: CheckpointSource): Promise<ResolvedSource> {
   if (input instanceof Uint8Array || input instanceof ArrayBuffer) return { source: fromBytes(input) };
@@ -630,11 +570,6 @@ export async function resolveSource(input: CheckpointSource): Promise<ResolvedSo
  * Opens an already-resolved source: parses the container and lists the tensors. Closes the
  * source when parsing fails. Large widening conversions run on `converter` when given (the Node
  * entry passes its worker threads).
- *
- * @example
- * ```ts
- * const ckpt = await openResolved({ source: fromBytes(bytes) }, { mapLocation: 'cpu' });
- * ```
  */
 export async function openResolved(
   resolved: ResolvedSource,

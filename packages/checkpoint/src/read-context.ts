@@ -35,14 +35,7 @@ export interface ReadContext {
   readonly resolve?: ((relativeName: string) => Promise<ByteSource>) | undefined;
 }
 
-/**
- * Resolves `options` (limits merged into the defaults and checked, `TypeError` for a bad one).
- *
- * @example
- * ```ts
- * const ctx = readContext({ limits: { maxEntries: 10 }, unknownClasses: 'record' });
- * ```
- */
+/** Resolves `options` (limits merged into the defaults and checked, `TypeError` for a bad one). */
 export function readContext(options: ReadOptions & Pick<ReadContext, 'resolve'> = {}): ReadContext {
   return Object.freeze({
     limits: resolveLimits(options.limits),

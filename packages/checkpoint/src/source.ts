@@ -14,12 +14,6 @@ import { CheckpointError } from './errors.js';
  * {@link CheckpointError} (`INPUT_TRUNCATED` when the range is outside `[0, size)` or the source
  * delivered fewer bytes, `SOURCE_IO` when the underlying I/O failed). The returned array may be a
  * view into memory the source shares; callers must not write to it.
- *
- * @example
- * ```ts
- * const src: ByteSource = fromBytes(new Uint8Array([1, 2, 3]));
- * await src.read(1, 2); // Uint8Array [2, 3]
- * ```
  */
 export interface ByteSource {
   /** Total size in bytes. */
@@ -38,12 +32,6 @@ export interface ByteSource {
 /**
  * Fills `target` with the source's bytes at `offset`: through `source.readInto` when it has one,
  * else by copying what `read` returns.
- *
- * @example
- * ```ts
- * const out = new Uint8Array(4);
- * await readInto(fromBytes(new Uint8Array([1, 2, 3, 4, 5])), out, 1); // out = [2, 3, 4, 5]
- * ```
  */
 export async function readInto(source: ByteSource, target: Uint8Array, offset: number): Promise<void> {
   if (source.readInto !== undefined) await source.readInto(target, offset);
@@ -53,11 +41,6 @@ export async function readInto(source: ByteSource, target: Uint8Array, offset: n
 /**
  * Throws `INPUT_TRUNCATED` unless `[offset, offset + length)` lies inside a source of `size` bytes.
  * Sources call it first in `read`.
- *
- * @example
- * ```ts
- * checkRange(10, 8, 4); // throws: bytes 8..12 requested from a 10-byte source
- * ```
  */
 export function checkRange(size: number, offset: number, length: number): void {
   if (
@@ -78,14 +61,7 @@ export function checkRange(size: number, offset: number, length: number): void {
   }
 }
 
-/**
- * A source over bytes already in memory. `read` returns views (no copies) into `data`.
- *
- * @example
- * ```ts
- * const src = fromBytes(await (await fetch(url)).arrayBuffer(), 'model.pt');
- * ```
- */
+/** A source over bytes already in memory. `read` returns views (no copies) into `data`. */
 export function fromBytes(data: Uint8Array | ArrayBuffer, name?: string): ByteSource {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
   return {
@@ -101,11 +77,6 @@ export function fromBytes(data: Uint8Array | ArrayBuffer, name?: string): ByteSo
 /**
  * A source over a `Blob` or `File` (browser file inputs, `fetch().blob()`); each read slices the
  * Blob, so only the requested bytes are loaded.
- *
- * @example
- * ```ts
- * const src = fromBlob(input.files[0]); // name = the File's name
- * ```
  */
 export function fromBlob(blob: Blob, name?: string): ByteSource {
   const size = blob.size;
@@ -128,14 +99,7 @@ export function fromBlob(blob: Blob, name?: string): ByteSource {
   };
 }
 
-/**
- * Options of {@link fromUrl}.
- *
- * @example
- * ```ts
- * await fromUrl(url, { headers: { Authorization: `Bearer ${token}` }, signal: controller.signal });
- * ```
- */
+/** Options of {@link fromUrl}. */
 export interface UrlSourceOptions {
   /** The `fetch` to use (default: the global one). */
   readonly fetch?: typeof globalThis.fetch;
@@ -151,12 +115,6 @@ export interface UrlSourceOptions {
  * `Range: bytes=a-b` request that must answer `206` with exactly that range. When the server sent a
  * strong `ETag`, later reads send `If-Match`, so a file replaced mid-load fails instead of mixing
  * two files. Servers that ignore `Range` fail with `SOURCE_IO`.
- *
- * @example
- * ```ts
- * const src = await fromUrl('https://example.org/model.pt');
- * const tail = await src.read(src.size - 22, 22);
- * ```
  */
 export async function fromUrl(url: string | URL, options: UrlSourceOptions = {}): Promise<ByteSource> {
   const href = String(url);

@@ -11,14 +11,7 @@ import { Layout } from './tensor-refs.js';
 import { DType, isFloat, isStorageRef, isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from './values.js';
 import { PyGlobal } from './globals.js';
 
-/**
- * What the semantic actions of the unpickler need to know.
- *
- * @example
- * ```ts
- * const ctx: Context = { limits: DEFAULT_LIMITS, record: false, where: () => ({ offset: 0 }) };
- * ```
- */
+/** What the semantic actions of the unpickler need to know. */
 export interface Context {
   readonly limits: Limits;
   /** `unknownClasses === 'record'`. */
@@ -27,15 +20,7 @@ export interface Context {
   where(): ErrorWhere;
 }
 
-/**
- * The Python type name of a value of the model in `values.ts`, for messages.
- *
- * @example
- * ```ts
- * pyTypeName(new Map()); // 'dict'
- * pyTypeName(tuple(1));  // 'tuple'
- * ```
- */
+/** The Python type name of a value of the model in `values.ts`, for messages. */
 export function pyTypeName(v: unknown): string {
   if (v === null) return 'NoneType';
   if (typeof v === 'boolean') return 'bool';
@@ -62,27 +47,15 @@ export function pyTypeName(v: unknown): string {
 /**
  * The positional arguments of one call, read with type checks. Integral floats are refused where
  * ints are expected (they were marked with `markFloat` when the tuple was built).
- *
- * @example
- * ```ts
- * const a = new Args('torch._utils._rebuild_tensor_v2', args, ctx);
- * a.arity(6, 7);
- * const offset = a.int(1);
- * ```
  */
 export class Args {
-  /**
-   * @param fn - `module.name` of the callable, for messages.
-   * @param items - the argument tuple.
-   * @param ctx - limits and error location.
-   */
+  /** @param fn - `module.name` of the callable, for messages. */
   constructor(
     readonly fn: string,
     readonly items: readonly unknown[],
     readonly ctx: Context,
   ) {}
 
-  /** Number of arguments. */
   get length(): number {
     return this.items.length;
   }

@@ -9,14 +9,8 @@ import type { PyGlobal } from './globals.js';
  * A Python `float` with an integral value (`1.0`, `-0.0`): a JS number would lose the
  * distinction from `int`, so it travels boxed until it is stored in a container, where the slot
  * is marked with `markFloat` and the bare number stored.
- *
- * @example
- * ```ts
- * const v = Number.isInteger(x) ? new FloatBox(x) : x;
- * ```
  */
 export class FloatBox {
-  /** @param value - the float's value. */
   constructor(readonly value: number) {}
 }
 
@@ -24,15 +18,9 @@ export class FloatBox {
  * A numpy scalar (`numpy.core.multiarray.scalar`): its value (a number, {@link FloatBox}, bigint,
  * boolean or complex record) and numpy dtype; stored in a container, the value is kept and the
  * slot marked with `markNumpyScalar`.
- *
- * @example
- * ```ts
- * const v = new NumpyScalarBox(0.25, '<f8');
- * ```
  */
 export class NumpyScalarBox {
   /**
-   * @param value - the scalar's value.
    * @param dtype - numpy `dtype.str`, e.g. `<f8`.
    * @param module - the module of the `scalar` global that made it, e.g. `numpy._core.multiarray`.
    */
@@ -43,14 +31,7 @@ export class NumpyScalarBox {
   ) {}
 }
 
-/**
- * A stack value without its boxes (where no container slot can remember what they said).
- *
- * @example
- * ```ts
- * bare(new NumpyScalarBox(new FloatBox(1), '<f8')); // 1
- * ```
- */
+/** A stack value without its boxes (where no container slot can remember what they said). */
 export function bare(v: unknown): unknown {
   if (v instanceof NumpyScalarBox) return bare(v.value);
   return v instanceof FloatBox ? v.value : v;
@@ -60,16 +41,10 @@ export function bare(v: unknown): unknown {
  * An object created by REDUCE that only BUILD completes (`torch.Tensor` + `set_` state, numpy's
  * `_reconstruct` + array state). The memo may hold it; BUILD sets `result`, later reads of the
  * memo see the result, and a Pending left unresolved at STOP is an error.
- *
- * @example
- * ```ts
- * const p = new Pending('ndarray', token); // … BUILD: p.result = typedArray
- * ```
  */
 export class Pending {
   /** The completed value, once BUILD ran. */
   result: unknown = undefined;
-  /** Whether BUILD ran. */
   resolved = false;
 
   /**

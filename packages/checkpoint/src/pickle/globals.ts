@@ -1,6 +1,6 @@
 /**
  * The allow list of `GLOBAL` / `STACK_GLOBAL` names: torch's `weights_only` list
- * (research/pytorch-format.md §10.2) plus what real checkpoints need (numpy arrays and scalars,
+ * (`torch/_weights_only_unpickler.py`) plus what real checkpoints need (numpy arrays and scalars,
  * `bytes`, `frozenset`, legacy rebuild functions). Lookups are exact `(module, name)` pairs after
  * a fixed rename table; nothing is imported, resolved or executed.
  *
@@ -8,14 +8,7 @@
  */
 import { dtypeFromStorageName, dtypeFromTorchName } from '@x/device';
 
-/**
- * What an allow-listed global is, which decides what REDUCE / NEWOBJ / BUILD do with it.
- *
- * @example
- * ```ts
- * if (token.kind === 'storage') console.log('a legacy storage class');
- * ```
- */
+/** What an allow-listed global is, which decides what REDUCE / NEWOBJ / BUILD do with it. */
 export type GlobalKind =
   | 'OrderedDict'
   | 'Counter'
@@ -56,11 +49,6 @@ export type GlobalKind =
  * `kind` says what the allow list knows it as; it is `undefined` for a global recorded under
  * `unknownClasses: 'record'`. A pickle value that *is* a global (a qscheme, or a class under
  * `'record'`) appears in the result as a `PyGlobal`; dtypes become `DType` (values.ts).
- *
- * @example
- * ```ts
- * if (v instanceof PyGlobal && v.kind === 'qscheme') console.log(`torch.${v.name}`); // torch.per_tensor_affine
- * ```
  */
 export class PyGlobal {
   /**
@@ -76,7 +64,6 @@ export class PyGlobal {
     Object.freeze(this);
   }
 
-  /** `module.name`. */
   toString(): string {
     return `${this.module}.${this.name}`;
   }
@@ -184,14 +171,7 @@ const MODULE_RENAMES = new Map([
 /** Modules refused even when unknown classes are recorded (torch's blocklist). */
 const BLOCKED_MODULES = ['sys', 'os', 'posix', 'nt'];
 
-/**
- * Result of {@link lookupGlobal}.
- *
- * @example
- * ```ts
- * const { module, kind, blocked }: GlobalLookup = lookupGlobal('torch', 'FloatStorage');
- * ```
- */
+/** Result of {@link lookupGlobal}. */
 export interface GlobalLookup {
   /** Module after renames. */
   readonly module: string;

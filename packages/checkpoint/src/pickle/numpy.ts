@@ -18,11 +18,6 @@ import { encodeLatin1, toNumberIfSafe } from './text.js';
 /**
  * A numpy dtype as pickled (`numpy.dtype('f8', False, True)` + BUILD state). Read-only to users;
  * BUILD sets the byte order.
- *
- * @example
- * ```ts
- * if (v instanceof NumpyDType) console.log(v.str); // '<f8'
- * ```
  */
 export class NumpyDType {
   /** `<` little-endian, `>` big-endian, `|` not applicable (1-byte types). */
@@ -45,14 +40,7 @@ export class NumpyDType {
   }
 }
 
-/**
- * Shape and layout of an array read from a numpy pickle.
- *
- * @example
- * ```ts
- * const info: NumpyInfo | undefined = numpyInfo(value);
- * ```
- */
+/** Shape and layout of an array read from a numpy pickle. */
 export interface NumpyInfo {
   readonly shape: readonly number[];
   /** numpy `dtype.str` of the stored data, e.g. `<f8` (the typed array holds it in host order). */
@@ -71,11 +59,6 @@ const infos = new WeakMap<object, NumpyInfo>();
 /**
  * Shape, dtype and order of a typed array that came from a numpy array in a pickle; `undefined`
  * for any other value.
- *
- * @example
- * ```ts
- * const info = numpyInfo(state.get('rng')); // { shape: [624], dtype: '<u4', fortranOrder: false }
- * ```
  */
 export function numpyInfo(array: unknown): NumpyInfo | undefined {
   return typeof array === 'object' && array !== null ? infos.get(array) : undefined;
@@ -89,14 +72,7 @@ const SIZES: Readonly<Record<NumpyDType['kind'], readonly number[]>> = {
   c: [8, 16],
 };
 
-/**
- * `numpy.dtype(typestr, align, copy)`.
- *
- * @example
- * ```ts
- * numpyDType(new Args('numpy.dtype', tuple('f8', false, true), ctx)).str; // '<f8'
- * ```
- */
+/** `numpy.dtype(typestr, align, copy)`. */
 export function numpyDType(a: Args): NumpyDType {
   a.arity(1, 3);
   const m = /^([fiubc])([0-9]{1,2})$/.exec(a.str(0));
@@ -112,14 +88,7 @@ export function numpyDType(a: Args): NumpyDType {
   return new NumpyDType(kind, size);
 }
 
-/**
- * BUILD on a numpy dtype: `(version, endian, subarray, names, fields, elsize, alignment, flags[, metadata])`.
- *
- * @example
- * ```ts
- * buildNumpyDType(dtype, tuple(3, '>', null, null, null, -1, -1, 0), ctx).str; // '>f8'
- * ```
- */
+/** BUILD on a numpy dtype: `(version, endian, subarray, names, fields, elsize, alignment, flags[, metadata])`. */
 export function buildNumpyDType(dtype: NumpyDType, state: unknown, ctx: Context): NumpyDType {
   const a = new Args('numpy.dtype state', Array.isArray(state) ? state : [], ctx);
   if (!Array.isArray(state)) a.fail(0, 'a dtype state tuple');
@@ -134,28 +103,14 @@ export function buildNumpyDType(dtype: NumpyDType, state: unknown, ctx: Context)
   return dtype;
 }
 
-/**
- * `numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')`: an array BUILD will fill.
- *
- * @example
- * ```ts
- * const pending = reconstruct(new Args('_reconstruct', args, ctx), token); // completed by BUILD
- * ```
- */
+/** `numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')`: an array BUILD will fill. */
 export function reconstruct(a: Args, origin: PyGlobal): Pending {
   a.arity(3);
   a.global(0, ['np.ndarray'], 'numpy.ndarray');
   return new Pending('ndarray', origin);
 }
 
-/**
- * BUILD on a reconstructed array: `(version, shape, dtype, is_fortran, rawdata)`.
- *
- * @example
- * ```ts
- * buildNdarray(tuple(1, tuple(2), dtypeF8, false, raw16Bytes), pending.origin, ctx); // Float64Array(2)
- * ```
- */
+/** BUILD on a reconstructed array: `(version, shape, dtype, is_fortran, rawdata)`. */
 export function buildNdarray(state: unknown, origin: PyGlobal, ctx: Context): TypedArray {
   const a = new Args('numpy.ndarray state', Array.isArray(state) ? state : [], ctx);
   if (!Array.isArray(state)) a.fail(0, 'an array state tuple');
@@ -184,11 +139,6 @@ export function buildNdarray(state: unknown, origin: PyGlobal, ctx: Context): Ty
 /**
  * `numpy.core.multiarray.scalar(dtype, bytes)`: a number, bigint, bool or (complex) record, boxed
  * with its dtype until stored in a container (the slot is then marked, see {@link numpyScalarType}).
- *
- * @example
- * ```ts
- * numpyScalar(new Args('scalar', tuple(dtypeI8, eightBytes), ctx), scalarGlobal).value; // e.g. -3
- * ```
  */
 export function numpyScalar(a: Args, origin: PyGlobal): NumpyScalarBox {
   a.arity(2);
@@ -214,11 +164,6 @@ function scalarValue(dtype: NumpyDType, values: TypedArray): unknown {
 /**
  * A Python `complex` as the record `PyObject('builtins', 'complex')` with `args` `(re, im)`, both
  * marked float.
- *
- * @example
- * ```ts
- * complexRecord(1, -2).args; // [1, -2], written back as complex(1.0, -2.0)
- * ```
  */
 export function complexRecord(re: number, im: number): PyObject {
   const complex = new PyObject('builtins', 'complex');
@@ -243,12 +188,6 @@ const scalarTypes = new WeakMap<object, Map<unknown, ScalarMark>>();
  * every numpy scalar it stores in a container, with the module its `scalar` global came from
  * (`numpy.core.multiarray` or numpy 2's `numpy._core.multiarray`); a writer uses that module,
  * `numpy.core.multiarray` when `module` is omitted.
- *
- * @example
- * ```ts
- * const ckpt = new Map([['best', 0.25]]);
- * markNumpyScalar(ckpt, 'best', '<f8'); // saved as numpy.float64(0.25)
- * ```
  */
 export function markNumpyScalar(container: object, slot: unknown, dtype: string, module?: string): void {
   let slots = scalarTypes.get(container);
@@ -259,11 +198,6 @@ export function markNumpyScalar(container: object, slot: unknown, dtype: string,
 /**
  * The numpy dtype (`dtype.str`) of the numpy scalar at `container[slot]`, or `undefined` when the
  * slot holds no numpy scalar.
- *
- * @example
- * ```ts
- * numpyScalarType(ckpt, 'best'); // '<f8'
- * ```
  */
 export function numpyScalarType(container: object, slot: unknown): string | undefined {
   return scalarTypes.get(container)?.get(slot)?.dtype;
@@ -272,11 +206,6 @@ export function numpyScalarType(container: object, slot: unknown): string | unde
 /**
  * The module of the `scalar` global the numpy scalar at `container[slot]` was read with (see
  * {@link markNumpyScalar}), or `undefined` when none was recorded.
- *
- * @example
- * ```ts
- * numpyScalarModule(ckpt, 'best'); // 'numpy._core.multiarray' when numpy 2 pickled it
- * ```
  */
 export function numpyScalarModule(container: object, slot: unknown): string | undefined {
   return scalarTypes.get(container)?.get(slot)?.module;
@@ -285,11 +214,6 @@ export function numpyScalarModule(container: object, slot: unknown): string | un
 /**
  * The bytes numpy pickles for a scalar of dtype `dtype` (`dtype.str`) holding `value` (a number,
  * bigint, boolean or {@link complexRecord}), in the dtype's byte order.
- *
- * @example
- * ```ts
- * numpyScalarBytes(0.25, '<f8'); // 00 00 00 00 00 00 d0 3f
- * ```
  */
 export function numpyScalarBytes(value: unknown, dtype: string): Uint8Array {
   const d = parseDTypeStr(dtype);
@@ -320,11 +244,6 @@ export function numpyScalarBytes(value: unknown, dtype: string): Uint8Array {
 /**
  * The raw data numpy pickles for an array read from a pickle: its elements in the stored order
  * (C or Fortran) and byte order.
- *
- * @example
- * ```ts
- * numpyArrayBytes(Float32Array.of(1), '>f4'); // 3f 80 00 00
- * ```
  */
 export function numpyArrayBytes(array: TypedArray, dtype: string): Uint8Array {
   const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
@@ -336,14 +255,7 @@ export function numpyArrayBytes(array: TypedArray, dtype: string): Uint8Array {
   return swapped;
 }
 
-/**
- * Parses a numpy `dtype.str` such as `<f8` or `|b1`.
- *
- * @example
- * ```ts
- * parseDTypeStr('<f8'); // NumpyDType { kind: 'f', itemSize: 8, byteOrder: '<' }
- * ```
- */
+/** Parses a numpy `dtype.str` such as `<f8` or `|b1`. */
 export function parseDTypeStr(str: string): NumpyDType {
   const m = /^([<>|])([fiubc])([0-9]{1,2})$/.exec(str);
   const kind = m?.[2] as NumpyDType['kind'] | undefined;

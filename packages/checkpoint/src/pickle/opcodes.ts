@@ -17,11 +17,6 @@ import { toNumberIfSafe } from './text.js';
  * 4-byte length (`long1`, `long4`), payloads with a 1-, 4- or 8-byte length (`string1`, …,
  * `unicodestring8`), newline-terminated text (`…nl`, two lines for `stringnl_noescape_pair`), or
  * nothing (`none`).
- *
- * @example
- * ```ts
- * const kind: ArgumentKind = OPCODES.find((o) => o.name === 'BINUNICODE')!.arg; // 'unicodestring4'
- * ```
  */
 export type ArgumentKind =
   | 'uint1'
@@ -121,24 +116,10 @@ const TABLE = [
   ['BINPERSID', 0x51, 'none', 1],
 ] as const satisfies readonly (readonly [string, number, ArgumentKind, number])[];
 
-/**
- * The name of a pickle opcode (`'BINUNICODE'`, `'STACK_GLOBAL'`, …).
- *
- * @example
- * ```ts
- * const name: OpcodeName = 'BINPERSID';
- * ```
- */
+/** The name of a pickle opcode (`'BINUNICODE'`, `'STACK_GLOBAL'`, …). */
 export type OpcodeName = (typeof TABLE)[number][0];
 
-/**
- * One row of pickletools' `opcodes`.
- *
- * @example
- * ```ts
- * const info: OpcodeInfo = { name: 'BINPUT', code: 0x71, arg: 'uint1', proto: 1 };
- * ```
- */
+/** One row of pickletools' `opcodes`. */
 export interface OpcodeInfo {
   readonly name: OpcodeName;
   /** The opcode byte. */
@@ -148,24 +129,10 @@ export interface OpcodeInfo {
   readonly proto: number;
 }
 
-/**
- * Every opcode of protocols 0–5, in pickletools' order.
- *
- * @example
- * ```ts
- * OPCODES.filter((o) => o.proto === 5).map((o) => o.name); // ['BYTEARRAY8', 'NEXT_BUFFER', 'READONLY_BUFFER']
- * ```
- */
+/** Every opcode of protocols 0–5, in pickletools' order. */
 export const OPCODES: readonly OpcodeInfo[] = TABLE.map(([name, code, arg, proto]) => ({ name, code, arg, proto }));
 
-/**
- * Opcode bytes by name.
- *
- * @example
- * ```ts
- * out.push(OP.PROTO, 2);
- * ```
- */
+/** Opcode bytes by name. */
 export const OP = Object.fromEntries(TABLE.map(([name, code]) => [name, code])) as {
   readonly [K in OpcodeName]: number;
 };
@@ -228,14 +195,7 @@ const NAME: readonly string[] = BY_CODE.map((o) => o?.name ?? '');
 const NEWLINE = 0x0a;
 const EMPTY = new Uint8Array(0);
 
-/**
- * The limits that bound argument decoding.
- *
- * @example
- * ```ts
- * const limits: DecodeLimits = { maxStringBytes: 2 ** 20, maxLongBytes: 64, maxLineBytes: 256 };
- * ```
- */
+/** The limits that bound argument decoding. */
 export type DecodeLimits = Pick<Limits, 'maxStringBytes' | 'maxLongBytes' | 'maxLineBytes'>;
 
 /**
@@ -244,12 +204,6 @@ export type DecodeLimits = Pick<Limits, 'maxStringBytes' | 'maxLongBytes' | 'max
  * (`PICKLE_TRUNCATED`), kept inside the current `FRAME` (`PICKLE_FRAME`) and under `limits`
  * (`PICKLE_LIMIT`) before anything is copied; errors carry the opcode's offset. Nothing is
  * allocated per opcode: payloads and lines are views of the data.
- *
- * @example
- * ```ts
- * const d = new PickleDecoder(bytes, 0, DEFAULT_LIMITS);
- * while (d.opcode() !== OP.STOP) d.argument();
- * ```
  */
 export class PickleDecoder {
   /** Offset of the opcode last read. */
@@ -269,9 +223,7 @@ export class PickleDecoder {
   private readonly view: DataView;
 
   /**
-   * @param data - the bytes holding the pickle.
    * @param start - offset of its first opcode.
-   * @param limits - string, long and line limits.
    * @param entry - archive entry, for errors.
    * @param baseOffset - added to offsets in errors.
    */
@@ -469,12 +421,6 @@ export class PickleDecoder {
 /**
  * pickletools' `decode_long`: little-endian two's complement, `0` for no bytes. Safe integers are
  * numbers, others `bigint`.
- *
- * @example
- * ```ts
- * decodeLong(new Uint8Array([0xff, 0x00])); // 255
- * decodeLong(new Uint8Array([0xff]));       // -1
- * ```
  */
 export function decodeLong(bytes: Uint8Array): number | bigint {
   const n = bytes.length;
@@ -491,22 +437,10 @@ export function decodeLong(bytes: Uint8Array): number | bigint {
  * number or `bigint` for `long1` / `long4`; the line (newline excluded) or the payload, a view
  * of the data, for the text and length-prefixed kinds; both lines for `stringnl_noescape_pair`;
  * `undefined` for `none`.
- *
- * @example
- * ```ts
- * const arg: PickleArgument = new TextEncoder().encode('cuda:0'); // a BINUNICODE payload
- * ```
  */
 export type PickleArgument = number | bigint | Uint8Array | readonly [Uint8Array, Uint8Array] | undefined;
 
-/**
- * One opcode of a pickle, where it lies and its argument.
- *
- * @example
- * ```ts
- * const { offset, opcode, end }: PickleOp = pickleOps(bytes).next().value!;
- * ```
- */
+/** One opcode of a pickle, where it lies and its argument. */
 export interface PickleOp {
   /** Offset of the opcode byte. */
   readonly offset: number;
@@ -516,14 +450,7 @@ export interface PickleOp {
   readonly end: number;
 }
 
-/**
- * Options of {@link pickleOps}.
- *
- * @example
- * ```ts
- * pickleOps(bytes, 0, { entry: 'archive/data.pkl', offset: 4096 });
- * ```
- */
+/** Options of {@link pickleOps}. */
 export interface PickleOpsOptions {
   /** String, long and line limits (default: those of `DEFAULT_LIMITS`). */
   readonly limits?: DecodeLimits;
@@ -540,10 +467,6 @@ export interface PickleOpsOptions {
  *
  * @throws CheckpointError `PICKLE_TRUNCATED`, `PICKLE_INVALID_OPCODE`, `PICKLE_FRAME`,
  *   `PICKLE_LIMIT`, `PICKLE_TYPE` (offsets plus `options.offset`).
- * @example
- * ```ts
- * for (const op of pickleOps(bytes)) console.log(op.offset, op.opcode.name, op.argument);
- * ```
  */
 export function* pickleOps(
   data: Uint8Array,

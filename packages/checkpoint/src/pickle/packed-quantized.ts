@@ -10,14 +10,7 @@ import { CheckpointError } from '../errors.js';
 import { contiguousStrides } from './tensor-refs.js';
 import type { TensorRef } from './values.js';
 
-/**
- * How many elements one byte of `dtype` holds (1 for every dtype that is not packed).
- *
- * @example
- * ```ts
- * elementsPerByte('quint2x4'); // 4
- * ```
- */
+/** How many elements one byte of `dtype` holds (1 for every dtype that is not packed). */
 export function elementsPerByte(dtype: TorchDType): number {
   return dtype === 'quint4x2' ? 2 : dtype === 'quint2x4' ? 4 : 1;
 }
@@ -43,14 +36,7 @@ export function packedBytes(storageBytes: Uint8Array, ref: TensorRef, name: stri
   return storageBytes.subarray(start, start + Math.ceil(n / per));
 }
 
-/**
- * `dequantize()` of a per-tensor packed tensor: `(q - zeroPoint) * scale` for each element, low bits first.
- *
- * @example
- * ```ts
- * dequantizePacked(new Uint8Array([0x21]), 2, 'quint4x2', 0.5, 0); // Float32Array [0.5, 1]
- * ```
- */
+/** `dequantize()` of a per-tensor packed tensor: `(q - zeroPoint) * scale` for each element, low bits first. */
 export function dequantizePacked(
   packed: Uint8Array,
   count: number,

@@ -30,7 +30,7 @@ describe('pickle', () => {
     expect(torchAvailable || process.env.CI === undefined).toBe(true);
   });
 
-  it('reproduces the data.pkl of the §1.11 golden vector (bytes 64..218)', () => {
+  it('reproduces the data.pkl of the golden vector (bytes 64..218)', () => {
     const golden = goldenBytes();
     expect(createHash('sha256').update(golden).digest('hex')).toBe(
       '51ef9ed607fa7864ac3edaeb8dc4890d658ad11488a0101470806bac476fcedc',

@@ -1,6 +1,6 @@
 /**
  * A protocol-2 pickler that emits, byte for byte, what CPython 3.11's C pickler emits for
- * `torch.save` (torch 1.13) of the same Python value (research/pytorch-format.md §2.2–2.7).
+ * `torch.save` (torch 1.13, `torch/serialization.py` `_save`) of the same Python value.
  *
  * Memo identity. CPython memoizes by object identity; JavaScript strings have none, so:
  * - strings of the value (dict keys, values, `'storage'`, `'cpu'`, `'latin1'`) share one memo by
@@ -51,14 +51,7 @@ import {
   type TensorRef,
 } from './values.js';
 
-/**
- * Options of {@link pickle}.
- *
- * @example
- * ```ts
- * pickle(value, { location: () => 'cpu' }); // every storage saved as a cpu storage
- * ```
- */
+/** Options of {@link pickle}. */
 export interface PickleOptions {
   /** Location string written for a storage; the default keeps the saved `storage.location`. */
   readonly location?: (storage: StorageRef) => string;
@@ -72,28 +65,14 @@ export interface PickleOptions {
   readonly sparseAs113?: boolean;
 }
 
-/**
- * A storage referenced by the pickle, with the key its persistent id names.
- *
- * @example
- * ```ts
- * for (const { key, storage } of pickle(value).storages) console.log(`data/${key}`, storage.byteLength);
- * ```
- */
+/** A storage referenced by the pickle, with the key its persistent id names. */
 export interface PickledStorage {
   /** `'0'`, `'1'`, … in order of first encounter; the record is `data/<key>`. */
   readonly key: string;
   readonly storage: StorageRef;
 }
 
-/**
- * What {@link pickle} returns.
- *
- * @example
- * ```ts
- * const { bytes, storages }: PickleResult = pickle(stateDict);
- * ```
- */
+/** What {@link pickle} returns. */
 export interface PickleResult {
   /** The `data.pkl` bytes. */
   readonly bytes: Uint8Array;
@@ -115,12 +94,6 @@ const BATCHSIZE = 1000;
  * {@link PyObject} records (REDUCE or NEWOBJ, items, BUILD state), numpy arrays (typed arrays that
  * `numpyInfo` knows) and numpy scalars (slots marked by `markNumpyScalar`). Anything else throws
  * `CheckpointError` `PICKLE_TYPE`.
- *
- * @example
- * ```ts
- * const { bytes, storages } = pickle(new Map([['w', tensorRef]]));
- * // storages[0].key === '0'; write bytes as data.pkl and storages[0] as data/0
- * ```
  */
 export function pickle(value: unknown, options: PickleOptions = {}): PickleResult {
   const p = new Pickler(options);

@@ -42,7 +42,7 @@ function v2(pid: PidSpec, rest: (b: PickleBuilder) => PickleBuilder): PickleBuil
   return rest(p().global('torch._utils', '_rebuild_tensor_v2').mark().persistentId(pid)).tuple().reduce().stop();
 }
 
-describe('storageFromPid (§2.3, vectors 70–72)', () => {
+describe('storageFromPid', () => {
   it('describes typed and untyped storages', () => {
     expect(storageFromPid(tuple('storage', storageType('HalfStorage'), '3', 'cuda:1', 10))).toEqual({
       key: '3',
@@ -94,7 +94,7 @@ describe('storageFromPid (§2.3, vectors 70–72)', () => {
     },
   );
 
-  it('a storage table shares one StorageRef per key and refuses conflicting declarations (vector 71)', async () => {
+  it('a storage table shares one StorageRef per key and refuses conflicting declarations', async () => {
     const table = createStorageTable();
     const a = table.persistentLoad(tuple('storage', storageType('FloatStorage'), '0', 'cpu', 4), {});
     expect(table.persistentLoad(tuple('storage', storageType('FloatStorage'), '0', 'cpu', 4), {})).toBe(a);
@@ -105,8 +105,8 @@ describe('storageFromPid (§2.3, vectors 70–72)', () => {
   });
 });
 
-describe('tensor rebuilds (§2.5)', () => {
-  it('vector 77: views of one storage share its StorageRef', () => {
+describe('tensor rebuilds', () => {
+  it('views of one storage share its StorageRef', () => {
     const pid = { storage: 'FloatStorage', key: '0', location: 'cpu', numel: 100 };
     const b = p()
       .mark()
@@ -196,7 +196,7 @@ describe('tensor rebuilds (§2.5)', () => {
     expect(old).toMatchObject({ parameter: false, shape: [6] });
   });
 
-  it('vector 83: _rebuild_from_type_v2 only rebuilds tensors as Tensor or Parameter', async () => {
+  it('_rebuild_from_type_v2 only rebuilds tensors as Tensor or Parameter', async () => {
     const call = (fn: [string, string], cls: [string, string]) =>
       p()
         .global('torch._tensor', '_rebuild_from_type_v2')
@@ -233,7 +233,7 @@ describe('tensor rebuilds (§2.5)', () => {
     );
   });
 
-  it('vector 65: wrong arguments to _rebuild_tensor_v2', async () => {
+  it('wrong arguments to _rebuild_tensor_v2', async () => {
     const args = (b: PickleBuilder) => b.int(0).intTuple([6]).intTuple([1]);
     await expectCode(() => load(v2(FLOAT6, (b) => args(b))), 'PICKLE_TYPE'); // 4 args
     await expectCode(() => load(v2(FLOAT6, (b) => args(b).newFalse().orderedDict().none().none())), 'PICKLE_TYPE'); // 8 args
@@ -273,13 +273,13 @@ describe('tensor rebuilds (§2.5)', () => {
     ['storage offset -1', { offset: -1, size: [1], stride: [1] }],
     ['rank 100', { size: new Array<number>(100).fill(1), stride: new Array<number>(100).fill(1) }],
     ['(2**31,)*3 elements', { size: [2 ** 31, 2 ** 31, 2 ** 31], stride: [0, 0, 0] }],
-    ['(0, 2**62): a zero-element view with a dimension above 2^53 (vector 75)', { size: [0, 2 ** 62], stride: [1, 1] }],
-  ])('vector 73: TENSOR_GEOMETRY for %s', async (_, geometry) => {
+    ['(0, 2**62): a zero-element view with a dimension above 2^53', { size: [0, 2 ** 62], stride: [1, 1] }],
+  ])('TENSOR_GEOMETRY for %s', async (_, geometry) => {
     const spec = { ...FLOAT6, offset: 0, ...geometry };
     await expectCode(() => load(p().tensorV2(spec).stop()), 'TENSOR_GEOMETRY');
   });
 
-  it("vector 74: out-of-bounds views fail with torch's message", async () => {
+  it("out-of-bounds views fail with torch's message", async () => {
     const e = await expectCode(
       () =>
         load(
@@ -295,7 +295,7 @@ describe('tensor rebuilds (§2.5)', () => {
     );
   });
 
-  it('zero-element views skip the bounds check; stride-0 expansions are views, not data (vectors 75, 76)', () => {
+  it('zero-element views skip the bounds check; stride-0 expansions are views, not data', () => {
     expect(
       load(
         p()
@@ -484,7 +484,7 @@ describe('tensor rebuilds (§2.5)', () => {
     expect(csr).toMatchObject({ kind: 'sparse', layout: 'sparse_csr', shape: [2, 2], values: { dtype: 'float32' } });
   });
 
-  it('meta tensors have shape and dtype only (vector 82)', () => {
+  it('meta tensors have shape and dtype only', () => {
     const meta = load(
       p()
         .global('torch._utils', '_rebuild_meta_tensor_no_storage')

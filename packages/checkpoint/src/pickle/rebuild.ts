@@ -1,7 +1,7 @@
 /**
- * The tensor rebuild functions of research/pytorch-format.md §2.5, as pure constructors of
- * {@link TensorRef}-like descriptions: exact arity, argument types and geometry are checked;
- * nothing is allocated for tensor data.
+ * The tensor rebuild functions of torch's `torch/_utils.py` (`_rebuild_tensor_v2` and kin), as pure
+ * constructors of {@link TensorRef}-like descriptions: exact arity, argument types and geometry are
+ * checked; nothing is allocated for tensor data.
  *
  * @module
  */
@@ -24,41 +24,20 @@ import { elementsPerByte } from './packed-quantized.js';
 import { Args } from './args.js';
 import { numpyInfo } from './numpy.js';
 
-/**
- * `_rebuild_tensor(storage, offset, size, stride)` (v1, legacy files).
- *
- * @example
- * ```ts
- * rebuildTensorV1(new Args('_rebuild_tensor', tuple(storage, 0, tuple(6), tuple(1)), ctx));
- * ```
- */
+/** `_rebuild_tensor(storage, offset, size, stride)` (v1, legacy files). */
 export function rebuildTensorV1(a: Args): RebuiltTensorRef {
   a.arity(4);
   return strided(a, storageArg(a, 0), undefined, false, undefined);
 }
 
-/**
- * `_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, backward_hooks[, metadata])`.
- *
- * @example
- * ```ts
- * rebuildTensorV2(new Args('_rebuild_tensor_v2', tuple(storage, 0, tuple(2, 3), tuple(3, 1), false, new OrderedDict()), ctx));
- * ```
- */
+/** `_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, backward_hooks[, metadata])`. */
 export function rebuildTensorV2(a: Args): RebuiltTensorRef {
   a.arity(6, 7);
   a.emptyHooks(5);
   return strided(a, storageArg(a, 0), undefined, a.bool(4), a.length === 7 ? a.get(6) : undefined);
 }
 
-/**
- * `_rebuild_tensor_v3(storage, offset, size, stride, requires_grad, backward_hooks, dtype[, metadata])`.
- *
- * @example
- * ```ts
- * rebuildTensorV3(new Args('_rebuild_tensor_v3', tuple(untyped, 0, tuple(8), tuple(1), false, new OrderedDict(), float8Token), ctx));
- * ```
- */
+/** `_rebuild_tensor_v3(storage, offset, size, stride, requires_grad, backward_hooks, dtype[, metadata])`. */
 export function rebuildTensorV3(a: Args): RebuiltTensorRef {
   a.arity(7, 8);
   a.emptyHooks(5);
@@ -67,11 +46,6 @@ export function rebuildTensorV3(a: Args): RebuiltTensorRef {
 
 /**
  * `Tensor.__setstate__` for `torch.Tensor() + BUILD`: `(storage, offset, size, stride)` or the old Variable 5-tuple.
- *
- * @example
- * ```ts
- * tensorFromState(new Args('torch.Tensor.__setstate__', tuple(storage, 0, tuple(6), tuple(1)), ctx));
- * ```
  */
 export function tensorFromState(a: Args): RebuiltTensorRef {
   a.arity(4, 5);
@@ -81,11 +55,6 @@ export function tensorFromState(a: Args): RebuiltTensorRef {
 
 /**
  * `_rebuild_parameter(data, requires_grad, hooks)` and `_rebuild_parameter_with_state(…, state)`; also `Parameter(data[, requires_grad])`.
- *
- * @example
- * ```ts
- * rebuildParameter(new Args('_rebuild_parameter', tuple(tensor, true, new OrderedDict()), ctx), 'plain').parameter; // true
- * ```
  */
 export function rebuildParameter(a: Args, form: 'plain' | 'with_state' | 'class'): RebuiltTensorRef {
   if (form === 'class') {
@@ -101,14 +70,7 @@ export function rebuildParameter(a: Args, form: 'plain' | 'with_state' | 'class'
   });
 }
 
-/**
- * `_rebuild_from_type_v2(func, type, args, state)` after `func(*args)` ran: `type` must be `Tensor` or `Parameter`.
- *
- * @example
- * ```ts
- * fromType(new Args('_rebuild_from_type_v2', args, ctx), rebuiltTensor);
- * ```
- */
+/** `_rebuild_from_type_v2(func, type, args, state)` after `func(*args)` ran: `type` must be `Tensor` or `Parameter`. */
 export function fromType(a: Args, built: unknown): RebuiltTensorRef {
   a.arity(4);
   const type = a.global(1, ['torch.Tensor', 'Parameter'], 'torch.Tensor or torch.nn.Parameter');
@@ -127,14 +89,7 @@ const QSCHEMES: readonly QScheme[] = [
   'per_channel_affine_float_qparams',
 ];
 
-/**
- * `_rebuild_qtensor(storage, offset, size, stride, quantizer_params, requires_grad, hooks)`.
- *
- * @example
- * ```ts
- * rebuildQTensor(new Args('_rebuild_qtensor', args, ctx)).quantizer.qscheme; // 'per_tensor_affine'
- * ```
- */
+/** `_rebuild_qtensor(storage, offset, size, stride, quantizer_params, requires_grad, hooks)`. */
 export function rebuildQTensor(a: Args): QuantizedTensorRef {
   a.arity(7);
   a.emptyHooks(6);
@@ -155,14 +110,7 @@ export function rebuildQTensor(a: Args): QuantizedTensorRef {
 
 const COMPRESSED: readonly string[] = ['sparse_csr', 'sparse_csc', 'sparse_bsr', 'sparse_bsc'];
 
-/**
- * `_rebuild_sparse_tensor(layout, data)` (and 1.13's `_rebuild_sparse_csr_tensor`).
- *
- * @example
- * ```ts
- * rebuildSparse(new Args('_rebuild_sparse_tensor', tuple(new Layout('sparse_coo'), tuple(indices, values, tuple(3, 3))), ctx), false);
- * ```
- */
+/** `_rebuild_sparse_tensor(layout, data)` (and 1.13's `_rebuild_sparse_csr_tensor`). */
 export function rebuildSparse(a: Args, csrOnly: boolean): SparseTensorRef {
   a.arity(2);
   const arg = a.get(0);
@@ -193,14 +141,7 @@ export function rebuildSparse(a: Args, csrOnly: boolean): SparseTensorRef {
   });
 }
 
-/**
- * `_rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)`.
- *
- * @example
- * ```ts
- * rebuildMeta(new Args('_rebuild_meta_tensor_no_storage', tuple(f16Token, tuple(2), tuple(1), false), ctx)).kind; // 'meta'
- * ```
- */
+/** `_rebuild_meta_tensor_no_storage(dtype, size, stride, requires_grad)`. */
 export function rebuildMeta(a: Args): MetaTensorRef {
   a.arity(4);
   const dtype = a.dtype(0);
@@ -208,14 +149,7 @@ export function rebuildMeta(a: Args): MetaTensorRef {
   return Object.freeze({ kind: 'meta', dtype, shape: g.shape, stride: g.stride, requiresGrad: a.bool(3) });
 }
 
-/**
- * `_rebuild_device_tensor_from_numpy(data, dtype, device, requires_grad)`.
- *
- * @example
- * ```ts
- * rebuildFromNumpy(new Args('_rebuild_device_tensor_from_numpy', tuple(array, bf16Token, 'xla:0', false), ctx)).kind; // 'inline'
- * ```
- */
+/** `_rebuild_device_tensor_from_numpy(data, dtype, device, requires_grad)`. */
 export function rebuildFromNumpy(a: Args): InlineTensorRef {
   a.arity(4);
   const data = a.get(0);
@@ -234,14 +168,7 @@ export function rebuildFromNumpy(a: Args): InlineTensorRef {
 /** The layouts `torch.serialization._get_layout` knows. */
 const LAYOUTS: readonly string[] = ['strided', 'sparse_coo', ...COMPRESSED, '_mkldnn', 'jagged'];
 
-/**
- * `torch.serialization._get_layout(name)`: the layout name itself, validated.
- *
- * @example
- * ```ts
- * getLayout(new Args('_get_layout', tuple('torch.sparse_coo'), ctx)).name; // 'sparse_coo'
- * ```
- */
+/** `torch.serialization._get_layout(name)`: the layout name itself, validated. */
 export function getLayout(a: Args): Layout {
   a.arity(1);
   const text = a.str(0);

@@ -34,14 +34,7 @@ import {
 } from './rebuild.js';
 import { encodeLatin1 } from './text.js';
 
-/**
- * Callbacks the unpickler gives the actions (dict and set rules live in the unpickler).
- *
- * @example
- * ```ts
- * callGlobal(orderedDictToken, tuple(pairs), ctx, machine); // machine implements Containers
- * ```
- */
+/** Callbacks the unpickler gives the actions (dict and set rules live in the unpickler). */
 export interface Containers {
   /** Inserts into a dict with the unpickler's key rules (hashability, duplicates). */
   setItem(map: Map<unknown, unknown>, key: unknown, value: unknown): void;
@@ -49,14 +42,7 @@ export interface Containers {
   checkHashable(value: unknown): void;
 }
 
-/**
- * REDUCE: `fn(*args)`.
- *
- * @example
- * ```ts
- * callGlobal(new PyGlobal('collections', 'OrderedDict', 'OrderedDict'), tuple(), ctx, containers); // OrderedDict {}
- * ```
- */
+/** REDUCE: `fn(*args)`. */
 export function callGlobal(fn: PyGlobal, args: Tuple, ctx: Context, containers: Containers): unknown {
   const a = new Args(String(fn), args, ctx);
   switch (fn.kind) {
@@ -160,14 +146,7 @@ const REBUILDERS: readonly string[] = [
   '_rebuild_meta_tensor_no_storage',
 ];
 
-/**
- * NEWOBJ: `cls.__new__(cls, *args)` for the classes that allow it.
- *
- * @example
- * ```ts
- * newObject(new PyGlobal('__main__', 'Net', undefined), tuple(), ctx); // PyObject (record mode)
- * ```
- */
+/** NEWOBJ: `cls.__new__(cls, *args)` for the classes that allow it. */
 export function newObject(cls: unknown, args: Tuple, ctx: Context): unknown {
   if (!(cls instanceof PyGlobal)) {
     throw new CheckpointError('PICKLE_TYPE', `NEWOBJ needs a class, got ${pyTypeName(cls)}`, ctx.where());
@@ -186,14 +165,7 @@ export function newObject(cls: unknown, args: Tuple, ctx: Context): unknown {
   }
 }
 
-/**
- * BUILD: applies `state` to `target`; returns the value that replaces `target` on the stack.
- *
- * @example
- * ```ts
- * build(orderedDict, new Map([['_metadata', md]]), ctx); // sets orderedDict.metadata
- * ```
- */
+/** BUILD: applies `state` to `target`; returns the value that replaces `target` on the stack. */
 export function build(target: unknown, state: unknown, ctx: Context): unknown {
   if (target instanceof Pending && !target.resolved) {
     target.result =

@@ -1,5 +1,5 @@
 /**
- * Persistent ids → {@link StorageRef} (research/pytorch-format.md §2.3): the tuple
+ * Persistent ids → {@link StorageRef} (`persistent_id` in `torch/serialization.py`): the tuple
  * `('storage', storage_type, key, location, numel)` written by `torch.save` (legacy files add a
  * sixth element, `view_metadata`, which must be `None` here).
  *
@@ -20,12 +20,6 @@ const LOCATION = /^[A-Za-z_][A-Za-z0-9_]{0,31}(:[0-9]{1,9})?$/;
  * Validates a persistent id and describes its storage. Bytes `b'storage'` / `b'cpu'` are accepted
  * as their ASCII text, as torch's `_maybe_decode_ascii` does. `STORAGE_BAD_PID` for a wrong shape
  * (message names types, never values), `STORAGE_BAD_KEY` for a key that is not 1–20 decimal digits.
- *
- * @example
- * ```ts
- * storageFromPid(tuple('storage', new PyGlobal('torch', 'FloatStorage', 'storage'), '0', 'cpu', 6));
- * // { key: '0', dtype: 'float32', location: 'cpu', numel: 6, byteLength: 24 }
- * ```
  */
 export function storageFromPid(pid: unknown, where: ErrorWhere = {}): StorageRef {
   const bad = (why: string): never => {
@@ -71,14 +65,7 @@ function ascii(v: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * Storages seen while unpickling one file, keyed by storage key.
- *
- * @example
- * ```ts
- * const { storages, persistentLoad }: StorageTable = createStorageTable();
- * ```
- */
+/** Storages seen while unpickling one file, keyed by storage key. */
 export interface StorageTable {
   /** Every storage referenced so far, in first-reference order. */
   readonly storages: ReadonlyMap<string, StorageRef>;
@@ -97,11 +84,6 @@ const redeclared = new WeakMap<StorageRef, StorageRef>();
  * The storage `ref` is one more view of: for a zero-byte storage a file declared again under another
  * dtype (see {@link StorageTable.persistentLoad}), the ref of its first declaration; otherwise `ref`.
  * A writer gives both one key, as torch did.
- *
- * @example
- * ```ts
- * sameStorage(int64View.storage) === float32View.storage; // both declared key '0', zero bytes
- * ```
  */
 export function sameStorage(ref: StorageRef): StorageRef {
   return redeclared.get(ref) ?? ref;

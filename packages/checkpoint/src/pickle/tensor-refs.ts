@@ -1,7 +1,7 @@
 /**
  * Tensor descriptions beyond the plain strided {@link TensorRef} of `values.ts`: what the rebuild
- * functions of research/pytorch-format.md §2.5 produce, before any data is read, plus the one
- * geometry check every strided view goes through (ATen's `checkInBoundsForStorage`, in `BigInt`).
+ * functions of `torch/_utils.py` produce, before any data is read, plus the one geometry check
+ * every strided view goes through (ATen's `checkInBoundsForStorage`, in `BigInt`).
  *
  * @module
  */
@@ -13,11 +13,6 @@ import type { TensorRef } from './values.js';
 /**
  * A strided tensor as rebuilt from a pickle: a {@link TensorRef} plus the bits torch ≥ 2.0 can
  * attach (`metadata` of `_rebuild_tensor_v2/v3`) and Python attributes.
- *
- * @example
- * ```ts
- * if (ref.neg) console.warn('values must be negated when materialised');
- * ```
  */
 export interface RebuiltTensorRef extends TensorRef {
   /** Conjugate bit (`{'conj': True}` metadata); the data must be conjugated when read. */
@@ -28,14 +23,7 @@ export interface RebuiltTensorRef extends TensorRef {
   readonly state: unknown;
 }
 
-/**
- * A qscheme name (`torch.per_tensor_affine` → `'per_tensor_affine'`).
- *
- * @example
- * ```ts
- * const s: QScheme = 'per_tensor_affine';
- * ```
- */
+/** A qscheme name (`torch.per_tensor_affine` → `'per_tensor_affine'`). */
 export type QScheme =
   | 'per_tensor_affine'
   | 'per_tensor_symmetric'
@@ -43,14 +31,7 @@ export type QScheme =
   | 'per_channel_symmetric'
   | 'per_channel_affine_float_qparams';
 
-/**
- * Quantizer parameters of `_rebuild_qtensor`.
- *
- * @example
- * ```ts
- * const q: Quantizer = { qscheme: 'per_tensor_affine', scale: 0.5, zeroPoint: 3 };
- * ```
- */
+/** Quantizer parameters of `_rebuild_qtensor`. */
 export type Quantizer =
   | {
       readonly qscheme: 'per_tensor_affine' | 'per_tensor_symmetric';
@@ -67,11 +48,6 @@ export type Quantizer =
 /**
  * A quantized tensor (`torch._utils._rebuild_qtensor`): the integer view `data` (dtype `qint8`,
  * `quint8`, `qint32`, …) and its quantizer.
- *
- * @example
- * ```ts
- * if (v.kind === 'quantized' && v.quantizer.qscheme === 'per_tensor_affine') dequant(v.data, v.quantizer.scale);
- * ```
  */
 export interface QuantizedTensorRef {
   readonly kind: 'quantized';
@@ -80,14 +56,7 @@ export interface QuantizedTensorRef {
   readonly requiresGrad: boolean;
 }
 
-/**
- * Every `torch.layout` (`torch.serialization._get_layout` accepts `'torch.<name>'`).
- *
- * @example
- * ```ts
- * const l: LayoutName = 'sparse_coo';
- * ```
- */
+/** Every `torch.layout` (`torch.serialization._get_layout` accepts `'torch.<name>'`). */
 export type LayoutName =
   | 'strided'
   | 'sparse_coo'
@@ -98,14 +67,7 @@ export type LayoutName =
   | '_mkldnn'
   | 'jagged';
 
-/**
- * A `torch.layout` object in a pickle (`torch.serialization._get_layout('torch.sparse_coo')`).
- *
- * @example
- * ```ts
- * if (v instanceof Layout) console.log(`torch.${v.name}`); // torch.sparse_coo
- * ```
- */
+/** A `torch.layout` object in a pickle (`torch.serialization._get_layout('torch.sparse_coo')`). */
 export class Layout {
   /** @param name - layout name without the `torch.` prefix. */
   constructor(readonly name: LayoutName) {
@@ -113,24 +75,12 @@ export class Layout {
   }
 }
 
-/**
- * A compressed sparse layout name.
- *
- * @example
- * ```ts
- * const l: CompressedLayout = 'sparse_csr';
- * ```
- */
+/** A compressed sparse layout name. */
 export type CompressedLayout = 'sparse_csr' | 'sparse_csc' | 'sparse_bsr' | 'sparse_bsc';
 
 /**
  * A sparse tensor (`_rebuild_sparse_tensor`, `_rebuild_sparse_csr_tensor`): its component dense
  * tensors and logical shape.
- *
- * @example
- * ```ts
- * if (v.kind === 'sparse' && v.layout === 'sparse_coo') console.log(v.indices.shape); // [ndim, nnz]
- * ```
  */
 export type SparseTensorRef =
   | {
@@ -151,14 +101,7 @@ export type SparseTensorRef =
       readonly values: TensorRef;
     };
 
-/**
- * A tensor on the `meta` device (`_rebuild_meta_tensor_no_storage`): shape and dtype, no data.
- *
- * @example
- * ```ts
- * if (v.kind === 'meta') console.log(v.dtype, v.shape);
- * ```
- */
+/** A tensor on the `meta` device (`_rebuild_meta_tensor_no_storage`): shape and dtype, no data. */
 export interface MetaTensorRef {
   readonly kind: 'meta';
   readonly dtype: TorchDType;
@@ -171,11 +114,6 @@ export interface MetaTensorRef {
  * A tensor whose data travelled inline as a numpy array (`_rebuild_device_tensor_from_numpy`,
  * written for xla/ort/hpu tensors): `data` is the numpy array's C-order elements as read
  * (`bfloat16` tensors travel as float32 numpy arrays; `dtype` is the tensor's dtype).
- *
- * @example
- * ```ts
- * if (v.kind === 'inline') console.log(v.device, v.dtype, v.data.length);
- * ```
  */
 export interface InlineTensorRef {
   readonly kind: 'inline';
@@ -195,40 +133,19 @@ interface TensorKinds {
   inline: InlineTensorRef;
 }
 
-/**
- * Whether `value` is a tensor description of the given `kind`.
- *
- * @example
- * ```ts
- * if (isTensorKind(v, 'quantized')) console.log(v.quantizer.qscheme);
- * ```
- */
+/** Whether `value` is a tensor description of the given `kind`. */
 export function isTensorKind<K extends keyof TensorKinds>(value: object, kind: K): value is TensorKinds[K] {
   return 'kind' in value && value.kind === kind;
 }
 
-/**
- * Validated geometry of a strided view.
- *
- * @example
- * ```ts
- * const { offset, shape, stride }: Geometry = checkGeometry(0, [2, 3], [3, 1], 4, 24, DEFAULT_LIMITS, {});
- * ```
- */
+/** Validated geometry of a strided view. */
 export interface Geometry {
   readonly offset: number;
   readonly shape: readonly number[];
   readonly stride: readonly number[];
 }
 
-/**
- * C-contiguous strides (in elements) of a shape.
- *
- * @example
- * ```ts
- * contiguousStrides([2, 3, 4]); // [12, 4, 1]
- * ```
- */
+/** C-contiguous strides (in elements) of a shape. */
 export function contiguousStrides(shape: readonly number[]): number[] {
   const stride = new Array<number>(shape.length);
   let s = 1;
@@ -245,12 +162,6 @@ export function contiguousStrides(shape: readonly number[]): number[] {
  * integer, element count a safe integer, and — unless the view has no elements or `storageBytes`
  * is `undefined` (meta) — `(offset + Σ (size_i − 1)·stride_i + 1) · itemSize ≤ storageBytes`.
  * Throws `TENSOR_GEOMETRY` or `TENSOR_OUT_OF_BOUNDS` with torch's wording.
- *
- * @example
- * ```ts
- * checkGeometry(0, [2, 3], [3, 1], 4, 24, DEFAULT_LIMITS, {}); // ok
- * checkGeometry(1, [2, 2], [2, 1], 4, 16, DEFAULT_LIMITS, {}); // throws TENSOR_OUT_OF_BOUNDS (needs 20 bytes)
- * ```
  */
 export function checkGeometry(
   offset: number | bigint,

@@ -10,12 +10,6 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
  * UTF-8 as Python's `str(b, 'utf-8')` (the `STRING` family with `encoding='utf-8'`, `GLOBAL`
  * lines): strict, surrogates rejected, a leading BOM kept.
- *
- * @example
- * ```ts
- * decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])); // '\ufeffa'
- * decodeUtf8(new Uint8Array([0xc0, 0x80]));            // undefined (overlong)
- * ```
  */
 export function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
@@ -29,11 +23,6 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
  * UTF-8 with `surrogatepass`, as the `BINUNICODE` family is decoded: like {@link decodeUtf8} but
  * `ED A0..BF xx` (an encoded lone surrogate, which CPython writes for `'\ud800'`) is accepted.
  * Overlong forms, code points above U+10FFFF and truncated sequences are rejected.
- *
- * @example
- * ```ts
- * decodeUtf8Surrogatepass(new Uint8Array([0xed, 0xa0, 0x80, 0x78])); // '\ud800x'
- * ```
  */
 export function decodeUtf8Surrogatepass(bytes: Uint8Array): string | undefined {
   const fast = decodeUtf8(bytes);
@@ -64,14 +53,7 @@ export function decodeUtf8Surrogatepass(bytes: Uint8Array): string | undefined {
   return out + String.fromCharCode(...units);
 }
 
-/**
- * Latin-1: every byte is the code point of the same value.
- *
- * @example
- * ```ts
- * decodeLatin1(new Uint8Array([0x00, 0xff])); // '\x00\xff'
- * ```
- */
+/** Latin-1: every byte is the code point of the same value. */
 export function decodeLatin1(bytes: Uint8Array): string {
   let out = '';
   for (let i = 0; i < bytes.length; i += 4096) out += String.fromCharCode(...bytes.subarray(i, i + 4096));
@@ -81,12 +63,6 @@ export function decodeLatin1(bytes: Uint8Array): string {
 /**
  * Latin-1 encoding of a string whose code points are all ≤ 0xFF (`_codecs.encode(s, 'latin1')`,
  * how protocol 2 spells `bytes`); `undefined` otherwise.
- *
- * @example
- * ```ts
- * encodeLatin1('\x00\xff'); // Uint8Array [0, 255]
- * encodeLatin1('\u0100');   // undefined
- * ```
  */
 export function encodeLatin1(text: string): Uint8Array | undefined {
   const out = new Uint8Array(text.length);
@@ -101,11 +77,6 @@ export function encodeLatin1(text: string): Uint8Array | undefined {
 /**
  * Python's `raw-unicode-escape` decoding (protocol-0 `UNICODE`): bytes are Latin-1, except that
  * `\uXXXX` and `\UXXXXXXXX` after an odd run of backslashes are escapes.
- *
- * @example
- * ```ts
- * decodeRawUnicodeEscape(new TextEncoder().encode('a\\u00e9\\\\u')); // 'aé\\\\u'
- * ```
  */
 export function decodeRawUnicodeEscape(bytes: Uint8Array): string | undefined {
   let out = '';
@@ -155,11 +126,6 @@ const SIMPLE_ESCAPES: Readonly<Record<string, number>> = {
  * Python's `codecs.escape_decode` (the body of a protocol-0 `STRING` argument, quotes removed):
  * `\\ \' \" \a \b \f \n \r \t \v`, `\ooo` octal, `\xhh` hex, backslash-newline removed, any other
  * `\c` kept as is. Returns bytes; `undefined` for a bad `\x` escape or a trailing backslash.
- *
- * @example
- * ```ts
- * escapeDecode(new TextEncoder().encode('a\\x00\\n')); // Uint8Array [0x61, 0x00, 0x0a]
- * ```
  */
 export function escapeDecode(bytes: Uint8Array): Uint8Array | undefined {
   const out: number[] = [];
@@ -193,12 +159,6 @@ export function escapeDecode(bytes: Uint8Array): Uint8Array | undefined {
 /**
  * A Python `int()` literal as pickled by protocol 0 (`INT`, `LONG` without its `L`): optional
  * sign, decimal digits, surrounding whitespace. Safe integers are numbers, others `bigint`.
- *
- * @example
- * ```ts
- * parseIntLiteral(' -12 ');                // -12
- * parseIntLiteral('18446744073709551616'); // 18446744073709551616n
- * ```
  */
 export function parseIntLiteral(text: string): number | bigint | undefined {
   const m = /^\s*([+-]?)([0-9]+)\s*$/.exec(text);
@@ -207,15 +167,7 @@ export function parseIntLiteral(text: string): number | bigint | undefined {
   return toNumberIfSafe(big);
 }
 
-/**
- * A Python `float()` literal as pickled by protocol 0 (`FLOAT`): `repr` output, `inf`, `nan`.
- *
- * @example
- * ```ts
- * parseFloatLiteral('1e-05'); // 0.00001
- * parseFloatLiteral('-inf');  // -Infinity
- * ```
- */
+/** A Python `float()` literal as pickled by protocol 0 (`FLOAT`): `repr` output, `inf`, `nan`. */
 export function parseFloatLiteral(text: string): number | undefined {
   const t = text.trim().toLowerCase();
   const m = /^([+-]?)(inf|infinity|nan)$/.exec(t);
@@ -224,15 +176,7 @@ export function parseFloatLiteral(text: string): number | undefined {
   return Number(t);
 }
 
-/**
- * A `bigint` as a number when it is a safe integer.
- *
- * @example
- * ```ts
- * toNumberIfSafe(5n);       // 5
- * toNumberIfSafe(2n ** 60n); // 1152921504606846976n
- * ```
- */
+/** A `bigint` as a number when it is a safe integer. */
 export function toNumberIfSafe(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }

@@ -1,6 +1,6 @@
 /**
- * A pickle virtual machine that interprets data and never resolves names
- * (research/security.md §0): every opcode of protocols 0–5 that builds data, globals looked up in
+ * A pickle virtual machine that interprets data and never resolves names (a pickle that
+ * names a callable could otherwise run code): every opcode of protocols 0–5 that builds data, globals looked up in
  * an exact allow list, iterative, bounded, and stricter than CPython where CPython is lax
  * (PROTO only first, STOP with exactly one value and no open mark, no trailing bytes, no memo
  * redefinition, no duplicate dict keys). Opcodes and their arguments are read by `opcodes.ts`'s
@@ -48,11 +48,6 @@ import {
  * Options of {@link unpickle}. `unknownClasses: 'record'` makes a global outside the allow list an
  * inert {@link PyGlobal} at the `GLOBAL` opcode, and calling or building it a {@link PyObject}
  * record.
- *
- * @example
- * ```ts
- * unpickle(bytes, { unknownClasses: 'record', encoding: 'latin1', limits: { maxOps: 1e6 } });
- * ```
  */
 export interface UnpickleOptions extends Pick<ReadOptions, 'limits' | 'unknownClasses'> {
   /**
@@ -73,27 +68,12 @@ export interface UnpickleContext extends Omit<UnpickleOptions, 'limits'> {
   readonly limits: Limits;
 }
 
-/**
- * Unpickles a whole buffer: exactly one pickle, nothing after its `STOP`.
- *
- * @example
- * ```ts
- * const table = createStorageTable();
- * const stateDict = unpickle(await zip.read('data.pkl'), { persistentLoad: table.persistentLoad, entry: 'archive/data.pkl' });
- * ```
- */
+/** Unpickles a whole buffer: exactly one pickle, nothing after its `STOP`. */
 export function unpickle(data: Uint8Array, options: UnpickleOptions = {}): unknown {
   return unpickleWhole(data, { ...options, limits: resolveLimits(options.limits) });
 }
 
-/**
- * {@link unpickle} with the limits already resolved.
- *
- * @example
- * ```ts
- * const root = unpickleWhole(bytes, { limits: ctx.limits, persistentLoad: table.persistentLoad });
- * ```
- */
+/** {@link unpickle} with the limits already resolved. */
 export function unpickleWhole(data: Uint8Array, options: UnpickleContext): unknown {
   const { value, end } = unpickleAt(data, 0, options);
   if (end !== data.length) {
@@ -108,12 +88,6 @@ export function unpickleWhole(data: Uint8Array, options: UnpickleContext): unkno
 /**
  * Unpickles the pickle starting at `start` and says where it ended (legacy files are several
  * pickles in a row, then raw data).
- *
- * @example
- * ```ts
- * const magic = unpickleAt(bytes, 0, { limits });
- * const version = unpickleAt(bytes, magic.end, { limits });
- * ```
  */
 export function unpickleAt(data: Uint8Array, start: number, options: UnpickleContext): { value: unknown; end: number } {
   const { limits } = options;

@@ -23,13 +23,6 @@ import type { TorchDType } from '@x/device';
 /**
  * A Python tuple: an `Array` that remembers it was a tuple, so a round trip writes a tuple back.
  * Array methods that build new arrays (`map`, `filter`, …) return plain arrays.
- *
- * @example
- * ```ts
- * const t = tuple(1, 2);
- * t instanceof Tuple; // true
- * Array.isArray(t);   // true
- * ```
  */
 export class Tuple<T = unknown> extends Array<T> {
   static override get [Symbol.species](): ArrayConstructor {
@@ -37,14 +30,7 @@ export class Tuple<T = unknown> extends Array<T> {
   }
 }
 
-/**
- * Builds a {@link Tuple} from its items.
- *
- * @example
- * ```ts
- * const size = tuple(2, 3); // Python (2, 3)
- * ```
- */
+/** Builds a {@link Tuple} from its items. */
 export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
   const t = new Tuple<T[number]>();
   for (const item of items) t.push(item);
@@ -55,12 +41,6 @@ export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
  * A Python `collections.OrderedDict`. `nn.Module.state_dict()` returns one whose `_metadata`
  * attribute maps module paths to `{ version: N }`; it is kept in {@link OrderedDict.metadata} so
  * a round trip writes it back.
- *
- * @example
- * ```ts
- * const sd = new OrderedDict<string, unknown>([['weight', w]]);
- * sd.metadata = new OrderedDict([['', new Map([['version', 1]])]]);
- * ```
  */
 export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> {
   /** The `_metadata` attribute of a state dict, when the pickle set one. */
@@ -71,11 +51,6 @@ export class OrderedDict<K = unknown, V = unknown> extends Map<K, V> {
  * An inert record of an instance of a class that is not on the allow list, produced only when the
  * caller opts in to unknown classes. Nothing of the class is ever executed: the record holds what
  * the pickle said about it.
- *
- * @example
- * ```ts
- * if (value instanceof PyObject) console.log(`${value.module}.${value.name}`);
- * ```
  */
 export class PyObject {
   /** Arguments given to the class (REDUCE, NEWOBJ) or `undefined`. */
@@ -105,12 +80,6 @@ const floatSlots = new WeakMap<object, Set<unknown>>();
  * Records that `container[slot]` (an array index or a `Map` key) holds a Python `float` whose
  * value is integral, such as `1.0`: in JavaScript it is the number `1`, which would otherwise be
  * written back as the int `1`. The reader marks every such slot; the writer asks {@link isFloat}.
- *
- * @example
- * ```ts
- * const hp = new Map([['lr', 1]]);
- * markFloat(hp, 'lr'); // saved as 1.0, not 1
- * ```
  */
 export function markFloat(container: object, slot: unknown): void {
   let slots = floatSlots.get(container);
@@ -118,14 +87,7 @@ export function markFloat(container: object, slot: unknown): void {
   slots.add(slot);
 }
 
-/**
- * Whether `container[slot]` was marked with {@link markFloat}.
- *
- * @example
- * ```ts
- * isFloat(hp, 'lr'); // true after markFloat(hp, 'lr')
- * ```
- */
+/** Whether `container[slot]` was marked with {@link markFloat}. */
 export function isFloat(container: object, slot: unknown): boolean {
   return floatSlots.get(container)?.has(slot) ?? false;
 }
@@ -133,11 +95,6 @@ export function isFloat(container: object, slot: unknown): boolean {
 /**
  * A storage as the checkpoint describes it: the persistent id of `torch.save`
  * (`('storage', storage_type, key, location, numel)`) plus its size in bytes.
- *
- * @example
- * ```ts
- * const s: StorageRef = { key: '0', dtype: 'float32', location: 'cuda:0', numel: 6, byteLength: 24 };
- * ```
  */
 export interface StorageRef {
   /** Record name under `data/` (zip), or the legacy storage key. */
@@ -156,12 +113,6 @@ export interface StorageRef {
  * A tensor as the checkpoint describes it, before any data is read: a view (offset, shape,
  * stride, all in elements) into a {@link StorageRef}. Views of one storage share the same
  * `StorageRef` object.
- *
- * @example
- * ```ts
- * const t: TensorRef = { storage: s, offset: 0, shape: [2, 3], stride: [3, 1], dtype: 'float32',
- *   requiresGrad: false, parameter: false };
- * ```
  */
 export interface TensorRef {
   readonly storage: StorageRef;
@@ -178,11 +129,6 @@ export interface TensorRef {
 /**
  * A `torch.dtype` object inside a pickle (`GLOBAL 'torch float16'`), e.g. an optimizer or config
  * value, as opposed to the dtype of a tensor.
- *
- * @example
- * ```ts
- * const cfg = new Map([['dtype', new DType('bfloat16')]]); // Python {'dtype': torch.bfloat16}
- * ```
  */
 export class DType {
   /** @param name - The canonical torch attribute name (`float32`, not `float`). */
@@ -192,23 +138,10 @@ export class DType {
 /**
  * A `torch.Size` inside a pickle (`GLOBAL 'torch Size'` applied to a tuple of ints); tensors'
  * own shapes are plain arrays on {@link TensorRef}.
- *
- * @example
- * ```ts
- * const s = new TorchSize();
- * s.push(2, 3); // torch.Size([2, 3])
- * ```
  */
 export class TorchSize extends Tuple<number> {}
 
-/**
- * Whether `value` has the shape of a {@link TensorRef}.
- *
- * @example
- * ```ts
- * if (isTensorRef(v)) console.log(v.shape);
- * ```
- */
+/** Whether `value` has the shape of a {@link TensorRef}. */
 export function isTensorRef(value: unknown): value is TensorRef {
   return (
     typeof value === 'object' &&
@@ -221,14 +154,7 @@ export function isTensorRef(value: unknown): value is TensorRef {
   );
 }
 
-/**
- * Whether `value` has the shape of a {@link StorageRef}.
- *
- * @example
- * ```ts
- * if (isStorageRef(v)) console.log(v.key, v.byteLength);
- * ```
- */
+/** Whether `value` has the shape of a {@link StorageRef}. */
 export function isStorageRef(value: unknown): value is StorageRef {
   return (
     typeof value === 'object' &&

@@ -77,9 +77,6 @@ export class WorkerConverter implements WideningConverter {
   #workers: PoolWorker[] | undefined;
   #nextId = 0;
 
-  /**
-   * @param options - Threads, size threshold and worker script.
-   */
   constructor(options: WorkerConverterOptions = {}) {
     this.threads = options.threads ?? Math.min(2, availableParallelism());
     this.minBytes = options.minBytes ?? MIN_BYTES;
@@ -89,12 +86,6 @@ export class WorkerConverter implements WideningConverter {
   /**
    * A `SharedArrayBuffer` of `byteLength` bytes for a storage of `storageBytes` bytes of `dtype`
    * when it widens and is at least `minBytes` (and starts the workers), else `undefined`.
-   *
-   * @example
-   * ```ts
-   * new WorkerConverter().allocate(2 ** 22, 2 ** 21, 'float16'); // SharedArrayBuffer { byteLength: 4194304 }
-   * new WorkerConverter().allocate(2 ** 22, 2 ** 22, 'float32'); // undefined: nothing to widen
-   * ```
    */
   allocate(byteLength: number, storageBytes: number, dtype: TorchDType): SharedArrayBuffer | undefined {
     if (this.threads <= 0 || storageBytes < this.minBytes || !widens(dtype)) return undefined;
@@ -107,12 +98,6 @@ export class WorkerConverter implements WideningConverter {
   /**
    * Whether {@link WorkerConverter.widen} takes these elements: a widening dtype, at least `minBytes`,
    * in a buffer from {@link WorkerConverter.allocate}.
-   *
-   * @example
-   * ```ts
-   * const buffer = converter.allocate(2 ** 22, 2 ** 21, 'float16')!;
-   * converter.accepts(new Uint8Array(buffer, 2 ** 21), 'float16'); // true
-   * ```
    */
   accepts(elements: Uint8Array, dtype: TorchDType): boolean {
     return this.#allocated.has(elements.buffer) && elements.byteLength >= this.minBytes && widens(dtype);
@@ -150,24 +135,12 @@ export class WorkerConverter implements WideningConverter {
   /**
    * Starts the workers unless they run, and resolves with how many are up (0: conversions run on
    * the calling thread). Conversions do not wait for it; call it to have the workers ready first.
-   *
-   * @example
-   * ```ts
-   * await new WorkerConverter().start(); // 2 on a machine with 2 or more cores
-   * ```
    */
   async start(): Promise<number> {
     return (await this.#start()).filter((w) => w.alive).length;
   }
 
-  /**
-   * Stops the workers (conversions in flight fail); the next conversion starts new ones.
-   *
-   * @example
-   * ```ts
-   * await converter.terminate();
-   * ```
-   */
+  /** Stops the workers (conversions in flight fail); the next conversion starts new ones. */
   async terminate(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
@@ -253,12 +226,10 @@ class PoolWorker {
     });
   }
 
-  /** Whether the worker still runs. */
   get alive(): boolean {
     return this.#failure === undefined;
   }
 
-  /** Whether a conversion is in flight. */
   get busy(): boolean {
     return this.#pending.size > 0;
   }

@@ -54,18 +54,9 @@ export type AnyTensorRef =
  * A tensor's elements in their original dtype, as returned in `'raw'` dtype mode: `data` is a
  * Float64Array, BigInt64Array, Uint16Array (float16/bfloat16 bits), interleaved complex, … in C order.
  * Quantized tensors carry their integer representation and `quantizer`.
- *
- * @example
- * ```ts
- * const { value } = await load(bytes, { mapLocation: 'cpu', dtype: 'raw' });
- * const w = value.get('weight') as RawTensor;
- * w.data instanceof Float64Array; // for a float64 tensor
- * ```
  */
 export class RawTensor {
   /**
-   * @param dtype - The torch dtype of `data`'s elements.
-   * @param shape - Tensor shape.
    * @param data - Elements in C order (interleaved re/im for complex dtypes).
    * @param quantizer - Quantization parameters of a quantized tensor, else `undefined`.
    */
@@ -98,12 +89,6 @@ export type DenseValue = Placed | RawTensor;
  * A sparse tensor as its component tensors (TF.js has no sparse tensors). COO: `indices` is
  * `[ndim, nnz]` (int32 after conversion), `values` is `[nnz, …]`; compressed layouts (CSR, CSC,
  * BSR, BSC) carry `compressedIndices` and `plainIndices` instead. `shape` is the logical dense shape.
- *
- * @example
- * ```ts
- * const s = value.get('sparse') as SparseTensors;
- * if (s.layout === 'sparse_coo') console.log(s.indices.shape, s.values.shape, s.shape);
- * ```
  */
 export type SparseTensors =
   | {
@@ -190,41 +175,19 @@ const INFO = new WeakMap<object, TensorInfo>();
 /**
  * The torch dtype and file description of a tensor created by `load` / `open().tensor`, or
  * `undefined` for tensors made elsewhere. A writer uses it to save tensors in their original dtype.
- *
- * @example
- * ```ts
- * const { value } = await load('model.pt', { mapLocation: 'cpu' });
- * tensorInfo(value.get('half_weight') as Tensor)?.torchDType; // 'float16' (the tensor itself is float32)
- * ```
  */
 export function tensorInfo(tensor: object): TensorInfo | undefined {
   return INFO.get(tensor);
 }
 
-/**
- * Number of elements of a shape (1 for a 0-d tensor).
- *
- * @example
- * ```ts
- * numel([2, 3]); // 6
- * numel([]); // 1
- * ```
- */
+/** Number of elements of a shape (1 for a 0-d tensor). */
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const s of shape) n *= s;
   return n;
 }
 
-/**
- * Whether a strided view is C-contiguous (sizes of 1 may have any stride).
- *
- * @example
- * ```ts
- * isContiguous([2, 3], [3, 1]); // true
- * isContiguous([3, 2], [1, 3]); // false (transposed)
- * ```
- */
+/** Whether a strided view is C-contiguous (sizes of 1 may have any stride). */
 export function isContiguous(shape: readonly number[], stride: readonly number[]): boolean {
   let expected = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -243,7 +206,6 @@ export function isContiguous(shape: readonly number[], stride: readonly number[]
  *
  * @param bytes - The whole storage.
  * @param view - Offset, shape and stride, in elements.
- * @param itemSize - Bytes per element.
  *
  * @example
  * ```ts
@@ -328,11 +290,6 @@ function copyStrided(src: UnitArray, dst: UnitArray, base: number, shape: number
 /**
  * Every storage a tensor description reads (its own, a per-channel quantizer's, a sparse tensor's
  * components'); none for meta and inline tensors.
- *
- * @example
- * ```ts
- * storagesOf(ref).map((s) => s.key); // ['0']
- * ```
  */
 export function storagesOf(ref: AnyTensorRef): StorageRef[] {
   if (!('kind' in ref)) return [ref.storage];
@@ -353,11 +310,6 @@ export function storagesOf(ref: AnyTensorRef): StorageRef[] {
 /**
  * The storage whose saved location places a tensor (the data of a quantized tensor, the values of
  * a sparse tensor), or `undefined` for meta and inline tensors.
- *
- * @example
- * ```ts
- * primaryStorage(ref)?.location; // 'cuda:0'
- * ```
  */
 export function primaryStorage(ref: AnyTensorRef): StorageRef | undefined {
   if (!('kind' in ref)) return ref.storage;
@@ -369,11 +321,6 @@ export function primaryStorage(ref: AnyTensorRef): StorageRef | undefined {
 /**
  * The torch dtype and logical shape of any tensor description (a quantized tensor's integer dtype,
  * a sparse tensor's values dtype and dense shape).
- *
- * @example
- * ```ts
- * describeRef(ref); // { dtype: 'float32', shape: [2, 3] }
- * ```
  */
 export function describeRef(ref: AnyTensorRef): { dtype: TorchDType; shape: readonly number[] } {
   if (!('kind' in ref)) return { dtype: ref.dtype, shape: ref.shape };
@@ -390,16 +337,6 @@ export function describeRef(ref: AnyTensorRef): { dtype: TorchDType; shape: read
 /**
  * Builds the tensor a description stands for, on the device the context resolved for its storage.
  * Registers every created tensor with {@link tensorInfo}.
- *
- * @param ref - The tensor description.
- * @param name - The tensor's name, for error messages.
- * @param ctx - Runtime, dtype mode, storage bytes and targets.
- *
- * @example
- * ```ts
- * const r = materialise(ref, 'weight', { runtime, mode: 'convert', bytes: () => storageBytes, target: () => device('cpu'), inlineTarget });
- * r.value; // tf.Tensor on the cpu backend
- * ```
  */
 export function materialise(ref: AnyTensorRef, name: string, ctx: MaterialiseContext): MaterialiseResult {
   try {
@@ -738,11 +675,6 @@ function asCheckpointError(e: unknown, name: string): unknown {
  * Runs widening conversions (float16, bfloat16, int8, … to 4-byte TF.js elements) somewhere other
  * than the calling thread, in place in buffers it allocates. The Node entry supplies one backed by
  * worker threads (`convert-workers.ts`); without one, conversions run where the tensor is materialised.
- *
- * @example
- * ```ts
- * const ckpt = await openResolved(await resolveNodeSource('model-f16.pt'), { mapLocation: 'cpu' }, new WorkerConverter());
- * ```
  */
 export interface WideningConverter {
   /** Conversions it runs at once (0: none, everything converts where it is materialised). */

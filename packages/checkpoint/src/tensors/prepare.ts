@@ -50,14 +50,7 @@ import type { Progress } from '../progress.js';
 /** The floating dtypes `castFloating` may produce (and the ones it converts). */
 export type FloatingDType = 'float32' | 'float16' | 'bfloat16';
 
-/**
- * The part of a TF.js tensor the writer uses (any `tf.Tensor` has it).
- *
- * @example
- * ```ts
- * const t: TfTensorLike = tf.tensor([1, 2]);
- * ```
- */
+/** The part of a TF.js tensor the writer uses (any `tf.Tensor` has it). */
 export interface TfTensorLike {
   readonly shape: readonly number[];
   readonly dtype: string;
@@ -65,14 +58,7 @@ export interface TfTensorLike {
   data(): Promise<unknown>;
 }
 
-/**
- * Options of {@link prepareValue} and {@link save}.
- *
- * @example
- * ```ts
- * await save(stateDict, sink, { keepLocations: true, runtime });
- * ```
- */
+/** Options of {@link prepareValue} and {@link save}. */
 export interface PrepareOptions {
   /** Write each storage's device (`cuda:0`, …) instead of `cpu`. TF.js tensors then need `runtime`. */
   readonly keepLocations?: boolean;
@@ -86,29 +72,14 @@ export interface PrepareOptions {
   readonly onProgress?: (progress: Progress) => void;
 }
 
-/**
- * A tensor leaf of a prepared value: where it is and its reference.
- *
- * @example
- * ```ts
- * for (const t of prepared.tensors) console.log(t.name, t.ref.dtype, t.ref.shape);
- * ```
- */
+/** A tensor leaf of a prepared value: where it is and its reference. */
 export interface PreparedTensor {
   /** Dict keys and list indices from the top-level value, joined with `.`. */
   readonly name: string;
   readonly ref: TensorRef;
 }
 
-/**
- * A value ready to pickle: every tensor replaced by a {@link TensorRef}, with the storages' bytes.
- *
- * @example
- * ```ts
- * const p = prepareValue(stateDict);
- * const bytes = await p.contiguous(p.tensors[0]!.ref);
- * ```
- */
+/** A value ready to pickle: every tensor replaced by a {@link TensorRef}, with the storages' bytes. */
 export interface PreparedValue {
   /** The value with {@link TensorRef} leaves (containers rebuilt; identity and float marks kept). */
   readonly value: unknown;
@@ -128,14 +99,7 @@ const TF_TO_TORCH: Readonly<Record<string, TorchDType>> = {
   complex64: 'complex64',
 };
 
-/**
- * Whether `value` is a TF.js tensor (duck-typed: `tf.Tensor` from any copy of tfjs-core).
- *
- * @example
- * ```ts
- * isTfTensor(tf.scalar(1)); // true
- * ```
- */
+/** Whether `value` is a TF.js tensor (duck-typed: `tf.Tensor` from any copy of tfjs-core). */
 export function isTfTensor(value: unknown): value is TfTensorLike {
   if (typeof value !== 'object' || value === null) return false;
   const t = value as Partial<TfTensorLike>;
@@ -152,12 +116,6 @@ export function isTfTensor(value: unknown): value is TfTensorLike {
  * demand: TF.js tensors become one contiguous storage each (read through their backend and
  * converted back to their torch dtype), {@link TensorRef}s keep their storage and view. Containers
  * are rebuilt with the same sharing (an object reached twice maps to one copy) and float marks.
- *
- * @example
- * ```ts
- * const p = prepareValue(new Map([['w', tf.tensor([1, 2])]]));
- * p.tensors[0]!.ref.dtype; // 'float32'
- * ```
  */
 export function prepareValue(value: unknown, options: PrepareOptions = {}): PreparedValue {
   return new Preparer(options).run(value);
@@ -565,9 +523,7 @@ function castBytes(bytes: Uint8Array, from: TorchDType, to: FloatingDType): Uint
   return fromTensorData(toTensorData(bytes, from, 'convert').values, to);
 }
 
-/**
- * Calls `each(storageElement, contiguousIndex)` for every element of a strided view, in C order.
- */
+/** Calls `each(storageElement, contiguousIndex)` for every element of a strided view, in C order. */
 function forEachElement(
   view: Pick<TensorRef, 'offset' | 'shape' | 'stride'>,
   each: (from: number, n: number) => void,
@@ -587,15 +543,7 @@ function forEachElement(
   }
 }
 
-/**
- * The inverse of {@link gather}: writes a view's C-contiguous `elements` into `storage`.
- *
- * @example
- * ```ts
- * const s = new Uint8Array(4);
- * scatterView(s, { offset: 0, shape: [2, 2], stride: [1, 2], dtype: 'int8' }, Uint8Array.of(0, 2, 1, 3)); // s = [0, 1, 2, 3]
- * ```
- */
+/** The inverse of {@link gather}: writes a view's C-contiguous `elements` into `storage`. */
 export function scatterView(
   storage: Uint8Array,
   view: Pick<TensorRef, 'offset' | 'shape' | 'stride' | 'dtype'>,

@@ -112,7 +112,7 @@ describe('openZip: valid archives', () => {
 
   it('torch never checks CRCs: a corrupted stored byte reads without verify and fails with it', async () => {
     const bytes = torchZip(torchFiles()).bytes;
-    bytes[320]! ^= 0xff; // first byte of data/0 (offset 320 per §1.11)
+    bytes[320]! ^= 0xff; // first byte of data/0 (offset 320 in the golden vector)
     expect((await (await open(bytes)).read('data/0'))[0]).toBe(0xff);
     await expectCode((await open(bytes, { verify: true })).read('data/0'), 'ZIP_CRC_MISMATCH');
   });

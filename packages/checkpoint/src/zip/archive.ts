@@ -1,5 +1,5 @@
 /**
- * The torch zip container (research/pytorch-format.md §1): every record under one archive
+ * The torch zip container (`caffe2/serialize/inline_container.cc`): every record under one archive
  * directory (the "prefix"), local headers cross-checked against the central directory, stored
  * and deflated records, optional CRC-32 verification.
  *
@@ -17,11 +17,6 @@ import { inflateRaw } from './inflate.js';
 /**
  * One file record of the archive, as the central directory describes it (its local header is
  * checked on the first read).
- *
- * @example
- * ```ts
- * const e: ZipEntry = zip.entry('data/0'); console.log(e.size, e.method);
- * ```
  */
 export interface ZipEntry {
   /** Full name in the archive, e.g. `archive/data/0`. */
@@ -41,18 +36,10 @@ export interface ZipEntry {
   readonly headerOffset: number;
 }
 
-/**
- * An opened archive.
- *
- * @example
- * ```ts
- * const zip: ZipArchive = await openZip(source); for (const name of zip.entries.keys()) console.log(name);
- * ```
- */
+/** An opened archive. */
 export interface ZipArchive {
-  /** The source the archive is read from. */
   readonly source: ByteSource;
-  /** The archive directory name: the first entry's name up to its first `/` (§1.1). */
+  /** The archive directory name: the first entry's name up to its first `/`. */
   readonly prefix: string;
   /** File records keyed by their name below {@link prefix}, in central-directory order. */
   readonly entries: ReadonlyMap<string, ZipEntry>;
@@ -77,14 +64,7 @@ export interface ZipArchive {
   dataOffset(entry: ZipEntry | string): Promise<number>;
 }
 
-/**
- * Options of {@link openZip}.
- *
- * @example
- * ```ts
- * await openZip(source, { verify: true, limits: { maxEntries: 1000 } });
- * ```
- */
+/** Options of {@link openZip}. */
 export type ZipOptions = Pick<ReadOptions, 'limits' | 'verify'>;
 
 /** A stored record whose header, data and descriptor span at most this many bytes is read at once. */
@@ -95,27 +75,13 @@ const U32_MAX = 0xffffffff;
  * Opens a torch zip archive: end records, central directory and archive directory layout, all
  * checked before anything is returned. Local headers are checked lazily, on each record's first
  * read, so opening costs the same few reads however many records the archive holds.
- *
- * @example
- * ```ts
- * const zip = await openZip(fromBytes(bytes));
- * const pickle = await zip.read('data.pkl');
- * const offset = await zip.dataOffset('data/0'); // 64-byte aligned in files torch wrote
- * ```
  */
 export function openZip(source: ByteSource, options: ZipOptions = {}): Promise<ZipArchive> {
   const { limits, verify } = readContext(options);
   return openArchive(source, { limits, verify });
 }
 
-/**
- * {@link openZip} with the options resolved.
- *
- * @example
- * ```ts
- * const zip = await openArchive(source, ctx);
- * ```
- */
+/** {@link openZip} with the options resolved. */
 export async function openArchive(
   source: ByteSource,
   options: Pick<ReadContext, 'limits' | 'verify'>,

@@ -26,14 +26,7 @@ function makeTables(): Uint32Array {
   return t;
 }
 
-/**
- * The JavaScript CRC-32 (any runtime): updates a running CRC with `bytes`, as {@link crc32}.
- *
- * @example
- * ```ts
- * portableCrc32(new TextEncoder().encode('123456789')); // 0xcbf43926
- * ```
- */
+/** The JavaScript CRC-32 (any runtime): updates a running CRC with `bytes`, as {@link crc32}. */
 export function portableCrc32(bytes: Uint8Array, crc = 0): number {
   const t = TABLES;
   let c = ~crc >>> 0;
@@ -75,11 +68,5 @@ function nativeCrc32(): Crc32 | undefined {
 /**
  * Updates a running CRC-32 with `bytes`. Start with `0` (or omit it); feed chunks in order. Native
  * zlib in Node, {@link portableCrc32} elsewhere; both give the same numbers.
- *
- * @example
- * ```ts
- * crc32(new TextEncoder().encode('123456789')); // 0xcbf43926
- * crc32(second, crc32(first));                  // same as crc32(first + second)
- * ```
  */
 export const crc32: Crc32 = nativeCrc32() ?? portableCrc32;

@@ -1,6 +1,6 @@
 /**
  * The end records and the central directory of a zip archive, read from the tail and checked
- * field by field (research/security.md vectors B.8–B.34). All 64-bit values are combined as
+ * field by field (APPNOTE.TXT §4.3.12–4.3.16). All 64-bit values are combined as
  * `hi * 2**32 + lo` and compared with the file size, so no value is silently truncated.
  *
  * @module
@@ -21,14 +21,7 @@ import {
   ZIP64_EOCD_SIZE,
 } from './layout.js';
 
-/**
- * One central-directory record after its checks.
- *
- * @example
- * ```ts
- * for (const e of (await readDirectory(source, DEFAULT_LIMITS)).entries) console.log(e.name, e.headerOffset);
- * ```
- */
+/** One central-directory record after its checks. */
 export interface CentralEntry {
   /** Full entry name, decoded as UTF-8. */
   readonly name: string;
@@ -49,14 +42,7 @@ export interface CentralEntry {
   readonly limit: number;
 }
 
-/**
- * The parsed directory.
- *
- * @example
- * ```ts
- * const { entries, cdOffset }: Directory = await readDirectory(source, DEFAULT_LIMITS);
- * ```
- */
+/** The parsed directory. */
 export interface Directory {
   /** Entries in central-directory order. */
   readonly entries: readonly CentralEntry[];
@@ -83,14 +69,7 @@ interface EndRecord {
   readonly cdEnd: number;
 }
 
-/**
- * Finds and checks the end records, then parses the central directory.
- *
- * @example
- * ```ts
- * const { entries, cdOffset } = await readDirectory(source, DEFAULT_LIMITS);
- * ```
- */
+/** Finds and checks the end records, then parses the central directory. */
 export async function readDirectory(source: ByteSource, limits: Limits): Promise<Directory> {
   const end = await readEndRecords(source);
   if (end.entries * CDH_SIZE > end.cdSize) {

@@ -16,11 +16,6 @@ const CHUNK = 1 << 20;
  * exactly `size` bytes. More output than `size` is `ZIP_SIZE_MISMATCH` (detected within one
  * output chunk, never buffered), less is `ZIP_SIZE_MISMATCH`, invalid deflate data is
  * `ZIP_CORRUPT_DATA`.
- *
- * @example
- * ```ts
- * const bytes = await inflateRaw(source, entryDataStart, entry.compressedSize, entry.size, { entry: entry.name });
- * ```
  */
 export async function inflateRaw(
   source: ByteSource,

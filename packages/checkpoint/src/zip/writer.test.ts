@@ -28,7 +28,7 @@ function localRecords(
 }
 
 describe('ZipWriter', () => {
-  it('writes the §1.11 golden vector byte for byte from its three payloads', async () => {
+  it('writes the golden vector byte for byte from its three payloads', async () => {
     const golden = goldenBytes();
     const mem = memorySink();
     const zip = new ZipWriter(mem);
@@ -69,7 +69,7 @@ describe('ZipWriter', () => {
     ).rejects.toMatchObject({ code: 'STORAGE_SIZE_MISMATCH' });
   });
 
-  it('writes an empty record with flags 0x0800 and no data descriptor (§1.3)', async () => {
+  it('writes an empty record with flags 0x0800 and no data descriptor', async () => {
     const mem = memorySink();
     const zip = new ZipWriter(mem);
     await zip.add('a/empty', new Uint8Array(0));
@@ -97,7 +97,7 @@ describe('ZipWriter', () => {
     );
   });
 
-  it('writes zip64 fields past 4 GiB as miniz does (§1.3, §1.6, §1.7)', async () => {
+  it('writes zip64 fields past 4 GiB as miniz does', async () => {
     // Stream 4 GiB + 100 zeros; keep every other chunk (headers, descriptors, the tail) with its offset.
     const zeros = new Uint8Array(64 << 20);
     const kept: { at: number; chunk: Uint8Array }[] = [];
@@ -108,7 +108,7 @@ describe('ZipWriter', () => {
         total += chunk.length;
       },
     };
-    const size0 = 2 ** 32 + 100; // 4294967396, the size of the 4 GiB tensor of §1.3
+    const size0 = 2 ** 32 + 100; // 4294967396, the size of a 4 GiB tensor
     const zip = new ZipWriter(sink);
     await zip.add('archive/data/0', {
       size: size0,

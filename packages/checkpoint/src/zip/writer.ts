@@ -2,7 +2,7 @@
  * A streaming ZIP writer producing exactly the archives PyTorch's `PyTorchStreamWriter` (miniz in
  * zip64 mode) writes: stored records, zero times, data descriptors, every record's data aligned
  * through an `FB` extra field, zip64 extras only where a size or offset reaches 0xFFFFFFFF, and a
- * ZIP64 end record plus locator always (research/pytorch-format.md §1.3–1.7).
+ * ZIP64 end record plus locator always (`caffe2/serialize/inline_container.cc`).
  *
  * @module
  */
@@ -25,13 +25,6 @@ import {
 /**
  * Where written bytes go. Each chunk is handed over once and may be kept by the sink (no copy is
  * made before the call); the writer awaits every write before the next.
- *
- * @example
- * ```ts
- * import { open } from 'node:fs/promises';
- * const fh = await open('model.pt', 'w');
- * const sink: ByteSink = { write: async (chunk) => { await fh.write(chunk); } };
- * ```
  */
 export interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
@@ -60,25 +53,13 @@ export function memorySink(): ByteSink & { bytes(): Uint8Array } {
 /**
  * Record data given in pieces, for records too large for one `Uint8Array` (Node caps typed arrays
  * at 4 GiB) or produced on the fly. `chunks()` is called once and must yield exactly `size` bytes.
- *
- * @example
- * ```ts
- * const big: ChunkedData = { size: 2 * part.length, chunks: () => [part, part] };
- * ```
  */
 export interface ChunkedData {
   readonly size: number;
   chunks(): Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 }
 
-/**
- * Options of {@link ZipWriter}.
- *
- * @example
- * ```ts
- * new ZipWriter(sink, { alignment: 4096 });
- * ```
- */
+/** Options of {@link ZipWriter}. */
 export interface ZipWriterOptions {
   /** Every record's data starts at a multiple of this, from the archive start. Default 64. */
   readonly alignment?: number;
@@ -100,13 +81,6 @@ const utf8 = new TextEncoder();
  * Writes records one at a time to a {@link ByteSink}, then the central directory on
  * {@link ZipWriter.finish}. Memory held is one small header per record: record data goes to the
  * sink as given.
- *
- * @example
- * ```ts
- * const zip = new ZipWriter(memorySink());
- * await zip.add('archive/version', new TextEncoder().encode('3\n'));
- * await zip.finish();
- * ```
  */
 export class ZipWriter {
   private cursor = 0;
@@ -133,11 +107,6 @@ export class ZipWriter {
   /**
    * Writes one stored record: local header with alignment padding, `data`, and a data descriptor
    * when `data` is not empty. The CRC-32 is computed while the data streams through; `add` returns it.
-   *
-   * @example
-   * ```ts
-   * await zip.add('archive/data/0', storageBytes);
-   * ```
    */
   async add(name: string, data: Uint8Array | ChunkedData): Promise<number> {
     if (this.finished) throw new CheckpointError('ARCHIVE_LAYOUT', `record ${quote(name)} added after finish()`);
@@ -220,14 +189,7 @@ export class ZipWriter {
     return crc;
   }
 
-  /**
-   * Writes the central directory, the ZIP64 end record and locator, and the end record.
-   *
-   * @example
-   * ```ts
-   * await zip.finish(); // the archive is complete
-   * ```
-   */
+  /** Writes the central directory, the ZIP64 end record and locator, and the end record. */
   async finish(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
