@@ -47,18 +47,18 @@ describe('the browser entry (src/index.ts)', () => {
     const { modules, nodeImports } = walk(join(src, 'index.ts'));
     expect(modules).toContain(join(src, 'load.ts'));
     expect(modules).toContain(join(deviceDist, 'runtime.js'));
-    expect(modules).not.toContain(join(src, 'source-node.ts'));
+    expect(modules).not.toContain(join(src, 'node/source.ts'));
     expect(nodeImports).toEqual([]);
   });
 
   it('nor does the internal entry (src/internal.ts), which the browser app imports', () => {
     const { modules, nodeImports } = walk(join(src, 'internal.ts'));
-    expect(modules).toContain(join(src, 'zip-writer.ts'));
+    expect(modules).toContain(join(src, 'zip/writer.ts'));
     expect(nodeImports).toEqual([]);
   });
 
   it('the walker sees what it must reject', () => {
-    expect(walk(join(src, 'node.ts')).nodeImports).toContain('checkpoint/src/node-read.ts -> node:path');
+    expect(walk(join(src, 'node.ts')).nodeImports).toContain('checkpoint/src/node/read.ts -> node:path');
     expect(specifiers("import type { A } from 'node:fs';\nconst m = await import(/* x */ 'node:os');")).toEqual([
       'node:os',
     ]);

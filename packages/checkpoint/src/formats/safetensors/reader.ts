@@ -1,5 +1,5 @@
 /**
- * safetensors files as containers: the header is parsed by `../safetensors.ts` (every check of the
+ * safetensors files as containers: the header is parsed by `header.ts` (every check of the
  * reference reader); each tensor is its own contiguous storage, keyed by the tensor's name, saved
  * location `cpu`.
  *
