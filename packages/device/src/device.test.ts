@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Device, device } from './device.js';
-import { errorOf } from './test-errors.js';
+import { errorOf } from './testing/errors.js';
 
 /** torch 1.13's list in `Expected one of ...` (printed by /usr/bin/python3 -c "torch.device('CUDA')"). */
 const TORCH_113_LIST =

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { device } from './device.js';
 import { resolveLocation } from './map-location.js';
 import { MetaTensor, createDeviceRuntime, type DeviceRuntime } from './runtime.js';
-import { errorOf } from './test-errors.js';
+import { errorOf } from './testing/errors.js';
 
 /** torch 1.13's texts (torch/serialization.py `validate_cuda_device`; the first verified by running torch.load on this CPU-only machine). */
 const TORCH_NO_CUDA =

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isDeviceError, type DeviceError } from './errors.js';
+import { isDeviceError, type DeviceError } from '../errors.js';
 
 /**
  * Runs `f` and returns the {@link DeviceError} it throws; rethrows any other error and fails when
