@@ -24,19 +24,8 @@ import { elementsPerByte, packedBytes } from './pickle/packed-quantized.js';
 import type { CompressedLayout, InlineTensorRef, SparseTensorRef } from './pickle/tensor-refs.js';
 import type { TensorRef } from './pickle/values.js';
 
-/** One tensor as {@link inspect} describes it. */
-export interface InspectedTensor {
-  readonly name: string;
-  readonly path: readonly PathKey[];
-  readonly kind: CheckpointEntry['kind'];
-  readonly dtype: CheckpointEntry['dtype'];
-  readonly shape: readonly number[];
-  /** Location tag as saved. */
-  readonly location: string;
-  /** Bytes of its elements in its own dtype. */
-  readonly byteLength: number;
-  /** Names of the other tensors that view one of its storages (tied weights), in order; see `CheckpointEntry.sharedWith`. */
-  readonly sharedWith: readonly string[];
+/** One tensor as {@link inspect} describes it: its {@link CheckpointEntry} without the file's reference, and a hash. */
+export interface InspectedTensor extends Omit<CheckpointEntry, 'ref'> {
   /**
    * Lower-case hex SHA-256 of the elements (see the module description); `null` for meta tensors
    * (no data), for sparse tensors with duplicate coordinates or a batched / hybrid compressed
