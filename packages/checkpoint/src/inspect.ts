@@ -8,7 +8,7 @@
  * @module
  */
 import { dtypeInfo, float32ToBfloat16, rawView } from '@x/device';
-import type { CheckpointFormat, PathKey } from './formats/container.js';
+import type { CheckpointFormat } from './formats/container.js';
 import { CheckpointError } from './errors.js';
 import { checkBound } from './limits.js';
 import { gather, numel, type AnyTensorRef } from './tensors/materialise.js';
