@@ -42,7 +42,7 @@ export { isStorageRef, isTensorRef } from './pickle/values.js';
 export type { StorageRef, TensorRef } from './pickle/values.js';
 export type { AnyTensorRef } from './tensors/materialise.js';
 export { openResolved, resolveSource } from './open.js';
-export type { ResolvedSource, Placement, WideningConverter } from './open.js';
+export type { ResolvedSource, WideningConverter } from './open.js';
 export { loadCheckpoint } from './load.js';
 export { inspectCheckpoint } from './inspect.js';
 export { openContainer } from './formats/index.js';
