@@ -8,18 +8,11 @@
  * @module
  */
 import { dtypeInfo, float32ToBfloat16, rawView } from '@x/device';
-import type { CheckpointFormat } from './formats/container.js';
+import type { CheckpointEntry, CheckpointFormat } from './formats/container.js';
 import { CheckpointError } from './errors.js';
 import { checkBound } from './limits.js';
 import { gather, numel, type AnyTensorRef } from './tensors/materialise.js';
-import {
-  open,
-  scheduler,
-  type Checkpoint,
-  type CheckpointEntry,
-  type CheckpointSource,
-  type LoadOptions,
-} from './open.js';
+import { open, scheduler, type Checkpoint, type CheckpointSource, type LoadOptions } from './open.js';
 import { elementsPerByte, packedBytes } from './pickle/packed-quantized.js';
 import type { CompressedLayout, InlineTensorRef, SparseTensorRef } from './pickle/tensor-refs.js';
 import type { TensorRef } from './pickle/values.js';

@@ -6,7 +6,7 @@
  * @module
  */
 import type { DeviceRuntime, LedgerSnapshot, TfDType, TorchDType } from '@x/device';
-import type { CheckpointFormat, PathKey } from './formats/container.js';
+import type { CheckpointEntry, CheckpointFormat, PathKey } from './formats/container.js';
 import { checkBound } from './limits.js';
 import type {
   AnyTensorRef,
@@ -16,14 +16,7 @@ import type {
   SparseTensors,
 } from './tensors/materialise.js';
 import { RawTensor } from './tensors/materialise.js';
-import {
-  open,
-  scheduler,
-  type Checkpoint,
-  type CheckpointEntry,
-  type CheckpointSource,
-  type LoadOptions,
-} from './open.js';
+import { open, scheduler, type Checkpoint, type CheckpointSource, type LoadOptions } from './open.js';
 import { replaceEntry } from './formats/describe-tensors.js';
 
 /** Where one tensor went. */

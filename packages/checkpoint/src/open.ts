@@ -42,10 +42,6 @@ import { fromBlob, fromBytes, fromUrl, type ByteSource } from './source.js';
 import type { InlineTensorRef } from './pickle/tensor-refs.js';
 import type { StorageRef, TensorRef } from './pickle/values.js';
 
-export type { Progress, WideningConverter };
-
-export type { CheckpointEntry } from './formats/container.js';
-
 /**
  * What `open` / `load` / `inspect` read: a {@link ByteSource}, bytes, a `Blob` / `File`, or a URL
  * (HTTP Range requests). The Node entry also takes file paths and `file:` URLs.

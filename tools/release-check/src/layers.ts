@@ -37,11 +37,11 @@ export interface LayerViolation {
 
 /** Every import (static, re-export, type-only, dynamic `import()`) of a TypeScript file's text. */
 export function importsOf(file: string, text: string): ImportSite[] {
-  const info = ts.preProcessFile(text, true, true);
-  return info.importedFiles.map((ref) => ({
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest);
+  return ts.preProcessFile(text, true, true).importedFiles.map((ref) => ({
     file,
     specifier: ref.fileName,
-    line: ts.getLineAndCharacterOfPosition(ts.createSourceFile(file, text, ts.ScriptTarget.Latest), ref.pos).line + 1,
+    line: source.getLineAndCharacterOfPosition(ref.pos).line + 1,
   }));
 }
 

@@ -350,7 +350,8 @@ export class PickleDecoder {
     }
   }
 
-  private fail(code: CheckpointErrorCode, message: string, details?: Record<string, unknown>): never {
+  /** Throws `code` at the opcode last read (its entry and offset). */
+  fail(code: CheckpointErrorCode, message: string, details?: Record<string, unknown>): never {
     throw new CheckpointError(code, message, { ...this.where(), details });
   }
 

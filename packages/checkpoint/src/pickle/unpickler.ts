@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { CheckpointError, type ErrorWhere } from '../errors.js';
+import { CheckpointError, type CheckpointErrorCode, type ErrorWhere } from '../errors.js';
 import { checkBound, resolveLimits, type Limits } from '../limits.js';
 import { dtypeFromTorchName, quote } from '@x/device';
 import type { ReadOptions } from '../read-context.js';
@@ -92,7 +92,7 @@ export function unpickleWhole(data: Uint8Array, options: UnpickleContext): unkno
 export function unpickleAt(data: Uint8Array, start: number, options: UnpickleContext): { value: unknown; end: number } {
   const { limits } = options;
   checkBound(data.length - start, limits.maxPickleBytes, 'maxPickleBytes', 'pickle size', { entry: options.entry });
-  return new Machine(data, start, options, limits).run();
+  return new Machine(data, start, options).run();
 }
 
 /** Opcodes that call code or need out-of-band data: refused before their argument is read. */
@@ -111,26 +111,24 @@ class Machine implements Context, Containers {
   private nodes = 0;
   private pending = 0;
 
+  readonly limits: Limits;
+
   constructor(
     data: Uint8Array,
     private readonly start: number,
-    private readonly options: UnpickleOptions,
-    readonly limits: Limits,
+    private readonly options: UnpickleContext,
   ) {
+    this.limits = options.limits;
     this.record = options.unknownClasses === 'record';
-    this.r = new PickleDecoder(data, start, limits, options.entry, options.baseOffset);
+    this.r = new PickleDecoder(data, start, options.limits, options.entry, options.baseOffset);
   }
 
   where(): ErrorWhere {
     return this.r.where();
   }
 
-  private fail(
-    code: ConstructorParameters<typeof CheckpointError>[0],
-    message: string,
-    details?: Record<string, unknown>,
-  ): never {
-    throw new CheckpointError(code, message, { ...this.where(), details });
+  private fail(code: CheckpointErrorCode, message: string, details?: Record<string, unknown>): never {
+    return this.r.fail(code, message, details);
   }
 
   run(): { value: unknown; end: number } {

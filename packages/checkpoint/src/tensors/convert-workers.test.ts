@@ -10,7 +10,8 @@ import { WorkerConverter } from './convert-workers.js';
 import { loadCheckpoint } from '../load.js';
 import { load } from '../node.js';
 import { resolveNodeSource } from '../node/read.js';
-import { openResolved, type WideningConverter } from '../open.js';
+import { openResolved } from '../open.js';
+import type { WideningConverter } from './materialise.js';
 import { runPython, tempDir, torchAvailable } from '../testing/torch.js';
 import type { TensorRef } from '../pickle/values.js';
 

@@ -64,23 +64,22 @@ export async function openTorchScriptArchive(zip: ZipArchive, ctx: ReadContext):
   const { limits } = ctx;
   const records = await readArchiveRecords(zip);
   const recordAll = ctx.unknownClasses === 'record';
-  const constants = createStorageTable();
-  const constantsRoot = await readPickleRecord(zip, 'constants.pkl', {
-    limits,
-    persistentLoad: constants.persistentLoad,
-    unknownClasses: 'record',
-  });
-  if (!recordAll) rejectUnknownGlobals(constantsRoot, `${zip.prefix}/constants.pkl`, limits);
-  storageRecords(zip, 'constants', constants.storages.values(), records.byteorder);
-  const data = createStorageTable();
-  const module = await readPickleRecord(zip, 'data.pkl', {
-    limits,
-    persistentLoad: data.persistentLoad,
-    unknownClasses: 'record',
-  });
-  if (!recordAll) rejectUnknownGlobals(module, `${zip.prefix}/data.pkl`, limits);
-  const root = await stateDict(zip, module, limits);
-  const read = storageRecords(zip, 'data', data.storages.values(), records.byteorder);
+  /** `<name>.pkl` with its own storage table, its globals checked unless they are to be recorded. */
+  const readScriptPickle = async (name: 'constants' | 'data') => {
+    const table = createStorageTable();
+    const value = await readPickleRecord(zip, `${name}.pkl`, {
+      limits,
+      persistentLoad: table.persistentLoad,
+      unknownClasses: 'record',
+    });
+    if (!recordAll) rejectUnknownGlobals(value, `${zip.prefix}/${name}.pkl`, limits);
+    return { value, storages: table.storages.values() };
+  };
+  const constants = await readScriptPickle('constants');
+  storageRecords(zip, 'constants', constants.storages, records.byteorder);
+  const data = await readScriptPickle('data');
+  const root = await stateDict(zip, data.value, limits);
+  const read = storageRecords(zip, 'data', data.storages, records.byteorder);
   return makeContainer({
     format: 'torchscript',
     root,
