@@ -8,7 +8,7 @@ import { CheckpointError, type ErrorWhere } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { TorchDType } from '@x/device';
 import { Layout } from './tensor-refs.js';
-import { DType, isFloat, isStorageRef, isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from './values.js';
+import { DType, floatSlotsOf, isFloat, isStorageRef, isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from './values.js';
 import { PyGlobal } from './globals.js';
 
 /** What the semantic actions of the unpickler need to know. */
@@ -49,12 +49,17 @@ export function pyTypeName(v: unknown): string {
  * ints are expected (they were marked with `markFloat` when the tuple was built).
  */
 export class Args {
-  /** @param fn - `module.name` of the callable, for messages. */
+  /** @param callable - the callable (its `module.name` is built only for a message) or its name. */
   constructor(
-    readonly fn: string,
+    private readonly callable: PyGlobal | string,
     readonly items: readonly unknown[],
     readonly ctx: Context,
   ) {}
+
+  /** `module.name` of the callable, for messages. */
+  get fn(): string {
+    return String(this.callable);
+  }
 
   get length(): number {
     return this.items.length;
@@ -121,10 +126,15 @@ export class Args {
   ints(i: number): (number | bigint)[] {
     const v = this.items[i];
     if (!Array.isArray(v)) return this.fail(i, 'a tuple of ints');
-    return v.map((x: unknown, k) => {
-      if (typeof x === 'bigint' || (typeof x === 'number' && Number.isInteger(x) && !isFloat(v, k))) return x;
-      return this.fail(i, 'a tuple of ints');
-    });
+    const floats = floatSlotsOf(v);
+    const out = new Array<number | bigint>(v.length);
+    for (let k = 0; k < v.length; k++) {
+      const x: unknown = v[k];
+      if (!(typeof x === 'bigint' || (typeof x === 'number' && Number.isInteger(x) && !floats?.has(k))))
+        this.fail(i, 'a tuple of ints');
+      out[k] = x as number | bigint;
+    }
+    return out;
   }
 
   /** A tuple. */

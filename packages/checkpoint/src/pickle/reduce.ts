@@ -44,7 +44,7 @@ export interface Containers {
 
 /** REDUCE: `fn(*args)`. */
 export function callGlobal(fn: PyGlobal, args: Tuple, ctx: Context, containers: Containers): unknown {
-  const a = new Args(String(fn), args, ctx);
+  const a = new Args(fn, args, ctx);
   switch (fn.kind) {
     case undefined:
       return record(fn, args);
@@ -151,7 +151,7 @@ export function newObject(cls: unknown, args: Tuple, ctx: Context): unknown {
   if (!(cls instanceof PyGlobal)) {
     throw new CheckpointError('PICKLE_TYPE', `NEWOBJ needs a class, got ${pyTypeName(cls)}`, ctx.where());
   }
-  const a = new Args(String(cls), args, ctx);
+  const a = new Args(cls, args, ctx);
   switch (cls.kind) {
     case undefined:
       return record(cls, args, 'newobj');

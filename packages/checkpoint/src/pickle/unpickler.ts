@@ -27,7 +27,7 @@ import { CheckpointError, type CheckpointErrorCode, type ErrorWhere } from '../e
 import { checkBound, resolveLimits, type Limits } from '../limits.js';
 import { dtypeFromTorchName, quote } from '@x/device';
 import type { ReadOptions } from '../read-context.js';
-import { DType, markFloat, PyObject, Tuple } from './values.js';
+import { asTuple, DType, markFloat, PyObject, Tuple } from './values.js';
 import { pyTypeName, type Context } from './args.js';
 import { bare, FloatBox, NumpyScalarBox, Pending } from './boxes.js';
 import { lookupGlobal, PyGlobal } from './globals.js';
@@ -105,9 +105,12 @@ class Machine implements Context, Containers {
   private readonly r: PickleDecoder;
   private readonly stack: unknown[] = [];
   private readonly marks: number[] = [];
-  private readonly memo = new Map<number, unknown>();
-  private readonly depths = new WeakMap<object, number>();
-  private readonly mutableSets = new WeakSet<Set<unknown>>();
+  /** Memo values by index (indices are dense in practice; a sparse one just makes a slower array). */
+  private readonly memo: unknown[] = [];
+  private memoSize = 0;
+  // strong collections: a Machine lives for one pickle, and Map.set costs less than WeakMap.set
+  private readonly depths = new Map<object, number>();
+  private readonly mutableSets = new Set<Set<unknown>>();
   private nodes = 0;
   private pending = 0;
 
@@ -190,6 +193,7 @@ class Machine implements Context, Containers {
 
   /** Unboxes a stack value stored at `slot` of `container`, marking integral floats. */
   private settle(container: object, slot: unknown, v: unknown): unknown {
+    if (typeof v !== 'object' || v === null) return v;
     if (v instanceof NumpyScalarBox) {
       markNumpyScalar(container, slot, v.dtype, v.module);
       return this.settle(container, slot, v.value);
@@ -219,12 +223,15 @@ class Machine implements Context, Containers {
     }
   }
 
-  /** As {@link nest} per item, with the tuple's depth kept in a local until the end (tuples are built once). */
-  private makeTuple(items: readonly unknown[]): Tuple {
-    const t = this.created(new Tuple());
+  /**
+   * Makes `items` (an array no one else holds) the tuple of its settled items: as {@link nest} per
+   * item, with the tuple's depth kept in a local until the end (tuples are built once).
+   */
+  private makeTuple(items: unknown[]): Tuple {
+    this.created(items);
     let depth = 1;
     for (let i = 0; i < items.length; i++) {
-      const v = this.settle(t, i, items[i]);
+      const v = this.settle(items, i, items[i]);
       if (typeof v === 'object' && v !== null) {
         const d = (this.depths.get(v) ?? 1) + 1;
         if (d > depth) {
@@ -232,10 +239,10 @@ class Machine implements Context, Containers {
           depth = d;
         }
       }
-      t.push(v);
+      items[i] = v;
     }
-    if (depth > 1) this.depths.set(t, depth);
-    return t;
+    if (depth > 1) this.depths.set(items, depth);
+    return asTuple(items);
   }
 
   private append(target: unknown, item: unknown): void {
@@ -314,15 +321,16 @@ class Machine implements Context, Containers {
   // ---- memo ----------------------------------------------------------------------------------
 
   private memoPut(index: number): void {
-    if (this.memo.has(index)) this.fail('PICKLE_MEMO_REDEFINED', `memo index ${index} is defined twice`);
-    if (this.memo.size >= this.limits.maxMemo)
-      checkBound(this.memo.size + 1, this.limits.maxMemo, 'maxMemo', 'memo entries', this.where());
-    this.memo.set(index, this.top());
+    if (index in this.memo) this.fail('PICKLE_MEMO_REDEFINED', `memo index ${index} is defined twice`);
+    if (this.memoSize >= this.limits.maxMemo)
+      checkBound(this.memoSize + 1, this.limits.maxMemo, 'maxMemo', 'memo entries', this.where());
+    this.memo[index] = this.top();
+    this.memoSize++;
   }
 
   private memoGet(index: number): void {
-    if (!this.memo.has(index)) this.fail('PICKLE_MEMO_MISSING', `memo value not found at index ${index}`);
-    const v = this.memo.get(index);
+    if (!(index in this.memo)) this.fail('PICKLE_MEMO_MISSING', `memo value not found at index ${index}`);
+    const v = this.memo[index];
     this.push(v instanceof Pending && v.resolved ? v.result : v);
   }
 
@@ -397,11 +405,68 @@ class Machine implements Context, Containers {
    */
   private step(op: number, arg: number): void {
     const r = this.r;
+    // torch checkpoints' most frequent opcodes first: a switch over non-literal cases compares them in order
     switch (op) {
+      case OP.BINPUT:
+      case OP.LONG_BINPUT:
+        this.memoPut(arg);
+        return;
+      case OP.BINGET:
+      case OP.LONG_BINGET:
+        this.memoGet(arg);
+        return;
+      case OP.BININT:
+      case OP.BININT1:
+      case OP.BININT2:
+        this.push(arg);
+        return;
+      case OP.BINUNICODE:
+      case OP.SHORT_BINUNICODE:
+      case OP.BINUNICODE8:
+        this.push(this.unicode(r.bytes));
+        return;
+      case OP.REDUCE: {
+        const args = this.pop();
+        const fn = this.pop();
+        if (!(fn instanceof PyGlobal))
+          this.fail('PICKLE_TYPE', `REDUCE needs an allowed callable, got ${pyTypeName(fn)}`);
+        if (!(args instanceof Tuple))
+          this.fail('PICKLE_TYPE', `REDUCE arguments must be a tuple, got ${pyTypeName(args)}`);
+        this.push(this.called(callGlobal(fn, args, this, this)));
+        return;
+      }
       case OP.MARK:
         if (this.marks.length >= this.limits.maxMarks)
           checkBound(this.marks.length + 1, this.limits.maxMarks, 'maxMarks', 'open marks', this.where());
         this.marks.push(this.stack.length);
+        return;
+      case OP.TUPLE:
+        this.push(this.makeTuple(this.popMark('TUPLE')));
+        return;
+      case OP.TUPLE1:
+      case OP.TUPLE2:
+      case OP.TUPLE3: {
+        const at = this.stack.length - (op - OP.TUPLE1 + 1);
+        if (at < this.fence()) this.fail('PICKLE_STACK_UNDERFLOW', 'unpickling stack underflow');
+        this.push(this.makeTuple(this.stack.splice(at)));
+        return;
+      }
+      case OP.EMPTY_TUPLE:
+        this.push(this.makeTuple([]));
+        return;
+      case OP.BINPERSID:
+        this.push(this.persistent(this.pop()));
+        return;
+      case OP.NEWFALSE:
+        this.push(false);
+        return;
+      case OP.SETITEMS: {
+        const items = this.popMark('SETITEMS');
+        this.setItems(this.top(), items);
+        return;
+      }
+      case OP.GLOBAL:
+        this.push(this.global(this.text(r.bytes, 'GLOBAL module'), this.text(r.second, 'GLOBAL name')));
         return;
       case OP.POP: // pops a MARK when the top of the stack is one, as CPython
         if (this.marks.length > 0 && this.marks[this.marks.length - 1] === this.stack.length) this.marks.pop();
@@ -426,11 +491,6 @@ class Machine implements Context, Containers {
         this.push(v);
         return;
       }
-      case OP.BININT:
-      case OP.BININT1:
-      case OP.BININT2:
-        this.push(arg);
-        return;
       case OP.LONG: {
         const text = this.text(r.bytes, 'LONG');
         const v = parseIntLiteral(text.endsWith('L') ? text.slice(0, -1) : text);
@@ -445,19 +505,6 @@ class Machine implements Context, Containers {
         if (r.bytes.some((b) => b >= 0x80)) this.fail('PICKLE_STRING', 'PERSID argument is not ASCII');
         this.push(this.persistent(decodeLatin1(r.bytes)));
         return;
-      case OP.BINPERSID:
-        this.push(this.persistent(this.pop()));
-        return;
-      case OP.REDUCE: {
-        const args = this.pop();
-        const fn = this.pop();
-        if (!(fn instanceof PyGlobal))
-          this.fail('PICKLE_TYPE', `REDUCE needs an allowed callable, got ${pyTypeName(fn)}`);
-        if (!(args instanceof Tuple))
-          this.fail('PICKLE_TYPE', `REDUCE arguments must be a tuple, got ${pyTypeName(args)}`);
-        this.push(this.called(callGlobal(fn, args, this, this)));
-        return;
-      }
       case OP.STRING: {
         const raw = r.bytes;
         const q = raw[0];
@@ -479,11 +526,6 @@ class Machine implements Context, Containers {
           decodeRawUnicodeEscape(r.bytes) ??
             this.fail('PICKLE_STRING', 'invalid raw-unicode-escape in UNICODE argument'),
         );
-        return;
-      case OP.BINUNICODE:
-      case OP.SHORT_BINUNICODE:
-      case OP.BINUNICODE8:
-        this.push(this.unicode(r.bytes));
         return;
       case OP.BINBYTES:
       case OP.SHORT_BINBYTES:
@@ -510,9 +552,6 @@ class Machine implements Context, Containers {
         if (wasPending) this.pending--;
         return;
       }
-      case OP.GLOBAL:
-        this.push(this.global(this.text(r.bytes, 'GLOBAL module'), this.text(r.second, 'GLOBAL name')));
-        return;
       case OP.STACK_GLOBAL: {
         const name = this.pop();
         const module = this.pop();
@@ -537,11 +576,6 @@ class Machine implements Context, Containers {
         this.setItems(this.top(), [k, v]);
         return;
       }
-      case OP.SETITEMS: {
-        const items = this.popMark('SETITEMS');
-        this.setItems(this.top(), items);
-        return;
-      }
       case OP.LIST: {
         const items = this.popMark('LIST');
         const list = this.created<unknown[]>([]);
@@ -552,21 +586,6 @@ class Machine implements Context, Containers {
       case OP.EMPTY_LIST:
         this.push(this.created([]));
         return;
-      case OP.TUPLE:
-        this.push(this.makeTuple(this.popMark('TUPLE')));
-        return;
-      case OP.EMPTY_TUPLE:
-        this.push(this.makeTuple([]));
-        return;
-      case OP.TUPLE1:
-      case OP.TUPLE2:
-      case OP.TUPLE3: {
-        const n = op - OP.TUPLE1 + 1;
-        const items: unknown[] = [];
-        for (let i = 0; i < n; i++) items.unshift(this.pop());
-        this.push(this.makeTuple(items));
-        return;
-      }
       case OP.EMPTY_SET:
         this.push(this.makeSet([], true));
         return;
@@ -581,19 +600,11 @@ class Machine implements Context, Containers {
       case OP.GET:
         this.memoGet(this.memoIndex('GET'));
         return;
-      case OP.BINGET:
-      case OP.LONG_BINGET:
-        this.memoGet(arg);
-        return;
       case OP.PUT:
         this.memoPut(this.memoIndex('PUT'));
         return;
-      case OP.BINPUT:
-      case OP.LONG_BINPUT:
-        this.memoPut(arg);
-        return;
       case OP.MEMOIZE:
-        this.memoPut(this.memo.size);
+        this.memoPut(this.memoSize);
         return;
       case OP.BINFLOAT:
         this.push(this.float(arg));
@@ -612,9 +623,6 @@ class Machine implements Context, Containers {
       }
       case OP.NEWTRUE:
         this.push(true);
-        return;
-      case OP.NEWFALSE:
-        this.push(false);
         return;
       case OP.LONG1:
       case OP.LONG4:

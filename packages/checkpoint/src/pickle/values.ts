@@ -32,9 +32,16 @@ export class Tuple<T = unknown> extends Array<T> {
 
 /** Builds a {@link Tuple} from its items. */
 export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
-  const t = new Tuple<T[number]>();
-  for (const item of items) t.push(item);
-  return t;
+  return asTuple(items);
+}
+
+/**
+ * Makes `items` itself a {@link Tuple} (no copy) and returns it. V8 constructs Array subclasses
+ * through its runtime, ~10× slower than an array literal re-prototyped, and unpickling builds one
+ * tuple per few opcodes.
+ */
+export function asTuple<T>(items: T[]): Tuple<T> {
+  return Object.setPrototypeOf(items, Tuple.prototype) as Tuple<T>;
 }
 
 /**
@@ -90,6 +97,11 @@ export function markFloat(container: object, slot: unknown): void {
 /** Whether `container[slot]` was marked with {@link markFloat}. */
 export function isFloat(container: object, slot: unknown): boolean {
   return floatSlots.get(container)?.has(slot) ?? false;
+}
+
+/** The slots of `container` marked with {@link markFloat}, if any: one lookup for a whole container. */
+export function floatSlotsOf(container: object): ReadonlySet<unknown> | undefined {
+  return floatSlots.get(container);
 }
 
 /**
