@@ -8,7 +8,17 @@ import { CheckpointError, type ErrorWhere } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { TorchDType } from '@x/device';
 import { Layout } from './tensor-refs.js';
-import { DType, floatSlotsOf, isFloat, isStorageRef, isTensorRef, OrderedDict, PyObject, TorchSize, Tuple } from './values.js';
+import {
+  DType,
+  floatSlotsOf,
+  isFloat,
+  isStorageRef,
+  isTensorRef,
+  OrderedDict,
+  PyObject,
+  TorchSize,
+  Tuple,
+} from './values.js';
 import { PyGlobal } from './globals.js';
 
 /** What the semantic actions of the unpickler need to know. */
