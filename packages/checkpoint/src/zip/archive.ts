@@ -97,24 +97,24 @@ export async function openArchive(
     });
   }
   const prefix = first.name.slice(0, slash);
-  const files = directory.entries.filter((e) => !e.isDirectory);
+  const directoryName = first.name.slice(0, slash + 1);
   for (const e of directory.entries) {
-    if (!e.name.startsWith(`${prefix}/`)) {
+    if (!e.name.startsWith(directoryName)) {
       throw new CheckpointError(
         'ARCHIVE_LAYOUT',
-        `file in archive is not in a subdirectory ${quote(`${prefix}/`)}: ${quote(e.name)}`,
+        `file in archive is not in a subdirectory ${quote(directoryName)}: ${quote(e.name)}`,
         { entry: e.name },
       );
     }
   }
-  if (files.length === 0) throw new CheckpointError('ARCHIVE_EMPTY', `the archive contains only directories`);
 
   const entries = new Map<string, ZipEntry>();
   const central = new Map<ZipEntry, CentralEntry>();
-  for (const e of files) {
+  for (const e of directory.entries) {
+    if (e.isDirectory) continue;
     const entry: ZipEntry = Object.freeze({
       name: e.name,
-      record: e.name.slice(prefix.length + 1),
+      record: e.name.slice(slash + 1),
       method: e.method === 0 ? 'stored' : 'deflated',
       size: e.size,
       compressedSize: e.compressedSize,
@@ -125,6 +125,7 @@ export async function openArchive(
     entries.set(entry.record, entry);
     central.set(entry, e);
   }
+  if (entries.size === 0) throw new CheckpointError('ARCHIVE_EMPTY', `the archive contains only directories`);
 
   const lookup = (ref: ZipEntry | string): ZipEntry => {
     if (typeof ref !== 'string') return ref;
