@@ -15,7 +15,6 @@ import {
   LFH_SIZE,
   LOCATOR_SIZE,
   SIG_CDH,
-  SIG_EOCD,
   SIG_ZIP64_EOCD,
   SIG_ZIP64_LOCATOR,
   ZIP64_EOCD_SIZE,
@@ -365,8 +364,8 @@ function decodeName(bytes: Uint8Array, offset: number): string {
  * never): one native test per entry, the checks in order only for the rare match. A loop over
  * the characters would run interpreted on a process's first open.
  */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
 const MAYBE_UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
   /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\\]|^(?:$|\/|[A-Za-z]:)|\/\/|(?:^|\/)\.\.?(?:\/|$)/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
 const CONTROL_OR_BIDI = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
