@@ -306,15 +306,7 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
     let compressedSize = view.getUint32(p + 20, true);
     let headerOffset = view.getUint32(p + 42, true);
     if (size === U32_MAX || compressedSize === U32_MAX || headerOffset === U32_MAX) {
-      ({ size, compressedSize, headerOffset } = zip64Sizes(
-        view,
-        zip64,
-        size,
-        compressedSize,
-        headerOffset,
-        name,
-        offset,
-      ));
+      ({ size, compressedSize, headerOffset } = zip64Sizes(view, p, zip64, name, offset));
     }
     validateName(name, offset);
     const isDirectory = name.endsWith('/');
@@ -360,9 +352,9 @@ function decodeName(bytes: Uint8Array, offset: number): string {
 }
 
 /**
- * Matches every name {@link validateName} refuses (and directory names whose segments are fine
- * never): one native test per entry, the checks in order only for the rare match. A loop over
- * the characters would run interpreted on a process's first open.
+ * Matches every name that {@link validateName}'s rules refuse: one native test per entry, the rules
+ * (which name the reason) only for a match. A loop over the characters instead would run
+ * interpreted on a process's first open.
  */
 const MAYBE_UNSAFE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
@@ -434,16 +426,11 @@ interface Sizes {
   readonly headerOffset: number;
 }
 
-/** Replaces the saturated 32-bit fields by the ZIP64 field's values (at `field` in `view`, -1: none), in order. */
-function zip64Sizes(
-  view: DataView,
-  field: number,
-  size32: number,
-  compressed32: number,
-  offset32: number,
-  name: string,
-  offset: number,
-): Sizes {
+/**
+ * The sizes and offset of the header at `p`, each saturated 32-bit field replaced by the next
+ * value of the ZIP64 field at `field` (-1: none).
+ */
+function zip64Sizes(view: DataView, p: number, field: number, name: string, offset: number): Sizes {
   const fieldEnd = field < 0 ? -1 : field + 4 + view.getUint16(field + 2, true);
   let r = field + 4;
   const take = (value32: number, what: string): number => {
@@ -459,9 +446,9 @@ function zip64Sizes(
     r += 8;
     return value;
   };
-  const size = take(size32, 'uncompressed size');
-  const compressedSize = take(compressed32, 'compressed size');
-  const headerOffset = take(offset32, 'local header offset');
+  const size = take(view.getUint32(p + 24, true), 'uncompressed size');
+  const compressedSize = take(view.getUint32(p + 20, true), 'compressed size');
+  const headerOffset = take(view.getUint32(p + 42, true), 'local header offset');
   return { size, compressedSize, headerOffset };
 }
 
