@@ -85,7 +85,7 @@ describe('format detection does not depend on the order formats are tried in', (
   });
 
   it('safetensors heads: the header length must fit the file and the reference cap of 100 000 000 bytes', () => {
-    const head = (n: number): Uint8Array => {
+    const head = (n: number | bigint): Uint8Array => {
       const h = new Uint8Array(16);
       new DataView(h.buffer).setBigUint64(0, BigInt(n), true);
       h[8] = 0x7b;
@@ -94,6 +94,10 @@ describe('format detection does not depend on the order formats are tried in', (
     expect(isSafetensorsHead(head(100_000_000), 2e8)).toBe(true);
     expect(isSafetensorsHead(head(100_000_001), 2e8)).toBe(false);
     expect(isSafetensorsHead(head(1000), 1007)).toBe(false);
+    expect([0, 1, 2].map((n) => isSafetensorsHead(head(n), 100))).toEqual([false, false, true]);
+    // lengths past 2^53 are compared as rounded numbers: still far above the cap and any file
+    for (const n of [2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n])
+      expect(isSafetensorsHead(head(n), 2 ** 60)).toBe(false);
   });
 
   it('index heads are JSON text: a head with control bytes is not an index, whatever its name', () => {
@@ -101,6 +105,8 @@ describe('format detection does not depend on the order formats are tried in', (
     expect(isIndexHead(text, fromBytes(text))).toBe(true);
     const binary = Uint8Array.from([0x7b, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]);
     expect(isIndexHead(binary, named(binary, 'x.json'))).toBe(false);
+    const heads = ['\t\r\n {"a": 1}', '  [1]', '   ', ''].map((t) => new TextEncoder().encode(t));
+    expect(heads.map((h) => isIndexHead(h, named(h, 'x.json')))).toEqual([true, false, false, false]);
   });
 
   it('a head two formats accept is refused with both named, not guessed', async () => {

@@ -23,6 +23,7 @@
  * @module
  */
 import { jsonWhitespaceEnd, SAFETENSORS_MAX_HEADER } from './safetensors/header.js';
+import { u64 } from '../little-endian.js';
 import type { ByteSource } from '../source.js';
 
 /** The pickle `PROTO` opcode (pickletools). */
@@ -31,12 +32,9 @@ const PROTO = 0x80;
 /** Whether the head starts a safetensors file whose header fits `size` and the reference reader's cap. */
 export function isSafetensorsHead(head: Uint8Array, size: number): boolean {
   if (head.length < 9) return false;
-  const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  const n = u64(new DataView(head.buffer, head.byteOffset, 8), 0); // rounded above 2^53, still above the cap
   return (
-    n >= 2n &&
-    n <= BigInt(SAFETENSORS_MAX_HEADER) &&
-    n <= BigInt(size - 8) &&
-    head[8 + jsonWhitespaceEnd(head.subarray(8))] === 0x7b
+    n >= 2 && n <= SAFETENSORS_MAX_HEADER && n <= size - 8 && head[8 + jsonWhitespaceEnd(head.subarray(8))] === 0x7b
   );
 }
 
@@ -57,8 +55,9 @@ export function isLegacyHead(head: Uint8Array, size: number): boolean {
  * whitespace) opening an object, in a file named `*.json` or mentioning `"weight_map"`.
  */
 export function isIndexHead(head: Uint8Array, source: ByteSource): boolean {
+  if (head[jsonWhitespaceEnd(head)] !== 0x7b) return false; // before the head becomes text: every open tests it
   const text = String.fromCharCode(...head);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON text holds no raw control characters but whitespace
-  if (!/^[\t\n\r ]*\{/.test(text) || /[\0-\x08\x0b\x0c\x0e-\x1f]/.test(text)) return false;
+  if (/[\0-\x08\x0b\x0c\x0e-\x1f]/.test(text)) return false;
   return (source.name ?? '').endsWith('.json') || text.includes('"weight_map"');
 }

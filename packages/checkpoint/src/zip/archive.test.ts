@@ -148,6 +148,22 @@ describe('openZip: end records (B.8–B.11, B.30, B.32)', () => {
     await expectCode(open(file), 'ZIP_EOCD_AMBIGUOUS');
   });
 
+  it('B.9 an end-record signature in the comment is found at every byte alignment', async () => {
+    for (let pad = 0; pad < 4; pad++) {
+      const signature = [0x50, 0x4b, 0x05, 0x06];
+      const comment = new Uint8Array([
+        ...new Array<number>(pad).fill(0x06),
+        ...signature,
+        ...new Array<number>(24).fill(0x06),
+      ]);
+      await expectCode(open(buildZip([{ name: 'archive/x', data: 'x' }], { comment }).bytes), 'ZIP_EOCD_AMBIGUOUS');
+    }
+    // the signature's bytes, but never in order: one end record
+    const decoys = new Uint8Array([0x06, 0x05, 0x4b, 0x50, 0x4b, 0x05, 0x50, 0x05, 0x06, 0x50, 0x4b, 0x06]);
+    const archive = await open(buildZip([{ name: 'archive/x', data: 'x' }], { comment: decoys }).bytes);
+    expect([...archive.entries.keys()]).toEqual(['x']);
+  });
+
   it('B.10 central directory outside the file', async () => {
     const z = plain();
     const b1 = z.bytes.slice();
@@ -270,6 +286,38 @@ describe('openZip: central directory entries (B.13–B.34)', () => {
     `archive/${'a'.repeat(2000)}`,
   ])('B.15 unsafe name %j', async (name) => {
     await expectCode(open(plain([{ name, data: 'x' }]).bytes), 'ZIP_UNSAFE_NAME');
+  });
+
+  it.each([
+    ['archive/.', '"." or ".." segment'],
+    ['archive/..', '"." or ".." segment'],
+    ['./archive/x', '"." or ".." segment'],
+    ['archive/../x', '"." or ".." segment'],
+    ['archive//', '"." or ".." segment'],
+    ['archive/x\\', 'backslash'],
+    ['C:archive/x', 'absolute'],
+    ['/archive/x', 'absolute'],
+    ['archive/\u0085', 'control or bidi'],
+    ['archive/\u2066x', 'control or bidi'],
+    ['archive/\u007f/../x', 'control or bidi'],
+  ])('B.15 unsafe name %j: the first rule it breaks is named', async (name, reason) => {
+    const e = await expectCode(open(plain([{ name, data: 'x' }]).bytes), 'ZIP_UNSAFE_NAME');
+    expect(e.message).toContain(reason);
+  });
+
+  it('B.15 names with dots, and directory names, are safe', async () => {
+    const names = [
+      'archive/.data/version',
+      'archive/...',
+      'archive/..x',
+      'archive/x..',
+      'archive/a.b/c',
+      'archive/Ä/ü',
+    ];
+    const archive = await open(
+      plain([...names.map((name) => ({ name, data: 'x' })), { name: 'archive/d/', data: '' }]).bytes,
+    );
+    expect([...archive.entries.keys()]).toEqual(names.map((n) => n.slice('archive/'.length)));
   });
 
   it('B.15 names that are not UTF-8', async () => {

@@ -97,24 +97,24 @@ export async function openArchive(
     });
   }
   const prefix = first.name.slice(0, slash);
-  const files = directory.entries.filter((e) => !e.isDirectory);
+  const directoryName = first.name.slice(0, slash + 1);
   for (const e of directory.entries) {
-    if (!e.name.startsWith(`${prefix}/`)) {
+    if (!e.name.startsWith(directoryName)) {
       throw new CheckpointError(
         'ARCHIVE_LAYOUT',
-        `file in archive is not in a subdirectory ${quote(`${prefix}/`)}: ${quote(e.name)}`,
+        `file in archive is not in a subdirectory ${quote(directoryName)}: ${quote(e.name)}`,
         { entry: e.name },
       );
     }
   }
-  if (files.length === 0) throw new CheckpointError('ARCHIVE_EMPTY', `the archive contains only directories`);
 
   const entries = new Map<string, ZipEntry>();
   const central = new Map<ZipEntry, CentralEntry>();
-  for (const e of files) {
+  for (const e of directory.entries) {
+    if (e.isDirectory) continue;
     const entry: ZipEntry = Object.freeze({
       name: e.name,
-      record: e.name.slice(prefix.length + 1),
+      record: e.name.slice(slash + 1),
       method: e.method === 0 ? 'stored' : 'deflated',
       size: e.size,
       compressedSize: e.compressedSize,
@@ -125,6 +125,7 @@ export async function openArchive(
     entries.set(entry.record, entry);
     central.set(entry, e);
   }
+  if (entries.size === 0) throw new CheckpointError('ARCHIVE_EMPTY', `the archive contains only directories`);
 
   const lookup = (ref: ZipEntry | string): ZipEntry => {
     if (typeof ref !== 'string') return ref;
@@ -261,37 +262,46 @@ function hex(n: number): string {
  * name) against the central directory; returns the absolute data start.
  */
 function checkLocalHeader(bytes: Uint8Array, e: CentralEntry): number {
-  const where = { entry: e.name, offset: e.headerOffset };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const mismatch = (what: string): never => {
-    throw new CheckpointError('ZIP_HEADER_MISMATCH', `local header ${what} differs from the central directory`, where);
-  };
   if (view.getUint32(0, true) !== SIG_LFH)
     throw new CheckpointError(
       'ZIP_HEADER_MISMATCH',
       `no local file header signature where the central directory points`,
-      where,
+      { entry: e.name, offset: e.headerOffset },
     );
-  if (view.getUint16(6, true) !== e.flags) mismatch('flags');
-  if (view.getUint16(8, true) !== e.method) mismatch('compression method');
-  if (view.getUint16(26, true) !== e.nameBytes.length) mismatch('name length');
-  for (let i = 0; i < e.nameBytes.length; i++) if (bytes[LFH_SIZE + i] !== e.nameBytes[i]) mismatch('name');
+  if (view.getUint16(6, true) !== e.flags) headerMismatch(e, 'flags');
+  if (view.getUint16(8, true) !== e.method) headerMismatch(e, 'compression method');
+  if (view.getUint16(26, true) !== e.nameBytes.length) headerMismatch(e, 'name length');
+  for (let i = 0; i < e.nameBytes.length; i++) if (bytes[LFH_SIZE + i] !== e.nameBytes[i]) headerMismatch(e, 'name');
   const deferred = (e.flags & 0x0008) !== 0; // sizes and CRC may be 0 here, the data descriptor has them
-  // 0xFFFFFFFF: the size is in the local ZIP64 extra field (writers may force it for small records)
-  const agrees = (local: number, central: number, wide: boolean): boolean =>
-    local === central || (deferred && local === 0) || (wide && local === U32_MAX);
-  if (!agrees(view.getUint32(14, true), e.crc32, false)) mismatch('CRC-32');
-  if (!agrees(view.getUint32(18, true), e.compressedSize, true)) mismatch('compressed size');
-  if (!agrees(view.getUint32(22, true), e.size, true)) mismatch('uncompressed size');
+  if (!agrees(view.getUint32(14, true), e.crc32, deferred, false)) headerMismatch(e, 'CRC-32');
+  if (!agrees(view.getUint32(18, true), e.compressedSize, deferred, true)) headerMismatch(e, 'compressed size');
+  if (!agrees(view.getUint32(22, true), e.size, deferred, true)) headerMismatch(e, 'uncompressed size');
   const dataStart = e.headerOffset + LFH_SIZE + e.nameBytes.length + view.getUint16(28, true);
   if (dataStart + e.compressedSize > e.limit) {
     throw new CheckpointError(
       'ZIP_OVERLAP',
       `record data ${dataStart}..${dataStart + e.compressedSize} overlaps the next entry at ${e.limit}`,
-      where,
+      { entry: e.name, offset: e.headerOffset },
     );
   }
   return dataStart;
+}
+
+/**
+ * Whether a local header's field agrees with the central directory's: equal, 0 when the data
+ * descriptor has it (`deferred`), or 0xFFFFFFFF when it is in the local ZIP64 extra field (`wide`
+ * sizes; writers may force that for small records).
+ */
+function agrees(local: number, central: number, deferred: boolean, wide: boolean): boolean {
+  return local === central || (deferred && local === 0) || (wide && local === U32_MAX);
+}
+
+function headerMismatch(e: CentralEntry, what: string): never {
+  throw new CheckpointError('ZIP_HEADER_MISMATCH', `local header ${what} differs from the central directory`, {
+    entry: e.name,
+    offset: e.headerOffset,
+  });
 }
 
 /** The data descriptor after a flag-3 record must repeat the directory's CRC and sizes. */

@@ -15,7 +15,6 @@ import {
   LFH_SIZE,
   LOCATOR_SIZE,
   SIG_CDH,
-  SIG_EOCD,
   SIG_ZIP64_EOCD,
   SIG_ZIP64_LOCATOR,
   ZIP64_EOCD_SIZE,
@@ -71,7 +70,7 @@ interface EndRecord {
 
 /** Finds and checks the end records, then parses the central directory. */
 export async function readDirectory(source: ByteSource, limits: Limits): Promise<Directory> {
-  const end = await readEndRecords(source);
+  const { end, tail, tailStart } = await readEndRecords(source);
   if (end.entries * CDH_SIZE > end.cdSize) {
     throw new CheckpointError(
       'ZIP_ENTRY_COUNT_MISMATCH',
@@ -83,12 +82,22 @@ export async function readDirectory(source: ByteSource, limits: Limits): Promise
   checkBound(end.cdSize, limits.maxCentralDirectory, 'maxCentralDirectory', 'central directory size', {
     offset: end.cdOffset,
   });
-  const cd = await source.read(end.cdOffset, end.cdSize);
+  // Usually inside the tail already read; copied out, so the entries' names do not keep the whole tail alive.
+  const at = end.cdOffset - tailStart;
+  const cd = at >= 0 ? tail.slice(at, at + end.cdSize) : await source.read(end.cdOffset, end.cdSize);
   const entries = parseCentralDirectory(cd, end, source.size, limits);
-  return { entries: assignLimits(entries, end.cdOffset), cdOffset: end.cdOffset };
+  assignLimits(entries, end.cdOffset);
+  return { entries, cdOffset: end.cdOffset };
 }
 
-async function readEndRecords(source: ByteSource): Promise<EndRecord> {
+/** The end records, and the tail they were found in (the central directory is often there too). */
+interface Tail {
+  readonly end: EndRecord;
+  readonly tail: Uint8Array;
+  readonly tailStart: number;
+}
+
+async function readEndRecords(source: ByteSource): Promise<Tail> {
   const size = source.size;
   if (size < EOCD_SIZE)
     throw new CheckpointError('ZIP_EOCD_NOT_FOUND', `a zip needs at least ${EOCD_SIZE} bytes, the input has ${size}`);
@@ -97,18 +106,9 @@ async function readEndRecords(source: ByteSource): Promise<EndRecord> {
   const tail = await source.read(tailStart, tailLength);
   const view = dataView(tail);
 
-  const signatures: number[] = []; // descending
-  const consistent: number[] = []; // records whose comment reaches the end of the file exactly
-  // Every signature in the tail, found by the builtin byte search for its first byte ('P').
-  for (
-    let i = tail.lastIndexOf(SIG_EOCD & 0xff, tailLength - EOCD_SIZE);
-    i >= 0;
-    i = i === 0 ? -1 : tail.lastIndexOf(SIG_EOCD & 0xff, i - 1)
-  ) {
-    if (view.getUint32(i, true) !== SIG_EOCD) continue;
-    signatures.push(i);
-    if (i + EOCD_SIZE + view.getUint16(i + 20, true) === tailLength) consistent.push(i);
-  }
+  const signatures = eocdSignatures(tail, tailLength - EOCD_SIZE); // descending
+  // records whose comment reaches the end of the file exactly
+  const consistent = signatures.filter((i) => i + EOCD_SIZE + view.getUint16(i + 20, true) === tailLength);
   const eocd = consistent[0];
   if (eocd === undefined) {
     const trailing = signatures.find((i) => i + EOCD_SIZE + view.getUint16(i + 20, true) < tailLength);
@@ -154,13 +154,14 @@ async function readEndRecords(source: ByteSource): Promise<EndRecord> {
         offset: at,
       });
     }
-    return {
+    const end = {
       at,
       entries: entries16,
       cdSize: cdSize32,
       cdOffset: cdOffset32,
       cdEnd: checkCdEnd(cdOffset32, cdSize32, at, at),
     };
+    return { end, tail, tailStart };
   }
 
   const lv = dataView(locator);
@@ -191,7 +192,22 @@ async function readEndRecords(source: ByteSource): Promise<EndRecord> {
   const entries = merged(entries16, 0xffff, u64(z, 32), 'entry count', z64At);
   const cdSize = merged(cdSize32, U32_MAX, u64(z, 40), 'central directory size', z64At);
   const cdOffset = merged(cdOffset32, U32_MAX, u64(z, 48), 'central directory offset', z64At);
-  return { at, entries, cdSize, cdOffset, cdEnd: checkCdEnd(cdOffset, cdSize, z64At, at) };
+  return { end: { at, entries, cdSize, cdOffset, cdEnd: checkCdEnd(cdOffset, cdSize, z64At, at) }, tail, tailStart };
+}
+
+/**
+ * Every start `i <= last` of the end-record signature `PK\x05\x06` in `bytes`, descending, found
+ * by the builtin byte search for its last byte: rarer than `P` in a central directory, where every
+ * header starts with `PK`, and few calls instead of a loop over all 64 KiB (interpreted on a
+ * process's first open).
+ */
+function eocdSignatures(bytes: Uint8Array, last: number): number[] {
+  const found: number[] = [];
+  for (let j = bytes.lastIndexOf(0x06, last + 3); j >= 3; j = bytes.lastIndexOf(0x06, j - 1)) {
+    const i = j - 3;
+    if (bytes[i] === 0x50 && bytes[i + 1] === 0x4b && bytes[i + 2] === 0x05) found.push(i);
+  }
+  return found;
 }
 
 /** The 64-bit value when the 32-bit one is saturated; otherwise both must agree. */
@@ -232,9 +248,13 @@ async function bytesAt(
   return at >= tailStart ? tail.subarray(at - tailStart, at - tailStart + length) : source.read(at, length);
 }
 
-function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number, limits: Limits): CentralEntry[] {
+/** A {@link CentralEntry} while its `limit` is not yet known. */
+type Parsed = { -readonly [K in keyof CentralEntry]: CentralEntry[K] };
+
+/** One pass over one DataView of the directory; per entry only its record, name and name view are allocated. */
+function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number, limits: Limits): Parsed[] {
   const view = dataView(cd);
-  const entries: CentralEntry[] = [];
+  const entries: Parsed[] = [];
   const seen = new Map<string, string>();
   let p = 0;
   for (let i = 0; i < end.entries; i++) {
@@ -255,63 +275,63 @@ function parseCentralDirectory(cd: Uint8Array, end: EndRecord, fileSize: number,
     const extraLength = view.getUint16(p + 30, true);
     const commentLength = view.getUint16(p + 32, true);
     const disk = view.getUint16(p + 34, true);
-    if (p + CDH_SIZE + nameLength + extraLength + commentLength > cd.length) {
+    const nameStart = p + CDH_SIZE;
+    const extraStart = nameStart + nameLength;
+    if (extraStart + extraLength + commentLength > cd.length) {
       throw new CheckpointError('ZIP_CD_MALFORMED', `central directory header fields run past the directory`, {
         offset,
       });
     }
     checkBound(nameLength, limits.maxNameLength, 'maxNameLength', 'entry name length', { offset });
-    const nameBytes = cd.subarray(p + CDH_SIZE, p + CDH_SIZE + nameLength);
+    const nameBytes = cd.subarray(nameStart, extraStart);
     const name = decodeName(nameBytes, offset);
-    const where = { entry: name, offset };
     if ((flags & ~ALLOWED_FLAGS) !== 0) {
       const encrypted = flags & 0x41 ? ' (encrypted)' : '';
       throw new CheckpointError(
         'ZIP_UNSUPPORTED_FLAG',
         `general-purpose flags 0x${flags.toString(16).padStart(4, '0')}${encrypted} are not supported`,
-        { ...where, details: { flags } },
+        { entry: name, offset, details: { flags } },
       );
     }
     if (method !== 0 && method !== 8) {
       throw new CheckpointError(
         'ZIP_UNSUPPORTED_METHOD',
         `compression method ${method} is not supported (only stored and deflated)`,
-        { ...where, details: { method } },
+        { entry: name, offset, details: { method } },
       );
     }
-    if (disk !== 0) throw new CheckpointError('ZIP_MULTIDISK', `entry starts on disk ${disk}`, where);
-    const extra = cd.subarray(p + CDH_SIZE + nameLength, p + CDH_SIZE + nameLength + extraLength);
-    const sizes = zip64Sizes(
-      extra,
-      view.getUint32(p + 24, true),
-      view.getUint32(p + 20, true),
-      view.getUint32(p + 42, true),
-      where,
-    );
-    validateName(name, where);
+    if (disk !== 0) throw new CheckpointError('ZIP_MULTIDISK', `entry starts on disk ${disk}`, { entry: name, offset });
+    const zip64 = extraLength === 0 ? -1 : zip64FieldAt(view, extraStart, extraStart + extraLength, name, offset);
+    let size = view.getUint32(p + 24, true);
+    let compressedSize = view.getUint32(p + 20, true);
+    let headerOffset = view.getUint32(p + 42, true);
+    if (size === U32_MAX || compressedSize === U32_MAX || headerOffset === U32_MAX) {
+      ({ size, compressedSize, headerOffset } = zip64Sizes(view, p, zip64, name, offset));
+    }
+    validateName(name, offset);
     const isDirectory = name.endsWith('/');
-    checkSizes(sizes, method, isDirectory, limits, where);
-    const entryEnd = sizes.headerOffset + LFH_SIZE + nameLength + sizes.compressedSize;
+    checkSizes(size, compressedSize, method, isDirectory, limits, name, offset);
+    const entryEnd = headerOffset + LFH_SIZE + nameLength + compressedSize;
     if (entryEnd > end.cdOffset) {
       const code = entryEnd > fileSize ? 'ZIP_ENTRY_OUT_OF_BOUNDS' : 'ZIP_OVERLAP';
       throw new CheckpointError(
         code,
-        `entry bytes ${sizes.headerOffset}..${entryEnd} reach past the central directory at ${end.cdOffset}`,
-        where,
+        `entry bytes ${headerOffset}..${entryEnd} reach past the central directory at ${end.cdOffset}`,
+        { entry: name, offset },
       );
     }
-    const folded = name.replace(/[A-Z]/g, (c) => c.toLowerCase());
+    const folded = foldAsciiCase(name);
     const previous = seen.get(folded);
     if (previous !== undefined) {
       const how =
         previous === name
           ? 'twice'
           : 'twice (names differ only in ASCII case; torch looks names up case-insensitively)';
-      throw new CheckpointError('ZIP_DUPLICATE_NAME', `the archive holds this name ${how}`, where);
+      throw new CheckpointError('ZIP_DUPLICATE_NAME', `the archive holds this name ${how}`, { entry: name, offset });
     }
     seen.set(folded, name);
-    entries.push({ name, nameBytes, flags, method, crc32, ...sizes, isDirectory, limit: 0 });
-    p += CDH_SIZE + nameLength + extraLength + commentLength;
+    entries.push({ name, nameBytes, flags, method, crc32, size, compressedSize, headerOffset, isDirectory, limit: 0 });
+    p = extraStart + extraLength + commentLength;
   }
   if (p !== cd.length) {
     throw new CheckpointError(
@@ -331,21 +351,73 @@ function decodeName(bytes: Uint8Array, offset: number): string {
   }
 }
 
+/**
+ * Matches every name that {@link validateName}'s rules refuse: one native test per entry, the rules
+ * (which name the reason) only for a match. A loop over the characters instead would run
+ * interpreted on a process's first open.
+ */
+const MAYBE_UNSAFE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
+  /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\\]|^(?:$|\/|[A-Za-z]:)|\/\/|(?:^|\/)\.\.?(?:\/|$)/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
+const CONTROL_OR_BIDI = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const DRIVE = /^[A-Za-z]:/;
+const ASCII_CAPITAL = /[A-Z]/;
+const ASCII_CAPITALS = /[A-Z]/g;
+
 /** yauzl's `validateFileName` rules plus control, bidi and empty/dot segments. */
-function validateName(name: string, where: { entry: string; offset: number }): void {
+function validateName(name: string, offset: number): void {
+  if (!MAYBE_UNSAFE.test(name)) return;
   let reason: string | undefined;
   if (name.length === 0) reason = 'is empty';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
-  else if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name))
-    reason = 'contains control or bidi characters';
+  else if (CONTROL_OR_BIDI.test(name)) reason = 'contains control or bidi characters';
   else if (name.includes('\\')) reason = 'contains a backslash';
-  else if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) reason = 'is absolute';
+  else if (name.startsWith('/') || DRIVE.test(name)) reason = 'is absolute';
   else {
     const segments = name.split('/');
     if (name.endsWith('/')) segments.pop();
     if (segments.some((s) => s === '' || s === '.' || s === '..')) reason = 'has an empty, "." or ".." segment';
   }
-  if (reason !== undefined) throw new CheckpointError('ZIP_UNSAFE_NAME', `entry name ${reason}`, where);
+  if (reason !== undefined)
+    throw new CheckpointError('ZIP_UNSAFE_NAME', `entry name ${reason}`, { entry: name, offset });
+}
+
+/** `name` with ASCII capitals lowered (torch looks names up case-insensitively). */
+function foldAsciiCase(name: string): string {
+  return ASCII_CAPITAL.test(name) ? name.replace(ASCII_CAPITALS, lowerCase) : name; // a test costs less than a replace
+}
+
+function lowerCase(c: string): string {
+  return c.toLowerCase();
+}
+
+/**
+ * Checks the extra fields in `view` from `start` to `end` (each header and length inside them, at
+ * most one ZIP64 field) and returns where the ZIP64 extended-information field (id 1) starts, or -1.
+ */
+function zip64FieldAt(view: DataView, start: number, end: number, name: string, offset: number): number {
+  let field = -1;
+  for (let q = start; q < end; ) {
+    if (q + 4 > end)
+      throw new CheckpointError('ZIP_CD_MALFORMED', `extra field header runs past the extra data`, {
+        entry: name,
+        offset,
+      });
+    const id = view.getUint16(q, true);
+    const length = view.getUint16(q + 2, true);
+    if (q + 4 + length > end)
+      throw new CheckpointError(
+        'ZIP_CD_MALFORMED',
+        `extra field 0x${id.toString(16)} declares ${length} bytes, more than the extra data holds`,
+        { entry: name, offset },
+      );
+    if (id === 1) {
+      if (field >= 0) throw new CheckpointError('ZIP_CD_MALFORMED', `two ZIP64 extra fields`, { entry: name, offset });
+      field = q;
+    }
+    q += 4 + length;
+  }
+  return field;
 }
 
 interface Sizes {
@@ -354,88 +426,68 @@ interface Sizes {
   readonly headerOffset: number;
 }
 
-/** Applies the ZIP64 extended-information extra field (id 1) to the saturated 32-bit fields. */
-function zip64Sizes(
-  extra: Uint8Array,
-  size32: number,
-  compressed32: number,
-  offset32: number,
-  where: { entry: string; offset: number },
-): Sizes {
-  const view = dataView(extra);
-  let field: DataView | undefined;
-  for (let q = 0; q < extra.length; ) {
-    if (q + 4 > extra.length)
-      throw new CheckpointError('ZIP_CD_MALFORMED', `extra field header runs past the extra data`, where);
-    const id = view.getUint16(q, true);
-    const length = view.getUint16(q + 2, true);
-    if (q + 4 + length > extra.length)
-      throw new CheckpointError(
-        'ZIP_CD_MALFORMED',
-        `extra field 0x${id.toString(16)} declares ${length} bytes, more than the extra data holds`,
-        where,
-      );
-    if (id === 1) {
-      if (field !== undefined) throw new CheckpointError('ZIP_CD_MALFORMED', `two ZIP64 extra fields`, where);
-      field = new DataView(extra.buffer, extra.byteOffset + q + 4, length);
-    }
-    q += 4 + length;
-  }
-  let r = 0;
+/**
+ * The sizes and offset of the header at `p`, each saturated 32-bit field replaced by the next
+ * value of the ZIP64 field at `field` (-1: none).
+ */
+function zip64Sizes(view: DataView, p: number, field: number, name: string, offset: number): Sizes {
+  const fieldEnd = field < 0 ? -1 : field + 4 + view.getUint16(field + 2, true);
+  let r = field + 4;
   const take = (value32: number, what: string): number => {
     if (value32 !== U32_MAX) return value32;
-    if (field === undefined || r + 8 > field.byteLength) {
+    if (field < 0 || r + 8 > fieldEnd) {
       throw new CheckpointError(
         'ZIP64_INVALID',
         `${what} is 0xFFFFFFFF but the ZIP64 extra field does not include it`,
-        where,
+        { entry: name, offset },
       );
     }
-    const value = u64(field, r);
+    const value = u64(view, r);
     r += 8;
     return value;
   };
-  const size = take(size32, 'uncompressed size');
-  const compressedSize = take(compressed32, 'compressed size');
-  const headerOffset = take(offset32, 'local header offset');
+  const size = take(view.getUint32(p + 24, true), 'uncompressed size');
+  const compressedSize = take(view.getUint32(p + 20, true), 'compressed size');
+  const headerOffset = take(view.getUint32(p + 42, true), 'local header offset');
   return { size, compressedSize, headerOffset };
 }
 
 function checkSizes(
-  s: Sizes,
+  size: number,
+  compressedSize: number,
   method: number,
   isDirectory: boolean,
   limits: Limits,
-  where: { entry: string; offset: number },
+  name: string,
+  offset: number,
 ): void {
-  if (isDirectory && (s.size !== 0 || s.compressedSize !== 0)) {
-    throw new CheckpointError('ZIP_CD_MALFORMED', `directory entry declares ${s.size} bytes`, where);
+  if (isDirectory && (size !== 0 || compressedSize !== 0)) {
+    throw new CheckpointError('ZIP_CD_MALFORMED', `directory entry declares ${size} bytes`, { entry: name, offset });
   }
-  if (method === 0 && s.size !== s.compressedSize) {
+  if (method === 0 && size !== compressedSize) {
     throw new CheckpointError(
       'ZIP_SIZE_MISMATCH',
-      `stored entry has compressed size ${s.compressedSize} but uncompressed size ${s.size}`,
-      where,
+      `stored entry has compressed size ${compressedSize} but uncompressed size ${size}`,
+      { entry: name, offset },
     );
   }
   if (method === 8) {
     checkBound(
-      Math.ceil(s.size / Math.max(s.compressedSize, 1)),
+      Math.ceil(size / Math.max(compressedSize, 1)),
       limits.maxInflateRatio,
       'maxInflateRatio',
-      `inflate ratio of ${s.size} / ${s.compressedSize} bytes`,
-      where,
+      `inflate ratio of ${size} / ${compressedSize} bytes`,
+      { entry: name, offset },
     );
   }
 }
 
-/** Sorts by header offset, rejects overlapping minimal extents, and records each entry's limit. */
-function assignLimits(entries: CentralEntry[], cdOffset: number): CentralEntry[] {
-  const order = entries.map((_e, i) => i).sort((a, b) => entries[a]!.headerOffset - entries[b]!.headerOffset);
-  const out = entries.slice();
+/** Records each entry's limit (the next local header in file order) and rejects overlapping minimal extents. */
+function assignLimits(entries: Parsed[], cdOffset: number): void {
+  const order = entries.slice().sort(byHeaderOffset); // stable; torch's directories are already in order
   for (let k = 0; k < order.length; k++) {
-    const e = entries[order[k]!]!;
-    const next = k + 1 < order.length ? entries[order[k + 1]!]! : undefined;
+    const e = order[k]!;
+    const next = order[k + 1];
     const limit = next === undefined ? cdOffset : next.headerOffset;
     const minEnd = e.headerOffset + LFH_SIZE + e.nameBytes.length + e.compressedSize;
     if (minEnd > limit) {
@@ -449,7 +501,10 @@ function assignLimits(entries: CentralEntry[], cdOffset: number): CentralEntry[]
         },
       );
     }
-    out[order[k]!] = { ...e, limit };
+    e.limit = limit;
   }
-  return out;
+}
+
+function byHeaderOffset(a: Parsed, b: Parsed): number {
+  return a.headerOffset - b.headerOffset;
 }

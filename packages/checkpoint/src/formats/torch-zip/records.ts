@@ -42,7 +42,16 @@ export interface ArchiveRecords {
  */
 export async function readArchiveRecords(zip: ZipArchive): Promise<ArchiveRecords> {
   const versionName = zip.entries.has('.data/version') ? '.data/version' : 'version';
-  const versionText = await smallRecord(zip, versionName, 'ARCHIVE_BAD_VERSION');
+  // Every present record is requested at once (one round trip for a remote source); failures and
+  // checks still come in this order.
+  const [versionRead, byteorderRead, formatRead, alignmentRead, idRead] = await Promise.allSettled([
+    smallRecord(zip, versionName, 'ARCHIVE_BAD_VERSION'),
+    optionalRecord(zip, 'byteorder', 'ARCHIVE_BAD_BYTEORDER'),
+    optionalRecord(zip, '.format_version', 'ARCHIVE_BAD_VERSION'),
+    optionalRecord(zip, '.storage_alignment', 'ARCHIVE_BAD_VERSION'),
+    optionalRecord(zip, '.data/serialization_id', 'ARCHIVE_LAYOUT'),
+  ]);
+  const versionText = settled(versionRead);
   const match = /^\s*([0-9]{1,20})/.exec(versionText);
   const version = match === null ? Number.NaN : Number(match[1]);
   if (!(version >= 1 && version <= MAX_VERSION)) {
@@ -51,27 +60,27 @@ export async function readArchiveRecords(zip: ZipArchive): Promise<ArchiveRecord
       entry: `${zip.prefix}/${versionName}`,
     });
   }
-  let byteorder: ArchiveRecords['byteorder'] = 'little';
-  if (zip.entries.has('byteorder')) {
-    const text = await smallRecord(zip, 'byteorder', 'ARCHIVE_BAD_BYTEORDER');
-    if (text !== 'little' && text !== 'big') {
-      throw new CheckpointError(
-        'ARCHIVE_BAD_BYTEORDER',
-        `Unknown endianness type: ${quote(text)} (expected 'little' or 'big')`,
-        { entry: `${zip.prefix}/byteorder` },
-      );
-    }
-    byteorder = text;
+  const byteorder = settled(byteorderRead) ?? 'little';
+  if (byteorder !== 'little' && byteorder !== 'big') {
+    throw new CheckpointError(
+      'ARCHIVE_BAD_BYTEORDER',
+      `Unknown endianness type: ${quote(byteorder)} (expected 'little' or 'big')`,
+      { entry: `${zip.prefix}/byteorder` },
+    );
   }
   return {
     version,
     byteorder,
-    formatVersion: await optionalNumber(zip, '.format_version'),
-    storageAlignment: await optionalNumber(zip, '.storage_alignment'),
-    serializationId: zip.entries.has('.data/serialization_id')
-      ? await smallRecord(zip, '.data/serialization_id', 'ARCHIVE_LAYOUT')
-      : undefined,
+    formatVersion: positiveNumber(zip, '.format_version', settled(formatRead)),
+    storageAlignment: positiveNumber(zip, '.storage_alignment', settled(alignmentRead)),
+    serializationId: settled(idRead),
   };
+}
+
+/** The value of a settled read, or its failure thrown. */
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /** The records as container metadata. */
@@ -86,9 +95,18 @@ export function recordsMetadata(records: ArchiveRecords): Map<string, unknown> {
   return out;
 }
 
-async function optionalNumber(zip: ZipArchive, name: string): Promise<number | undefined> {
-  if (!zip.entries.has(name)) return undefined;
-  const text = await smallRecord(zip, name, 'ARCHIVE_BAD_VERSION');
+/** The optional record `name` as text (`undefined` when absent). */
+function optionalRecord(
+  zip: ZipArchive,
+  name: string,
+  code: Parameters<typeof smallRecord>[2],
+): Promise<string | undefined> {
+  return zip.entries.has(name) ? smallRecord(zip, name, code) : Promise.resolve(undefined);
+}
+
+/** The text of the optional record `name` as a positive decimal number. */
+function positiveNumber(zip: ZipArchive, name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   if (!/^[0-9]{1,9}$/.test(text) || Number(text) === 0) {
     throw new CheckpointError(
       'ARCHIVE_BAD_VERSION',
