@@ -40,7 +40,7 @@ describe('describeTensors of a state dict (a Map of tensors only)', () => {
       b.entries.map((e) => [e.name.slice(2), e.path.slice(1), e.byteLength, e.sharedWith.map((n) => n.slice(2))]),
     ).toEqual(a.entries.map((e) => [e.name, e.path, e.byteLength, e.sharedWith]));
     expect(a.storages).toEqual(b.storages);
-    expect(a.storages.map((s) => s.key)).toEqual(['0', '1', '2']);
+    expect([...a.storages].map((s) => s.key)).toEqual(['0', '1', '2']);
     expect(replaceEntry(a.entries[1]!, 'placed')).toBe(true);
     expect(flat.get('h.0.bias')).toBe('placed');
   });

@@ -39,7 +39,7 @@ export interface DescribedTensors {
   /** Every tensor leaf in depth-first (pickling) order; a leaf reached by two paths is listed twice (same `ref`). */
   readonly entries: readonly CheckpointEntry[];
   /** Every distinct storage the entries use, in order of first reference. */
-  readonly storages: readonly StorageRef[];
+  readonly storages: ReadonlySet<StorageRef>;
 }
 
 const KINDS: ReadonlySet<unknown> = new Set(['quantized', 'sparse', 'meta', 'inline']);
@@ -77,6 +77,11 @@ class Entry implements CheckpointEntry {
     this.#holder = slot.holder; // not the slot itself: the walk's records die with the walk
     this.#key = slot.key;
     Object.freeze(this);
+  }
+
+  /** `entry` with `sharedWith` set. */
+  static sharing(entry: Entry, sharedWith: readonly string[]): Entry {
+    return new Entry(entry.path, entry.name, entry.ref, sharedWith, { holder: entry.#holder, key: entry.#key });
   }
 
   /** See {@link replaceEntry}. */
@@ -164,37 +169,49 @@ function isTensorMap(root: unknown, limits: Limits): root is Map<unknown, AnyTen
   return true;
 }
 
-/** The tensor leaves found so far, with the names viewing each storage, made entries once all are found. */
+/**
+ * The entries found so far and the storages they view. Each is listed sharing nothing; only when
+ * some storage turned up twice are the names viewing each storage gathered (a second pass).
+ */
 class Leaves {
-  readonly #found: (Slot & { path: readonly PathKey[]; name: string; ref: AnyTensorRef; storages: StorageRef[] })[] =
-    [];
-  readonly #viewers = new Map<StorageRef, string[]>();
+  readonly #entries: Entry[] = [];
+  readonly #storages = new Set<StorageRef>();
+  #twice = false;
 
   get count(): number {
-    return this.#found.length;
+    return this.#entries.length;
   }
 
   add(path: readonly PathKey[], ref: AnyTensorRef, slot: Slot): void {
-    const name = path.join('.');
-    const storages = storagesOf(ref);
-    for (const s of storages) {
-      const names = this.#viewers.get(s);
-      if (names === undefined) this.#viewers.set(s, [name]);
-      else if (names.at(-1) !== name) names.push(name);
+    for (const s of storagesOf(ref)) {
+      if (this.#storages.has(s)) this.#twice = true;
+      else this.#storages.add(s);
     }
-    this.#found.push({ path, name, ref, storages, holder: slot.holder, key: slot.key });
+    this.#entries.push(new Entry(path, path.join('.'), ref, NONE, slot));
   }
 
   described(): DescribedTensors {
-    const entries = this.#found.map((leaf) => {
-      let shared: readonly string[] = NONE;
-      for (const s of leaf.storages) {
-        const names = this.#viewers.get(s)!;
-        if (names.length > 1) shared = [...new Set([...shared, ...names])].filter((n) => n !== leaf.name);
+    const entries = this.#entries;
+    if (this.#twice) {
+      const viewers = new Map<StorageRef, string[]>();
+      for (const { name, ref } of entries) {
+        for (const s of storagesOf(ref)) {
+          const names = viewers.get(s);
+          if (names === undefined) viewers.set(s, [name]);
+          else if (names.at(-1) !== name) names.push(name);
+        }
       }
-      return new Entry(leaf.path, leaf.name, leaf.ref, shared === NONE ? NONE : Object.freeze(shared), leaf);
-    });
-    return { entries, storages: [...this.#viewers.keys()] };
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        let shared: readonly string[] = NONE;
+        for (const s of storagesOf(entry.ref)) {
+          const names = viewers.get(s)!;
+          if (names.length > 1) shared = [...new Set([...shared, ...names])].filter((n) => n !== entry.name);
+        }
+        if (shared !== NONE) entries[i] = Entry.sharing(entry, Object.freeze(shared));
+      }
+    }
+    return { entries, storages: this.#storages };
   }
 }
 
