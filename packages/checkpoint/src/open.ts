@@ -216,8 +216,14 @@ export class Checkpoint {
     this.#close = close;
     this.io = io;
     this.entries = container.entries;
-    this.names = Object.freeze(this.entries.map((e) => e.name));
-    this.#byName = new Map(this.entries.map((e) => [e.name, e]));
+    const names = new Array<string>(this.entries.length);
+    this.#byName = new Map();
+    for (let i = 0; i < names.length; i++) {
+      const e = this.entries[i]!;
+      names[i] = e.name;
+      this.#byName.set(e.name, e);
+    }
+    this.names = Object.freeze(names);
     this.#scheduler = new Scheduler(this, converter, () => this.#assertOpen());
   }
 

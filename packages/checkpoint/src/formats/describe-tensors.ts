@@ -39,7 +39,7 @@ export interface DescribedTensors {
   /** Every tensor leaf in depth-first (pickling) order; a leaf reached by two paths is listed twice (same `ref`). */
   readonly entries: readonly CheckpointEntry[];
   /** Every distinct storage the entries use, in order of first reference. */
-  readonly storages: readonly StorageRef[];
+  readonly storages: ReadonlySet<StorageRef>;
 }
 
 const KINDS: ReadonlySet<unknown> = new Set(['quantized', 'sparse', 'meta', 'inline']);
@@ -56,7 +56,8 @@ class Entry implements CheckpointEntry {
   readonly byteLength: number;
   readonly sharedWith: readonly string[];
   readonly ref: AnyTensorRef;
-  readonly #slot: Slot;
+  readonly #holder: object | undefined;
+  readonly #key: unknown;
 
   constructor(path: readonly PathKey[], name: string, ref: AnyTensorRef, sharedWith: readonly string[], slot: Slot) {
     const { dtype, shape } = describeRef(ref);
@@ -73,14 +74,21 @@ class Entry implements CheckpointEntry {
     else this.byteLength = 0;
     this.sharedWith = sharedWith;
     this.ref = ref;
-    this.#slot = slot;
+    this.#holder = slot.holder; // not the slot itself: the walk's records die with the walk
+    this.#key = slot.key;
     Object.freeze(this);
+  }
+
+  /** `entry` with `sharedWith` set. */
+  static sharing(entry: Entry, sharedWith: readonly string[]): Entry {
+    return new Entry(entry.path, entry.name, entry.ref, sharedWith, { holder: entry.#holder, key: entry.#key });
   }
 
   /** See {@link replaceEntry}. */
   static replace(entry: CheckpointEntry, value: unknown): boolean {
-    if (!(entry instanceof Entry) || entry.#slot.holder === undefined) return false;
-    const { holder, key } = entry.#slot;
+    if (!(entry instanceof Entry) || entry.#holder === undefined) return false;
+    const holder = entry.#holder;
+    const key = entry.#key;
     if (holder instanceof Map) holder.set(key, value);
     else if (Array.isArray(holder)) holder[key as number] = value;
     else if (holder instanceof Set) replaceInSet(holder, key, value);
@@ -102,8 +110,14 @@ class Entry implements CheckpointEntry {
  * listed path counting its length) fail with `PICKLE_LIMIT`.
  */
 export function describeTensors(root: unknown, limits: Limits): DescribedTensors {
-  const leaves: (Slot & { path: readonly PathKey[]; name: string; ref: AnyTensorRef; storages: StorageRef[] })[] = [];
-  const viewers = new Map<StorageRef, string[]>();
+  const leaves = new Leaves();
+  if (isTensorMap(root, limits)) {
+    // a state dict: the walk below lists each tensor under its key, without a stack to keep
+    root.forEach((ref, key) => {
+      leaves.add([pathKey(key)], ref, { holder: root, key });
+    });
+    return leaves.described();
+  }
   const ancestors = new Set<object>();
   const leafFree = new WeakSet<object>();
   const stack: (Visit | Leave)[] = [{ value: root, path: [], holder: undefined, key: undefined }];
@@ -113,31 +127,25 @@ export function describeTensors(root: unknown, limits: Limits): DescribedTensors
     const frame = stack.pop()!;
     if ('leave' in frame) {
       ancestors.delete(frame.leave);
-      if (leaves.length === frame.found && cuts === frame.cuts) leafFree.add(frame.leave);
+      if (leaves.count === frame.found && cuts === frame.cuts) leafFree.add(frame.leave);
       continue;
     }
     if (++visits > limits.maxNodes)
       checkBound(visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
     const { value, path } = frame;
-    if (typeof value !== 'object' || value === null || leafFree.has(value)) continue;
+    if (typeof value !== 'object' || value === null) continue;
+    if (isTensorLeaf(value)) {
+      visits += path.length; // a listed path is held in memory: its steps count as visits
+      checkBound(visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
+      leaves.add(path, value, frame);
+      continue;
+    }
+    if (leafFree.has(value)) continue; // containers only: a leaf is neither leaf-free nor an ancestor
     if (ancestors.has(value)) {
       cuts++;
       continue;
     }
-    if (isTensorLeaf(value)) {
-      visits += path.length; // a listed path is held in memory: its steps count as visits
-      checkBound(visits, limits.maxNodes, 'maxNodes', 'objects visited while listing tensors');
-      const name = path.join('.');
-      const storages = storagesOf(value);
-      for (const s of storages) {
-        const names = viewers.get(s);
-        if (names === undefined) viewers.set(s, [name]);
-        else if (names.at(-1) !== name) names.push(name);
-      }
-      leaves.push({ path, name, ref: value, storages, holder: frame.holder, key: frame.key });
-      continue;
-    }
-    stack.push({ leave: value, found: leaves.length, cuts });
+    stack.push({ leave: value, found: leaves.count, cuts });
     const start = stack.length;
     pushChildren(value, path, stack);
     if (stack.length === start) {
@@ -147,15 +155,64 @@ export function describeTensors(root: unknown, limits: Limits): DescribedTensors
     reverse(stack, start); // children were pushed in order; the first must be popped first
     ancestors.add(value);
   }
-  const entries = leaves.map((leaf) => {
-    let shared: readonly string[] = NONE;
-    for (const s of leaf.storages) {
-      const names = viewers.get(s)!;
-      if (names.length > 1) shared = [...new Set([...shared, ...names])].filter((n) => n !== leaf.name);
+  return leaves.described();
+}
+
+/**
+ * Whether `root` is a `Map` of tensor leaves only (a state dict) that {@link describeTensors}
+ * walks within `maxNodes`: the root, then each leaf and its one-step path, 1 + 2n visits.
+ */
+function isTensorMap(root: unknown, limits: Limits): root is Map<unknown, AnyTensorRef> {
+  if (!(root instanceof Map) || 1 + 2 * root.size > limits.maxNodes) return false;
+  for (const value of root.values())
+    if (typeof value !== 'object' || value === null || !isTensorLeaf(value)) return false;
+  return true;
+}
+
+/**
+ * The entries found so far and the storages they view. Each is listed sharing nothing; only when
+ * some storage turned up twice are the names viewing each storage gathered (a second pass).
+ */
+class Leaves {
+  readonly #entries: Entry[] = [];
+  readonly #storages = new Set<StorageRef>();
+  #twice = false;
+
+  get count(): number {
+    return this.#entries.length;
+  }
+
+  add(path: readonly PathKey[], ref: AnyTensorRef, slot: Slot): void {
+    for (const s of storagesOf(ref)) {
+      if (this.#storages.has(s)) this.#twice = true;
+      else this.#storages.add(s);
     }
-    return new Entry(leaf.path, leaf.name, leaf.ref, shared === NONE ? NONE : Object.freeze(shared), leaf);
-  });
-  return { entries, storages: [...viewers.keys()] };
+    this.#entries.push(new Entry(path, path.join('.'), ref, NONE, slot));
+  }
+
+  described(): DescribedTensors {
+    const entries = this.#entries;
+    if (this.#twice) {
+      const viewers = new Map<StorageRef, string[]>();
+      for (const { name, ref } of entries) {
+        for (const s of storagesOf(ref)) {
+          const names = viewers.get(s);
+          if (names === undefined) viewers.set(s, [name]);
+          else if (names.at(-1) !== name) names.push(name);
+        }
+      }
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
+        let shared: readonly string[] = NONE;
+        for (const s of storagesOf(entry.ref)) {
+          const names = viewers.get(s)!;
+          if (names.length > 1) shared = [...new Set([...shared, ...names])].filter((n) => n !== entry.name);
+        }
+        if (shared !== NONE) entries[i] = Entry.sharing(entry, Object.freeze(shared));
+      }
+    }
+    return { entries, storages: this.#storages };
+  }
 }
 
 /**
@@ -180,20 +237,29 @@ function isTensorLeaf(value: object): value is AnyTensorRef {
 
 function pushChildren(value: object, path: readonly PathKey[], stack: (Visit | Leave)[]): void {
   if (value instanceof Map) {
-    for (const [k, v] of value) stack.push({ value: v, path: [...path, pathKey(k)], holder: value, key: k });
+    for (const [k, v] of value) stack.push({ value: v, path: childPath(path, pathKey(k)), holder: value, key: k });
   } else if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) stack.push({ value: value[i], path: [...path, i], holder: value, key: i });
+    for (let i = 0; i < value.length; i++)
+      stack.push({ value: value[i], path: childPath(path, i), holder: value, key: i });
   } else if (value instanceof Set) {
     let i = 0;
-    for (const v of value) stack.push({ value: v, path: [...path, i++], holder: value, key: v });
+    for (const v of value) stack.push({ value: v, path: childPath(path, i++), holder: value, key: v });
   } else if (value instanceof PyObject) {
     if (value.state instanceof Map) pushChildren(value.state, path, stack);
     else if (value.state !== undefined) stack.push({ value: value.state, path, holder: value, key: undefined });
     if (value.args !== undefined && value.args.length > 0)
-      stack.push({ value: value.args, path: [...path, '__args__'], holder: undefined, key: undefined });
+      stack.push({ value: value.args, path: childPath(path, '__args__'), holder: undefined, key: undefined });
     if (value.items.length > 0)
-      stack.push({ value: value.items, path: [...path, '__items__'], holder: undefined, key: undefined });
+      stack.push({ value: value.items, path: childPath(path, '__items__'), holder: undefined, key: undefined });
   }
+}
+
+/** `path` and one more step, in an array of exactly that length (entries keep their paths; a spread leaves spare room). */
+function childPath(path: readonly PathKey[], key: PathKey): PathKey[] {
+  const out = new Array<PathKey>(path.length + 1);
+  for (let i = 0; i < path.length; i++) out[i] = path[i]!;
+  out[path.length] = key;
+  return out;
 }
 
 function reverse(items: unknown[], start: number): void {

@@ -31,13 +31,12 @@ export interface ContainerParts {
 
 /** The container over `parts`. */
 export function makeContainer(parts: ContainerParts): FormatContainer {
-  const { entries, storages } = describeTensors(parts.root, parts.limits);
-  const known = new Set(storages);
+  const { entries, storages: known } = describeTensors(parts.root, parts.limits);
   return {
     format: parts.format,
     root: parts.root,
     entries,
-    storages,
+    storages: [...known],
     metadata: parts.metadata,
     async readStorage(storage, into) {
       if (!known.has(storage)) {

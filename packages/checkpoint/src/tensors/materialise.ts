@@ -183,7 +183,7 @@ export function tensorInfo(tensor: object): TensorInfo | undefined {
 /** Number of elements of a shape (1 for a 0-d tensor). */
 export function numel(shape: readonly number[]): number {
   let n = 1;
-  for (const s of shape) n *= s;
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
   return n;
 }
 

@@ -181,6 +181,33 @@ describe('safetensors header', () => {
     expect(({} as Record<string, unknown>).dtype).toBeUndefined();
   });
 
+  it('finds a name repeated in another spelling (JSON.parse keeps one member of each name)', () => {
+    const json = `{"a":${tensor('U8', [1], [0, 1])},"\\u0061":${tensor('U8', [1], [1, 2])}}`;
+    expect(() => readSafetensors(file(json, 2))).toThrow(
+      expect.objectContaining({
+        code: 'ARCHIVE_LAYOUT',
+        message: 'safetensors header names "a" twice (byte offset 8)',
+      }),
+    );
+  });
+
+  it('counts members past strings holding commas, brackets, braces, quotes and backslashes', () => {
+    const names = ['a,b', '{"}', '[x],', 'q\\"', '\\'];
+    const json = JSON.stringify({
+      __metadata__: { 'k,}': 'v"],{', '"': '\\' },
+      ...Object.fromEntries(names.map((n, i) => [n, { dtype: 'U8', shape: [1], data_offsets: [i, i + 1] }])),
+    });
+    const { header } = readSafetensors(file(json, names.length));
+    expect(header.tensors.map((t) => t.name)).toEqual(names);
+    expect(header.metadata).toEqual(
+      new Map([
+        ['k,}', 'v"],{'],
+        ['"', '\\'],
+      ]),
+    );
+    expect(readSafetensors(file(' {} ')).header.tensors).toEqual([]);
+  });
+
   it('parses header bytes given on their own (random-access readers)', () => {
     const json = enc.encode(`{"a":${tensor('I16', [2, 2], [0, 8])}}`);
     const h = parseSafetensorsHeader(json, 8 + json.length + 8);

@@ -149,13 +149,18 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CheckpointError('UNSUPPORTED_FORMAT', 'safetensors header must be a JSON object', { offset: 8 });
   }
-  const duplicate = firstDuplicateKey(text);
-  if (duplicate !== undefined)
+  const members = parsed as Readonly<Record<string, unknown>>;
+  const names = Object.keys(members);
+  if (names.length !== memberCount(text)) {
+    // JSON.parse kept one member of each repeated name
+    const duplicate = firstDuplicateKey(text)!;
     throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors header names ${quote(duplicate)} twice`, { offset: 8 });
+  }
 
   let metadata: Map<string, string> | undefined;
   const tensors: SafetensorsTensorInfo[] = [];
-  for (const [name, entry] of Object.entries(parsed)) {
+  for (const name of names) {
+    const entry = members[name];
     if (name === '__metadata__')
       metadata = entry === null ? undefined : parseMetadata(entry); // null: absent, as the reference reads it
     else tensors.push(parseTensor(name, entry));
@@ -284,6 +289,30 @@ function isIndex(v: unknown): v is number {
 
 function jsonType(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/**
+ * How many members the top-level object of valid JSON `text` lists, a repeated name once per
+ * time: its commas, plus one unless it is empty. Strings are skipped with `indexOf`, no strings made.
+ */
+function memberCount(text: string): number {
+  let depth = 0;
+  let commas = 0;
+  let empty = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      if (depth === 1) empty = false;
+      i = closingQuote(text, i);
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    } else if (c === 0x2c && depth === 1) {
+      commas++;
+    }
+  }
+  return empty ? 0 : commas + 1;
 }
 
 /** The first key that appears twice in the top-level object of valid JSON `text`, if any. */

@@ -9,7 +9,7 @@ import { dtypeInfo } from '@x/device';
 import type { ReadContext } from '../../read-context.js';
 import { parseSafetensorsHeader, safetensorsHeaderLength } from './header.js';
 import type { ByteSource } from '../../source.js';
-import { checkGeometry, contiguousStrides } from '../../pickle/tensor-refs.js';
+import { checkGeometry, contiguousStrides, type Geometry } from '../../pickle/tensor-refs.js';
 import { OrderedDict, type StorageRef, type TensorRef } from '../../pickle/values.js';
 import { closeSource, type CheckpointFormatReader, type FormatContainer } from '../format-reader.js';
 import { isSafetensorsHead } from '../heads.js';
@@ -31,19 +31,28 @@ export const safetensorsFormat = {
     const header = parseSafetensorsHeader(await source.read(8, n), source.size);
     const root = new OrderedDict<string, TensorRef>();
     const offsets = new Map<StorageRef, number>();
+    // The header made every tensor's bytes exactly numel × itemSize, so for its contiguous strides
+    // the geometry check depends on the shape alone: tensors of one shape share one checked geometry.
+    const geometries = new Map<string, Geometry>();
     for (const t of header.tensors) {
       const itemSize = dtypeInfo(t.dtype).itemSize;
-      const stride = contiguousStrides(t.shape);
-      const where = { entry: t.name, offset: header.dataStart + t.begin };
-      const g = checkGeometry(0, t.shape, stride, itemSize, t.end - t.begin, limits, where);
+      const byteLength = t.end - t.begin;
+      const offset = header.dataStart + t.begin;
+      const shape = t.shape.join();
+      let g = geometries.get(shape);
+      if (g === undefined) {
+        const where = { entry: t.name, offset };
+        g = checkGeometry(0, t.shape, contiguousStrides(t.shape), itemSize, byteLength, limits, where);
+        geometries.set(shape, g);
+      }
       const storage: StorageRef = Object.freeze({
         key: t.name,
         dtype: t.dtype,
         location: 'cpu',
-        numel: (t.end - t.begin) / itemSize,
-        byteLength: t.end - t.begin,
+        numel: byteLength / itemSize,
+        byteLength,
       });
-      offsets.set(storage, header.dataStart + t.begin);
+      offsets.set(storage, offset);
       root.set(
         t.name,
         Object.freeze({
