@@ -37,16 +37,14 @@ export interface FileSourceOptions {
   readonly minMapBytes?: number;
 }
 
-let binding: Promise<MmapBinding | undefined> | undefined;
-
-/** The `@x/mmap` addon (an optional dependency), or `undefined` where it is absent or not built. */
-function mmapBinding(): Promise<MmapBinding | undefined> {
-  binding ??= import('@x/mmap').then(
-    (m) => m.loadMmap().binding,
-    () => undefined,
-  );
-  return binding;
-}
+/**
+ * The `@x/mmap` addon (an optional dependency), or `undefined` where it is absent or not built;
+ * loaded from when this module is imported, so that a first open does not wait for it.
+ */
+const mmapBinding: Promise<MmapBinding | undefined> = import('@x/mmap').then(
+  (m) => m.loadMmap().binding,
+  () => undefined,
+);
 
 /** Largest single `FileHandle.read` (Node refuses reads above 2 GiB − 1). */
 const MAX_CHUNK = 2 ** 30;
@@ -68,7 +66,7 @@ const MAX_CHUNK = 2 ** 30;
  */
 export async function fromFile(path: string | URL, options: FileSourceOptions = {}): Promise<FileSource> {
   const name = String(path);
-  const mmap = options.mmap === false ? undefined : await mmapBinding();
+  const mmap = options.mmap === false ? undefined : await mmapBinding;
   if (mmap !== undefined) return mappedFile(path, name, mmap, Math.max(1, options.minMapBytes ?? 64 * 1024));
   let handle: Awaited<ReturnType<typeof open>>;
   let size: number;
