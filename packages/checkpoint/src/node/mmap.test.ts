@@ -133,6 +133,28 @@ describe.runIf(needsMmap)('memory-mapped loading', () => {
     await ckpt.close();
   });
 
+  it('after eight mapped reads, reads are views of one window mapping: equal bytes, same checks, unmapped with its last view', async () => {
+    await collect();
+    const baseline = binding!.mappedBytes();
+    const path = join(dir, 'windows.bin');
+    const bytes = Uint8Array.from({ length: 64 * 1024 }, (_, i) => (i * 31) % 251);
+    writeFileSync(path, bytes);
+    const views: Uint8Array[] = [];
+    const file = await fromFile(path, { minMapBytes: 1 });
+    for (let i = 0; i < 12; i++) views.push(await file.read(i * 5000 + 7, 3000));
+    views.forEach((v, i) => expect(v).toEqual(bytes.subarray(i * 5000 + 7, i * 5000 + 3007)));
+    expect(new Set(views.slice(0, 8).map((v) => v.buffer)).size).toBe(8); // one mapping each
+    expect(new Set(views.slice(8).map((v) => v.buffer)).size).toBe(1); // one window, the whole small file
+    expect(views[8]!.buffer.byteLength).toBe(bytes.length);
+    truncateSync(path, 1000);
+    await expectCode(file.read(20_000, 3000), 'INPUT_TRUNCATED');
+    await file.close(); // the source forgets its windows
+    expect(binding!.mappedBytes()).toBeGreaterThan(baseline);
+    views.length = 0;
+    await collect();
+    expect(binding!.mappedBytes()).toBe(baseline);
+  });
+
   it('close() and disposal in any order: tensors outlive the checkpoint, the mapping outlives neither', async () => {
     await collect();
     const baseline = binding!.mappedBytes();

@@ -46,6 +46,16 @@ const mmapBinding: Promise<MmapBinding | undefined> = import('@x/mmap').then(
   () => undefined,
 );
 
+/**
+ * After this many mapped reads, a file is mapped in windows of {@link MAP_WINDOW} bytes that later
+ * reads are views of: one mapping per tensor costs a system call and, in V8, a young-generation
+ * collection per external buffer, which dominates reading many tensors; a few tensors are cheaper
+ * mapped alone (a large external buffer makes V8 collect the whole heap).
+ */
+const WINDOWS_AFTER = 8;
+/** Size of the windows (page-aligned; Node wraps at most 4 GiB in one ArrayBuffer). */
+const MAP_WINDOW = 2 ** 30;
+
 /** Largest single `FileHandle.read` (Node refuses reads above 2 GiB − 1). */
 const MAX_CHUNK = 2 ** 30;
 
@@ -54,8 +64,9 @@ const MAX_CHUNK = 2 ** 30;
  * fills them with `FileHandle.read` at explicit positions; `readInto(target, offset)` fills the
  * caller's `target` the same way, without allocating. With `mmap` (the default where the
  * `@x/mmap` addon is built), a `read` of 64 KiB or more instead returns a view over a private,
- * copy-on-write mapping of that range: no bytes are copied, pages are read from the page cache
- * when first touched, and writes to the view never reach the file. A mapping lives as long as any
+ * copy-on-write mapping of that range (after eight such reads, of the 1 GiB window of the file
+ * holding it): no bytes are copied, pages are read from the page cache when first touched, and
+ * writes to the view never reach the file. A mapping lives as long as any
  * view of it (it is unmapped when the last one is garbage-collected), so `close()` and the
  * disposal of tensors over it may happen in any order.
  *
@@ -142,6 +153,18 @@ function mappedFile(path: string | URL, name: string, binding: MmapBinding, minM
   }
   const size = Number(opened.size);
   let closed = false;
+  let mappedReads = 0;
+  /** Mappings of whole windows of the file, made on the first read inside each once reads are many. */
+  const windows = new Map<number, Uint8Array>();
+  const mapRange = (offset: number, length: number): Uint8Array => {
+    let buffer: ArrayBuffer;
+    try {
+      buffer = binding.map(fd, offset, length);
+    } catch (cause) {
+      throw new CheckpointError('SOURCE_IO', `mapping ${quote(name)} failed: ${ioReason(cause)}`, { offset, cause });
+    }
+    return new Uint8Array(buffer, buffer.byteLength - length, length);
+  };
   /** Checks that `[offset, offset + length)` may be read now: in range, open, the file unchanged. */
   const check = (offset: number, length: number): void => {
     checkRange(size, offset, length);
@@ -176,18 +199,22 @@ function mappedFile(path: string | URL, name: string, binding: MmapBinding, minM
         return out;
       }
       check(offset, length);
-      let buffer: ArrayBuffer;
-      try {
-        buffer = binding.map(fd, offset, length);
-      } catch (cause) {
-        throw new CheckpointError('SOURCE_IO', `mapping ${quote(name)} failed: ${ioReason(cause)}`, { offset, cause });
+      const w = Math.floor(offset / MAP_WINDOW);
+      if (++mappedReads > WINDOWS_AFTER && w === Math.floor((offset + length - 1) / MAP_WINDOW)) {
+        let window = windows.get(w);
+        if (window === undefined) {
+          window = mapRange(w * MAP_WINDOW, Math.min(MAP_WINDOW, size - w * MAP_WINDOW));
+          windows.set(w, window);
+        }
+        return window.subarray(offset - w * MAP_WINDOW, offset - w * MAP_WINDOW + length);
       }
-      return new Uint8Array(buffer, buffer.byteLength - length, length);
+      return mapRange(offset, length);
     },
     readInto: fill,
     async close() {
       if (closed) return;
       closed = true;
+      windows.clear();
       closeSync(fd);
     },
   };
