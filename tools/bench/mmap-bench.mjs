@@ -244,8 +244,8 @@ async function main() {
       peer === undefined ? '' : `${fmt(peer.ms)} (${peer.all.join(', ')})`,
       peerName,
       peer === undefined ? '' : `${fmt(ours.ms / peer.ms, 2)}x`,
-      fmt(ours.maxRSS / MB),
-      peer === undefined ? '' : fmt(peer.maxRSS / MB),
+      ours.maxRSS === 0 ? '' : fmt(ours.maxRSS / MB, 0),
+      peer === undefined ? '' : fmt(peer.maxRSS / MB, 0),
       target,
       target === '' ? '' : ok ? 'met' : 'NOT met',
     ]);
@@ -270,7 +270,7 @@ async function main() {
       const rss = touchOurs.rssAfterLoad;
       rows.push([
         `${kind} RSS right after load (mmap)`,
-        `+${fmt(rss / MB)} MB`,
+        `${rss < 0 ? '−' : '+'}${fmt(Math.abs(rss) / MB, 1)} MB`,
         '',
         '',
         '',
