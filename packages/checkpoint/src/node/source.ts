@@ -134,7 +134,7 @@ export async function fromFile(path: string | URL, options: FileSourceOptions = 
 
 /**
  * A file source over a descriptor and `binding`: reads of `minMapBytes` or more are views over new
- * mappings, smaller ones synchronous `pread`s (no round trip through libuv's thread pool: opening
+ * mappings (of their range, or after {@link WINDOWS_AFTER} of them of a window), smaller ones synchronous `pread`s (no round trip through libuv's thread pool: opening
  * a checkpoint takes a few small reads); each checks first that the file is unchanged.
  */
 function mappedFile(path: string | URL, name: string, binding: MmapBinding, minMapBytes: number): FileSource {

@@ -151,7 +151,7 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number): Safe
   }
   const members = parsed as Readonly<Record<string, unknown>>;
   const names = Object.keys(members);
-  if (names.length !== memberCount(text)) {
+  if (names.length !== topLevelKeys(text)) {
     // JSON.parse kept one member of each repeated name
     const duplicate = firstDuplicateKey(text)!;
     throw new CheckpointError('ARCHIVE_LAYOUT', `safetensors header names ${quote(duplicate)} twice`, { offset: 8 });
@@ -292,44 +292,25 @@ function jsonType(v: unknown): string {
 }
 
 /**
- * How many members the top-level object of valid JSON `text` lists, a repeated name once per
- * time: its commas, plus one unless it is empty. Strings are skipped with `indexOf`, no strings made.
+ * Walks the keys of the top-level object of valid JSON `text`, a repeated name once per time, and
+ * returns how many it passed; `stopAt`, when given, gets each key (unescaped) and ends the walk by
+ * returning true. Without it no string is made: strings are skipped with `indexOf`.
  */
-function memberCount(text: string): number {
-  let depth = 0;
-  let commas = 0;
-  let empty = true;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      if (depth === 1) empty = false;
-      i = closingQuote(text, i);
-    } else if (c === 0x7b || c === 0x5b) {
-      depth++;
-    } else if (c === 0x7d || c === 0x5d) {
-      depth--;
-    } else if (c === 0x2c && depth === 1) {
-      commas++;
-    }
-  }
-  return empty ? 0 : commas + 1;
-}
-
-/** The first key that appears twice in the top-level object of valid JSON `text`, if any. */
-function firstDuplicateKey(text: string): string | undefined {
-  const seen = new Set<string>();
+function topLevelKeys(text: string, stopAt?: (key: string) => boolean): number {
   let depth = 0;
   let expectKey = false;
+  let keys = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       const j = closingQuote(text, i);
       if (depth === 1 && expectKey) {
-        const raw = text.slice(i + 1, j);
-        const key = raw.includes('\\') ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
-        if (seen.has(key)) return key;
-        seen.add(key);
+        keys++;
         expectKey = false;
+        if (stopAt !== undefined) {
+          const raw = text.slice(i + 1, j);
+          if (stopAt(raw.includes('\\') ? (JSON.parse(text.slice(i, j + 1)) as string) : raw)) return keys;
+        }
       }
       i = j;
     } else if (c === 0x7b || c === 0x5b) {
@@ -341,7 +322,19 @@ function firstDuplicateKey(text: string): string | undefined {
       expectKey = true;
     }
   }
-  return undefined;
+  return keys;
+}
+
+/** The first key that appears twice in the top-level object of valid JSON `text`, if any. */
+function firstDuplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let duplicate: string | undefined;
+  topLevelKeys(text, (key) => {
+    if (seen.has(key)) duplicate = key;
+    seen.add(key);
+    return duplicate !== undefined;
+  });
+  return duplicate;
 }
 
 /** Where the JSON string opened by the quote at `open` closes (the first quote after an even run of backslashes). */
