@@ -351,17 +351,15 @@ function decodeName(bytes: Uint8Array, offset: number): string {
   }
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
+const CONTROL_OR_BIDI = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const DRIVE = /^[A-Za-z]:/;
 /**
  * Matches every name that {@link validateName}'s rules refuse: one native test per entry, the rules
  * (which name the reason) only for a match. A loop over the characters instead would run
  * interpreted on a process's first open.
  */
-const MAYBE_UNSAFE =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
-  /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\\]|^(?:$|\/|[A-Za-z]:)|\/\/|(?:^|\/)\.\.?(?:\/|$)/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: names with control characters are refused
-const CONTROL_OR_BIDI = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
-const DRIVE = /^[A-Za-z]:/;
+const MAYBE_UNSAFE = new RegExp(`${CONTROL_OR_BIDI.source}|\\\\|${DRIVE.source}|^(?:$|/)|//|(?:^|/)\\.\\.?(?:/|$)`);
 const ASCII_CAPITAL = /[A-Z]/;
 const ASCII_CAPITALS = /[A-Z]/g;
 
